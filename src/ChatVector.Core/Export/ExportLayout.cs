@@ -1,0 +1,45 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>One file to write: its prepared header and the sources of its tensors in data order.</summary>
+public sealed record PlannedFile(string FileName, PreparedFile Prepared, IReadOnlyList<ITensorSource> Sources)
+{
+    public long TensorBytes => Prepared.Layout.Sum(t => t.ByteLength);
+}
+
+/// <summary>The files an export will write, decided before any byte is computed (and all -WhatIf shows).</summary>
+public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? Index)
+{
+    public long TotalTensorBytes => Files.Sum(f => f.TensorBytes);
+
+    public static ExportLayout Plan(ExportRequest request)
+    {
+        RejectDuplicateNames(request.Tensors);
+        var byName = request.Tensors.ToDictionary(t => t.Name);
+        var layouts = request.Tensors.Select(t => new TensorLayout(t.Name, t.DType, t.Shape)).ToList();
+        var shards = request.IsSingleFile
+            ? [new ShardPlan(Path.GetFileName(request.TargetPath), layouts)]
+            : ShardPlanner.Plan(layouts, request.MaxShardBytes);
+
+        var files = shards.Select(shard =>
+        {
+            var prepared = SafeTensorWriter.Prepare(shard.Tensors, request.Metadata);
+            return new PlannedFile(shard.FileName, prepared, prepared.Layout.Select(info => byName[info.Name]).ToList());
+        }).ToList();
+
+        ModelIndex? index = files.Count > 1
+            ? new ModelIndex(files.Sum(f => f.TensorBytes), files.SelectMany(f => f.Sources.Select(s => (s.Name, f.FileName))).ToDictionary(p => p.Name, p => p.FileName))
+            : null;
+        return new ExportLayout(files, index);
+    }
+
+    private static void RejectDuplicateNames(IReadOnlyList<ITensorSource> tensors)
+    {
+        var duplicates = tensors.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0)
+            throw new ArgumentException($"Tensor names must be unique in one model; received more than once: {string.Join(", ", duplicates.Take(5))}");
+    }
+}

@@ -1,0 +1,25 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Streaming;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>
+/// What to write: the tensors in arrival order, where (a <c>.safetensors</c> file, or a model folder),
+/// the shard budget, metadata for every file, and the folder's side files.
+/// </summary>
+public sealed record ExportRequest(
+    string TargetPath,
+    IReadOnlyList<ITensorSource> Tensors,
+    long MaxShardBytes = ByteSize.DefaultShardSize,
+    IReadOnlyDictionary<string, string>? Metadata = null,
+    bool Force = false,
+    SideFiles? SideFiles = null,
+    StreamingOptions? Streaming = null)
+{
+    /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>
+    public bool IsSingleFile => TargetPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Where an export stands, reported after each chunk written.</summary>
+public sealed record ExportProgress(int TensorsDone, int TensorsTotal, long BytesDone, long BytesTotal, string CurrentTensor, string CurrentFile);

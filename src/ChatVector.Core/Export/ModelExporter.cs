@@ -1,0 +1,70 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Streaming;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>
+/// Writes tensors to a safetensors file or a sharded model folder, streaming: each tensor is read or
+/// computed a chunk at a time as it is written, the next chunks prepared while the current one is
+/// written. All-or-nothing through <see cref="StagedTarget"/>.
+/// </summary>
+public static class ModelExporter
+{
+    public static ExportLayout Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null)
+    {
+        var layout = ExportLayout.Plan(request);
+        using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
+        var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
+        using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context))
+        {
+            var tracker = new ProgressTracker(layout, progress);
+            foreach (var file in layout.Files)
+            {
+                var path = request.IsSingleFile ? target.StagingPath : Path.Combine(target.StagingPath, file.FileName);
+                var sources = file.Sources.ToDictionary(s => s.Name);
+                SafeTensorWriter.Write(path, file.Prepared, (info, stream) =>
+                {
+                    var source = sources[info.Name];
+                    tracker.Starting(source, file.FileName);
+                    chunks.CopyNextTo(source, stream, tracker.Wrote);
+                    tracker.Finished();
+                }, overwrite: false, context.Cancellation);
+            }
+        }
+        if (!request.IsSingleFile)
+        {
+            layout.Index?.Write(Path.Combine(target.StagingPath, Models.ModelIndex.FileName));
+            request.SideFiles?.WriteInto(target.StagingPath);
+        }
+        context.Cancellation.ThrowIfCancellationRequested();
+        target.Commit();
+        return layout;
+    }
+
+    /// <summary>Counts tensors and bytes done and reports them.</summary>
+    private sealed class ProgressTracker(ExportLayout layout, Action<ExportProgress>? report)
+    {
+        private readonly int _tensorsTotal = layout.Files.Sum(f => f.Sources.Count);
+        private readonly long _bytesTotal = layout.TotalTensorBytes;
+        private int _tensorsDone;
+        private long _bytesDone;
+        private string _tensor = "", _file = "";
+
+        public void Starting(ITensorSource source, string file)
+        {
+            (_tensor, _file) = (source.Name, file);
+            Report();
+        }
+
+        public void Wrote(long bytes)
+        {
+            _bytesDone += bytes;
+            Report();
+        }
+
+        public void Finished() => _tensorsDone++;
+
+        private void Report() => report?.Invoke(new ExportProgress(_tensorsDone, _tensorsTotal, _bytesDone, _bytesTotal, _tensor, _file));
+    }
+}

@@ -1,0 +1,61 @@
+using ChatVector.Core.Models;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>
+/// The files a loadable model folder needs beside its weights: config, generation config and tokenizer
+/// copied from a source model, the tokenizer config's chat template and eos token overridden, a model card.
+/// </summary>
+public sealed record SideFiles(
+    ModelFolder? CopyFrom,
+    JObject? TokenizerOverrides = null,
+    string? ModelCard = null,
+    string? TorchDType = null)
+{
+    public const string TokenizerConfig = "tokenizer_config.json";
+    public const string Config = "config.json";
+    public const string ReadMe = "README.md";
+
+    /// <summary>The names this will write (for -WhatIf and tests).</summary>
+    public IEnumerable<string> FileNames()
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var file in CopyFrom?.SideFiles ?? []) names.Add(Path.GetFileName(file));
+        if (TokenizerOverrides is not null) names.Add(TokenizerConfig);
+        if (ModelCard is not null) names.Add(ReadMe);
+        return names;
+    }
+
+    public void WriteInto(string directory)
+    {
+        foreach (var file in CopyFrom?.SideFiles ?? [])
+        {
+            var name = Path.GetFileName(file);
+            if (name == ReadMe && ModelCard is not null) continue; // the source's card describes the source, not the merge
+            File.Copy(file, Path.Combine(directory, name), overwrite: true);
+        }
+        if (TokenizerOverrides is not null) UpdateJson(directory, TokenizerConfig, json => json.Merge(TokenizerOverrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
+        if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
+    }
+
+    private static void UpdateJson(string directory, string name, Action<JObject> update)
+    {
+        var path = Path.Combine(directory, name);
+        var json = File.Exists(path) ? JObject.Parse(File.ReadAllText(path)) : new JObject();
+        update(json);
+        File.WriteAllText(path, json.ToString(Formatting.Indented));
+    }
+
+    /// <summary>transformers' names for the output dtype, for config.json's torch_dtype.</summary>
+    public static string? TorchDTypeName(Format.DType dtype) => dtype switch
+    {
+        Format.DType.BF16 => "bfloat16",
+        Format.DType.F16 => "float16",
+        Format.DType.F32 => "float32",
+        Format.DType.F64 => "float64",
+        _ => null,
+    };
+}

@@ -1,0 +1,28 @@
+using ChatVector.Core.Tensors;
+using TorchSharp;
+
+namespace ChatVector.Core.Merge;
+
+/// <summary>One tensor of a chat vector, <c>chat - base</c>, computed in float32 (float64 for F64 inputs), never rounded further.</summary>
+public sealed class ChatVectorTensor : ComputedTensorSource
+{
+    public ChatVectorTensor(ITensorSource chat, ITensorSource @base, VectorProvenance provenance)
+        : base(chat.Name, TorchTypes.AccumulatorFor([chat.DType, @base.DType]), chat.Shape)
+    {
+        Chat = chat;
+        Base = @base;
+        Provenance = provenance;
+    }
+
+    public ITensorSource Chat { get; }
+    public ITensorSource Base { get; }
+    public VectorProvenance Provenance { get; }
+
+    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
+    {
+        var accumulator = TorchTypes.ToScalarType(DType, Name);
+        var chat = Chat.ReadChunk(firstElement, count, context).to(accumulator);
+        var @base = Base.ReadChunk(firstElement, count, context).to(accumulator);
+        return chat.sub_(@base);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.Core.Merge;
+
+/// <summary>One chat vector as the recipe records it.</summary>
+public sealed record RecipeVector(string? BaseModel, string? ChatModel, double Ratio, int Tensors);
+
+/// <summary>
+/// How a merged model was made, recorded in every shard's metadata and in the model card so the
+/// result can be reproduced and audited.
+/// </summary>
+public sealed record MergeRecipe(
+    string Model,
+    IReadOnlyList<RecipeVector> Vectors,
+    bool SkipEmbedding,
+    IReadOnlyDictionary<long, long> SpecialTokenMap,
+    string? OutputDType,
+    VectorProvenance? TemplateSource)
+{
+    public const string MetadataKey = "chatvector.recipe";
+
+    public string ToJson() => new JObject
+    {
+        ["method"] = "chat_vector",
+        ["model"] = Model,
+        ["vectors"] = new JArray(Vectors.Select(v => new JObject
+        {
+            ["base"] = v.BaseModel,
+            ["chat"] = v.ChatModel,
+            ["ratio"] = v.Ratio,
+            ["tensors"] = v.Tensors,
+        })),
+        ["skip_embedding"] = SkipEmbedding,
+        ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
+        ["dtype"] = OutputDType,
+        ["chat_template_from"] = TemplateSource?.ChatModel,
+    }.ToString(Formatting.None);
+
+    /// <summary>A README.md model card: what was merged, how, and the recipe.</summary>
+    public string ToModelCard()
+    {
+        var card = new StringBuilder();
+        card.AppendLine("---").AppendLine("tags:").AppendLine("- chat-vector").AppendLine("- merge").AppendLine("---").AppendLine();
+        card.AppendLine("# Chat Vector merge").AppendLine();
+        card.AppendLine("This model was made with ChatVector (the Chat Vector method, Huang et al., ACL 2024):");
+        card.AppendLine("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").AppendLine();
+        card.AppendLine($"- Model (continually pre-trained): `{Model}`");
+        foreach (var v in Vectors)
+            card.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors"));
+        card.AppendLine($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
+        if (SpecialTokenMap.Count > 0)
+            card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
+        if (OutputDType is not null) card.AppendLine($"- Output dtype: {OutputDType}");
+        if (TemplateSource is not null) card.AppendLine($"- Chat template and eos token from: `{TemplateSource.ChatModel}`");
+        card.AppendLine().AppendLine("## Recipe").AppendLine().AppendLine("```json");
+        card.AppendLine(JToken.Parse(ToJson()).ToString(Formatting.Indented)).AppendLine("```");
+        return card.ToString();
+    }
+}

@@ -1,0 +1,57 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Tensors;
+using TorchSharp;
+
+namespace ChatVector.Core.Merge;
+
+/// <summary><c>ratio * vector</c> added to a model tensor; a vector may cover only the first elements (shared rows).</summary>
+public sealed record VectorTerm(ITensorSource Vector, double Ratio);
+
+/// <summary>Row <c>TargetRow</c> of the output replaced by row <c>SourceRow</c> of <c>Source</c> (special tokens).</summary>
+public sealed record RowOverride(long TargetRow, ITensorSource Source, long SourceRow);
+
+/// <summary>
+/// One output tensor of a merge: <c>model + Σ ratio_i * vector_i</c>, then row overrides, computed in
+/// float32 (float64 when any input or the output is F64) and rounded once to the output dtype.
+/// </summary>
+public sealed class MergedTensor : ComputedTensorSource
+{
+    public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType)
+        : base(model.Name, outputDType, model.Shape)
+    {
+        Model = model;
+        Terms = terms;
+        RowOverrides = rowOverrides;
+        Accumulator = TorchTypes.AccumulatorFor(terms.Select(t => t.Vector.DType).Append(model.DType).Append(outputDType));
+    }
+
+    public ITensorSource Model { get; }
+    public IReadOnlyList<VectorTerm> Terms { get; }
+    public IReadOnlyList<RowOverride> RowOverrides { get; }
+    public DType Accumulator { get; }
+
+    private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
+
+    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
+    {
+        var accumulatorType = TorchTypes.ToScalarType(Accumulator, Name);
+        long end = firstElement + count;
+        var sum = Model.ReadChunk(firstElement, count, context).to(accumulatorType);
+        foreach (var term in Terms)
+        {
+            if (ChunkRange.Intersect(firstElement, end, 0, term.Vector.ElementCount) is not { } shared) continue;
+            var (start, stop) = shared;
+            var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
+            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: term.Ratio);
+        }
+        foreach (var row in RowOverrides)
+        {
+            long rowStart = row.TargetRow * RowLength;
+            if (ChunkRange.Intersect(firstElement, end, rowStart, rowStart + RowLength) is not { } overlap) continue;
+            var (start, stop) = overlap;
+            var replacement = row.Source.ReadChunk(row.SourceRow * RowLength + (start - rowStart), stop - start, context).to(accumulatorType);
+            sum.narrow(0, start - firstElement, stop - start).copy_(replacement);
+        }
+        return sum.to(TorchTypes.ToScalarType(DType, Name));
+    }
+}

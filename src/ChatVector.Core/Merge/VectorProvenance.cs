@@ -1,0 +1,67 @@
+using ChatVector.Core.Models;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.Core.Merge;
+
+/// <summary>
+/// Where a chat vector came from: the two models, and the chat model's chat template and eos token
+/// (which the merged model's tokenizer must get). Saved with a vector as file metadata.
+/// </summary>
+public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken? ChatTemplate, string? EosToken)
+{
+    private const string Prefix = "chatvector.";
+    public const string KindKey = Prefix + "kind";
+    public const string KindVector = "vector";
+    private const string BaseKey = Prefix + "base";
+    private const string ChatKey = Prefix + "chat";
+    private const string ChatTemplateKey = Prefix + "chat_template";
+    private const string EosTokenKey = Prefix + "eos_token";
+
+    /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
+    public static VectorProvenance FromModels(ModelFolder @base, ModelFolder chat)
+    {
+        var tokenizer = chat.ReadJson("tokenizer_config.json");
+        return new VectorProvenance(@base.Path, chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
+    }
+
+    /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
+    public static string? TokenText(JToken? token) => token switch
+    {
+        JValue { Type: JTokenType.String } value => (string?)value,
+        JObject added => (string?)added["content"],
+        _ => null,
+    };
+
+    /// <summary>String-to-string entries for a safetensors <c>__metadata__</c> (the format allows nothing else).</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata()
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            [KindKey] = KindVector,
+            [BaseKey] = BaseModel,
+            [ChatKey] = ChatModel,
+        };
+        if (ChatTemplate is not null) metadata[ChatTemplateKey] = ChatTemplate.ToString(Formatting.None);
+        if (EosToken is not null) metadata[EosTokenKey] = EosToken;
+        return metadata;
+    }
+
+    /// <summary>The provenance of a saved vector, or null when the metadata does not describe one.</summary>
+    public static VectorProvenance? FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(KindKey, out var kind) || kind != KindVector) return null;
+        JToken? template = metadata.TryGetValue(ChatTemplateKey, out var json) ? ParseTemplate(json) : null;
+        return new VectorProvenance(
+            metadata.GetValueOrDefault(BaseKey, ""),
+            metadata.GetValueOrDefault(ChatKey, ""),
+            template,
+            metadata.GetValueOrDefault(EosTokenKey));
+    }
+
+    private static JToken ParseTemplate(string json)
+    {
+        try { return JToken.Parse(json); }
+        catch (JsonException) { return new JValue(json); } // written by hand as a plain string
+    }
+}

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using ChatVector.Core.Format;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Streaming;
+
+/// <summary>
+/// Produces the bytes of a sequence of tensors, in order, a chunk at a time, with the next chunks
+/// (of this tensor or the following ones) read and computed on worker threads while the caller
+/// writes the current one. This overlap is what keeps a merge near the speed of plain I/O; the
+/// bounded window is what keeps its memory flat.
+/// </summary>
+public sealed class ChunkStream : IDisposable
+{
+    private readonly record struct Chunk(ITensorSource Source, long ByteOffset, int ByteLength);
+
+    private readonly IEnumerator<Chunk> _chunks;
+    private readonly Queue<(Chunk Chunk, Task<byte[]> Bytes)> _inFlight = new();
+    private readonly ConcurrentBag<byte[]> _buffers = new();
+    private readonly StreamingOptions _options;
+    private readonly ComputeContext _context;
+
+    public ChunkStream(IEnumerable<ITensorSource> sourcesInWriteOrder, StreamingOptions options, ComputeContext context)
+    {
+        _options = options;
+        _context = context;
+        _chunks = Split(sourcesInWriteOrder, options.ChunkBytes).GetEnumerator();
+        Refill();
+    }
+
+    /// <summary>Writes every byte of <paramref name="source"/>, which must be the next tensor of the sequence.</summary>
+    public void CopyNextTo(ITensorSource source, Stream output, Action<long>? onBytesWritten = null)
+    {
+        long remaining = source.ByteLength;
+        while (remaining > 0)
+        {
+            _context.Cancellation.ThrowIfCancellationRequested();
+            if (!_inFlight.TryDequeue(out var next))
+                throw new InvalidOperationException($"'{source.Name}' was asked for after the last tensor of the stream");
+            if (!ReferenceEquals(next.Chunk.Source, source))
+                throw new InvalidOperationException($"'{source.Name}' was asked for out of order; '{next.Chunk.Source.Name}' is next");
+            var buffer = next.Bytes.GetAwaiter().GetResult(); // rethrows the worker's own exception
+            try
+            {
+                output.Write(buffer, 0, next.Chunk.ByteLength);
+            }
+            finally
+            {
+                _buffers.Add(buffer);
+            }
+            remaining -= next.Chunk.ByteLength;
+            onBytesWritten?.Invoke(next.Chunk.ByteLength);
+            Refill();
+        }
+    }
+
+    private void Refill()
+    {
+        while (_inFlight.Count < _options.Parallelism + 1 && !_context.Cancellation.IsCancellationRequested && _chunks.MoveNext())
+        {
+            var chunk = _chunks.Current;
+            _inFlight.Enqueue((chunk, Task.Run(() => Produce(chunk))));
+        }
+    }
+
+    private byte[] Produce(Chunk chunk)
+    {
+        _context.Cancellation.ThrowIfCancellationRequested();
+        if (!_buffers.TryTake(out var buffer)) buffer = GC.AllocateUninitializedArray<byte>(_options.ChunkBytes);
+        try
+        {
+            chunk.Source.CopyBytes(chunk.ByteOffset, buffer.AsSpan(0, chunk.ByteLength), _context);
+            return buffer;
+        }
+        catch
+        {
+            _buffers.Add(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Chunks aligned to whole elements, so computed sources can produce each one alone.</summary>
+    private static IEnumerable<Chunk> Split(IEnumerable<ITensorSource> sources, int chunkBytes)
+    {
+        foreach (var source in sources)
+        {
+            int elementBytes = Math.Max(1, source.DType.Bits() / 8);
+            int step = Math.Max(elementBytes, chunkBytes / elementBytes * elementBytes);
+            for (long offset = 0; offset < source.ByteLength; offset += step)
+                yield return new Chunk(source, offset, (int)Math.Min(step, source.ByteLength - offset));
+        }
+    }
+
+    /// <summary>Waits for chunks still being produced so no worker outlives the stream (or the files it reads).</summary>
+    public void Dispose()
+    {
+        foreach (var (_, bytes) in _inFlight)
+        {
+            try { bytes.Wait(); } catch (AggregateException) { /* the failure was or will be reported by the consumer */ }
+        }
+        _inFlight.Clear();
+        _chunks.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using ChatVector.Core.Format;
+using TorchSharp;
+
+namespace ChatVector.Core.Tensors;
+
+/// <summary>Base for sources whose values are computed: bytes come from computing the covering chunk.</summary>
+public abstract class ComputedTensorSource : ITensorSource
+{
+    protected ComputedTensorSource(string name, DType dtype, long[] shape)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        ElementCount = shape.Aggregate(1L, (n, d) => checked(n * d));
+        ByteLength = dtype.ByteSize(ElementCount) ?? throw new OverflowException($"{name}: byte size overflows");
+    }
+
+    public string Name { get; }
+    public DType DType { get; }
+    public long[] Shape { get; }
+    public long ElementCount { get; }
+    public long ByteLength { get; }
+
+    public torch.Tensor ReadChunk(long firstElement, long count, ComputeContext context)
+    {
+        ChunkRange.Check(this, firstElement, count);
+        context.Cancellation.ThrowIfCancellationRequested();
+        return Compute(firstElement, count, context);
+    }
+
+    /// <summary>Computes elements [first, first+count) in <see cref="DType"/> on the context's device.</summary>
+    protected abstract torch.Tensor Compute(long firstElement, long count, ComputeContext context);
+
+    public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context)
+    {
+        int elementSize = DType.Bits() / 8;
+        if (byteOffset % elementSize != 0 || destination.Length % elementSize != 0)
+            throw new ArgumentException($"byte range of '{Name}' must be aligned to its {elementSize}-byte elements");
+        using var scope = torch.NewDisposeScope();
+        var chunk = ReadChunk(byteOffset / elementSize, destination.Length / elementSize, context);
+        TorchTypes.CopyOut(chunk, destination);
+    }
+}

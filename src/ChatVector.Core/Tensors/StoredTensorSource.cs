@@ -1,0 +1,43 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Models;
+using TorchSharp;
+
+namespace ChatVector.Core.Tensors;
+
+/// <summary>A tensor read from its file on demand: ranged reads straight into libtorch-owned memory.</summary>
+public sealed class StoredTensorSource(StoredTensor stored) : ITensorSource
+{
+    public StoredTensor Stored { get; } = stored;
+    public string Name => Stored.Name;
+    public DType DType => Stored.Info.DType;
+    public long[] Shape => Stored.Info.Shape;
+    public long ElementCount => Stored.Info.ElementCount;
+    public long ByteLength => Stored.Info.ByteLength;
+
+    /// <summary>Metadata of the file the tensor lies in (provenance of saved vectors lives there).</summary>
+    public IReadOnlyDictionary<string, string> FileMetadata => Stored.File.Metadata;
+
+    public torch.Tensor ReadChunk(long firstElement, long count, ComputeContext context)
+    {
+        ChunkRange.Check(this, firstElement, count);
+        var scalarType = TorchTypes.ToScalarType(DType, Name);
+        var cpu = torch.empty(count, dtype: scalarType);
+        try
+        {
+            // Filling the tensor's own bytes avoids frombuffer, which converts values instead of reinterpreting them.
+            Stored.File.ReadTensorBytes(Stored.Info, firstElement * ElementSize, cpu.bytes);
+            if (context.Device.type == DeviceType.CPU) return cpu;
+            using (cpu) return cpu.to(context.Device);
+        }
+        catch
+        {
+            cpu.Dispose();
+            throw;
+        }
+    }
+
+    public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) =>
+        Stored.File.ReadTensorBytes(Stored.Info, byteOffset, destination);
+
+    private long ElementSize => DType.Bits() / 8;
+}
