@@ -19,10 +19,10 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     private const string EosTokenKey = Prefix + "eos_token";
 
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
-    public static VectorProvenance FromModels(ModelFolder @base, ModelFolder chat)
+    public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base.Path, chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
     }
 
     /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>

@@ -1,0 +1,120 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using ChatVector.Core.Export;
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+using ChatVector.PowerShell.Handles;
+using ChatVector.PowerShell.Infrastructure;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Adds chat vectors from the pipeline to a model: one lazy handle out for every tensor of the model.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Add, "ChatVector")]
+[OutputType(typeof(TensorHandle))]
+public sealed class AddChatVectorCommand : ChatVectorCmdlet
+{
+    private readonly List<TensorHandle> _vectors = [];
+
+    /// <summary>The model to add to: the base continually pre-trained on a new language.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    public string Model { get; set; } = "";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public TensorHandle[] InputObject { get; set; } = [];
+
+    /// <summary>Ratio for vectors that do not carry their own (1.0 by default).</summary>
+    [Parameter]
+    public double Ratio { get; set; } = 1.0;
+
+    /// <summary>Leave the embedding and LM head as the model's (the paper's --skip_embed).</summary>
+    [Parameter]
+    public SwitchParameter SkipEmbedding { get; set; }
+
+    /// <summary>@{ modelTokenId = chatTokenId }: those embedding/LM-head rows become the chat model's.</summary>
+    [Parameter]
+    public Hashtable? SpecialTokenMap { get; set; }
+
+    /// <summary>The chat model to take special-token rows from (default: the last vector's chat model).</summary>
+    [Parameter]
+    public string? ChatModel { get; set; }
+
+    /// <summary>The model whose chat_template and eos_token the output gets (default: the last vector's chat model).</summary>
+    [Parameter]
+    public string? ChatTemplateFrom { get; set; }
+
+    /// <summary>Output dtype for floating-point tensors (default: each model tensor's own).</summary>
+    [Parameter]
+    [ValidateSet("BF16", "F16", "F32", "F64")]
+    public string? DType { get; set; }
+
+    protected override void ProcessRecord() => _vectors.AddRange(InputObject);
+
+    protected override void EndProcessing()
+    {
+        MergePlan plan;
+        ModelFolder model;
+        try
+        {
+            model = ModelFolder.Open(ResolveSingleExisting(Model, nameof(Model)));
+            var request = new MergeRequest(
+                model,
+                _vectors.Select(h => new VectorInput(h.Source, h.Ratio ?? Ratio, h.Context.Provenance)).ToList(),
+                SkipEmbedding,
+                ParseTokenMap(SpecialTokenMap),
+                DType is null ? null : Enum.Parse<DType>(DType),
+                ChatModel is null ? null : ModelFolder.Open(ResolveSingleExisting(ChatModel, nameof(ChatModel))));
+            plan = MergePlanner.Plan(request);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(Errors.From(e, Model));
+            return;
+        }
+        foreach (var note in plan.Notes) WriteVerbose(note);
+        if (plan.UnusedVectors.Count > 0)
+            WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {model.Path} and are not added: {string.Join(", ", plan.UnusedVectors.Take(10))}");
+        if (plan.Problems.Count > 0)
+        {
+            foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, model.Path));
+            ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
+                $"{plan.Problems.Count} tensor(s) of {model.Path} cannot be merged (see the errors above); nothing was emitted.", model.Path));
+        }
+        var context = new ExportContext(
+            new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() },
+            new SideFiles(model, TokenizerOverrides(plan.Recipe.TemplateSource), plan.Recipe.ToModelCard(), DType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(DType))),
+            null);
+        WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
+        foreach (var output in plan.Outputs)
+            WriteObject(new TensorHandle(output, output is MergedTensor ? TensorKind.Merged : TensorKind.Stored, context, model: model.Path));
+    }
+
+    /// <summary>The chat model's chat_template and eos_token for the output's tokenizer_config.json.</summary>
+    private JObject? TokenizerOverrides(VectorProvenance? fromVectors)
+    {
+        var source = ChatTemplateFrom is null ? fromVectors : VectorProvenance.FromModels(null, ModelFolder.Open(ResolveSingleExisting(ChatTemplateFrom, nameof(ChatTemplateFrom))));
+        if (source is null) return null;
+        var overrides = new JObject();
+        if (source.ChatTemplate is not null) overrides["chat_template"] = source.ChatTemplate.DeepClone();
+        if (source.EosToken is not null) overrides["eos_token"] = source.EosToken;
+        if (overrides.Count == 0) WriteWarning($"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's.");
+        return overrides.Count == 0 ? null : overrides;
+    }
+
+    private static Dictionary<long, long> ParseTokenMap(Hashtable? table)
+    {
+        var map = new Dictionary<long, long>();
+        foreach (DictionaryEntry entry in table ?? new Hashtable())
+        {
+            if (!long.TryParse(Convert.ToString(entry.Key, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var modelId)
+                || !long.TryParse(Convert.ToString(entry.Value, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var chatId))
+                throw new ArgumentException($"-SpecialTokenMap entry {entry.Key} = {entry.Value}: both must be integer token ids, as @{{ 128009 = 128009 }}.");
+            map[modelId] = chatId;
+        }
+        return map;
+    }
+}

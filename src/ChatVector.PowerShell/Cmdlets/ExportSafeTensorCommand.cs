@@ -1,0 +1,94 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using ChatVector.Core.Export;
+using ChatVector.Core.Format;
+using ChatVector.PowerShell.Handles;
+using ChatVector.PowerShell.Infrastructure;
+
+namespace ChatVector.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Writes the tensor handles on the pipeline to a safetensors file or a sharded model folder.</para>
+/// </summary>
+[Cmdlet(VerbsData.Export, "SafeTensor", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(FileInfo), typeof(DirectoryInfo))]
+public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
+{
+    private readonly List<TensorHandle> _handles = [];
+
+    /// <summary>A .safetensors file, or a folder for a sharded model.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public TensorHandle[] InputObject { get; set; } = [];
+
+    /// <summary>Largest shard, e.g. 5GB (the default), 2GB, 500MB; decimal units as transformers uses.</summary>
+    [Parameter]
+    public string MaxShardSize { get; set; } = "5GB";
+
+    /// <summary>Extra string entries for every file's __metadata__.</summary>
+    [Parameter]
+    public Hashtable? Metadata { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>cpu (default), cuda or cuda:N: where merged tensors are computed.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(DeviceCompleter))]
+    public string? Device { get; set; }
+
+    protected override void ProcessRecord() => _handles.AddRange(InputObject);
+
+    protected override void EndProcessing()
+    {
+        var target = ResolveNew(Path);
+        long maxShard = ParseShardSize();
+        var (metadata, sideFiles) = ExportContextMerger.Merge(_handles, ToStrings(Metadata));
+        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, metadata, Force, sideFiles);
+
+        ExportLayout layout;
+        try { layout = ExportLayout.Plan(request); }
+        catch (ArgumentException e) { ThrowTerminatingError(Errors.From(e, target)); return; }
+
+        if (!ShouldProcess(target, Describe(request, layout))) return;
+        WriteVerbose(Describe(request, layout));
+        var context = CreateComputeContext(Device);
+        try
+        {
+            ModelExporter.Export(request, context, p => ReportProgress(1, $"Export-SafeTensor {target}",
+                $"{p.TensorsDone}/{p.TensorsTotal} tensors, {ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)}: {p.CurrentTensor} -> {p.CurrentFile}",
+                p.BytesTotal == 0 ? 1 : (double)p.BytesDone / p.BytesTotal));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(Errors.From(e, target));
+        }
+        finally
+        {
+            ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
+        }
+        WriteObject(request.IsSingleFile ? new FileInfo(target) : new DirectoryInfo(target));
+    }
+
+    private long ParseShardSize()
+    {
+        try { return ByteSize.Parse(MaxShardSize); }
+        catch (FormatException e) { ThrowTerminatingError(Errors.From(new ArgumentException(e.Message, nameof(MaxShardSize), e), MaxShardSize)); return 0; }
+    }
+
+    private static string Describe(ExportRequest request, ExportLayout layout)
+    {
+        var files = string.Join(", ", layout.Files.Select(f => $"{f.FileName} ({f.Sources.Count} tensors, {ByteSize.Format(f.Prepared.TotalLength)})"));
+        var extra = request.IsSingleFile ? "" : string.Concat(
+            layout.Index is null ? "" : $", {Core.Models.ModelIndex.FileName}",
+            request.SideFiles is null ? "" : ", " + string.Join(", ", request.SideFiles.FileNames()));
+        return $"Write {request.Tensors.Count} tensors ({ByteSize.Format(layout.TotalTensorBytes)}) as {files}{extra}";
+    }
+
+    private static Dictionary<string, string> ToStrings(Hashtable? table) =>
+        table?.Cast<DictionaryEntry>().ToDictionary(e => Convert.ToString(e.Key, CultureInfo.InvariantCulture)!, e => Convert.ToString(e.Value, CultureInfo.InvariantCulture) ?? "")
+        ?? new Dictionary<string, string>();
+}

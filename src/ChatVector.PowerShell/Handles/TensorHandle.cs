@@ -1,0 +1,47 @@
+using System.Management.Automation;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.PowerShell.Handles;
+
+/// <summary>What a handle stands for: a tensor in a file, a chat vector, or a merged tensor.</summary>
+public enum TensorKind
+{
+    Stored,
+    ChatVector,
+    Merged,
+}
+
+/// <summary>
+/// The object that flows through the pipeline: a tensor's name, type and shape, and a lazy source for
+/// its values. Holding one costs nothing; values are read or computed only by the cmdlet that consumes it.
+/// It lives in the cmdlet assembly because PowerShell only sees types from the default load context.
+/// </summary>
+public sealed class TensorHandle
+{
+    internal TensorHandle(ITensorSource source, TensorKind kind, ExportContext context, string? file = null, string? model = null)
+    {
+        Source = source;
+        Kind = kind;
+        Context = context;
+        File = file;
+        Model = model;
+    }
+
+    public string Name => Source.Name;
+    public string DType => Source.DType.ToString();
+    public long[] Shape => Source.Shape;
+    public long ElementCount => Source.ElementCount;
+    public long Bytes => Source.ByteLength;
+    public TensorKind Kind { get; }
+    /// <summary>The file holding a stored tensor; empty for computed ones.</summary>
+    public string? File { get; }
+    /// <summary>The model folder or file the tensor was read from (for a vector: the chat model).</summary>
+    public string? Model { get; }
+    /// <summary>For a chat vector: the ratio it is added with (Add-ChatVector -Ratio applies when unset).</summary>
+    public double? Ratio { get; set; }
+
+    [Hidden] public ITensorSource Source { get; }
+    [Hidden] public ExportContext Context { get; }
+
+    public override string ToString() => $"{Name} {DType} [{string.Join(", ", Shape)}]";
+}

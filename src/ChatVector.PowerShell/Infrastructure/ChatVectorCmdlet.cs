@@ -1,0 +1,93 @@
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Management.Automation;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.PowerShell.Infrastructure;
+
+/// <summary>
+/// What every ChatVector cmdlet shares: provider path resolution, cancellation wired to Ctrl+C,
+/// error records with ids and categories, and throttled progress.
+/// </summary>
+public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
+{
+    private CancellationTokenSource? _cancellation;
+    private readonly Stopwatch _sinceProgress = Stopwatch.StartNew();
+
+    /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing runs on another thread).</summary>
+    protected CancellationToken Cancellation => (_cancellation ??= new CancellationTokenSource()).Token;
+
+    protected override void BeginProcessing() => _cancellation ??= new CancellationTokenSource();
+
+    protected override void StopProcessing() => _cancellation?.Cancel();
+
+    /// <summary>Existing paths, wildcards expanded, through the provider so ~ and relative paths work.</summary>
+    protected IEnumerable<string> ResolveExisting(string path)
+    {
+        Collection<string> resolved;
+        try
+        {
+            resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file system path.");
+        }
+        catch (ItemNotFoundException e)
+        {
+            WriteError(Errors.NotFound(path, e));
+            yield break;
+        }
+        foreach (var item in resolved) yield return item;
+    }
+
+    /// <summary>One existing path that must resolve to exactly one item; terminating otherwise.</summary>
+    protected string ResolveSingleExisting(string path, string parameterName)
+    {
+        try
+        {
+            var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name != "FileSystem" || resolved.Count != 1)
+                ThrowTerminatingError(Errors.Argument($"-{parameterName} '{path}' must name one file system item; it resolves to {resolved.Count}.", path));
+            return resolved[0];
+        }
+        catch (ItemNotFoundException e)
+        {
+            ThrowTerminatingError(Errors.NotFound(path, e));
+            throw; // unreachable
+        }
+    }
+
+    /// <summary>A path that may not exist yet (an output).</summary>
+    protected string ResolveNew(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    protected ComputeContext CreateComputeContext(string? device)
+    {
+        try
+        {
+            TorchRuntime.EnsureLoaded();
+            return new ComputeContext(TorchRuntime.ParseDevice(device), Cancellation);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "DeviceUnavailable", ErrorCategory.DeviceError, device));
+            throw; // unreachable
+        }
+    }
+
+    /// <summary>Write-Progress at most a few times a second, and always for the last report.</summary>
+    protected void ReportProgress(int activityId, string activity, string status, double fraction, bool final = false)
+    {
+        if (!final && _sinceProgress.ElapsedMilliseconds < 250) return;
+        _sinceProgress.Restart();
+        var record = new ProgressRecord(activityId, activity, status)
+        {
+            PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100),
+            RecordType = final ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+        WriteProgress(record);
+    }
+
+    public void Dispose()
+    {
+        _cancellation?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
