@@ -1,0 +1,76 @@
+using ChatVector.Core.Statistics;
+
+namespace ChatVector.PowerShell.Handles;
+
+/// <summary>Measure-ChatVector's answer for one tensor, one layer, or the whole set.</summary>
+public sealed class TensorMeasurement
+{
+    internal TensorMeasurement(string scope, string name, string? dtype, TensorStatistics s)
+    {
+        Scope = scope;
+        Name = name;
+        DType = dtype;
+        Elements = s.Elements;
+        L2Norm = s.L2Norm;
+        Rms = s.Rms;
+        Mean = s.Finite == 0 ? double.NaN : s.Mean;
+        Std = s.Std;
+        Min = s.Finite == 0 ? double.NaN : s.Min;
+        Max = s.Finite == 0 ? double.NaN : s.Max;
+        MaxAbs = s.MaxAbs;
+        ZeroFraction = s.ZeroFraction;
+        NaNCount = s.NaNCount;
+        InfCount = s.InfCount;
+        RelativeNorm = s.RelativeNorm;
+        Cosine = s.Cosine;
+    }
+
+    /// <summary>Tensor, Layer or Total.</summary>
+    public string Scope { get; }
+    public string Name { get; }
+    public string? DType { get; }
+    public long Elements { get; }
+    public double L2Norm { get; }
+    public double Rms { get; }
+    public double Mean { get; }
+    public double Std { get; }
+    public double Min { get; }
+    public double Max { get; }
+    public double MaxAbs { get; }
+    public double ZeroFraction { get; }
+    public long NaNCount { get; }
+    public long InfCount { get; }
+    /// <summary>‖vector‖ / ‖base tensor‖, for vectors whose base is known.</summary>
+    public double? RelativeNorm { get; }
+    /// <summary>Cosine similarity with the same-named tensor of -Reference.</summary>
+    public double? Cosine { get; }
+}
+
+/// <summary>Show-SafeTensor's answer: the first values and basic statistics of one tensor.</summary>
+public sealed class TensorPreview
+{
+    internal TensorPreview(TensorHandle handle, double[] first, TensorStatistics s)
+    {
+        Name = handle.Name;
+        DType = handle.DType;
+        Shape = handle.Shape;
+        First = first;
+        Mean = s.Finite == 0 ? double.NaN : s.Mean;
+        Std = s.Std;
+        Min = s.Finite == 0 ? double.NaN : s.Min;
+        Max = s.Finite == 0 ? double.NaN : s.Max;
+        NaNCount = s.NaNCount;
+        InfCount = s.InfCount;
+    }
+
+    public string Name { get; }
+    public string DType { get; }
+    public long[] Shape { get; }
+    public double[] First { get; }
+    public double Mean { get; }
+    public double Std { get; }
+    public double Min { get; }
+    public double Max { get; }
+    public long NaNCount { get; }
+    public long InfCount { get; }
+}
