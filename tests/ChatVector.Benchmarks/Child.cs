@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using ChatVector.Core.Export;
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.Benchmarks;
+
+/// <summary>The measured work, one per child process; each prints "seconds peakRssMb".</summary>
+internal static class Child
+{
+    public readonly record struct Figures(double Seconds, double PeakRssMb);
+
+    public static Figures Expect(string output)
+    {
+        var parts = output.Trim().Split('\n')[^1].Split(' ');
+        return new Figures(double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    public static int Generate(string dir, double gigabytes)
+    {
+        foreach (var (name, seed) in new[] { ("base", 1), ("chat", 2), ("cp", 3) })
+            TrioGenerator.Write(Path.Combine(dir, name), gigabytes, seed);
+        Print(Stopwatch.StartNew());
+        return 0;
+    }
+
+    /// <summary>cp + 1.0 * (chat - base) into a sharded folder: the product's main path.</summary>
+    public static int Merge(string dir)
+    {
+        TorchRuntime.EnsureLoaded();
+        var clock = Stopwatch.StartNew();
+        var pairing = ChatVectorPlanner.Pair(ModelFolder.Open(Path.Combine(dir, "base")), ModelFolder.Open(Path.Combine(dir, "chat")), _ => true);
+        var cp = ModelFolder.Open(Path.Combine(dir, "cp"));
+        var plan = MergePlanner.Plan(new MergeRequest(cp, pairing.Vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList()));
+        var target = Path.Combine(dir, "merged");
+        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new SideFiles(cp)), ComputeContext.Cpu());
+        Print(clock);
+        return 0;
+    }
+
+    /// <summary>The I/O floor: read the three inputs' tensor bytes and write as many bytes, no arithmetic.</summary>
+    public static int Floor(string dir)
+    {
+        var clock = Stopwatch.StartNew();
+        var buffer = new byte[4 << 20];
+        long outputBytes = 0;
+        foreach (var name in new[] { "base", "chat", "cp" })
+        {
+            foreach (var tensor in ModelFolder.Open(Path.Combine(dir, name)).Tensors)
+            {
+                for (long offset = 0; offset < tensor.Info.ByteLength; offset += buffer.Length)
+                {
+                    int n = (int)Math.Min(buffer.Length, tensor.Info.ByteLength - offset);
+                    tensor.File.ReadTensorBytes(tensor.Info, offset, buffer.AsSpan(0, n));
+                }
+                if (name == "cp") outputBytes += tensor.Info.ByteLength;
+            }
+        }
+        var copy = Path.Combine(dir, "floor.bin");
+        using (var output = new FileStream(copy, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            for (long written = 0; written < outputBytes; written += buffer.Length)
+                output.Write(buffer, 0, (int)Math.Min(buffer.Length, outputBytes - written));
+            output.Flush(flushToDisk: true);
+        }
+        File.Delete(copy);
+        Print(clock);
+        return 0;
+    }
+
+    private static void Print(Stopwatch clock) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:F3} {PeakRssMb():F1}"));
+
+    /// <summary>VmHWM: the process's peak resident set, from /proc (Linux).</summary>
+    private static double PeakRssMb()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+}
