@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Integrity;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 
@@ -26,7 +27,7 @@ public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? 
 
         var files = shards.Select(shard =>
         {
-            var prepared = SafeTensorWriter.Prepare(shard.Tensors, request.Metadata);
+            var prepared = SafeTensorWriter.Prepare(shard.Tensors, FileMetadata(request, shard.Tensors.Count));
             return new PlannedFile(shard.FileName, prepared, prepared.Layout.Select(info => byName[info.Name]).ToList());
         }).ToList();
 
@@ -34,6 +35,17 @@ public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? 
             ? new ModelIndex(files.Sum(f => f.TensorBytes), files.SelectMany(f => f.Sources.Select(s => (s.Name, f.FileName))).ToDictionary(p => p.Name, p => p.FileName))
             : null;
         return new ExportLayout(files, index);
+    }
+
+    /// <summary>The caller's metadata, plus a checksum placeholder of the right length when checksums are wanted.</summary>
+    private static IReadOnlyDictionary<string, string>? FileMetadata(ExportRequest request, int tensorCount)
+    {
+        if (!request.Checksums) return request.Metadata;
+        var metadata = new Dictionary<string, string>(request.Metadata ?? new Dictionary<string, string>())
+        {
+            [ContentChecksums.MetadataKey] = ContentChecksums.Placeholder(tensorCount),
+        };
+        return metadata;
     }
 
     private static void RejectDuplicateNames(IReadOnlyList<ITensorSource> tensors)

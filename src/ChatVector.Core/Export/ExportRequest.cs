@@ -15,7 +15,8 @@ public sealed record ExportRequest(
     IReadOnlyDictionary<string, string>? Metadata = null,
     bool Force = false,
     SideFiles? SideFiles = null,
-    StreamingOptions? Streaming = null)
+    StreamingOptions? Streaming = null,
+    bool Checksums = false)
 {
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>
     public bool IsSingleFile => TargetPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);

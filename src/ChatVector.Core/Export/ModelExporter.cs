@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Integrity;
 using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 
@@ -23,13 +24,17 @@ public static class ModelExporter
             {
                 var path = request.IsSingleFile ? target.StagingPath : Path.Combine(target.StagingPath, file.FileName);
                 var sources = file.Sources.ToDictionary(s => s.Name);
+                var digests = new List<string>();
                 SafeTensorWriter.Write(path, file.Prepared, (info, stream) =>
                 {
                     var source = sources[info.Name];
                     tracker.Starting(source, file.FileName);
-                    chunks.CopyNextTo(source, stream, tracker.Wrote);
+                    var hashing = request.Checksums ? new HashingWriteStream(stream) : null;
+                    chunks.CopyNextTo(source, hashing ?? stream, tracker.Wrote);
+                    if (hashing is not null) digests.Add(ContentChecksums.Hex(hashing.Hash));
                     tracker.Finished();
                 }, overwrite: false, context.Cancellation);
+                if (request.Checksums) ContentChecksums.Patch(path, digests);
             }
         }
         if (!request.IsSingleFile)

@@ -1,28 +1,77 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Integrity;
 using ChatVector.Core.Models;
 
 namespace ChatVector.Core.Validation;
 
 /// <summary>
 /// Checks a file or model folder and reports every problem instead of stopping at the first: each
-/// safetensors file on its own, then the folder as a whole (index, shards, duplicates). Never throws
-/// for a bad input.
+/// safetensors file on its own, then the folder as a whole (index, shards, duplicates), then, when
+/// asked, the data (NaN/Inf values, checksums recorded at export). Never throws for a bad input.
 /// </summary>
 public static class ModelValidator
 {
-    public static ValidationReport Validate(string path)
+    public static ValidationReport Validate(string path, bool checkData = false, CancellationToken cancellation = default)
     {
         var problems = new List<ValidationProblem>();
         var files = Directory.Exists(path)
             ? Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList()
             : [path];
-        int tensors = 0;
-        foreach (var file in files)
-        {
-            if (Try(() => SafeTensorFile.Open(file), problems) is { } opened) tensors += opened.Tensors.Count;
-        }
+        var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), problems)).OfType<SafeTensorFile>().ToList();
         if (problems.Count == 0 && Directory.Exists(path)) Try(() => ModelFolder.Open(path), problems);
-        return new ValidationReport(path, files.Count, tensors, problems);
+        var data = new DataSummary();
+        if (checkData)
+            foreach (var file in opened) Try(() => CheckData(file, data, problems, cancellation), problems);
+        return new ValidationReport(path, files.Count, opened.Sum(f => f.Tensors.Count), problems)
+        {
+            NaNCount = data.NaN,
+            InfCount = data.Inf,
+            ChecksumsVerified = data.Verified,
+            DataChecked = checkData,
+        };
+    }
+
+    private sealed class DataSummary
+    {
+        public long NaN, Inf;
+        public int Verified;
+    }
+
+    private static SafeTensorFile CheckData(SafeTensorFile file, DataSummary summary, List<ValidationProblem> problems, CancellationToken cancellation)
+    {
+        var recorded = ContentChecksums.Recorded(file);
+        var buffer = new byte[4 << 20];
+        for (int i = 0; i < file.Tensors.Count; i++)
+        {
+            var tensor = file.Tensors[i];
+            var (nan, inf) = CountNonFinite(file, tensor, buffer, cancellation);
+            summary.NaN += nan;
+            summary.Inf += inf;
+            if (nan + inf > 0)
+                problems.Add(new ValidationProblem(file.Path, tensor.Name, "NonFiniteValues", $"{file.Path}: tensor '{tensor.Name}' holds {nan} NaN and {inf} Inf values."));
+            if (recorded is null) continue;
+            var actual = ContentChecksums.Compute(file, tensor, buffer, cancellation);
+            if (actual == recorded[i]) summary.Verified++;
+            else problems.Add(new ValidationProblem(file.Path, tensor.Name, "ChecksumMismatch", $"{file.Path}: tensor '{tensor.Name}' does not match the checksum recorded when it was written: its bytes changed."));
+        }
+        return file;
+    }
+
+    private static (long NaN, long Inf) CountNonFinite(SafeTensorFile file, TensorInfo tensor, byte[] buffer, CancellationToken cancellation)
+    {
+        if (!NonFiniteCounter.Supports(tensor.DType)) return (0, 0);
+        long nan = 0, inf = 0;
+        int step = buffer.Length / 8 * 8; // whole elements of every supported size
+        for (long offset = 0; offset < tensor.ByteLength; offset += step)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var chunk = buffer.AsSpan(0, (int)Math.Min(step, tensor.ByteLength - offset));
+            file.ReadTensorBytes(tensor, offset, chunk);
+            var (n, i) = NonFiniteCounter.Count(tensor.DType, chunk);
+            nan += n;
+            inf += i;
+        }
+        return (nan, inf);
     }
 
     private static T? Try<T>(Func<T> open, List<ValidationProblem> problems) where T : class

@@ -7,4 +7,8 @@ public sealed record ValidationProblem(string File, string? Tensor, string Rule,
 public sealed record ValidationReport(string Path, int Files, int Tensors, IReadOnlyList<ValidationProblem> Problems)
 {
     public bool IsValid => Problems.Count == 0;
+    public bool DataChecked { get; init; }
+    public long NaNCount { get; init; }
+    public long InfCount { get; init; }
+    public int ChecksumsVerified { get; init; }
 }

@@ -35,6 +35,14 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Record a checksum of every tensor in its file's metadata (Test-SafeTensor -Data verifies it).</summary>
+    [Parameter]
+    public SwitchParameter Checksum { get; set; }
+
+    /// <summary>After writing, read the result back and validate it, data and checksums included.</summary>
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
     /// <summary>cpu (default), cuda or cuda:N: where merged tensors are computed.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(DeviceCompleter))]
@@ -47,7 +55,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         var target = ResolveNew(Path);
         long maxShard = ParseShardSize();
         var (metadata, sideFiles) = ExportContextMerger.Merge(_handles, ToStrings(Metadata));
-        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, metadata, Force, sideFiles);
+        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, metadata, Force, sideFiles, Checksums: Checksum || Verify);
 
         ExportLayout layout;
         try { layout = ExportLayout.Plan(request); }
@@ -70,7 +78,18 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
         }
+        if (Verify) VerifyWritten(target);
         WriteObject(request.IsSingleFile ? new FileInfo(target) : new DirectoryInfo(target));
+    }
+
+    private void VerifyWritten(string target)
+    {
+        var report = Core.Validation.ModelValidator.Validate(target, checkData: true, Cancellation);
+        foreach (var problem in report.Problems.Where(p => p.Rule != "NonFiniteValues"))
+            WriteError(Errors.Problem(problem.Rule, ErrorCategory.InvalidResult, problem.Message, problem.File));
+        if (report.NaNCount + report.InfCount > 0)
+            WriteWarning($"{target}: {report.NaNCount} NaN and {report.InfCount} Inf values in the written tensors.");
+        WriteVerbose($"{target}: verified {report.ChecksumsVerified} of {report.Tensors} tensor checksums.");
     }
 
     private long ParseShardSize()

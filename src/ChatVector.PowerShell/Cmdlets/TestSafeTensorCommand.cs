@@ -19,6 +19,10 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    /// <summary>Also read the data: count NaN/Inf values and verify checksums recorded at export (-Checksum).</summary>
+    [Parameter]
+    public SwitchParameter Data { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var path in Path)
@@ -26,7 +30,7 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
             var resolved = TryResolve(path);
             var reports = resolved.Count == 0
                 ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "FileNotFound", $"{path}: no such file or folder.")])]
-                : resolved.Select(ModelValidator.Validate);
+                : resolved.Select(r => ModelValidator.Validate(r, Data, Cancellation));
             foreach (var report in reports)
             {
                 if (Quiet) WriteObject(report.IsValid);
@@ -51,4 +55,8 @@ public sealed class ValidationResult(ValidationReport report)
     public int Files => report.Files;
     public int Tensors => report.Tensors;
     public ValidationProblem[] Problems => report.Problems.ToArray();
+    /// <summary>With -Data: NaN and Inf values found, and how many tensors matched their recorded checksum.</summary>
+    public long? NaNCount => report.DataChecked ? report.NaNCount : null;
+    public long? InfCount => report.DataChecked ? report.InfCount : null;
+    public int? ChecksumsVerified => report.DataChecked ? report.ChecksumsVerified : null;
 }
