@@ -1,0 +1,101 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace ChatVector.Tests.Shared;
+
+/// <summary>
+/// A deliberately separate, minimal safetensors reader (System.Text.Json, no project code) so tests
+/// can read what the module wrote by another code path and compare values independently.
+/// </summary>
+public sealed class IndependentSafeTensorReader
+{
+    public sealed record Entry(string DType, long[] Shape, long Begin, long End);
+
+    public Dictionary<string, Entry> Tensors { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
+    public long HeaderLength { get; }
+    private readonly byte[] _data;
+
+    public IndependentSafeTensorReader(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        HeaderLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using var json = JsonDocument.Parse(bytes.AsMemory(8, (int)HeaderLength));
+        foreach (var property in json.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                foreach (var m in property.Value.EnumerateObject()) Metadata[m.Name] = m.Value.GetString()!;
+                continue;
+            }
+            var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            Tensors[property.Name] = new Entry(
+                property.Value.GetProperty("dtype").GetString()!,
+                property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray(),
+                offsets[0], offsets[1]);
+        }
+        _data = bytes[(int)(8 + HeaderLength)..];
+    }
+
+    public ReadOnlySpan<byte> Bytes(string name)
+    {
+        var e = Tensors[name];
+        return _data.AsSpan((int)e.Begin, (int)(e.End - e.Begin));
+    }
+
+    /// <summary>Values widened to float64 (BF16, F16, F32, F64).</summary>
+    public double[] Values(string name)
+    {
+        var e = Tensors[name];
+        var raw = Bytes(name);
+        int size = e.DType switch { "BF16" or "F16" => 2, "F32" => 4, "F64" => 8, _ => throw new NotSupportedException(e.DType) };
+        var values = new double[raw.Length / size];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var element = raw.Slice(i * size, size);
+            values[i] = e.DType switch
+            {
+                "BF16" => Bf16.ToFloat(element),
+                "F16" => (double)BinaryPrimitives.ReadHalfLittleEndian(element),
+                "F32" => BinaryPrimitives.ReadSingleLittleEndian(element),
+                _ => BinaryPrimitives.ReadDoubleLittleEndian(element),
+            };
+        }
+        return values;
+    }
+
+    /// <summary>All tensors of a model folder (every *.safetensors file) by name.</summary>
+    public static Dictionary<string, (IndependentSafeTensorReader File, Entry Entry)> ReadFolder(string folder)
+    {
+        var all = new Dictionary<string, (IndependentSafeTensorReader, Entry)>(StringComparer.Ordinal);
+        foreach (var path in Directory.GetFiles(folder, "*.safetensors"))
+        {
+            var reader = new IndependentSafeTensorReader(path);
+            foreach (var (name, entry) in reader.Tensors) all.Add(name, (reader, entry));
+        }
+        return all;
+    }
+}
+
+/// <summary>bfloat16 by bit manipulation: the upper half of a float32, rounded to nearest even.</summary>
+public static class Bf16
+{
+    public static float ToFloat(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
+    public static float ToFloat(ReadOnlySpan<byte> twoBytes) => ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(twoBytes));
+
+    public static ushort FromFloat(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
+        uint roundingBias = 0x7FFF + ((bits >> 16) & 1);
+        return (ushort)((bits + roundingBias) >> 16);
+    }
+
+    /// <summary>Distance in bf16 units in the last place between two bf16 values of the same sign (or both near zero).</summary>
+    public static int UlpDistance(ushort a, ushort b)
+    {
+        static int Ordered(ushort v) => (v & 0x8000) != 0 ? -(v & 0x7FFF) : v;
+        return Math.Abs(Ordered(a) - Ordered(b));
+    }
+}
