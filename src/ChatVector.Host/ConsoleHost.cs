@@ -10,7 +10,10 @@ namespace ChatVector.Host;
 /// </summary>
 internal sealed class ConsoleHost : PSHost
 {
-    private readonly ConsoleHostUI _ui = new();
+    private readonly ConsoleHostUI _ui;
+
+    /// <param name="plainText">Strip colour escapes (output redirected, or NO_COLOR set).</param>
+    public ConsoleHost(bool plainText) => _ui = new ConsoleHostUI(plainText);
 
     public override string Name => "cvhost";
     public override Version Version { get; } = typeof(ConsoleHost).Assembly.GetName().Version ?? new Version(0, 1);

@@ -2,24 +2,32 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Security;
+using System.Text.RegularExpressions;
 
 namespace ChatVector.Host;
 
 /// <summary>Output to stdout; warning/verbose/debug lines to stderr with pwsh's prefixes; progress
 /// shown as one compact line per completed activity on stderr. Prompts are not supported (no TTY assumed).</summary>
-internal sealed class ConsoleHostUI : PSHostUserInterface
+internal sealed partial class ConsoleHostUI(bool plainText) : PSHostUserInterface
 {
     private readonly ConsoleRawUI _raw = new();
 
     public override PSHostRawUserInterface RawUI => _raw;
 
-    public override void Write(string value) => Console.Out.Write(value);
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(value);
-    public override void WriteLine(string value) => Console.Out.WriteLine(value);
-    public override void WriteErrorLine(string value) => Console.Error.WriteLine(value);
-    public override void WriteWarningLine(string message) => Console.Error.WriteLine($"WARNING: {message}");
-    public override void WriteVerboseLine(string message) => Console.Error.WriteLine($"VERBOSE: {message}");
-    public override void WriteDebugLine(string message) => Console.Error.WriteLine($"DEBUG: {message}");
+    public override void Write(string value) => Console.Out.Write(Clean(value));
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(Clean(value));
+    public override void WriteLine(string value) => Console.Out.WriteLine(Clean(value));
+    public override void WriteErrorLine(string value) => Console.Error.WriteLine(Clean(value));
+    public override void WriteWarningLine(string message) => Console.Error.WriteLine($"WARNING: {Clean(message)}");
+    public override void WriteVerboseLine(string message) => Console.Error.WriteLine($"VERBOSE: {Clean(message)}");
+    public override void WriteDebugLine(string message) => Console.Error.WriteLine($"DEBUG: {Clean(message)}");
+
+    /// <summary>The formatter embeds $PSStyle colour escapes whatever $PSStyle.OutputRendering says;
+    /// pwsh's console host strips them for plain output, so we do too.</summary>
+    private string Clean(string value) => plainText ? AnsiEscape().Replace(value, "") : value;
+
+    [GeneratedRegex(@"\x1b\[[0-9;?]*[ -/]*[@-~]")]
+    private static partial Regex AnsiEscape();
 
     public override void WriteInformation(InformationRecord record)
     {

@@ -10,14 +10,12 @@ internal static class ScriptRunner
 {
     public static int Run(HostOptions options, string manifest)
     {
-        var host = new ConsoleHost();
+        // Colour escapes only help a terminal; logs and test captures get plain text.
+        var plainText = Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is not null;
+        var host = new ConsoleHost(plainText);
         var iss = InitialSessionState.CreateDefault2();
         if (OperatingSystem.IsWindows())
             iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass; // -File scripts would be blocked otherwise
-
-        // Colour escapes only help a terminal; logs and test captures get plain text.
-        if (Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is not null)
-            PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
 
         using var runspace = RunspaceFactory.CreateRunspace(host, iss);
         runspace.Open();

@@ -32,6 +32,7 @@ public sealed class ModuleImportTests(ModuleSessionFixture fixture) : IClassFixt
     public void Core_and_TorchSharp_load_in_the_module_context_not_the_default_one()
     {
         var r = _session.Run(
+            "$null = Get-ChatVectorRuntime; " + // Core and TorchSharp load on first use, not at import
             "[System.AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'ChatVector.Core','TorchSharp' } | " +
             "ForEach-Object { [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }");
         Assert.False(r.HadErrors, r.ErrorText);
