@@ -45,6 +45,10 @@ public static class ElfVersionNeedPatcher
         return new Reader(stream, path).ReadRequirements();
     }
 
+    /// <summary>As <see cref="ListRequirements(string)"/>, from a seekable stream; <paramref name="name"/> names it in errors.</summary>
+    public static IReadOnlyList<ElfVersionRequirement> ListRequirements(Stream stream, string name) =>
+        new Reader(stream, name).ReadRequirements();
+
     /// <summary>Sets VER_FLG_WEAK on each Vernaux entry whose name is in <paramref name="versions"/>.
     /// Idempotent: entries already weak are reported, not rewritten.</summary>
     public static ElfPatchResult MarkWeak(string path, IEnumerable<string> versions)
@@ -76,7 +80,7 @@ public static class ElfVersionNeedPatcher
         new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 
     /// <summary>Bounds-checked reads of the parts of the file we need; nothing else is loaded.</summary>
-    private sealed class Reader(FileStream stream, string path)
+    private sealed class Reader(Stream stream, string path)
     {
         private readonly long _length = stream.Length;
 

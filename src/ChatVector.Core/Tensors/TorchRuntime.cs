@@ -24,7 +24,7 @@ public static class TorchRuntime
     private static readonly object Gate = new();
     private static readonly Dictionary<string, IntPtr> Handles = new(StringComparer.OrdinalIgnoreCase);
     private static volatile bool _loaded;
-    private static string? _nativeDirectory;
+    private static volatile string? _nativeDirectory;
 
     /// <summary>The folder the natives were loaded from; null before <see cref="EnsureLoaded"/>.</summary>
     public static string? NativeDirectory => _nativeDirectory;
@@ -42,15 +42,57 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_loaded) return;
+            PreloadNatives();
+            Touch();
+            _loaded = true;
+        }
+    }
+
+    /// <summary>Loads the native files by full path, in dependency order, once. Does not touch
+    /// TorchSharp's managed side, so it is safe to call from inside TorchSharp's own native load.</summary>
+    private static void PreloadNatives()
+    {
+        lock (Gate)
+        {
+            if (_nativeDirectory is not null) return;
             var plan = NativeLayout.ForCurrentPlatform();
             var dir = FindNativeDirectory(plan);
             foreach (var file in plan.FilesIn(dir))
                 Handles[NativeLayout.BareName(file)] = Preload(file);
-            TryInstallResolver();
             _nativeDirectory = dir;
-            Touch();
-            _loaded = true;
         }
+    }
+
+    /// <summary>Runs when Core is first used: from then on TorchSharp's by-name native loads are
+    /// answered with our preloaded handles, even if some code touches torch before
+    /// <see cref="EnsureLoaded"/> (otherwise TorchSharp would probe its own, unpatched copies).</summary>
+#pragma warning disable CA2255 // deliberate: the resolver must be in place before any TorchSharp call
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void InstallResolver()
+    {
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, Resolve);
+        }
+        catch (InvalidOperationException)
+        {
+            // A host already set a resolver for TorchSharp; EnsureLoaded's preloads still satisfy it by soname.
+        }
+    }
+
+    private static IntPtr Resolve(string name, Assembly _, DllImportSearchPath? __)
+    {
+        try
+        {
+            PreloadNatives();
+        }
+        catch (InvalidOperationException)
+        {
+            return IntPtr.Zero; // let TorchSharp report its own failure; EnsureLoaded reports ours
+        }
+        lock (Gate)
+            return Handles.TryGetValue(NativeLayout.BareName(name), out var handle) ? handle : IntPtr.Zero;
     }
 
     /// <summary>Parses "cpu" (default), "cuda" or "cuda:N" and checks the device exists here.</summary>
@@ -110,7 +152,7 @@ public static class TorchRuntime
             $"Build the module (dotnet build) so they are laid out in module/bin/deps, or set {NativeDirEnvVar}.");
     }
 
-    private static IntPtr Preload(string file)
+    internal static IntPtr Preload(string file)
     {
         try
         {
@@ -124,21 +166,6 @@ public static class TorchRuntime
                   $"'dotnet ChatVector.NativePatch.dll \"{file}\" GLIBCXX_3.4.32'; check with 'readelf -V'."
                 : "";
             throw new InvalidOperationException($"Cannot load libtorch native '{file}': {e.Message}{hint}", e);
-        }
-    }
-
-    /// <summary>TorchSharp loads "LibTorchSharp"/"torch_cpu" by name; hand it the handles we preloaded
-    /// so the runtime never probes (and loads) another, unpatched copy.</summary>
-    private static void TryInstallResolver()
-    {
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly,
-                (name, _, _) => Handles.TryGetValue(NativeLayout.BareName(name), out var h) ? h : IntPtr.Zero);
-        }
-        catch (InvalidOperationException)
-        {
-            // Someone (a host) already set a resolver for TorchSharp; our preloads still satisfy it by soname.
         }
     }
 
