@@ -56,4 +56,16 @@ public sealed class ModuleImportTests(ModuleSessionFixture fixture) : IClassFixt
         Assert.StartsWith("TorchRuntimeUnavailable,", error.FullyQualifiedErrorId);
         Assert.Matches("CPU-only|not present", error.Exception.Message);
     }
+
+    [Fact]
+    public void Session_captures_warning_and_verbose_streams()
+    {
+        const string script = "function f { [CmdletBinding()] param() $PSCmdlet.WriteWarning('w'); $PSCmdlet.WriteVerbose('v'); 1 }; f";
+        var quiet = _session.Run(script);
+        var loud = _session.Run(script, verbose: true);
+        Assert.Single(quiet.Warnings);
+        Assert.Empty(quiet.Verbose);
+        Assert.Equal("v", Assert.Single(loud.Verbose).Message);
+        Assert.Equal(1, (int)Assert.Single(loud.Output).BaseObject);
+    }
 }
