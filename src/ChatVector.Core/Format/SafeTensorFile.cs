@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
 namespace ChatVector.Core.Format;
 
 /// <summary>
@@ -6,19 +9,57 @@ namespace ChatVector.Core.Format;
 /// </summary>
 public sealed class SafeTensorFile
 {
-    /// <summary>Reads and validates the header against the file's length. Throws <see cref="SafeTensorException"/>.</summary>
-    public static SafeTensorFile Open(string path) => throw new NotImplementedException();
+    /// <summary>The format's limit on the header; larger ones are refused before anything is allocated.</summary>
+    public const long MaxHeaderLength = 100_000_000;
 
-    public string Path { get; } = "";
+    private readonly Dictionary<string, TensorInfo> _byName;
+    private readonly DateTime _lastWriteUtc;
+
+    private SafeTensorFile(string path, long fileLength, DateTime lastWriteUtc, long dataStart, SafeTensorHeaderParser.Header header)
+    {
+        Path = path;
+        FileLength = fileLength;
+        _lastWriteUtc = lastWriteUtc;
+        DataStart = dataStart;
+        Tensors = header.TensorsInDataOrder;
+        Metadata = header.Metadata;
+        _byName = Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>Reads and validates the header against the file's length. Throws <see cref="SafeTensorException"/>.</summary>
+    public static SafeTensorFile Open(string path)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(path)) throw new SafeTensorException(SafeTensorRule.FileNotFound, path, "no such file");
+        using var handle = OpenForReading(path);
+        long length = RandomAccess.GetLength(handle);
+        var lastWrite = File.GetLastWriteTimeUtc(path);
+        if (length < 8) throw new SafeTensorException(SafeTensorRule.FileTooShort, path, $"the file has {length} bytes; a safetensors file starts with an 8-byte header length");
+        Span<byte> prefix = stackalloc byte[8];
+        RandomAccess.Read(handle, prefix, 0);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > MaxHeaderLength)
+            throw new SafeTensorException(SafeTensorRule.HeaderTooLarge, path, $"the header claims {headerLength} bytes; at most {MaxHeaderLength} are allowed");
+        if ((long)headerLength > length - 8)
+            throw new SafeTensorException(SafeTensorRule.HeaderBeyondFile, path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length");
+        var headerBytes = new byte[headerLength];
+        if (RandomAccess.Read(handle, headerBytes, 8) != headerBytes.Length)
+            throw new SafeTensorException(SafeTensorRule.FileChanged, path, "the file shrank while its header was read");
+        long dataStart = 8 + (long)headerLength;
+        var header = SafeTensorHeaderParser.Parse(headerBytes, length - dataStart, path);
+        return new SafeTensorFile(path, length, lastWrite, dataStart, header);
+    }
+
+    public string Path { get; }
     public long FileLength { get; }
     /// <summary>Offset of the data section: 8 + header length.</summary>
     public long DataStart { get; }
     /// <summary>Tensors in data (offset) order.</summary>
-    public IReadOnlyList<TensorInfo> Tensors { get; } = [];
+    public IReadOnlyList<TensorInfo> Tensors { get; }
     /// <summary>The header's <c>__metadata__</c>, empty when absent.</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public TensorInfo? Find(string name) => throw new NotImplementedException();
+    public TensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>
     /// Copies <paramref name="destination"/>.Length bytes of <paramref name="tensor"/> starting
@@ -26,5 +67,29 @@ public sealed class SafeTensorFile
     /// write lock) and throws <see cref="SafeTensorRule.FileChanged"/> when the file's length or
     /// write time differ from when it was opened, or when it is shorter than expected.
     /// </summary>
-    public void ReadTensorBytes(TensorInfo tensor, long offsetInTensor, Span<byte> destination) => throw new NotImplementedException();
+    public void ReadTensorBytes(TensorInfo tensor, long offsetInTensor, Span<byte> destination)
+    {
+        if (offsetInTensor < 0 || offsetInTensor + destination.Length > tensor.ByteLength)
+            throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
+        if (destination.IsEmpty) return;
+        SafeFileHandle handle;
+        try { handle = OpenForReading(Path); }
+        catch (FileNotFoundException e) { throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was removed after it was opened", tensor.Name, e); }
+        using (handle)
+        {
+            if (RandomAccess.GetLength(handle) != FileLength || File.GetLastWriteTimeUtc(Path) != _lastWriteUtc)
+                throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was modified after it was opened; its data can no longer be trusted", tensor.Name);
+            long position = DataStart + tensor.Begin + offsetInTensor;
+            while (!destination.IsEmpty)
+            {
+                int read = RandomAccess.Read(handle, destination, position);
+                if (read <= 0) throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file ended before the tensor's data", tensor.Name);
+                destination = destination[read..];
+                position += read;
+            }
+        }
+    }
+
+    private static SafeFileHandle OpenForReading(string path) =>
+        File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
 }

@@ -1,3 +1,7 @@
+using System.Buffers.Binary;
+using System.Text;
+using Newtonsoft.Json;
+
 namespace ChatVector.Core.Format;
 
 /// <summary>What a writer needs to know of a tensor before its bytes exist.</summary>
@@ -16,10 +20,65 @@ public static class SafeTensorWriter
     /// <summary>
     /// Orders tensors by dtype alignment (largest first) then name, assigns contiguous offsets,
     /// and builds the 8-byte length plus JSON header padded with spaces to a multiple of 8.
-    /// <c>__metadata__</c> always holds <c>format: pt</c> plus <paramref name="metadata"/>.
+    /// <c>__metadata__</c> always holds <c>format: pt</c> (transformers refuses files without it) plus <paramref name="metadata"/>.
     /// </summary>
-    public static PreparedFile Prepare(IEnumerable<TensorLayout> tensors, IReadOnlyDictionary<string, string>? metadata) =>
-        throw new NotImplementedException();
+    public static PreparedFile Prepare(IEnumerable<TensorLayout> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var ordered = tensors.OrderByDescending(t => t.DType.Alignment()).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var layout = new List<TensorInfo>(ordered.Count);
+        long offset = 0;
+        foreach (var tensor in ordered)
+        {
+            long end = checked(offset + tensor.ByteLength);
+            layout.Add(new TensorInfo(tensor.Name, tensor.DType, tensor.Shape, offset, end));
+            offset = end;
+        }
+        var header = HeaderJson(layout, metadata);
+        int padding = (8 - (8 + header.Length) % 8) % 8;
+        var bytes = new byte[8 + header.Length + padding];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)(header.Length + padding));
+        header.CopyTo(bytes, 8);
+        bytes.AsSpan(8 + header.Length).Fill((byte)' ');
+        return new PreparedFile(bytes, layout, bytes.Length + offset);
+    }
+
+    private static byte[] HeaderJson(IReadOnlyList<TensorInfo> layout, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var text = new StringWriter();
+        using (var json = new JsonTextWriter(text) { Formatting = Formatting.None })
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("__metadata__");
+            json.WriteStartObject();
+            foreach (var (key, value) in (metadata ?? new Dictionary<string, string>()).Where(kv => kv.Key != "format").OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                json.WritePropertyName(key);
+                json.WriteValue(value);
+            }
+            json.WritePropertyName("format");
+            json.WriteValue("pt");
+            json.WriteEndObject();
+            foreach (var tensor in layout)
+            {
+                json.WritePropertyName(tensor.Name);
+                json.WriteStartObject();
+                json.WritePropertyName("dtype");
+                json.WriteValue(tensor.DType.ToString());
+                json.WritePropertyName("shape");
+                json.WriteStartArray();
+                foreach (var dim in tensor.Shape) json.WriteValue(dim);
+                json.WriteEndArray();
+                json.WritePropertyName("data_offsets");
+                json.WriteStartArray();
+                json.WriteValue(tensor.Begin);
+                json.WriteValue(tensor.End);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
 
     /// <summary>
     /// Writes <paramref name="path"/> through a temporary file beside it that is renamed at the end
@@ -27,6 +86,33 @@ public static class SafeTensorWriter
     /// in layout order and must write exactly <see cref="TensorInfo.ByteLength"/> bytes.
     /// An existing file is an error unless <paramref name="overwrite"/>.
     /// </summary>
-    public static void Write(string path, PreparedFile prepared, Action<TensorInfo, Stream> writeData, bool overwrite, CancellationToken cancellation) =>
-        throw new NotImplementedException();
+    public static void Write(string path, PreparedFile prepared, Action<TensorInfo, Stream> writeData, bool overwrite, CancellationToken cancellation)
+    {
+        path = Path.GetFullPath(path);
+        if (!overwrite && File.Exists(path)) throw new IOException($"{path} already exists.");
+        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                file.Write(prepared.HeaderWithLength);
+                foreach (var tensor in prepared.Layout)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    long before = file.Position;
+                    writeData(tensor, file);
+                    if (file.Position - before != tensor.ByteLength)
+                        throw new InvalidOperationException($"{path}: tensor '{tensor.Name}' got {file.Position - before} bytes, {tensor.ByteLength} expected.");
+                }
+                file.Flush(flushToDisk: true);
+            }
+            cancellation.ThrowIfCancellationRequested();
+            File.Move(temp, path, overwrite);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace ChatVector.Core.Format;
 
 /// <summary>One output file of a sharded model and the tensors it holds, in arrival order.</summary>
@@ -9,22 +12,66 @@ public sealed record ShardPlan(string FileName, IReadOnlyList<TensorLayout> Tens
 /// <summary>Greedy split of tensors, in arrival order, into shards under a byte budget (as transformers does).</summary>
 public static class ShardPlanner
 {
+    public const string SingleFileName = "model.safetensors";
+
     /// <summary>
     /// A tensor that would push the current shard past <paramref name="maxShardBytes"/> starts a new one;
     /// a tensor larger than the budget gets a shard alone. One shard is named <c>model.safetensors</c>,
     /// several <c>model-00001-of-0000N.safetensors</c>.
     /// </summary>
-    public static IReadOnlyList<ShardPlan> Plan(IReadOnlyList<TensorLayout> tensors, long maxShardBytes) =>
-        throw new NotImplementedException();
+    public static IReadOnlyList<ShardPlan> Plan(IReadOnlyList<TensorLayout> tensors, long maxShardBytes)
+    {
+        if (maxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(maxShardBytes), "the shard size must be positive");
+        var groups = new List<List<TensorLayout>> { new() };
+        long current = 0;
+        foreach (var tensor in tensors)
+        {
+            if (groups[^1].Count > 0 && current + tensor.ByteLength > maxShardBytes)
+            {
+                groups.Add([]);
+                current = 0;
+            }
+            groups[^1].Add(tensor);
+            current += tensor.ByteLength;
+        }
+        if (groups.Count == 1) return [new ShardPlan(SingleFileName, groups[0])];
+        return groups.Select((g, i) => new ShardPlan($"model-{i + 1:D5}-of-{groups.Count:D5}.safetensors", g)).ToList();
+    }
 }
 
 /// <summary>Byte-size strings as transformers takes them: decimal units (5GB = 5e9), binary with "i" (2GiB).</summary>
-public static class ByteSize
+public static partial class ByteSize
 {
     public const long DefaultShardSize = 5_000_000_000;
 
-    /// <summary>"5GB", "500MB", "2GiB", "1.5GB", "123" (bytes). Throws <see cref="FormatException"/> with the text.</summary>
-    public static long Parse(string text) => throw new NotImplementedException();
+    [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SizeText();
 
-    public static string Format(long bytes) => throw new NotImplementedException();
+    /// <summary>"5GB", "500MB", "2GiB", "1.5GB", "123" (bytes). Throws <see cref="FormatException"/> with the text.</summary>
+    public static long Parse(string text)
+    {
+        var match = SizeText().Match(text ?? "");
+        if (!match.Success) throw new FormatException($"'{text}' is not a size; write it like 5GB, 500MB, 2GiB or a number of bytes.");
+        var number = decimal.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var unit = match.Groups[2].Value.ToUpperInvariant().TrimEnd('B');
+        decimal multiplier = unit switch
+        {
+            "" => 1,
+            "K" => 1e3m, "M" => 1e6m, "G" => 1e9m, "T" => 1e12m,
+            "KI" => 1L << 10, "MI" => 1L << 20, "GI" => 1L << 30, "TI" => 1L << 40,
+            _ => throw new FormatException($"'{text}': unknown unit"),
+        };
+        decimal bytes = number * multiplier;
+        if (bytes < 1 || bytes > long.MaxValue) throw new FormatException($"'{text}' must be at least one byte and fit in 64 bits.");
+        return (long)bytes;
+    }
+
+    public static string Format(long bytes)
+    {
+        string[] units = ["B", "KB", "MB", "GB", "TB"];
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1000 && unit < units.Length - 1) { value /= 1000; unit++; }
+        return unit == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{value:F2} {units[unit]}");
+    }
 }

@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Models;
@@ -9,27 +10,121 @@ namespace ChatVector.Core.Models;
 /// </summary>
 public sealed class ModelFolder
 {
+    private static readonly string[] PickleExtensions = [".bin", ".pt", ".pth", ".ckpt", ".pkl"];
+    private readonly Dictionary<string, StoredTensor> _byName;
+
+    private ModelFolder(string path, string directory, bool isFolder, IReadOnlyList<SafeTensorFile> files, IReadOnlyList<StoredTensor> tensors, IReadOnlyList<string> sideFiles)
+    {
+        Path = path;
+        Directory = directory;
+        IsFolder = isFolder;
+        Files = files;
+        Tensors = tensors;
+        SideFiles = sideFiles;
+        _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
     /// <summary>Opens <paramref name="path"/> (a folder or a .safetensors file). Throws <see cref="SafeTensorException"/>.</summary>
-    public static ModelFolder Open(string path) => throw new NotImplementedException();
+    public static ModelFolder Open(string path)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        if (File.Exists(path))
+        {
+            var file = SafeTensorFile.Open(path);
+            return new ModelFolder(path, System.IO.Path.GetDirectoryName(path)!, false, [file], file.Tensors.Select(t => new StoredTensor(file, t)).ToList(), []);
+        }
+        if (!System.IO.Directory.Exists(path)) throw new SafeTensorException(SafeTensorRule.FileNotFound, path, "no such file or folder");
+        var entries = System.IO.Directory.GetFiles(path).Order(StringComparer.Ordinal).ToList();
+        var shards = entries.Where(IsSafeTensors).ToList();
+        var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
+        var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
+        var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && System.IO.Path.GetFileName(e) != ModelIndex.FileName && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
+        return new ModelFolder(path, path, true, files, tensors, sideFiles);
+    }
+
+    private static bool IsSafeTensors(string file) => file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !System.IO.Path.GetFileName(file).StartsWith('.');
+
+    private static bool IsPickle(string file) => PickleExtensions.Contains(System.IO.Path.GetExtension(file), StringComparer.OrdinalIgnoreCase);
+
+    private static (List<SafeTensorFile>, List<StoredTensor>) OpenIndexed(string folder, string indexPath)
+    {
+        var index = ModelIndex.Read(indexPath);
+        var files = new Dictionary<string, SafeTensorFile>(StringComparer.Ordinal);
+        foreach (var shard in index.WeightMap.Values.Distinct())
+        {
+            var shardPath = System.IO.Path.Combine(folder, shard);
+            if (!File.Exists(shardPath))
+                throw new SafeTensorException(SafeTensorRule.IndexMissingShard, indexPath, $"the index names shard '{shard}', which is not in the folder");
+            files[shard] = SafeTensorFile.Open(shardPath);
+        }
+        foreach (var (shard, file) in files)
+            foreach (var tensor in file.Tensors)
+            {
+                if (!index.WeightMap.TryGetValue(tensor.Name, out var listed))
+                    throw new SafeTensorException(SafeTensorRule.IndexInvalid, indexPath, $"shard '{shard}' holds a tensor the index does not list", tensor.Name);
+                if (listed != shard)
+                    throw new SafeTensorException(SafeTensorRule.TensorInTwoShards, indexPath, $"the tensor is in shards '{listed}' and '{shard}'", tensor.Name);
+            }
+        var tensors = new List<StoredTensor>(index.Order.Count);
+        foreach (var name in index.Order)
+        {
+            var file = files[index.WeightMap[name]];
+            var info = file.Find(name) ?? throw new SafeTensorException(SafeTensorRule.IndexTensorMissing, indexPath, $"the index puts the tensor in '{index.WeightMap[name]}', which does not hold it", name);
+            tensors.Add(new StoredTensor(file, info));
+        }
+        return (files.Values.ToList(), tensors);
+    }
+
+    private static (List<SafeTensorFile>, List<StoredTensor>) OpenUnindexed(string folder, List<string> shards, List<string> entries)
+    {
+        if (shards.Count == 0)
+        {
+            var pickles = entries.Where(IsPickle).Select(System.IO.Path.GetFileName).ToList();
+            if (pickles.Count > 0)
+                throw new SafeTensorException(SafeTensorRule.PickleWeightsRefused, folder,
+                    $"the weights are pickle files ({string.Join(", ", pickles)}); loading pickle can run arbitrary code, so ChatVector reads only safetensors. " +
+                    "Convert them once in a trusted environment, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)");
+            throw new SafeTensorException(SafeTensorRule.NoWeights, folder, "the folder holds no .safetensors weights");
+        }
+        var files = shards.Select(SafeTensorFile.Open).ToList();
+        var seen = new Dictionary<string, SafeTensorFile>(StringComparer.Ordinal);
+        var tensors = new List<StoredTensor>();
+        foreach (var file in files)
+            foreach (var tensor in file.Tensors)
+            {
+                if (seen.TryGetValue(tensor.Name, out var first))
+                    throw new SafeTensorException(SafeTensorRule.TensorInTwoShards, folder, $"the tensor is in '{System.IO.Path.GetFileName(first.Path)}' and '{System.IO.Path.GetFileName(file.Path)}'", tensor.Name);
+                seen[tensor.Name] = file;
+                tensors.Add(new StoredTensor(file, tensor));
+            }
+        return (files, tensors);
+    }
 
     /// <summary>The folder or file as given, full path.</summary>
-    public string Path { get; } = "";
+    public string Path { get; }
     /// <summary>The folder holding config and tokenizer files; for a single file, its directory.</summary>
-    public string Directory { get; } = "";
+    public string Directory { get; }
     /// <summary>True when opened from a folder (side files belong to it).</summary>
     public bool IsFolder { get; }
     /// <summary>Every tensor: index order when there is an index, else file by file in data order.</summary>
-    public IReadOnlyList<StoredTensor> Tensors { get; } = [];
-    public IReadOnlyList<SafeTensorFile> Files { get; } = [];
+    public IReadOnlyList<StoredTensor> Tensors { get; }
+    public IReadOnlyList<SafeTensorFile> Files { get; }
 
-    public StoredTensor? Find(string name) => throw new NotImplementedException();
+    public StoredTensor? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>A JSON side file (config.json, tokenizer_config.json...) of the folder, or null when absent.</summary>
-    public JObject? ReadJson(string fileName) => throw new NotImplementedException();
+    public JObject? ReadJson(string fileName)
+    {
+        if (!IsFolder) return null;
+        var path = System.IO.Path.Combine(Directory, fileName);
+        if (!File.Exists(path)) return null;
+        try { return JObject.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid JSON object: {e.Message}", e); }
+    }
 
     /// <summary>Files of the folder that are not weights or the index (config, tokenizer, generation config...), full paths.</summary>
-    public IReadOnlyList<string> SideFiles { get; } = [];
+    public IReadOnlyList<string> SideFiles { get; }
 
     /// <summary><c>tie_word_embeddings</c> from config.json (false when absent).</summary>
-    public bool TiedEmbeddings => throw new NotImplementedException();
+    public bool TiedEmbeddings => ReadJson("config.json")?["tie_word_embeddings"] is JValue { Type: JTokenType.Boolean } tied && (bool)tied;
 }

@@ -1,3 +1,7 @@
+using ChatVector.Core.Format;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
 namespace ChatVector.Core.Models;
 
 /// <summary><c>model.safetensors.index.json</c>: total size and which shard holds each tensor.</summary>
@@ -5,9 +9,53 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
 {
     public const string FileName = "model.safetensors.index.json";
 
+    /// <summary>Tensor names in the order the index lists them.</summary>
+    public IReadOnlyList<string> Order { get; init; } = WeightMap.Keys.ToList();
+
     /// <summary>Reads and checks the index (JSON object, weight_map of string to a plain file name inside the folder).</summary>
-    public static ModelIndex Read(string path) => throw new NotImplementedException();
+    public static ModelIndex Read(string path)
+    {
+        JObject root;
+        try
+        {
+            using var reader = new JsonTextReader(File.OpenText(path)) { MaxDepth = 64 };
+            root = JToken.ReadFrom(reader, new JsonLoadSettings { DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error }) as JObject
+                ?? throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, "the index is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, $"the index is not valid JSON: {e.Message}", inner: e);
+        }
+        if (root["weight_map"] is not JObject map)
+            throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, "the index has no weight_map object");
+        var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var entry in map.Properties())
+        {
+            if (entry.Value.Type != JTokenType.String)
+                throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, $"weight_map maps '{entry.Name}' to a {entry.Value.Type}, not a file name");
+            var file = (string)entry.Value!;
+            if (!IsPlainFileName(file))
+                throw new SafeTensorException(SafeTensorRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");
+            weightMap[entry.Name] = file;
+            order.Add(entry.Name);
+        }
+        long total = root["metadata"]?["total_size"] is JValue { Type: JTokenType.Integer } size ? (long)size : -1;
+        return new ModelIndex(total, weightMap) { Order = order };
+    }
+
+    /// <summary>Shard names come from downloaded files: refuse anything that could reach outside the folder.</summary>
+    private static bool IsPlainFileName(string file) =>
+        file.Length > 0 && file != "." && file != ".." && file.IndexOfAny(['/', '\\', ':', '\0']) < 0 && !Path.IsPathRooted(file);
 
     /// <summary>Writes the index in transformers' layout (metadata.total_size, weight_map sorted by name).</summary>
-    public void Write(string path) => throw new NotImplementedException();
+    public void Write(string path)
+    {
+        var json = new JObject
+        {
+            ["metadata"] = new JObject { ["total_size"] = TotalSize },
+            ["weight_map"] = new JObject(WeightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new JProperty(kv.Key, kv.Value))),
+        };
+        File.WriteAllText(path, json.ToString(Formatting.Indented));
+    }
 }
