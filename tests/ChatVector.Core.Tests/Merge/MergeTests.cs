@@ -1,0 +1,178 @@
+using Xunit;
+using System.Buffers.Binary;
+using ChatVector.Core.Export;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+using ChatVector.Tests.Shared;
+using Newtonsoft.Json.Linq;
+
+namespace ChatVector.Core.Tests.Merge;
+
+public class MergeTests
+{
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    public void Every_merged_tensor_matches_an_independent_float32_computation_within_one_ulp(double ratio)
+    {
+        using var trio = new Trio();
+        var plan = trio.Plan(ratio);
+        Trio.Export(trio.Output("merged"), plan.Outputs);
+
+        var written = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"));
+        Assert.Equal(trio.Cp.Keys.Order(), written.Keys.Order());
+        int compared = 0;
+        foreach (var (name, cpValues) in trio.Cp)
+        {
+            var bytes = written[name].File.Bytes(name);
+            int sharedRows = name.Contains("embed_tokens") || name.Contains("lm_head") ? trio.Vocab * 16 : cpValues.Length;
+            for (int i = 0; i < cpValues.Length; i++)
+            {
+                var actual = BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2));
+                var expected = i < sharedRows
+                    ? Trio.Expected(cpValues[i], trio.Chat[name][i], trio.Base[name][i], ratio)
+                    : Bf16.FromFloat(cpValues[i]); // extended vocabulary rows are kept
+                Assert.True(Bf16.UlpDistance(actual, expected) <= 1, $"{name}[{i}]: {Bf16.ToFloat(actual)} vs {Bf16.ToFloat(expected)}");
+                compared++;
+            }
+        }
+        Assert.True(compared > 5_000, $"{compared} values compared");
+    }
+
+    [Fact]
+    public void Tensors_without_a_vector_pass_through_bit_identical()
+    {
+        using var trio = new Trio();
+        var pairing = trio.Pair(name => name.Contains("layers.0."));
+        var plan = MergePlanner.Plan(new MergeRequest(ModelFolder.Open(trio.CpPath), pairing.Vectors.Select(v => new VectorInput(v, 1, v.Provenance)).ToList()));
+        Trio.Export(trio.Output("merged"), plan.Outputs);
+
+        var written = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"));
+        foreach (var name in trio.Cp.Keys.Where(n => !n.Contains("layers.0.")))
+            Assert.True(written[name].File.Bytes(name).SequenceEqual(LlamaModelBuilder.Bf16Bytes(trio.Cp[name])), name);
+        Assert.IsType<StoredTensorSource>(plan.Outputs.Single(o => o.Name == "model.norm.weight"));
+    }
+
+    [Fact]
+    public void Extended_vocabulary_keeps_new_rows_and_says_so()
+    {
+        using var trio = new Trio(extraCpRows: 8);
+        var plan = trio.Plan();
+        Assert.Contains(plan.Notes, n => n.Contains("model.embed_tokens.weight") && n.Contains("extended vocabulary"));
+        Assert.Empty(plan.Problems);
+    }
+
+    [Fact]
+    public void SkipEmbedding_leaves_embedding_and_head_as_the_models()
+    {
+        using var trio = new Trio();
+        var plan = trio.Plan(skipEmbedding: true);
+        Assert.IsType<StoredTensorSource>(plan.Outputs.Single(o => o.Name == "model.embed_tokens.weight"));
+        Assert.IsType<StoredTensorSource>(plan.Outputs.Single(o => o.Name == "lm_head.weight"));
+        Assert.IsType<MergedTensor>(plan.Outputs.Single(o => o.Name == "model.layers.1.mlp.up_proj.weight"));
+    }
+
+    [Fact]
+    public void Special_token_rows_are_the_chat_models_rows()
+    {
+        using var trio = new Trio();
+        var plan = trio.Plan(specialTokens: new Dictionary<long, long> { [45] = 3, [2] = 7 });
+        Trio.Export(trio.Output("merged"), plan.Outputs);
+        var written = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"));
+        foreach (var name in new[] { "model.embed_tokens.weight", "lm_head.weight" })
+        {
+            var values = written[name].File.Values(name);
+            for (int c = 0; c < 16; c++)
+            {
+                Assert.Equal(trio.Chat[name][3 * 16 + c], values[45 * 16 + c]);
+                Assert.Equal(trio.Chat[name][7 * 16 + c], values[2 * 16 + c]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Special_token_outside_the_vocabulary_is_a_problem_not_a_wrong_result()
+    {
+        using var trio = new Trio();
+        var plan = trio.Plan(specialTokens: new Dictionary<long, long> { [4000] = 3 });
+        Assert.Contains(plan.Problems, p => p.Contains("4000"));
+    }
+
+    [Fact]
+    public void Tied_model_has_no_lm_head_and_the_head_vector_is_not_applied()
+    {
+        using var trio = new Trio(tiedCp: true);
+        var plan = trio.Plan();
+        Assert.DoesNotContain(plan.Outputs, o => o.Name == "lm_head.weight");
+        Assert.Empty(plan.UnusedVectors);
+        Assert.Contains(plan.Notes, n => n.Contains("lm_head.weight") && n.Contains("ties"));
+    }
+
+    [Fact]
+    public void A_saved_vector_gives_bit_identical_results_to_the_live_pipeline()
+    {
+        using var trio = new Trio();
+        var vectors = trio.Pair().Vectors;
+        Trio.Export(trio.Output("vector"), vectors, metadata: vectors[0].Provenance.ToMetadata());
+        var saved = ModelFolder.Open(trio.Output("vector"));
+        Assert.All(saved.Tensors, t => Assert.Equal(Core.Format.DType.F32, t.Info.DType));
+        Assert.Equal(Trio.Template, VectorProvenance.FromMetadata(saved.Files[0].Metadata)!.ChatTemplate!.ToString());
+
+        var cp = ModelFolder.Open(trio.CpPath);
+        var live = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.5, v.Provenance)).ToList()));
+        var fromDisk = MergePlanner.Plan(new MergeRequest(cp, saved.Tensors.Select(t => new VectorInput(new StoredTensorSource(t), 0.5, null)).ToList()));
+        Trio.Export(trio.Output("live"), live.Outputs);
+        Trio.Export(trio.Output("disk"), fromDisk.Outputs);
+        foreach (var file in Directory.GetFiles(trio.Output("live"), "*.safetensors"))
+        {
+            var a = new IndependentSafeTensorReader(file);
+            var b = new IndependentSafeTensorReader(Path.Combine(trio.Output("disk"), Path.GetFileName(file)));
+            foreach (var name in a.Tensors.Keys) Assert.True(a.Bytes(name).SequenceEqual(b.Bytes(name)), name);
+        }
+    }
+
+    [Fact]
+    public void Several_vectors_with_their_own_ratios_sum_before_one_rounding()
+    {
+        using var trio = new Trio();
+        var vectors = trio.Pair(n => n == "model.norm.weight").Vectors;
+        var cp = ModelFolder.Open(trio.CpPath);
+        var plan = MergePlanner.Plan(new MergeRequest(cp, [new VectorInput(vectors[0], 0.25, null), new VectorInput(vectors[0], 0.5, null)]));
+        Trio.Export(trio.Output("merged"), plan.Outputs);
+        var values = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"))["model.norm.weight"];
+        var bytes = values.File.Bytes("model.norm.weight");
+        var name = "model.norm.weight";
+        for (int i = 0; i < trio.Cp[name].Length; i++)
+        {
+            float v = trio.Chat[name][i] - trio.Base[name][i];
+            var expected = Bf16.FromFloat(trio.Cp[name][i] + 0.25f * v + 0.5f * v);
+            Assert.True(Bf16.UlpDistance(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2)), expected) <= 1);
+        }
+    }
+
+    [Fact]
+    public void Side_files_carry_the_chat_template_eos_token_and_a_model_card()
+    {
+        using var trio = new Trio();
+        var plan = trio.Plan(0.5);
+        var overrides = new JObject { ["chat_template"] = plan.Recipe.TemplateSource!.ChatTemplate, ["eos_token"] = plan.Recipe.TemplateSource.EosToken };
+        var sideFiles = new SideFiles(ModelFolder.Open(trio.CpPath), overrides, plan.Recipe.ToModelCard());
+        Trio.Export(trio.Output("merged"), plan.Outputs, sideFiles: sideFiles, metadata: new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() });
+
+        var tokenizer = JObject.Parse(File.ReadAllText(Path.Combine(trio.Output("merged"), "tokenizer_config.json")));
+        Assert.Equal(Trio.Template, (string?)tokenizer["chat_template"]);
+        Assert.Equal("<|end|>", (string?)tokenizer["eos_token"]);
+        Assert.Equal(2048, (int)tokenizer["model_max_length"]!); // the cp's other settings stay
+        Assert.True(File.Exists(Path.Combine(trio.Output("merged"), "config.json")));
+        Assert.True(File.Exists(Path.Combine(trio.Output("merged"), "generation_config.json")));
+        Assert.Contains("ratio 0.5", File.ReadAllText(Path.Combine(trio.Output("merged"), "README.md")));
+        var index = JObject.Parse(File.ReadAllText(Path.Combine(trio.Output("merged"), ModelIndex.FileName)));
+        foreach (var shard in ((JObject)index["weight_map"]!).Properties().Select(p => (string)p.Value!).Distinct())
+        {
+            var reader = new IndependentSafeTensorReader(Path.Combine(trio.Output("merged"), shard));
+            Assert.Equal("pt", reader.Metadata["format"]);
+            Assert.Contains("chat_vector", reader.Metadata[MergeRecipe.MetadataKey]);
+        }
+    }
+}
