@@ -1,3 +1,4 @@
+using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -6,14 +7,29 @@ namespace ChatVector.Core.Export;
 
 /// <summary>
 /// The files a loadable model folder needs beside its weights: config, generation config and tokenizer
-/// copied from a source model, the tokenizer config's chat template and eos token overridden, a model card.
+/// copied from a source model, the tokenizer config's chat template and eos token taken from a chat
+/// model, a model card. (No Newtonsoft type appears in this API: the cmdlet assembly, in PowerShell's
+/// load context, sees a different Newtonsoft.Json than this assembly does.)
 /// </summary>
 public sealed record SideFiles(
     ModelFolder? CopyFrom,
-    JObject? TokenizerOverrides = null,
+    VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
     string? TorchDType = null)
 {
+    /// <summary>The chat model's chat_template and eos_token, for tokenizer_config.json; null when it has neither.</summary>
+    private JObject? TokenizerOverrides
+    {
+        get
+        {
+            if (ChatTemplateFrom is null) return null;
+            var overrides = new JObject();
+            if (ChatTemplateFrom.ChatTemplate is not null) overrides["chat_template"] = ChatTemplateFrom.ChatTemplate.DeepClone();
+            if (ChatTemplateFrom.EosToken is not null) overrides["eos_token"] = ChatTemplateFrom.EosToken;
+            return overrides.Count == 0 ? null : overrides;
+        }
+    }
+
     public const string TokenizerConfig = "tokenizer_config.json";
     public const string Config = "config.json";
     public const string ReadMe = "README.md";
@@ -36,7 +52,7 @@ public sealed record SideFiles(
             if (name == ReadMe && ModelCard is not null) continue; // the source's card describes the source, not the merge
             File.Copy(file, Path.Combine(directory, name), overwrite: true);
         }
-        if (TokenizerOverrides is not null) UpdateJson(directory, TokenizerConfig, json => json.Merge(TokenizerOverrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (TokenizerOverrides is { } overrides) UpdateJson(directory, TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
         if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
     }

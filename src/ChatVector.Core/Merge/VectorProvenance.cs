@@ -18,6 +18,9 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     private const string ChatTemplateKey = Prefix + "chat_template";
     private const string EosTokenKey = Prefix + "eos_token";
 
+    /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
+    public bool HasTokenizerSettings => ChatTemplate is not null || EosToken is not null;
+
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
     public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
     {

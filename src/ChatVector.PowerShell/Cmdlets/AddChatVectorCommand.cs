@@ -7,7 +7,6 @@ using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.PowerShell.Handles;
 using ChatVector.PowerShell.Infrastructure;
-using Newtonsoft.Json.Linq;
 
 namespace ChatVector.PowerShell.Cmdlets;
 
@@ -86,23 +85,20 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
         }
         var context = new ExportContext(
             new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() },
-            new SideFiles(model, TokenizerOverrides(plan.Recipe.TemplateSource), plan.Recipe.ToModelCard(), DType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(DType))),
+            new SideFiles(model, ChatTemplateSource(plan.Recipe.TemplateSource), plan.Recipe.ToModelCard(), DType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(DType))),
             null);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
         foreach (var output in plan.Outputs)
             WriteObject(new TensorHandle(output, output is MergedTensor ? TensorKind.Merged : TensorKind.Stored, context, model: model.Path));
     }
 
-    /// <summary>The chat model's chat_template and eos_token for the output's tokenizer_config.json.</summary>
-    private JObject? TokenizerOverrides(VectorProvenance? fromVectors)
+    /// <summary>The model whose chat_template and eos_token the output's tokenizer gets.</summary>
+    private VectorProvenance? ChatTemplateSource(VectorProvenance? fromVectors)
     {
         var source = ChatTemplateFrom is null ? fromVectors : VectorProvenance.FromModels(null, ModelFolder.Open(ResolveSingleExisting(ChatTemplateFrom, nameof(ChatTemplateFrom))));
-        if (source is null) return null;
-        var overrides = new JObject();
-        if (source.ChatTemplate is not null) overrides["chat_template"] = source.ChatTemplate.DeepClone();
-        if (source.EosToken is not null) overrides["eos_token"] = source.EosToken;
-        if (overrides.Count == 0) WriteWarning($"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's.");
-        return overrides.Count == 0 ? null : overrides;
+        if (source is { HasTokenizerSettings: false })
+            WriteWarning($"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's.");
+        return source;
     }
 
     private static Dictionary<long, long> ParseTokenMap(Hashtable? table)

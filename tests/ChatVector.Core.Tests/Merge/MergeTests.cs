@@ -156,8 +156,7 @@ public class MergeTests
     {
         using var trio = new Trio();
         var plan = trio.Plan(0.5);
-        var overrides = new JObject { ["chat_template"] = plan.Recipe.TemplateSource!.ChatTemplate, ["eos_token"] = plan.Recipe.TemplateSource.EosToken };
-        var sideFiles = new SideFiles(ModelFolder.Open(trio.CpPath), overrides, plan.Recipe.ToModelCard());
+        var sideFiles = new SideFiles(ModelFolder.Open(trio.CpPath), plan.Recipe.TemplateSource, plan.Recipe.ToModelCard());
         Trio.Export(trio.Output("merged"), plan.Outputs, sideFiles: sideFiles, metadata: new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() });
 
         var tokenizer = JObject.Parse(File.ReadAllText(Path.Combine(trio.Output("merged"), "tokenizer_config.json")));
