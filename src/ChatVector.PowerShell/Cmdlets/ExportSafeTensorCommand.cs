@@ -39,6 +39,10 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Checksum { get; set; }
 
+    /// <summary>Output the written file or folder (by default, as Export- cmdlets do, nothing).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     /// <summary>After writing, read the result back and validate it, data and checksums included.</summary>
     [Parameter]
     public SwitchParameter Verify { get; set; }
@@ -79,7 +83,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
             ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
         }
         if (Verify) VerifyWritten(target);
-        WriteObject(request.IsSingleFile ? new FileInfo(target) : new DirectoryInfo(target));
+        if (PassThru) WriteObject(request.IsSingleFile ? new FileInfo(target) : new DirectoryInfo(target));
     }
 
     private void VerifyWritten(string target)
