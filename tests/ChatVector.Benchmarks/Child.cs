@@ -31,6 +31,7 @@ internal static class Child
     /// <summary>cp + 1.0 * (chat - base) into a sharded folder: the product's main path.</summary>
     public static int Merge(string dir)
     {
+        UseModuleNatives();
         TorchRuntime.EnsureLoaded();
         var clock = Stopwatch.StartNew();
         var pairing = ChatVectorPlanner.Pair(ModelFolder.Open(Path.Combine(dir, "base")), ModelFolder.Open(Path.Combine(dir, "chat")), _ => true);
@@ -70,6 +71,18 @@ internal static class Child
         File.Delete(copy);
         Print(clock);
         return 0;
+    }
+
+    /// <summary>The patched natives the module build lays out (module/bin/deps), unless the caller chose others.</summary>
+    private static void UseModuleNatives()
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TorchRuntime.NativeDirEnvVar))) return;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ChatVector.PowerShell.sln")))
+            {
+                Environment.SetEnvironmentVariable(TorchRuntime.NativeDirEnvVar, Path.Combine(dir.FullName, "module", "bin", "deps"));
+                return;
+            }
     }
 
     private static void Print(Stopwatch clock) =>

@@ -7,5 +7,14 @@ namespace ChatVector.Core.Streaming;
 /// </summary>
 public sealed record StreamingOptions(int ChunkBytes = 4 << 20, int Parallelism = 2)
 {
-    public static StreamingOptions Default { get; } = new(ChunkBytes: 4 << 20, Parallelism: Math.Clamp(Environment.ProcessorCount, 2, 4));
+    /// <summary>
+    /// 4 MB chunks, one worker per core. CHATVECTOR_CHUNK_MB and CHATVECTOR_PARALLELISM override them
+    /// (for tuning on a particular server, without a code change).
+    /// </summary>
+    public static StreamingOptions Default { get; } = new(
+        ChunkBytes: FromEnvironment("CHATVECTOR_CHUNK_MB", 4, 1, 1024) << 20,
+        Parallelism: FromEnvironment("CHATVECTOR_PARALLELISM", Math.Clamp(Environment.ProcessorCount, 2, 8), 1, 64));
+
+    private static int FromEnvironment(string name, int fallback, int min, int max) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? Math.Clamp(value, min, max) : fallback;
 }
