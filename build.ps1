@@ -62,6 +62,8 @@ try {
         Copy-Item module/ChatVector.format.ps1xml -Destination (Join-Path $out 'module')
         Copy-Item module/bin -Destination (Join-Path $out 'module') -Recurse
         if (Test-Path module/en-US) { Copy-Item module/en-US -Destination (Join-Path $out 'module') -Recurse }
+        # Get-Help reads a binary module's help from <ModuleBase>/<culture>, beside the manifest.
+        if (Test-Path module/en-US) { Copy-Item module/en-US -Destination $out -Recurse }
         Write-Host "Published to $out (natives: $($Rids -join ', '))." -ForegroundColor Green
     }
 
