@@ -40,7 +40,8 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             weightMap[entry.Name] = file;
             order.Add(entry.Name);
         }
-        long total = root["metadata"]?["total_size"] is JValue { Type: JTokenType.Integer } size ? (long)size : -1;
+        // total_size is informative only; a value that is not a 64-bit integer (found by fuzzing: 1e20) is ignored.
+        long total = root["metadata"]?["total_size"] is JValue { Value: long size } ? size : -1;
         return new ModelIndex(total, weightMap) { Order = order };
     }
 
