@@ -151,6 +151,28 @@ public class MergeTests
         }
     }
 
+    [Theory]
+    [InlineData(Core.Format.DType.F32)]
+    [InlineData(Core.Format.DType.F16)]
+    public void An_output_dtype_rounds_once_to_that_type(Core.Format.DType dtype)
+    {
+        using var trio = new Trio();
+        var cp = ModelFolder.Open(trio.CpPath);
+        var vectors = trio.Pair(n => n == "model.layers.0.mlp.up_proj.weight").Vectors;
+        var plan = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.5, null)).ToList(), OutputDType: dtype));
+        Assert.All(plan.Outputs, o => Assert.Equal(dtype, o.DType));
+        Trio.Export(trio.Output("typed"), plan.Outputs);
+        var written = IndependentSafeTensorReader.ReadFolder(trio.Output("typed"));
+        const string name = "model.layers.0.mlp.up_proj.weight";
+        var values = written[name].File.Values(name);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float exact = trio.Cp[name][i] + 0.5f * (trio.Chat[name][i] - trio.Base[name][i]);
+            Assert.Equal(dtype == Core.Format.DType.F32 ? exact : (double)(float)(Half)exact, values[i]);
+        }
+        Assert.Equal(trio.Cp["model.norm.weight"].Select(f => (double)f), written["model.norm.weight"].File.Values("model.norm.weight"));
+    }
+
     [Fact]
     public void Side_files_carry_the_chat_template_eos_token_and_a_model_card()
     {
