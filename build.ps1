@@ -68,7 +68,9 @@ try {
     }
 
     if ($Test) {
-        Invoke-Dotnet test ChatVector.PowerShell.sln -c $Configuration
+        # The whole solution is built first so no test starts while the module layout is still being copied.
+        Invoke-Dotnet build ChatVector.PowerShell.sln -c $Configuration
+        Invoke-Dotnet test ChatVector.PowerShell.sln -c $Configuration --no-build
 
         $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version.Major -ge 5 } | Select-Object -First 1
         if ($pester) {

@@ -25,6 +25,10 @@ public sealed class TensorStatistics
     public double BaseSumOfSquares { get; private set; }
     public bool HasBase { get; private set; }
 
+    /// <summary>Mean, min and max for display: NaN when no value was finite (rather than the running defaults).</summary>
+    public double FiniteMean => Finite == 0 ? double.NaN : Mean;
+    public double FiniteMin => Finite == 0 ? double.NaN : Min;
+    public double FiniteMax => Finite == 0 ? double.NaN : Max;
     public double L2Norm => Math.Sqrt(SumOfSquares);
     public double Rms => Finite == 0 ? double.NaN : Math.Sqrt(SumOfSquares / Finite);
     public double Std => Finite == 0 ? double.NaN : Math.Sqrt(_m2 / Finite);

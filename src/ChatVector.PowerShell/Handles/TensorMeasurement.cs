@@ -13,10 +13,7 @@ public sealed class TensorMeasurement
         Elements = s.Elements;
         L2Norm = s.L2Norm;
         Rms = s.Rms;
-        Mean = s.Finite == 0 ? double.NaN : s.Mean;
-        Std = s.Std;
-        Min = s.Finite == 0 ? double.NaN : s.Min;
-        Max = s.Finite == 0 ? double.NaN : s.Max;
+        (Mean, Std, Min, Max) = (s.FiniteMean, s.Std, s.FiniteMin, s.FiniteMax);
         MaxAbs = s.MaxAbs;
         ZeroFraction = s.ZeroFraction;
         NaNCount = s.NaNCount;
@@ -55,10 +52,7 @@ public sealed class TensorPreview
         DType = handle.DType;
         Shape = handle.Shape;
         First = first;
-        Mean = s.Finite == 0 ? double.NaN : s.Mean;
-        Std = s.Std;
-        Min = s.Finite == 0 ? double.NaN : s.Min;
-        Max = s.Finite == 0 ? double.NaN : s.Max;
+        (Mean, Std, Min, Max) = (s.FiniteMean, s.Std, s.FiniteMin, s.FiniteMax);
         NaNCount = s.NaNCount;
         InfCount = s.InfCount;
     }
