@@ -233,6 +233,17 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void A_handle_loads_as_a_torch_tensor_of_its_shape_and_values()
+    {
+        using var trio = new TrioFolders();
+        var r = _session.Run("$t = (Get-SafeTensor $cp -Name model.layers.0.self_attn.q_proj.weight).ToTensor('cpu'); " +
+                             "$t.shape; $t.dtype.ToString(); $t.float().flatten()[17].item[float]()", trio.Vars());
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Equal(new object[] { 16L, 16L, "BFloat16" }, r.Output.Take(3).Select(o => o.BaseObject).ToArray());
+        Assert.Equal(trio.Cp["model.layers.0.self_attn.q_proj.weight"][17], (float)r.Output[3].BaseObject);
+    }
+
+    [Fact]
     public void Show_SafeTensor_previews_the_first_values()
     {
         using var trio = new TrioFolders();

@@ -43,5 +43,18 @@ public sealed class TensorHandle
     [Hidden] public ITensorSource Source { get; }
     [Hidden] public ExportContext Context { get; }
 
+    /// <summary>
+    /// The whole tensor as a TorchSharp tensor on <paramref name="device"/> (cpu, cuda, cuda:N), in its own
+    /// dtype and shape, for work at the prompt. This is the one place a whole tensor is loaded: the
+    /// cmdlets never do. The caller owns the result (call Dispose() to free it early).
+    /// </summary>
+    public object ToTensor(string? device = null)
+    {
+        TorchRuntime.EnsureLoaded();
+        var context = new ComputeContext(TorchRuntime.ParseDevice(device), CancellationToken.None);
+        using var flat = Source.ReadChunk(0, ElementCount, context);
+        return flat.reshape(Shape);
+    }
+
     public override string ToString() => $"{Name} {DType} [{string.Join(", ", Shape)}]";
 }
