@@ -33,7 +33,33 @@ public sealed class HostProcessTests
         Assert.Contains("usage:", stderr);
     }
 
-    private static (int Code, string Stdout, string Stderr) RunHost(params string[] args)
+    [Fact]
+    public void Inspecting_validating_and_resharding_work_where_libtorch_cannot_load()
+    {
+        var noNatives = Directory.CreateTempSubdirectory("chatvector-nonatives-").FullName;
+        var target = Path.Combine(noNatives, "resharded");
+        try
+        {
+            var (code, stdout, stderr) = RunHostWith(new Dictionary<string, string> { ["CHATVECTOR_NATIVE_DIR"] = noNatives },
+                "-Command", $"Get-SafeTensor examples/tiny/cp | Export-SafeTensor '{target}' -MaxShardSize 20KB; (Test-SafeTensor '{target}' -Data).ChecksumsVerified; (Test-SafeTensor '{target}').Valid");
+            Assert.True(code == 0, $"exit {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+            Assert.EndsWith("True", stdout.Trim());
+            Assert.True(Directory.GetFiles(target, "*.safetensors").Length > 1);
+
+            var (failed, _, error) = RunHostWith(new Dictionary<string, string> { ["CHATVECTOR_NATIVE_DIR"] = noNatives },
+                "-Command", "Get-SafeTensor examples/tiny/cp -Name model.norm.weight | Show-SafeTensor");
+            Assert.Equal(1, failed);
+            Assert.Contains("DeviceUnavailable", error);
+        }
+        finally
+        {
+            Directory.Delete(noNatives, true);
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) RunHost(params string[] args) => RunHostWith(null, args);
+
+    private static (int Code, string Stdout, string Stderr) RunHostWith(IDictionary<string, string>? environment, params string[] args)
     {
         Assert.True(File.Exists(RepoPaths.HostDll), $"cvhost not built at {RepoPaths.HostDll}");
         var start = new ProcessStartInfo("dotnet")
@@ -45,6 +71,7 @@ public sealed class HostProcessTests
         start.ArgumentList.Add(RepoPaths.HostDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("CHATVECTOR_NATIVE_DIR"); // the module must find its own natives
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

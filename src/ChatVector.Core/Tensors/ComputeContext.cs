@@ -2,8 +2,30 @@ using TorchSharp;
 
 namespace ChatVector.Core.Tensors;
 
-/// <summary>Where and under which cancellation a chunk is computed.</summary>
-public sealed record ComputeContext(torch.Device Device, CancellationToken Cancellation)
+/// <summary>
+/// Where and under which cancellation chunks are computed. The device is resolved on first use, so
+/// work that only copies stored bytes (re-sharding, subsetting) never loads libtorch.
+/// </summary>
+public sealed class ComputeContext
 {
-    public static ComputeContext Cpu(CancellationToken cancellation = default) => new(torch.CPU, cancellation);
+    private readonly Lazy<torch.Device> _device;
+
+    /// <param name="deviceSpec">cpu (default), cuda or cuda:N.</param>
+    public ComputeContext(string? deviceSpec, CancellationToken cancellation)
+    {
+        DeviceSpec = deviceSpec ?? "cpu";
+        Cancellation = cancellation;
+        _device = new Lazy<torch.Device>(() =>
+        {
+            TorchRuntime.EnsureLoaded();
+            return TorchRuntime.ParseDevice(DeviceSpec);
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public string DeviceSpec { get; }
+    public CancellationToken Cancellation { get; }
+    /// <summary>Loads libtorch (once) and checks the device the first time it is asked for.</summary>
+    public torch.Device Device => _device.Value;
+
+    public static ComputeContext Cpu(CancellationToken cancellation = default) => new("cpu", cancellation);
 }

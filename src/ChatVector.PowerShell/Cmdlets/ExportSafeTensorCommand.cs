@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.Tensors;
 using ChatVector.PowerShell.Handles;
 using ChatVector.PowerShell.Infrastructure;
 
@@ -67,7 +68,8 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
 
         if (!ShouldProcess(target, Describe(request, layout))) return;
         WriteVerbose(Describe(request, layout));
-        var context = CreateComputeContext(Device);
+        // Copying stored tensors needs no libtorch: re-sharding works even where it cannot load.
+        var context = CreateComputeContext(Device, loadNow: _handles.Any(h => h.Source is not StoredTensorSource));
         try
         {
             ModelExporter.Export(request, context, p => ReportProgress(1, $"Export-SafeTensor {target}",

@@ -50,8 +50,7 @@ public sealed class TensorHandle
     /// </summary>
     public object ToTensor(string? device = null)
     {
-        TorchRuntime.EnsureLoaded();
-        var context = new ComputeContext(TorchRuntime.ParseDevice(device), CancellationToken.None);
+        var context = new ComputeContext(device, CancellationToken.None);
         using var flat = Source.ReadChunk(0, ElementCount, context);
         return flat.reshape(Shape);
     }

@@ -58,12 +58,18 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     /// <summary>A path that may not exist yet (an output).</summary>
     protected string ResolveNew(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
-    protected ComputeContext CreateComputeContext(string? device)
+    /// <summary>
+    /// A context on <paramref name="device"/>. With <paramref name="loadNow"/> false (nothing to compute,
+    /// no device asked for) libtorch is not loaded at all; otherwise it is loaded and the device checked
+    /// here, so a bad device is one clear error before any work.
+    /// </summary>
+    protected ComputeContext CreateComputeContext(string? device, bool loadNow = true)
     {
         try
         {
-            TorchRuntime.EnsureLoaded();
-            return new ComputeContext(TorchRuntime.ParseDevice(device), Cancellation);
+            var context = new ComputeContext(device, Cancellation);
+            if (loadNow || device is not null) _ = context.Device;
+            return context;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
         {
