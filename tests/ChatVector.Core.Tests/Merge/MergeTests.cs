@@ -12,11 +12,12 @@ namespace ChatVector.Core.Tests.Merge;
 public class MergeTests
 {
     [Theory]
-    [InlineData(1.0)]
-    [InlineData(0.5)]
-    public void Every_merged_tensor_matches_an_independent_float32_computation_within_one_ulp(double ratio)
+    [InlineData(1.0, false)]
+    [InlineData(0.5, false)]
+    [InlineData(0.5, true)]
+    public void Every_merged_tensor_matches_an_independent_float32_computation_within_one_ulp(double ratio, bool tiedCp)
     {
-        using var trio = new Trio();
+        using var trio = new Trio(tiedCp);
         var plan = trio.Plan(ratio);
         Trio.Export(trio.Output("merged"), plan.Outputs);
 
