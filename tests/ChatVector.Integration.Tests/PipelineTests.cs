@@ -153,6 +153,16 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void An_empty_pipeline_writes_nothing_and_says_so()
+    {
+        using var trio = new TrioFolders();
+        var r = _session.Run("Get-SafeTensor $cp -Name 'no.such.*' | Export-SafeTensor ([IO.Path]::Combine($root, 'empty'))", trio.Vars());
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Contains(r.Warnings, w => w.Message.Contains("No tensors arrived"));
+        Assert.False(Directory.Exists(trio.P("empty")));
+    }
+
+    [Fact]
     public void Shape_mismatch_is_a_non_terminating_error_naming_both_shapes()
     {
         using var trio = new TrioFolders();

@@ -74,6 +74,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             ThrowTerminatingError(Errors.From(e, Model));
             return;
         }
+        if (_vectors.Count == 0) WriteWarning($"No vector arrived on the pipeline: every tensor of {model.Path} passes through unchanged.");
         foreach (var note in plan.Notes) WriteVerbose(note);
         if (plan.UnusedVectors.Count > 0)
             WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {model.Path} and are not added: {string.Join(", ", plan.UnusedVectors.Take(10))}");

@@ -58,6 +58,12 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     protected override void EndProcessing()
     {
         var target = ResolveNew(Path);
+        if (_handles.Count == 0)
+        {
+            // An empty pipeline (a -Name that matched nothing) must not produce an empty "model".
+            WriteWarning($"No tensors arrived on the pipeline; {target} was not written.");
+            return;
+        }
         long maxShard = ParseShardSize();
         var (metadata, sideFiles) = ExportContextMerger.Merge(_handles, ToStrings(Metadata));
         var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, metadata, Force, sideFiles, Checksums: Checksum || Verify);
