@@ -153,6 +153,17 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void Export_reports_progress_in_tensors_and_bytes()
+    {
+        using var trio = new TrioFolders();
+        var r = _session.Run("Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor ([IO.Path]::Combine($root, 'p'))", trio.Vars());
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.NotEmpty(r.Progress);
+        Assert.Contains(r.Progress, p => p.StatusDescription.Contains(" tensors, ") && p.StatusDescription.Contains(" of "));
+        Assert.Equal(ProgressRecordType.Completed, r.Progress[^1].RecordType);
+    }
+
+    [Fact]
     public void An_empty_pipeline_writes_nothing_and_says_so()
     {
         using var trio = new TrioFolders();
