@@ -12,9 +12,12 @@ namespace ChatVector.Core.Export;
 /// </summary>
 public static class ModelExporter
 {
-    public static ExportLayout Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null)
+    public static ExportLayout Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null) =>
+        Export(request, ExportLayout.Plan(request), context, progress);
+
+    /// <summary>Writes a layout already planned from <paramref name="request"/> (as shown to -WhatIf).</summary>
+    public static ExportLayout Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null)
     {
-        var layout = ExportLayout.Plan(request);
         using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
         using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context))

@@ -125,6 +125,7 @@ public sealed class ModelFolder
     /// <summary>Files of the folder that are not weights or the index (config, tokenizer, generation config...), full paths.</summary>
     public IReadOnlyList<string> SideFiles { get; }
 
-    /// <summary><c>tie_word_embeddings</c> from config.json (false when absent).</summary>
-    public bool TiedEmbeddings => ReadJson("config.json")?["tie_word_embeddings"] is JValue { Type: JTokenType.Boolean } tied && (bool)tied;
+    /// <summary><c>tie_word_embeddings</c> from config.json (false when absent), read once.</summary>
+    public bool TiedEmbeddings => _tiedEmbeddings ??= ReadJson("config.json")?["tie_word_embeddings"] is JValue { Type: JTokenType.Boolean } tied && (bool)tied;
+    private bool? _tiedEmbeddings;
 }

@@ -78,7 +78,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         var context = CreateComputeContext(Device, loadNow: _handles.Any(h => h.Source is not StoredTensorSource));
         try
         {
-            ModelExporter.Export(request, context, p => ReportProgress(1, $"Export-SafeTensor {target}",
+            ModelExporter.Export(request, layout, context, p => ReportProgress(1, $"Export-SafeTensor {target}",
                 $"{p.TensorsDone}/{p.TensorsTotal} tensors, {ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)}: {p.CurrentTensor} -> {p.CurrentFile}",
                 p.BytesTotal == 0 ? 1 : (double)p.BytesDone / p.BytesTotal));
         }

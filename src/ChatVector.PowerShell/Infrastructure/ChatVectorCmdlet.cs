@@ -12,7 +12,7 @@ namespace ChatVector.PowerShell.Infrastructure;
 public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
 {
     private CancellationTokenSource? _cancellation;
-    private readonly Stopwatch _sinceProgress = Stopwatch.StartNew();
+    private Stopwatch? _sinceProgress; // null until the first report, which always goes out
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing runs on another thread).</summary>
     protected CancellationToken Cancellation => (_cancellation ??= new CancellationTokenSource()).Token;
@@ -78,11 +78,11 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Write-Progress at most a few times a second, and always for the last report.</summary>
+    /// <summary>Write-Progress at most a few times a second, always for the first and the last report.</summary>
     protected void ReportProgress(int activityId, string activity, string status, double fraction, bool final = false)
     {
-        if (!final && _sinceProgress.ElapsedMilliseconds < 250) return;
-        _sinceProgress.Restart();
+        if (!final && _sinceProgress is { ElapsedMilliseconds: < 250 }) return;
+        (_sinceProgress ??= new Stopwatch()).Restart();
         var record = new ProgressRecord(activityId, activity, status)
         {
             PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100),
