@@ -69,7 +69,7 @@ public sealed class SafeTensorFile
     /// </summary>
     public void ReadTensorBytes(TensorInfo tensor, long offsetInTensor, Span<byte> destination)
     {
-        if (offsetInTensor < 0 || offsetInTensor + destination.Length > tensor.ByteLength)
+        if (offsetInTensor < 0 || offsetInTensor > tensor.ByteLength - destination.Length) // no overflow near long.MaxValue
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
         if (destination.IsEmpty) return;
         SafeFileHandle handle;

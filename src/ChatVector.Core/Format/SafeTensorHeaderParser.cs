@@ -36,6 +36,7 @@ internal static class SafeTensorHeaderParser
         string text;
         try { text = StrictUtf8.GetString(headerBytes); }
         catch (DecoderFallbackException e) { throw new SafeTensorException(SafeTensorRule.HeaderNotUtf8, path, "the header is not valid UTF-8", inner: e); }
+        RequireStrictJson(headerBytes, path);
         JToken token;
         try
         {
@@ -53,6 +54,24 @@ internal static class SafeTensorHeaderParser
             throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not JSON: {e.Message}", inner: e);
         }
         return token as JObject ?? throw new SafeTensorException(SafeTensorRule.HeaderNotObject, path, $"the header is a JSON {token.Type}, not an object");
+    }
+
+    /// <summary>
+    /// Newtonsoft's reader is lenient (comments, single quotes, unquoted names, trailing commas, hex numbers);
+    /// the reference reader and transformers are not, so the header must first pass System.Text.Json's
+    /// strict reader. (Newtonsoft still builds the tree: it reports duplicate names, which this one does not.)
+    /// </summary>
+    private static void RequireStrictJson(ReadOnlySpan<byte> headerBytes, string path)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(headerBytes, new System.Text.Json.JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            while (reader.Read()) { }
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not strict JSON: {e.Message}", inner: e);
+        }
     }
 
     private static void ReadMetadata(JToken value, Dictionary<string, string> metadata, string path)

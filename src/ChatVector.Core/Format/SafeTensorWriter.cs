@@ -24,7 +24,11 @@ public static class SafeTensorWriter
     /// </summary>
     public static PreparedFile Prepare(IEnumerable<TensorLayout> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
-        var ordered = tensors.OrderByDescending(t => t.DType.Alignment()).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var list = tensors.ToList();
+        var duplicates = list.GroupBy(t => t.Name).Where(g => g.Count() > 1 || g.Key == "__metadata__").Select(g => g.Key).ToList();
+        if (duplicates.Count > 0)
+            throw new ArgumentException($"Tensor names must be unique and not __metadata__: {string.Join(", ", duplicates.Take(5))}", nameof(tensors));
+        var ordered = list.OrderByDescending(t => t.DType.Alignment()).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
         var layout = new List<TensorInfo>(ordered.Count);
         long offset = 0;
         foreach (var tensor in ordered)

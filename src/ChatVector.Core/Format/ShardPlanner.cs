@@ -52,7 +52,8 @@ public static partial class ByteSize
     {
         var match = SizeText().Match(text ?? "");
         if (!match.Success) throw new FormatException($"'{text}' is not a size; write it like 5GB, 500MB, 2GiB or a number of bytes.");
-        var number = decimal.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        if (!decimal.TryParse(match.Groups[1].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+            throw new FormatException($"'{text}' is too large a size.");
         var unit = match.Groups[2].Value.ToUpperInvariant().TrimEnd('B');
         decimal multiplier = unit switch
         {
@@ -61,7 +62,9 @@ public static partial class ByteSize
             "KI" => 1L << 10, "MI" => 1L << 20, "GI" => 1L << 30, "TI" => 1L << 40,
             _ => throw new FormatException($"'{text}': unknown unit"),
         };
-        decimal bytes = number * multiplier;
+        decimal bytes;
+        try { bytes = number * multiplier; }
+        catch (OverflowException) { throw new FormatException($"'{text}' is too large a size."); }
         if (bytes < 1 || bytes > long.MaxValue) throw new FormatException($"'{text}' must be at least one byte and fit in 64 bits.");
         return (long)bytes;
     }

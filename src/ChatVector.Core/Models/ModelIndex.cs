@@ -41,7 +41,7 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             order.Add(entry.Name);
         }
         // total_size is informative only; a value that is not a 64-bit integer (found by fuzzing: 1e20) is ignored.
-        long total = root["metadata"]?["total_size"] is JValue { Value: long size } ? size : -1;
+        long total = root["metadata"] is JObject metadata && metadata["total_size"] is JValue { Value: long size } ? size : -1;
         return new ModelIndex(total, weightMap) { Order = order };
     }
 
