@@ -1,35 +1,25 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace ChatVector.Core.Tests.Format;
 
-/// <summary>safetensors bytes built by hand (not by the project's writer) in a temporary folder.</summary>
+/// <summary>
+/// The short form the rule, writer and folder tests use: a <see cref="TempDir"/> plus
+/// <see cref="RawSafeTensorFile"/> (safetensors bytes built by hand, never by the project's writer).
+/// </summary>
 public sealed class RawFiles : IDisposable
 {
-    public string Root { get; } = Directory.CreateTempSubdirectory("chatvector-raw-").FullName;
+    private readonly TempDir _dir = new();
 
-    /// <summary>8-byte length, the header text as given (no padding), then the data.</summary>
+    public string Root => _dir.Path;
+
+    /// <summary>8-byte length (or <paramref name="claimedLength"/>), the header text as given (no padding), then zeroed data.</summary>
     public string Write(string name, string header, int dataBytes = 0, ulong? claimedLength = null) =>
         WriteBytes(name, Build(Encoding.UTF8.GetBytes(header), new byte[dataBytes], claimedLength));
 
-    public string WriteBytes(string name, byte[] bytes)
-    {
-        var path = Path.Combine(Root, name);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    public string WriteBytes(string name, byte[] bytes) => RawSafeTensorFile.WriteTo(_dir, name, bytes);
 
-    public static byte[] Build(byte[] header, byte[] data, ulong? claimedLength = null)
-    {
-        var bytes = new byte[8 + header.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, claimedLength ?? (ulong)header.Length);
-        header.CopyTo(bytes, 8);
-        data.CopyTo(bytes, 8 + header.Length);
-        return bytes;
-    }
+    public static byte[] Build(byte[] header, byte[] data, ulong? claimedLength = null) =>
+        RawSafeTensorFile.Build(claimedLength ?? (ulong)header.Length, header, data);
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Root, true); } catch (IOException) { }
-    }
+    public void Dispose() => _dir.Dispose();
 }
