@@ -42,6 +42,10 @@ public sealed class ModelFolder
         return new ModelFolder(path, path, true, files, tensors, sideFiles);
     }
 
+    /// <summary>The safetensors weight files of a folder as the loader sees them (hidden staging files excluded), sorted.</summary>
+    public static IReadOnlyList<string> WeightFiles(string folder) =>
+        System.IO.Directory.GetFiles(folder).Where(IsSafeTensors).Order(StringComparer.Ordinal).ToList();
+
     private static bool IsSafeTensors(string file) => file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !System.IO.Path.GetFileName(file).StartsWith('.');
 
     private static bool IsPickle(string file) => PickleExtensions.Contains(System.IO.Path.GetExtension(file), StringComparer.OrdinalIgnoreCase);

@@ -14,9 +14,7 @@ public static class ModelValidator
     public static ValidationReport Validate(string path, bool checkData = false, CancellationToken cancellation = default)
     {
         var problems = new List<ValidationProblem>();
-        var files = Directory.Exists(path)
-            ? Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList()
-            : [path];
+        var files = Directory.Exists(path) ? ModelFolder.WeightFiles(path) : [path];
         var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), problems)).OfType<SafeTensorFile>().ToList();
         if (problems.Count == 0 && Directory.Exists(path)) Try(() => ModelFolder.Open(path), problems);
         var data = new DataSummary();
