@@ -1,23 +1,26 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Builds ChatVector, lays out the importable module, and optionally publishes and tests it.
+    Builds ChatVector, lays out the importable module, and optionally tests and publishes it.
 
 .DESCRIPTION
     dotnet build lays the module out under module/bin (see build/ModuleLayout.targets); after that
     'Import-Module ./ChatVector.psd1' works from the repository root.
 
-    -Publish assembles out/ChatVector/ (manifest, format file, module/bin) with the natives of
-    every platform in -Rids, ready to copy into a folder on $env:PSModulePath. The layout inside
-    is the repository's, so the manifest needs no changes.
+    -Test runs the xunit suites (dotnet test) and then the Pester suite (tests/Pester) in a child pwsh,
+    so the loaded DLLs do not lock the next build. Pester is restored from NuGet (build/TestTools) into
+    artifacts/packages; nothing comes from PSGallery. The script fails when either suite fails.
 
-    -Test runs 'dotnet test' on the solution and then, when Pester 5 is installed, the Pester
-    suites in tests/ in a child pwsh (so the loaded DLLs do not lock the next build).
+    -Publish assembles out/ChatVector/ (manifest, format file, help, module/bin) with the natives of
+    every platform in -Rids, and packs it as out/ChatVector.<version>.nupkg for a local
+    PSResource repository (Register-PSResourceRepository -Uri <folder>; Install-PSResource ChatVector).
+
+    Works under an installed pwsh and under the dotnet tool (dotnet tool restore; dotnet pwsh ./build.ps1).
 
 .EXAMPLE
-    ./build.ps1                      # build (Debug) and lay out module/bin
+    ./build.ps1                                   # build (Debug) and lay out module/bin
 .EXAMPLE
-    ./build.ps1 -Configuration Release -Publish -Test
+    dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 -Configuration Release -Test
 #>
 [CmdletBinding()]
 param(
@@ -27,6 +30,9 @@ param(
     [switch] $Publish,
 
     [switch] $Test,
+
+    # Passed to Invoke-Pester as its Filter.Tag (for a quick run of one area).
+    [string[]] $PesterTag,
 
     # Platforms whose libtorch natives -Publish ships (each adds hundreds of MB).
     [ValidateSet('linux-x64', 'win-x64', 'osx-arm64')]
@@ -43,45 +49,79 @@ function Invoke-Dotnet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($Arguments[0]) failed with exit code $LASTEXITCODE." }
 }
 
+# The command line that starts another pwsh like this one. Under the dotnet tool the process is
+# 'dotnet' (running $PSHOME/pwsh.dll), so the process path alone would start dotnet, not pwsh.
+function Get-ChildPwshCommand {
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'pwsh') { return , @($process) }
+    return , @($process, (Join-Path $PSHOME 'pwsh.dll'))
+}
+
+function Get-PesterManifest {
+    Invoke-Dotnet restore build/TestTools/TestTools.csproj --verbosity quiet
+    $manifest = Get-ChildItem (Join-Path $PSScriptRoot 'artifacts/packages/pester/*/tools/Pester.psd1') |
+        Sort-Object { [version]$_.Directory.Parent.Name } -Descending | Select-Object -First 1
+    if (-not $manifest) { throw 'Pester was not restored into artifacts/packages (see build/TestTools/TestTools.csproj).' }
+    return $manifest.FullName
+}
+
+function Invoke-PesterSuite {
+    $pester = Get-PesterManifest
+    $child = Get-ChildPwshCommand
+    $tags = if ($PesterTag) { "@('" + ($PesterTag -join "','") + "')" } else { '$null' }
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester'
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$PSScriptRoot/tests/Pester'
+`$config.Run.PassThru = `$true
+`$config.Output.Verbosity = 'Detailed'
+`$config.TestResult.Enabled = `$true
+`$config.TestResult.OutputPath = '$PSScriptRoot/artifacts/TestResults/pester.xml'
+if ($tags) { `$config.Filter.Tag = $tags }
+`$env:CHATVECTOR_TEST_CONFIGURATION = '$Configuration'
+`$result = Invoke-Pester -Configuration `$config
+exit (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContainersCount)
+"@
+    Write-Host "> pwsh (child) Invoke-Pester tests/Pester" -ForegroundColor Cyan
+    $childArguments = @($child | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)
+    & $child[0] @childArguments | Out-Host
+    return $LASTEXITCODE
+}
+
+function Publish-Module {
+    $out = Join-Path $PSScriptRoot 'out/ChatVector'
+    if (Test-Path $out) { Remove-Item $out -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path (Join-Path $out 'module') -Force
+    Copy-Item ChatVector.psd1 -Destination $out
+    Copy-Item module/*.ps1xml -Destination (Join-Path $out 'module')
+    Copy-Item module/bin -Destination (Join-Path $out 'module') -Recurse
+    # Get-Help reads a binary module's help from <ModuleBase>/<culture>, beside the manifest.
+    Copy-Item module/bin/en-US -Destination $out -Recurse
+    Write-Host "Published to $out (natives: $($Rids -join ', '))." -ForegroundColor Green
+}
+
 Push-Location $PSScriptRoot
 try {
-    $buildArgs = @('build', 'src/ChatVector.PowerShell/ChatVector.PowerShell.csproj', '-c', $Configuration)
+    $buildArgs = @('build', 'ChatVector.PowerShell.sln', '-c', $Configuration)
     if ($Publish) {
         # %3B is MSBuild's escape for ';' (a bare ';' would separate properties on the command line).
         $buildArgs += "-p:ModuleRids=$($Rids -join '%3B')"
     }
+    # The whole solution, before any test: no test may start while the module layout is being copied.
     Invoke-Dotnet @buildArgs
-    # The host is handy beside the module (src/ChatVector.Host/bin/<Configuration>/net10.0/cvhost.dll).
-    Invoke-Dotnet build src/ChatVector.Host/ChatVector.Host.csproj -c $Configuration
 
-    if ($Publish) {
-        $out = Join-Path $PSScriptRoot 'out/ChatVector'
-        if (Test-Path $out) { Remove-Item $out -Recurse -Force }
-        $null = New-Item -ItemType Directory -Path (Join-Path $out 'module') -Force
-        Copy-Item ChatVector.psd1 -Destination $out
-        Copy-Item module/ChatVector.format.ps1xml -Destination (Join-Path $out 'module')
-        Copy-Item module/bin -Destination (Join-Path $out 'module') -Recurse
-        if (Test-Path module/en-US) { Copy-Item module/en-US -Destination (Join-Path $out 'module') -Recurse }
-        # Get-Help reads a binary module's help from <ModuleBase>/<culture>, beside the manifest.
-        if (Test-Path module/en-US) { Copy-Item module/en-US -Destination $out -Recurse }
-        Write-Host "Published to $out (natives: $($Rids -join ', '))." -ForegroundColor Green
-    }
+    if ($Publish) { Publish-Module }
 
     if ($Test) {
-        # The whole solution is built first so no test starts while the module layout is still being copied.
-        Invoke-Dotnet build ChatVector.PowerShell.sln -c $Configuration
-        Invoke-Dotnet test ChatVector.PowerShell.sln -c $Configuration --no-build
-
-        $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version.Major -ge 5 } | Select-Object -First 1
-        if ($pester) {
-            $pwsh = (Get-Process -Id $PID).Path
-            $command = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$PSScriptRoot/tests' -Output Detailed -PassThru; exit `$r.FailedCount"
-            & $pwsh -NoProfile -Command $command
-            if ($LASTEXITCODE -ne 0) { throw "Pester: $LASTEXITCODE test(s) failed." }
+        # Both suites always run; the script fails afterwards if either did.
+        & dotnet test ChatVector.PowerShell.sln -c $Configuration --no-build
+        $xunitExit = $LASTEXITCODE
+        $pesterFailed = Invoke-PesterSuite
+        if ($xunitExit -ne 0 -or $pesterFailed -ne 0) {
+            throw "Tests failed: xunit exit code $xunitExit, Pester failures $pesterFailed."
         }
-        else {
-            Write-Warning 'Pester 5 not installed; skipping tests/*.Tests.ps1 (Install-Module Pester -MinimumVersion 5.0).'
-        }
+        Write-Host 'All xunit and Pester tests passed.' -ForegroundColor Green
     }
 }
 finally {

@@ -2,14 +2,19 @@
 .SYNOPSIS
     The Chat Vector recipe end to end on the tiny models in examples/tiny.
 .DESCRIPTION
-    Runs under pwsh (Import-Module ./ChatVector.psd1 first) or the standalone host:
-        dotnet run --project src/ChatVector.Host -c Release -- -File examples/quickstart.ps1
-    Uses only the PowerShell engine's core cmdlets and .NET, so it runs on a bare engine too.
+    From a fresh clone (the .NET SDK is all it needs):
+        dotnet tool restore && dotnet pwsh -NoProfile -File examples/quickstart.ps1
+    Builds the module first (incremental; -NoBuild skips it), imports it from the repository, then
+    runs the recipe step by step.
 #>
 param(
-    [string] $Output = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'chatvector-quickstart', 'tiny-cp-chat')
+    [string] $Output = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'chatvector-quickstart', 'tiny-cp-chat'),
+    [switch] $NoBuild
 )
 $ErrorActionPreference = 'Stop'
+$repo = Split-Path -Parent $PSScriptRoot
+if (-not $NoBuild) { & (Join-Path $repo 'build.ps1') -Configuration Release }
+Import-Module (Join-Path $repo 'ChatVector.psd1') -Force
 $tiny = [System.IO.Path]::Combine($PSScriptRoot, 'tiny')
 $base = [System.IO.Path]::Combine($tiny, 'base')
 $chat = [System.IO.Path]::Combine($tiny, 'chat')

@@ -75,6 +75,19 @@ public sealed class IndependentSafeTensorReader
         }
         return all;
     }
+
+    /// <summary>Every tensor of a file or a folder's *.safetensors files, widened to float64, by name.</summary>
+    public static Dictionary<string, double[]> ReadValues(string fileOrFolder)
+    {
+        var files = Directory.Exists(fileOrFolder) ? Directory.GetFiles(fileOrFolder, "*.safetensors") : [fileOrFolder];
+        var values = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var path in files)
+        {
+            var reader = new IndependentSafeTensorReader(path);
+            foreach (var name in reader.Tensors.Keys) values.Add(name, reader.Values(name));
+        }
+        return values;
+    }
 }
 
 /// <summary>bfloat16 by bit manipulation: the upper half of a float32, rounded to nearest even.</summary>

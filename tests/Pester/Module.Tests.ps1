@@ -1,10 +1,7 @@
-#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# Mirrors tests/ChatVector.Integration.Tests for a real pwsh: imports the built module as a user does.
-# Run through ./build.ps1 -Test (a child pwsh, so the loaded DLLs do not lock the next build).
-
+# The module as a user imports it. Run through ./build.ps1 -Test (a child pwsh, so the loaded DLLs do not
+# lock the next build), or Invoke-Pester tests/Pester after a build.
 BeforeAll {
-    $repo = Split-Path -Parent $PSScriptRoot
-    Import-Module (Join-Path $repo 'ChatVector.psd1') -Force -ErrorAction Stop
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 }
 
 AfterAll {
@@ -31,8 +28,7 @@ Describe 'ChatVector module' {
 
 Describe 'Chat vector pipeline on the shipped tiny models' {
     BeforeAll {
-        $tiny = Join-Path (Split-Path -Parent $PSScriptRoot) 'examples/tiny'
-        $out = Join-Path $TestDrive 'merged'
+                $out = Join-Path $TestDrive 'merged'
     }
 
     It 'inspects a sharded folder' {

@@ -1,0 +1,30 @@
+# Dot-sourced by every *.Tests.ps1 in BeforeAll: imports the built module as a user does, and loads the
+# independent test helpers (tests/Shared, built as ChatVector.TestSupport.dll) that compute expectations
+# another way: hand-built LLaMA-shaped models and a safetensors reader that shares no code with the module.
+$script:RepoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+$script:Tiny = Join-Path $RepoRoot 'examples/tiny'
+$configuration = if ($env:CHATVECTOR_TEST_CONFIGURATION) { $env:CHATVECTOR_TEST_CONFIGURATION } else { 'Release' }
+$supportDll = Join-Path $RepoRoot "tests/ChatVector.TestSupport/bin/$configuration/net8.0/ChatVector.TestSupport.dll"
+if (-not (Test-Path $supportDll)) {
+    $supportDll = Get-ChildItem (Join-Path $RepoRoot 'tests/ChatVector.TestSupport/bin/*/net8.0/ChatVector.TestSupport.dll') |
+        Sort-Object LastWriteTime -Descending | Select-Object -First 1 -ExpandProperty FullName
+}
+if (-not ('ChatVector.Tests.Shared.LlamaModelBuilder' -as [type])) { Add-Type -Path $supportDll }
+Import-Module (Join-Path $RepoRoot 'ChatVector.psd1') -Force -ErrorAction Stop
+
+# A base/chat/cp trio written by the independent builder under $Root; cp has 4 extra vocabulary rows.
+function New-TestTrio {
+    param([Parameter(Mandatory)] [string] $Root)
+    $template = '{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}'
+    $trio = [ordered]@{ Root = $Root; Base = Join-Path $Root 'base'; Chat = Join-Path $Root 'chat'; Cp = Join-Path $Root 'cp' }
+    $trio.BaseValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }.Write($trio.Base)
+    $trio.ChatValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }.Write($trio.Chat)
+    $trio.CpValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }.Write($trio.Cp)
+    [pscustomobject]$trio
+}
+
+# Every tensor of a file or folder, widened to float64, by name (read by the independent reader).
+function Read-IndependentTensors {
+    param([Parameter(Mandatory)] [string] $Path)
+    [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadValues($Path)
+}
