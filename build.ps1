@@ -110,6 +110,11 @@ try {
     }
     # The whole solution, before any test: no test may start while the module layout is being copied.
     Invoke-Dotnet @buildArgs
+    # Help (module/bin/en-US, en-US) from the built cmdlets' metadata and help/*.md; a child pwsh imports
+    # the module, so the DLL stays unlocked here.
+    $child = Get-ChildPwshCommand
+    & $child[0] @($child | Select-Object -Skip 1) -NoProfile -NonInteractive -File build/New-ModuleHelp.ps1
+    if ($LASTEXITCODE -ne 0) { throw "build/New-ModuleHelp.ps1 failed with exit code $LASTEXITCODE." }
 
     if ($Publish) { Publish-Module }
 
