@@ -164,8 +164,7 @@ function Get-SyntaxParameters {
 # Every parameter a page describes: the command's own, including -WhatIf/-Confirm, without the common ones.
 function Get-DocumentedParameters {
     param([Parameter(Mandatory)] [System.Management.Automation.CommandInfo] $Command)
-    $names = $Command.ParameterSets.Parameters.Name | Select-Object -Unique
-    @($names | Where-Object { $_ -notin $script:CommonParameters } | ForEach-Object { $Command.Parameters[$_] })
+    @($Command.Parameters.Values | Where-Object Name -NotIn $script:CommonParameters)
 }
 
 # Values a fresh cmdlet object starts with (what an omitted parameter means).
@@ -471,13 +470,18 @@ $script:Accelerators = [psobject].Assembly.GetType('System.Management.Automation
 
 $module = Import-Module $ManifestPath -PassThru -Force
 $commands = @(Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object Name)
-$maml = New-MamlText -Commands $commands
-$about = ConvertTo-AboutText -Path (Join-Path $SourcePath 'about_ChatVector.md')
-
-foreach ($folder in $OutputPath) {
-    $null = New-Item -ItemType Directory -Path $folder -Force
-    $utf8 = [Text.UTF8Encoding]::new($false)
-    [IO.File]::WriteAllText((Join-Path $folder 'ChatVector.PowerShell.dll-Help.xml'), $maml, $utf8)
-    [IO.File]::WriteAllText((Join-Path $folder 'about_ChatVector.help.txt'), $about, $utf8)
+$files = [ordered]@{
+    # The name PowerShell looks for: the cmdlet assembly's file name plus -Help.xml.
+    [IO.Path]::GetFileName($commands[0].HelpFile) = New-MamlText -Commands $commands
 }
-Write-Host "Help for $($commands.Count) cmdlets and about_ChatVector written to $($OutputPath -join ', ')."
+foreach ($topic in Get-ChildItem -LiteralPath $SourcePath -Filter 'about_*.md') {
+    $files["$($topic.BaseName).help.txt"] = ConvertTo-AboutText -Path $topic.FullName
+}
+
+$utf8 = [Text.UTF8Encoding]::new($false)
+foreach ($folder in $OutputPath) {
+    $folder = [IO.Path]::GetFullPath($folder)
+    $null = New-Item -ItemType Directory -Path $folder -Force
+    foreach ($name in $files.Keys) { [IO.File]::WriteAllText((Join-Path $folder $name), $files[$name], $utf8) }
+    Write-Host "Help written to ${folder}: $($files.Keys -join ', ')."
+}
