@@ -19,8 +19,16 @@ public static class FreeSpace
         if (available < neededBytes) throw new InsufficientSpaceException(targetPath, folder, neededBytes, available);
     }
 
-    /// <summary>Bytes free to this user on the filesystem holding <paramref name="folder"/> (statvfs on Unix).</summary>
-    public static long Available(string folder) => new DriveInfo(folder).AvailableFreeSpace;
+    /// <summary>
+    /// Bytes free to this user on the filesystem holding <paramref name="folder"/> (statvfs on Unix).
+    /// A filesystem that cannot say counts as large enough: the check is there to fail early, and a
+    /// full disk during the write still removes what was staged.
+    /// </summary>
+    public static long Available(string folder)
+    {
+        try { return new DriveInfo(folder).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return long.MaxValue; }
+    }
 
     /// <summary>The target's parent, or its nearest ancestor that exists (the export creates the rest).</summary>
     private static string? NearestExistingFolder(string targetPath)
