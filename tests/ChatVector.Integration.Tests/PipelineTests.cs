@@ -174,19 +174,6 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public void Shape_mismatch_is_a_non_terminating_error_naming_both_shapes()
-    {
-        using var trio = new TrioFolders();
-        var wide = trio.P("wide");
-        new LlamaModelBuilder { Seed = 5, Vocab = 40, Hidden = 8, Intermediate = 24 }.Write(wide);
-        var r = _session.Run("Get-ChatVector -Base $base -Chat $wide -ErrorAction SilentlyContinue -ErrorVariable e | Out-Null; $e", trio.Vars(("wide", wide)));
-        var error = r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().First(e => e.Exception.Message.Contains("q_proj"));
-        Assert.Equal("ShapeMismatch,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand", error.FullyQualifiedErrorId);
-        Assert.Contains("[16, 16]", error.Exception.Message);
-        Assert.Contains("[8, 8]", error.Exception.Message);
-    }
-
-    [Fact]
     public void Tensors_in_only_one_model_are_a_warning_naming_them()
     {
         using var trio = new TrioFolders();

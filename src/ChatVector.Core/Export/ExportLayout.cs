@@ -16,6 +16,15 @@ public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? 
 {
     public long TotalTensorBytes => Files.Sum(f => f.TensorBytes);
 
+    /// <summary>Every byte the export will write: the files with their headers, the index, the side files.</summary>
+    public long PlannedBytes(ExportRequest request) =>
+        Files.Sum(f => f.Prepared.TotalLength)
+        + (Index is null ? 0 : IndexBytesEstimate)
+        + (request.IsSingleFile ? 0 : request.SideFiles?.EstimatedBytes() ?? 0);
+
+    // The index is a name-to-file map: its size is bounded by the names it lists (with room for the JSON around them).
+    private long IndexBytesEstimate => 4096 + Index!.WeightMap.Sum(kv => (long)kv.Key.Length + kv.Value.Length + 16);
+
     public static ExportLayout Plan(ExportRequest request)
     {
         RejectDuplicateNames(request.Tensors);
@@ -37,14 +46,16 @@ public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? 
         return new ExportLayout(files, index);
     }
 
-    /// <summary>The caller's metadata, plus a checksum placeholder of the right length when checksums are wanted.</summary>
-    private static IReadOnlyDictionary<string, string>? FileMetadata(ExportRequest request, int tensorCount)
+    /// <summary>
+    /// The caller's metadata, plus a checksum placeholder of the right length when checksums are wanted.
+    /// A checksum entry from anywhere else is dropped: it describes other bytes, and only this export can
+    /// know the bytes it writes.
+    /// </summary>
+    private static IReadOnlyDictionary<string, string> FileMetadata(ExportRequest request, int tensorCount)
     {
-        if (!request.Checksums) return request.Metadata;
-        var metadata = new Dictionary<string, string>(request.Metadata ?? new Dictionary<string, string>())
-        {
-            [ContentChecksums.MetadataKey] = ContentChecksums.Placeholder(tensorCount),
-        };
+        var metadata = new Dictionary<string, string>(request.Metadata ?? new Dictionary<string, string>());
+        metadata.Remove(ContentChecksums.MetadataKey);
+        if (request.Checksums) metadata[ContentChecksums.MetadataKey] = ContentChecksums.Placeholder(tensorCount);
         return metadata;
     }
 

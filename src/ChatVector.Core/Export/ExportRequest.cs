@@ -6,7 +6,8 @@ namespace ChatVector.Core.Export;
 
 /// <summary>
 /// What to write: the tensors in arrival order, where (a <c>.safetensors</c> file, or a model folder),
-/// the shard budget, metadata for every file, and the folder's side files.
+/// the shard budget, metadata for every file, and the folder's side files. A computed tensor with NaN
+/// or Inf values fails the export unless <paramref name="AllowNonFinite"/>.
 /// </summary>
 public sealed record ExportRequest(
     string TargetPath,
@@ -16,11 +17,15 @@ public sealed record ExportRequest(
     bool Force = false,
     SideFiles? SideFiles = null,
     StreamingOptions? Streaming = null,
-    bool Checksums = false)
+    bool Checksums = false,
+    bool AllowNonFinite = false)
 {
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>
     public bool IsSingleFile => TargetPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
 }
+
+/// <summary>What an export wrote: its layout, and the computed tensors with NaN/Inf it was allowed to write.</summary>
+public sealed record ExportOutcome(ExportLayout Layout, IReadOnlyList<NonFiniteTensor> NonFinite);
 
 /// <summary>Where an export stands, reported after each chunk written.</summary>
 public sealed record ExportProgress(int TensorsDone, int TensorsTotal, long BytesDone, long BytesTotal, string CurrentTensor, string CurrentFile);

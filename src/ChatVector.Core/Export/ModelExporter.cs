@@ -8,19 +8,24 @@ namespace ChatVector.Core.Export;
 /// <summary>
 /// Writes tensors to a safetensors file or a sharded model folder, streaming: each tensor is read or
 /// computed a chunk at a time as it is written, the next chunks prepared while the current one is
-/// written. All-or-nothing through <see cref="StagedTarget"/>.
+/// written. All-or-nothing through <see cref="StagedTarget"/>: what headers can tell (names, sizes, free
+/// space) is checked before the first byte; NaN/Inf in a computed tensor is found while it is written
+/// and removes the staged output.
 /// </summary>
 public static class ModelExporter
 {
-    public static ExportLayout Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null) =>
+    public static ExportOutcome Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null) =>
         Export(request, ExportLayout.Plan(request), context, progress);
 
     /// <summary>Writes a layout already planned from <paramref name="request"/> (as shown to -WhatIf).</summary>
-    public static ExportLayout Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null)
+    public static ExportOutcome Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null, Func<string, long>? availableBytes = null)
     {
+        FreeSpace.Require(request.TargetPath, layout.PlannedBytes(request), availableBytes);
         using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
-        using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context))
+        var tally = new NonFiniteTally();
+        var nonFinite = new List<NonFiniteTensor>();
+        using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context, tally.Observe))
         {
             var tracker = new ProgressTracker(layout, progress);
             foreach (var file in layout.Files)
@@ -35,6 +40,11 @@ public static class ModelExporter
                     var hashing = request.Checksums ? new HashingWriteStream(stream) : null;
                     chunks.CopyNextTo(source, hashing ?? stream, tracker.Wrote);
                     if (hashing is not null) digests.Add(ContentChecksums.Hex(hashing.Hash));
+                    if (tally.For(source) is { } bad)
+                    {
+                        if (!request.AllowNonFinite) throw new NonFiniteValuesException(request.TargetPath, bad);
+                        nonFinite.Add(bad);
+                    }
                     tracker.Finished();
                 }, overwrite: false, context.Cancellation);
                 if (request.Checksums) ContentChecksums.Patch(path, digests);
@@ -47,7 +57,7 @@ public static class ModelExporter
         }
         context.Cancellation.ThrowIfCancellationRequested();
         target.Commit();
-        return layout;
+        return new ExportOutcome(layout, nonFinite);
     }
 
     /// <summary>Counts tensors and bytes done and reports them.</summary>

@@ -44,6 +44,18 @@ public sealed record SideFiles(
         return names;
     }
 
+    /// <summary>
+    /// About what <see cref="WriteInto"/> writes, for the free-space check: the copied files, the model card,
+    /// and the tokenizer settings (JSON-escaped, so counted twice over).
+    /// </summary>
+    public long EstimatedBytes()
+    {
+        long copied = (CopyFrom?.SideFiles ?? []).Sum(file => new FileInfo(file).Length);
+        long card = ModelCard is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(ModelCard);
+        long tokenizer = TokenizerOverrides is { } overrides ? 2L * overrides.ToString(Formatting.Indented).Length + 4096 : 0;
+        return copied + card + tokenizer;
+    }
+
     public void WriteInto(string directory)
     {
         foreach (var file in CopyFrom?.SideFiles ?? [])

@@ -1,11 +1,13 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 
 namespace ChatVector.Core.Integrity;
 
 /// <summary>
 /// Counts NaN and Inf values straight from a tensor's bytes by their bit patterns, so data checks work
-/// without libtorch (validation must work where the tensor library does not load).
+/// without libtorch (validation must work where the tensor library does not load). The export also runs
+/// it on every computed chunk, on the worker threads, so it reads whole words rather than byte pairs.
 /// </summary>
 public static class NonFiniteCounter
 {
@@ -19,6 +21,10 @@ public static class NonFiniteCounter
         {
             case DType.BF16: CountBits16(bytes, 0x7F80, 0x007F, ref nan, ref inf); break;
             case DType.F16: CountBits16(bytes, 0x7C00, 0x03FF, ref nan, ref inf); break;
+            case DType.F32 when BitConverter.IsLittleEndian:
+                foreach (uint bits in MemoryMarshal.Cast<byte, uint>(bytes[..(bytes.Length / 4 * 4)]))
+                    Classify(bits, 0x7F800000u, 0x007FFFFFu, ref nan, ref inf);
+                break;
             case DType.F32:
                 for (int i = 0; i + 4 <= bytes.Length; i += 4)
                     Classify(BinaryPrimitives.ReadUInt32LittleEndian(bytes[i..]), 0x7F800000u, 0x007FFFFFu, ref nan, ref inf);
@@ -37,6 +43,12 @@ public static class NonFiniteCounter
 
     private static void CountBits16(ReadOnlySpan<byte> bytes, ushort exponent, ushort mantissa, ref long nan, ref long inf)
     {
+        if (BitConverter.IsLittleEndian)
+        {
+            foreach (ushort bits in MemoryMarshal.Cast<byte, ushort>(bytes[..(bytes.Length / 2 * 2)]))
+                Classify(bits, exponent, mantissa, ref nan, ref inf);
+            return;
+        }
         for (int i = 0; i + 2 <= bytes.Length; i += 2)
             Classify(BinaryPrimitives.ReadUInt16LittleEndian(bytes[i..]), exponent, mantissa, ref nan, ref inf);
     }

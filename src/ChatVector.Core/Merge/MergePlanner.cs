@@ -30,7 +30,8 @@ public static class MergePlanner
                 ? source
                 : new MergedTensor(source, terms, overrides, outputDType));
         }
-        return new MergePlan(outputs, notes, unused, problems, DescribeRecipe(request, model));
+        var recipe = DescribeRecipe(request, model);
+        return new MergePlan(outputs, notes, unused, problems, recipe, TemplateWarnings(recipe));
     }
 
     private static List<string> FindUnusedVectors(ModelFolder model, IEnumerable<string> vectorNames, List<string> notes)
@@ -93,10 +94,20 @@ public static class MergePlanner
             request.SkipEmbedding,
             request.SpecialTokenMap ?? new Dictionary<long, long>(),
             request.OutputDType?.ToString(),
-            TemplateSource(request));
+            TemplateSource(request),
+            request.Vectors.SelectMany(v => v.Provenance?.SkippedTensors ?? []).Distinct().ToList());
     }
 
-    /// <summary>The chat template comes from the last vector's chat model (as the authors' script does).</summary>
-    public static VectorProvenance? TemplateSource(MergeRequest request) =>
+    private static List<string> TemplateWarnings(MergeRecipe recipe) =>
+        recipe.TemplateSource is { HasTokenizerSettings: false } source
+            ? [$"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's."]
+            : [];
+
+    /// <summary>The chat model the vectors came from: the last vector's (as the authors' script does).</summary>
+    public static VectorProvenance? VectorSource(MergeRequest request) =>
         request.Vectors.Select(v => v.Provenance).LastOrDefault(p => p is not null);
+
+    /// <summary>Where the output's chat template and eos token come from: -ChatTemplateFrom, else the vectors' chat model.</summary>
+    public static VectorProvenance? TemplateSource(MergeRequest request) =>
+        request.ChatTemplateFrom is { } chosen ? VectorProvenance.FromModels(null, chosen) : VectorSource(request);
 }

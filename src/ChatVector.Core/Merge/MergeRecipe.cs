@@ -18,7 +18,8 @@ public sealed record MergeRecipe(
     bool SkipEmbedding,
     IReadOnlyDictionary<long, long> SpecialTokenMap,
     string? OutputDType,
-    VectorProvenance? TemplateSource)
+    VectorProvenance? TemplateSource,
+    IReadOnlyList<string> SkippedTensors)
 {
     public const string MetadataKey = "chatvector.recipe";
 
@@ -37,6 +38,7 @@ public sealed record MergeRecipe(
         ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
         ["dtype"] = OutputDType,
         ["chat_template_from"] = TemplateSource?.ChatModel,
+        ["skipped"] = new JArray(SkippedTensors),
     }.ToString(Formatting.None);
 
     /// <summary>A README.md model card: what was merged, how, and the recipe.</summary>
@@ -55,6 +57,11 @@ public sealed record MergeRecipe(
             card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
         if (OutputDType is not null) card.AppendLine($"- Output dtype: {OutputDType}");
         if (TemplateSource is not null) card.AppendLine($"- Chat template and eos token from: `{TemplateSource.ChatModel}`");
+        if (SkippedTensors.Count > 0)
+        {
+            card.AppendLine("- Tensors without a chat vector (-SkipMismatched), kept as the model's:");
+            foreach (var skipped in SkippedTensors) card.AppendLine($"  - skipped: {skipped}");
+        }
         card.AppendLine().AppendLine("## Recipe").AppendLine().AppendLine("```json");
         card.AppendLine(JToken.Parse(ToJson()).ToString(Formatting.Indented)).AppendLine("```");
         return card.ToString();

@@ -14,4 +14,5 @@ public sealed record MergeRequest(
     bool SkipEmbedding = false,
     IReadOnlyDictionary<long, long>? SpecialTokenMap = null,
     DType? OutputDType = null,
-    ModelFolder? SpecialTokenSource = null);
+    ModelFolder? SpecialTokenSource = null,
+    ModelFolder? ChatTemplateFrom = null);

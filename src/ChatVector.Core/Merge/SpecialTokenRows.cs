@@ -19,7 +19,7 @@ internal sealed class SpecialTokenRows(ModelFolder chat, IReadOnlyDictionary<lon
 
     private static ModelFolder? OpenChatModel(MergeRequest request, List<string> problems)
     {
-        var chatPath = MergePlanner.TemplateSource(request)?.ChatModel;
+        var chatPath = MergePlanner.VectorSource(request)?.ChatModel;
         if (string.IsNullOrEmpty(chatPath))
         {
             problems.Add("-SpecialTokenMap needs the chat model's rows, but no vector says which chat model it came from; name it with -ChatModel.");

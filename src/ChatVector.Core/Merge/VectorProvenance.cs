@@ -6,7 +6,8 @@ namespace ChatVector.Core.Merge;
 
 /// <summary>
 /// Where a chat vector came from: the two models, and the chat model's chat template and eos token
-/// (which the merged model's tokenizer must get). Saved with a vector as file metadata.
+/// (which the merged model's tokenizer must get), and the tensors left out of it with -SkipMismatched
+/// (a merged model's card must list them). Saved with a vector as file metadata.
 /// </summary>
 public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken? ChatTemplate, string? EosToken)
 {
@@ -17,6 +18,13 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     private const string ChatKey = Prefix + "chat";
     private const string ChatTemplateKey = Prefix + "chat_template";
     private const string EosTokenKey = Prefix + "eos_token";
+    private const string SkippedKey = Prefix + "skipped";
+
+    /// <summary>Every key <see cref="ToMetadata"/> may write: what an output made from a saved vector carries (see Export/CarriedMetadata).</summary>
+    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey];
+
+    /// <summary>Tensors paired by name but left out of the vector (-SkipMismatched), each with the reason.</summary>
+    public IReadOnlyList<string> SkippedTensors { get; init; } = [];
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplate is not null || EosToken is not null;
@@ -47,6 +55,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
         };
         if (ChatTemplate is not null) metadata[ChatTemplateKey] = ChatTemplate.ToString(Formatting.None);
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
+        if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
         return metadata;
     }
 
@@ -59,7 +68,16 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
             metadata.GetValueOrDefault(BaseKey, ""),
             metadata.GetValueOrDefault(ChatKey, ""),
             template,
-            metadata.GetValueOrDefault(EosTokenKey));
+            metadata.GetValueOrDefault(EosTokenKey))
+        {
+            SkippedTensors = metadata.TryGetValue(SkippedKey, out var skipped) ? ParseSkipped(skipped) : [],
+        };
+    }
+
+    private static IReadOnlyList<string> ParseSkipped(string json)
+    {
+        try { return JArray.Parse(json).Select(t => t.ToString()).ToList(); }
+        catch (JsonException) { return [json]; } // written by hand as a plain string
     }
 
     private static JToken ParseTemplate(string json)

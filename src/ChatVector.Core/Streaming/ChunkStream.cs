@@ -12,6 +12,9 @@ namespace ChatVector.Core.Streaming;
 /// </summary>
 public sealed class ChunkStream : IDisposable
 {
+    /// <summary>Sees each chunk's bytes on the worker thread that produced them (must be thread-safe).</summary>
+    public delegate void ChunkObserver(ITensorSource source, ReadOnlySpan<byte> bytes);
+
     private readonly record struct Chunk(ITensorSource Source, long ByteOffset, int ByteLength);
 
     private readonly IEnumerator<Chunk> _chunks;
@@ -19,11 +22,13 @@ public sealed class ChunkStream : IDisposable
     private readonly ConcurrentBag<byte[]> _buffers = new();
     private readonly StreamingOptions _options;
     private readonly ComputeContext _context;
+    private readonly ChunkObserver? _observer;
 
-    public ChunkStream(IEnumerable<ITensorSource> sourcesInWriteOrder, StreamingOptions options, ComputeContext context)
+    public ChunkStream(IEnumerable<ITensorSource> sourcesInWriteOrder, StreamingOptions options, ComputeContext context, ChunkObserver? observer = null)
     {
         _options = options;
         _context = context;
+        _observer = observer;
         _chunks = Split(sourcesInWriteOrder, options.ChunkBytes).GetEnumerator();
         Refill();
     }
@@ -70,6 +75,7 @@ public sealed class ChunkStream : IDisposable
         try
         {
             chunk.Source.CopyBytes(chunk.ByteOffset, buffer.AsSpan(0, chunk.ByteLength), _context);
+            _observer?.Invoke(chunk.Source, buffer.AsSpan(0, chunk.ByteLength));
             return buffer;
         }
         catch

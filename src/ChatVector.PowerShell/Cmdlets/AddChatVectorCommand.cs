@@ -66,7 +66,8 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 SkipEmbedding,
                 ParseTokenMap(SpecialTokenMap),
                 DType is null ? null : Enum.Parse<DType>(DType),
-                ChatModel is null ? null : ModelFolder.Open(ResolveSingleExisting(ChatModel, nameof(ChatModel))));
+                OpenOptional(ChatModel, nameof(ChatModel)),
+                OpenOptional(ChatTemplateFrom, nameof(ChatTemplateFrom)));
             plan = MergePlanner.Plan(request);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
@@ -76,6 +77,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
         }
         if (_vectors.Count == 0) WriteWarning($"No vector arrived on the pipeline: every tensor of {model.Path} passes through unchanged.");
         foreach (var note in plan.Notes) WriteVerbose(note);
+        foreach (var warning in plan.Warnings) WriteWarning(warning);
         if (plan.UnusedVectors.Count > 0)
             WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {model.Path} and are not added: {string.Join(", ", plan.UnusedVectors.Take(10))}");
         if (plan.Problems.Count > 0)
@@ -84,23 +86,14 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
                 $"{plan.Problems.Count} tensor(s) of {model.Path} cannot be merged (see the errors above); nothing was emitted.", model.Path));
         }
-        var context = new ExportContext(
-            new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() },
-            new SideFiles(model, ChatTemplateSource(plan.Recipe.TemplateSource), plan.Recipe.ToModelCard(), DType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(DType))),
-            null);
+        var context = InputContext.ForMerge(plan, model);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
         foreach (var output in plan.Outputs)
             WriteObject(new TensorHandle(output, output is MergedTensor ? TensorKind.Merged : TensorKind.Stored, context, model: model.Path));
     }
 
-    /// <summary>The model whose chat_template and eos_token the output's tokenizer gets.</summary>
-    private VectorProvenance? ChatTemplateSource(VectorProvenance? fromVectors)
-    {
-        var source = ChatTemplateFrom is null ? fromVectors : VectorProvenance.FromModels(null, ModelFolder.Open(ResolveSingleExisting(ChatTemplateFrom, nameof(ChatTemplateFrom))));
-        if (source is { HasTokenizerSettings: false })
-            WriteWarning($"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's.");
-        return source;
-    }
+    private ModelFolder? OpenOptional(string? path, string parameterName) =>
+        path is null ? null : ModelFolder.Open(ResolveSingleExisting(path, parameterName));
 
     private static Dictionary<long, long> ParseTokenMap(Hashtable? table)
     {

@@ -48,6 +48,10 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>Write computed tensors even when they hold NaN or Inf values (by default that fails the export and nothing is written).</summary>
+    [Parameter]
+    public SwitchParameter AllowNonFinite { get; set; }
+
     /// <summary>cpu (default), cuda or cuda:N: where merged tensors are computed.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(DeviceCompleter))]
@@ -65,8 +69,9 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
             return;
         }
         long maxShard = ParseShardSize();
-        var (metadata, sideFiles) = ExportContextMerger.Merge(_handles, ToStrings(Metadata));
-        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, metadata, Force, sideFiles, Checksums: Checksum || Verify);
+        var output = OutputContext.Combine(_handles.Select(h => new OutputTensor(h.Source, h.Context, h.Ratio)).ToList(), ToStrings(Metadata));
+        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, output.Metadata, Force, output.SideFiles,
+            Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
 
         ExportLayout layout;
         try { layout = ExportLayout.Plan(request); }
@@ -76,9 +81,10 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         WriteVerbose(Describe(request, layout));
         // Copying stored tensors needs no libtorch: re-sharding works even where it cannot load.
         var context = CreateComputeContext(Device, loadNow: _handles.Any(h => h.Source is not StoredTensorSource));
+        ExportOutcome? outcome = null;
         try
         {
-            ModelExporter.Export(request, layout, context, p => ReportProgress(1, $"Export-SafeTensor {target}",
+            outcome = ModelExporter.Export(request, layout, context, p => ReportProgress(1, $"Export-SafeTensor {target}",
                 $"{p.TensorsDone}/{p.TensorsTotal} tensors, {ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)}: {p.CurrentTensor} -> {p.CurrentFile}",
                 p.BytesTotal == 0 ? 1 : (double)p.BytesDone / p.BytesTotal));
         }
@@ -90,6 +96,8 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
         }
+        if (outcome is { NonFinite.Count: > 0 } written)
+            WriteWarning($"{target}: written with NaN/Inf values (-AllowNonFinite) in {written.NonFinite.Count} tensor(s): {string.Join("; ", written.NonFinite.Take(5))}");
         if (Verify) VerifyWritten(target);
         if (PassThru) WriteObject(request.IsSingleFile ? new FileInfo(target) : new DirectoryInfo(target));
     }

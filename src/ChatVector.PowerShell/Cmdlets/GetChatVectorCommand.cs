@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ChatVector.Core.Export;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.PowerShell.Handles;
@@ -33,6 +34,17 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     [Parameter]
     public double? Ratio { get; set; }
 
+    /// <summary>
+    /// Leave out weights whose base and chat tensors differ in shape or have a dtype that cannot be
+    /// computed with (they stay the model's in Add-ChatVector; the model card lists them). Without it such
+    /// a tensor stops the pipeline before anything is written. It belongs here, not on Add-ChatVector:
+    /// this is where a weight can lose its vector and the rest of the vector still mean the same; a
+    /// vector that does not fit the model in Add-ChatVector means a different architecture (and an
+    /// extended vocabulary already has -SkipEmbedding).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter SkipMismatched { get; set; }
+
     protected override void EndProcessing()
     {
         VectorPairing pairing;
@@ -40,7 +52,7 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         {
             var @base = ModelFolder.Open(ResolveSingleExisting(Base, nameof(Base)));
             var chat = ModelFolder.Open(ResolveSingleExisting(Chat, nameof(Chat)));
-            pairing = ChatVectorPlanner.Pair(@base, chat, NameFilter.Create(Name, Exclude));
+            pairing = ChatVectorPlanner.Pair(@base, chat, NameFilter.Create(Name, Exclude), SkipMismatched);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -55,12 +67,12 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         }
     }
 
-    private readonly Dictionary<VectorProvenance, ExportContext> _contexts = [];
+    private readonly Dictionary<VectorProvenance, InputContext> _contexts = [];
 
-    private ExportContext VectorContext(VectorProvenance provenance)
+    private InputContext VectorContext(VectorProvenance provenance)
     {
         if (!_contexts.TryGetValue(provenance, out var context))
-            _contexts[provenance] = context = new ExportContext(provenance.ToMetadata(), null, provenance);
+            _contexts[provenance] = context = InputContext.ForVector(provenance);
         return context;
     }
 
@@ -72,11 +84,28 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
             WriteWarning($"{pairing.OnlyInChat.Count} tensor(s) only in the chat model, skipped: {Sample(pairing.OnlyInChat)}");
         if (pairing.SkippedBuffers.Count > 0)
             WriteVerbose($"Integer/bool buffers skipped (not weights): {Sample(pairing.SkippedBuffers)}");
-        if (pairing.Uncomputable.Count > 0)
-            WriteWarning($"Tensors whose dtype cannot be computed with, skipped: {Sample(pairing.Uncomputable)}");
-        foreach (var mismatch in pairing.ShapeMismatches)
-            WriteError(Errors.Problem("ShapeMismatch", ErrorCategory.InvalidData, $"No chat vector for {mismatch}.", mismatch.Name));
+        ReportMismatched(pairing);
         WriteVerbose($"{pairing.Vectors.Count} vector tensor(s) from {Chat} - {Base}.");
+    }
+
+    /// <summary>
+    /// A weight without a vector would pass through Add-ChatVector unmerged in a complete-looking model:
+    /// terminating (nothing emitted, so nothing downstream writes), whatever $ErrorActionPreference is,
+    /// unless -SkipMismatched.
+    /// </summary>
+    private void ReportMismatched(VectorPairing pairing)
+    {
+        var mismatched = pairing.Mismatched;
+        if (mismatched.Count == 0) return;
+        if (SkipMismatched)
+        {
+            WriteWarning($"{mismatched.Count} tensor(s) have no chat vector (-SkipMismatched; the model card will list them): {Sample(mismatched)}");
+            return;
+        }
+        var id = pairing.ShapeMismatches.Count > 0 ? "ShapeMismatch" : "UncomputableDType";
+        ThrowTerminatingError(Errors.Problem(id, ErrorCategory.InvalidData,
+            $"No chat vector for {mismatched.Count} tensor(s) of {Chat} - {Base}: {Sample(mismatched)}. Nothing was emitted; " +
+            "-SkipMismatched leaves them out (they stay the model's, and the model card lists them).", Chat));
     }
 
     private static string Sample(IReadOnlyList<string> names) =>

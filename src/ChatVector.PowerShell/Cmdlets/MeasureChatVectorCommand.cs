@@ -1,6 +1,4 @@
 using System.Management.Automation;
-using System.Text.RegularExpressions;
-using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Statistics;
 using ChatVector.Core.Tensors;
@@ -14,12 +12,11 @@ namespace ChatVector.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "ChatVector")]
 [OutputType(typeof(TensorMeasurement))]
-public sealed partial class MeasureChatVectorCommand : ChatVectorCmdlet
+public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
 {
     private readonly Dictionary<string, TensorStatistics> _layers = new(StringComparer.Ordinal);
     private readonly TensorStatistics _total = new();
-    private readonly Dictionary<string, ModelFolder?> _bases = [];
-    private ModelFolder? _reference;
+    private MeasurementPairs _pairs = new(null);
     private ComputeContext? _context;
     private int _measured;
 
@@ -43,7 +40,7 @@ public sealed partial class MeasureChatVectorCommand : ChatVectorCmdlet
         base.BeginProcessing();
         _context = CreateComputeContext(Device);
         if (Reference is null) return;
-        try { _reference = ModelFolder.Open(ResolveSingleExisting(Reference, nameof(Reference))); }
+        try { _pairs = new MeasurementPairs(ModelFolder.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
         catch (Exception e) when (e is not PipelineStoppedException) { ThrowTerminatingError(Errors.From(e, Reference)); }
     }
 
@@ -53,13 +50,16 @@ public sealed partial class MeasureChatVectorCommand : ChatVectorCmdlet
         {
             try
             {
-                var reference = ReferenceFor(handle);
-                var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference, BaseOf(handle));
+                var reference = _pairs.ReferenceFor(handle.Source);
+                if (reference.Reason is not null) WriteWarning(reference.Reason);
+                var @base = _pairs.BaseFor(handle.Source, handle.Context.Provenance);
+                if (@base.Reason is not null) WriteVerbose(@base.Reason);
+                var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;
                 ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors: {handle.Name}", 0);
                 if (Summary)
                 {
-                    Accumulate(LayerOf(handle.Name), statistics);
+                    Accumulate(LayerGroups.Of(handle.Name), statistics);
                     _total.Add(statistics);
                 }
                 else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType, statistics));
@@ -79,45 +79,9 @@ public sealed partial class MeasureChatVectorCommand : ChatVectorCmdlet
         WriteObject(new TensorMeasurement("Total", $"{_measured} tensors", null, _total));
     }
 
-    private ITensorSource? ReferenceFor(TensorHandle handle)
-    {
-        if (_reference is null) return null;
-        var stored = _reference.Find(handle.Name);
-        if (stored is null || !stored.Info.Shape.SequenceEqual(handle.Shape))
-        {
-            WriteWarning($"'{handle.Name}': {_reference.Path} has no tensor of that name and shape; no cosine for it.");
-            return null;
-        }
-        return new StoredTensorSource(stored);
-    }
-
-    /// <summary>The base tensor a vector came from: live vectors hold it; saved ones name their base model.</summary>
-    private ITensorSource? BaseOf(TensorHandle handle)
-    {
-        if (handle.Source is ChatVectorTensor live) return live.Base;
-        var baseModel = handle.Context.Provenance?.BaseModel;
-        if (string.IsNullOrEmpty(baseModel)) return null;
-        if (!_bases.TryGetValue(baseModel, out var model))
-        {
-            try { model = ModelFolder.Open(baseModel); }
-            catch (Exception e) when (e is Core.Format.SafeTensorException or IOException)
-            {
-                WriteVerbose($"Base model {baseModel} of the saved vector cannot be opened ({e.Message}); no relative norms.");
-            }
-            _bases[baseModel] = model;
-        }
-        return model?.Find(handle.Name) is { } stored ? new StoredTensorSource(stored) : null;
-    }
-
     private void Accumulate(string layer, TensorStatistics statistics)
     {
         if (!_layers.TryGetValue(layer, out var sum)) _layers[layer] = sum = new TensorStatistics();
         sum.Add(statistics);
     }
-
-    [GeneratedRegex(@"(?:^|\.)(?:layers|h|blocks)\.(\d+)\.")]
-    private static partial Regex LayerNumber();
-
-    private static string LayerOf(string name) =>
-        LayerNumber().Match(name) is { Success: true } m ? $"layer {m.Groups[1].Value}" : "(outside layers)";
 }

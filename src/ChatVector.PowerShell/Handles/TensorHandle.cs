@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ChatVector.Core.Export;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.PowerShell.Handles;
@@ -18,7 +19,7 @@ public enum TensorKind
 /// </summary>
 public sealed class TensorHandle
 {
-    internal TensorHandle(ITensorSource source, TensorKind kind, ExportContext context, string? file = null, string? model = null)
+    internal TensorHandle(ITensorSource source, TensorKind kind, InputContext context, string? file = null, string? model = null)
     {
         Source = source;
         Kind = kind;
@@ -41,7 +42,7 @@ public sealed class TensorHandle
     public double? Ratio { get; set; }
 
     [Hidden] public ITensorSource Source { get; }
-    [Hidden] public ExportContext Context { get; }
+    [Hidden] public InputContext Context { get; }
 
     /// <summary>
     /// The whole tensor as a TorchSharp tensor on <paramref name="device"/> (cpu, cuda, cuda:N), in its own

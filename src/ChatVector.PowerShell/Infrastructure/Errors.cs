@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 
 namespace ChatVector.PowerShell.Infrastructure;
@@ -11,6 +12,8 @@ internal static class Errors
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.ObjectNotFound, target ?? e.FilePath),
         SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.SecurityError, target ?? e.FilePath),
         SafeTensorException e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.InvalidData, target ?? e.FilePath),
+        InsufficientSpaceException e => new ErrorRecord(e, "NoSpace", ErrorCategory.ResourceUnavailable, target),
+        NonFiniteValuesException e => new ErrorRecord(e, "NonFiniteValues", ErrorCategory.InvalidResult, target),
         OperationCanceledException e => new ErrorRecord(e, "Cancelled", ErrorCategory.OperationStopped, target),
         UnauthorizedAccessException e => new ErrorRecord(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
         InvalidDataException e => new ErrorRecord(e, "InvalidData", ErrorCategory.InvalidData, target),

@@ -1,0 +1,52 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>
+/// What an output made from one producer's tensors inherits: the carried metadata (see
+/// <see cref="CarriedMetadata"/>), the side files a model folder needs, and a vector's provenance.
+/// One instance is shared by all tensors a producer emits; <see cref="OutputContext"/> combines them.
+/// </summary>
+public sealed class InputContext
+{
+    public static readonly InputContext None = new(new Dictionary<string, string>(), null, null);
+
+    private InputContext(IReadOnlyDictionary<string, string> metadata, SideFiles? sideFiles, VectorProvenance? provenance)
+    {
+        Metadata = metadata;
+        SideFiles = sideFiles;
+        Provenance = provenance;
+    }
+
+    /// <summary>Entries for every written file's __metadata__ (carried keys only).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+    /// <summary>Side files for a model folder target (config, tokenizer, model card), when known.</summary>
+    public SideFiles? SideFiles { get; }
+    /// <summary>For vectors: the models they came from.</summary>
+    public VectorProvenance? Provenance { get; }
+
+    /// <summary>One context per file of an opened model: its carried metadata, the folder's side files (shared, so they agree).</summary>
+    public static IReadOnlyDictionary<SafeTensorFile, InputContext> ForModel(ModelFolder model)
+    {
+        var sideFiles = model.IsFolder ? new SideFiles(model) : null;
+        return model.Files.ToDictionary(
+            file => file,
+            file => new InputContext(CarriedMetadata.From(file.Metadata), sideFiles, VectorProvenance.FromMetadata(file.Metadata)));
+    }
+
+    /// <summary>A live vector: its provenance, saved as metadata; a vector has no side files.</summary>
+    public static InputContext ForVector(VectorProvenance provenance) => new(provenance.ToMetadata(), null, provenance);
+
+    /// <summary>A merge: the recipe in every shard, the model's side files with the chat template, dtype and the model card.</summary>
+    public static InputContext ForMerge(MergePlan plan, ModelFolder model)
+    {
+        var recipe = plan.Recipe;
+        var torchDType = recipe.OutputDType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(recipe.OutputDType));
+        return new InputContext(
+            new Dictionary<string, string> { [MergeRecipe.MetadataKey] = recipe.ToJson() },
+            new SideFiles(model, recipe.TemplateSource, recipe.ToModelCard(), torchDType),
+            null);
+    }
+}
