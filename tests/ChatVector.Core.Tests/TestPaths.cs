@@ -1,4 +1,4 @@
-using ChatVector.Core.Tensors;
+using ChatVector.Core.Runtime;
 
 namespace ChatVector.Core.Tests;
 

@@ -1,6 +1,7 @@
 using ChatVector.Core.Export;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
+using ChatVector.Core.Runtime;
 using ChatVector.Core.Tensors;
 using ChatVector.Tests.Shared;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace ChatVector.Core.Native;
+namespace ChatVector.NativePatch;
 
 /// <summary>One version requirement (a Vernaux entry of <c>.gnu.version_r</c>): the library it
 /// is needed from, the version name, its flags, and where the flags live in the file.</summary>

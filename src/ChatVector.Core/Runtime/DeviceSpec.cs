@@ -1,7 +1,7 @@
 using System.Globalization;
 using TorchSharp;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Runtime;
 
 /// <summary>Syntax of a device string, checked before libtorch is touched so typos fail fast.</summary>
 internal static class DeviceSpec

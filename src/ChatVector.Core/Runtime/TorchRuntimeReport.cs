@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Runtime;
 
 /// <summary>What libtorch looks like in this process, in plain values so callers (the cmdlet layer,
 /// which must not expose TorchSharp types to PowerShell) need no TorchSharp reference.</summary>

@@ -1,7 +1,7 @@
-using ChatVector.Core.Tensors;
+using ChatVector.Core.Runtime;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Tensors;
+namespace ChatVector.Core.Tests.Runtime;
 
 public sealed class NativeLayoutTests
 {
@@ -15,6 +15,29 @@ public sealed class NativeLayoutTests
     [InlineData("libiomp5md.dll", "libiomp5md")]
     public void BareName_matches_load_names_to_files(string name, string bare) =>
         Assert.Equal(bare, NativeLayout.BareName(name));
+
+    [Theory]
+    [InlineData("linux", "?libgomp-*.so.1", "libLibTorchSharp.so")]
+    [InlineData("win", "?libiomp5md.dll", "LibTorchSharp.dll")]
+    [InlineData("osx", "?libomp.dylib", "libLibTorchSharp.dylib")]
+    public void Embedded_list_gives_each_os_its_files_dependencies_first(string os, string first, string last)
+    {
+        var layout = NativeLayout.ForOs(os, "x64");
+        Assert.Equal($"{os}-x64", layout.Rid);
+        Assert.Equal(5, layout.LoadOrder.Count);
+        Assert.Equal(first, layout.LoadOrder[0]);
+        Assert.Equal(last, layout.LoadOrder[^1]);
+    }
+
+    [Fact]
+    public void Find_answers_listed_names_only()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var layout = NativeLayout.ForCurrentPlatform();
+        Assert.Equal(Path.Combine(Path.GetFullPath(TestPaths.ModuleDeps), "libLibTorchSharp.so"), layout.Find(TestPaths.ModuleDeps, "LibTorchSharp"));
+        Assert.EndsWith("libgomp-98b21ff3.so.1", layout.Find(TestPaths.ModuleDeps, "libgomp-98b21ff3.so.1"));
+        Assert.Null(layout.Find(TestPaths.ModuleDeps, "libc"));
+    }
 
     [Fact]
     public void Empty_folder_reports_the_first_missing_file()

@@ -1,15 +1,15 @@
-using ChatVector.Core.Native;
+using ChatVector.NativePatch;
 using CsCheck;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Native;
+namespace ChatVector.NativePatch.Tests;
 
 /// <summary>Runs against a temp copy of TorchSharp's real libLibTorchSharp.so; the cache copy is never written.</summary>
 public sealed class ElfVersionNeedPatcherTests : IDisposable
 {
     private const string Glibcxx = "GLIBCXX_3.4.32";
     private readonly string _dir = Directory.CreateTempSubdirectory("cv-elf-").FullName;
-    private readonly string _original = TestPaths.PackageLibTorchSharp;
+    private readonly string _original = NativePaths.PackageLibTorchSharp;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -1,8 +1,8 @@
-using ChatVector.Core.Tensors;
+using ChatVector.Core.Runtime;
 using TorchSharp;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Tensors;
+namespace ChatVector.Core.Tests.Runtime;
 
 /// <summary>Loads the module's patched natives (module/bin/deps, via CHATVECTOR_NATIVE_DIR) and computes.</summary>
 public sealed class TorchRuntimeTests

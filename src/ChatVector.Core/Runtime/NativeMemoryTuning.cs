@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Runtime;
 
 /// <summary>
 /// glibc gives every thread that allocates its own malloc arena and keeps freed chunk-sized blocks in

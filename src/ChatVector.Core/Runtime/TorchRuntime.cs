@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Runtime;
 
 /// <summary>
 /// Loads libtorch once, from a folder we choose, and answers questions about it (device, threads).
