@@ -7,8 +7,10 @@ namespace ChatVector.Core.Merge;
 /// <summary>
 /// Where a chat vector came from: the two models, and the chat model's chat template and eos token
 /// (which the merged model's tokenizer must get). Saved with a vector as file metadata.
+/// The template is held as its JSON text (a string, or a list of named templates): no Newtonsoft type
+/// may appear where the cmdlet assembly, bound to PowerShell's Newtonsoft, can see it.
 /// </summary>
-public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken? ChatTemplate, string? EosToken)
+public sealed record VectorProvenance(string BaseModel, string ChatModel, string? ChatTemplateJson, string? EosToken)
 {
     private const string Prefix = "chatvector.";
     public const string KindKey = Prefix + "kind";
@@ -19,17 +21,17 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     private const string EosTokenKey = Prefix + "eos_token";
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
-    public bool HasTokenizerSettings => ChatTemplate is not null || EosToken is not null;
+    public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
 
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
     public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]));
     }
 
     /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
-    public static string? TokenText(JToken? token) => token switch
+    internal static string? TokenText(JToken? token) => token switch
     {
         JValue { Type: JTokenType.String } value => (string?)value,
         JObject added => (string?)added["content"],
@@ -45,7 +47,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
             [BaseKey] = BaseModel,
             [ChatKey] = ChatModel,
         };
-        if (ChatTemplate is not null) metadata[ChatTemplateKey] = ChatTemplate.ToString(Formatting.None);
+        if (ChatTemplateJson is not null) metadata[ChatTemplateKey] = ChatTemplateJson;
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
         return metadata;
     }
@@ -54,7 +56,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     public static VectorProvenance? FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
         if (!metadata.TryGetValue(KindKey, out var kind) || kind != KindVector) return null;
-        JToken? template = metadata.TryGetValue(ChatTemplateKey, out var json) ? ParseTemplate(json) : null;
+        var template = metadata.TryGetValue(ChatTemplateKey, out var json) ? TemplateJson(json) : null;
         return new VectorProvenance(
             metadata.GetValueOrDefault(BaseKey, ""),
             metadata.GetValueOrDefault(ChatKey, ""),
@@ -62,9 +64,10 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
             metadata.GetValueOrDefault(EosTokenKey));
     }
 
-    private static JToken ParseTemplate(string json)
+    /// <summary>Normalised JSON text of a saved template.</summary>
+    private static string TemplateJson(string json)
     {
-        try { return JToken.Parse(json); }
-        catch (JsonException) { return new JValue(json); } // written by hand as a plain string
+        try { return JToken.Parse(json).ToString(Formatting.None); }
+        catch (JsonException) { return JsonConvert.ToString(json); } // written by hand as a plain string
     }
 }
