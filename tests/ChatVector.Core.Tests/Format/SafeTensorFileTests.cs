@@ -4,8 +4,9 @@ using Xunit;
 
 namespace ChatVector.Core.Tests.Format;
 
-/// <summary>Every single-file reject rule of the format, and the edge cases a reader must accept.</summary>
-public sealed class ReaderRejectTests : IDisposable
+/// <summary>Opening and reading one safetensors file: every reject rule of the format (each error names the
+/// file and the rule), the edge cases a reader must accept, and ranged reads.</summary>
+public sealed class SafeTensorFileTests : IDisposable
 {
     private const string F32x2 = "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
     private readonly TempDir _dir = new();
@@ -85,6 +86,7 @@ public sealed class ReaderRejectTests : IDisposable
 
     [Theory]
     [InlineData("{\"__metadata__\":[]}")]
+    [InlineData("{\"__metadata__\":[\"x\"]}")]
     [InlineData("{\"__metadata__\":\"pt\"}")]
     [InlineData("{\"__metadata__\":null}")]
     [InlineData("{\"__metadata__\":{\"format\":1}}")]
@@ -102,6 +104,8 @@ public sealed class ReaderRejectTests : IDisposable
     [InlineData("{\"t\":{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}}")] // dtype not a string
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}")] // shape not an array
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}")] // float in shape
+    [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}")] // fraction in shape
+    [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":\"2\",\"data_offsets\":[0,8]}}")] // shape a string
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}")] // string in shape
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.0]}}")] // float in offsets
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}")] // one offset
@@ -187,9 +191,11 @@ public sealed class ReaderRejectTests : IDisposable
     [Fact]
     public void NoTensorsButData_IsDataLengthMismatch() => RejectHeader("{}", new byte[1], SafeTensorRule.DataLengthMismatch);
 
-    [Fact]
-    public void SameTensorNameTwice_IsDuplicateTensorName() =>
-        RejectHeader("{\"t\":" + F32x2 + ",\"t\":" + F32x2 + "}", new byte[8], SafeTensorRule.DuplicateTensorName);
+    [Theory]
+    [InlineData("{\"t\":" + F32x2 + ",\"t\":" + F32x2 + "}", 8)] // same offsets too
+    [InlineData("{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2)] // otherwise valid
+    public void SameTensorNameTwice_IsDuplicateTensorName(string header, int data) =>
+        RejectHeader(header, new byte[data], SafeTensorRule.DuplicateTensorName);
 
     [Fact]
     public void MetadataTwice_IsRejected() =>

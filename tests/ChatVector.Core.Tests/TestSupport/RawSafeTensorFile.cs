@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
-namespace ChatVector.Core.Tests.Format;
+namespace ChatVector.Core.Tests;
 
 /// <summary>A fresh directory under the system temp folder, deleted (recursively) on dispose.</summary>
 public sealed class TempDir : IDisposable

@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
 using ChatVector.Core.Format;
+using ChatVector.Tests.Shared;
 using Newtonsoft.Json.Linq;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Format;
 
-public sealed class WriterTests : IDisposable
+/// <summary>Preparing a file (order, offsets, header padding, metadata) and writing it all or nothing.</summary>
+public sealed class SafeTensorWriterTests : IDisposable
 {
     private readonly TempDir _dir = new();
 
@@ -97,7 +99,7 @@ public sealed class WriterTests : IDisposable
     }
 
     [Fact]
-    public void Write_ThenOpen_RoundTripsHeaderMetadataAndBytes()
+    public void Write_ThenOpen_RoundTripsHeaderMetadataAndBytes_AlsoForAnIndependentReader()
     {
         var path = _dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare(Mixed, new Dictionary<string, string> { ["k"] = "v" });
@@ -127,6 +129,11 @@ public sealed class WriterTests : IDisposable
             Assert.Equal(written[t.Name], buffer);
         }
         Assert.Equal(["model.safetensors"], _dir.FileNames());
+
+        var independent = new IndependentSafeTensorReader(path); // a reader that shares no code with the writer
+        Assert.Equal(new Dictionary<string, string> { ["format"] = "pt", ["k"] = "v" }, independent.Metadata);
+        foreach (var t in prepared.Layout)
+            Assert.Equal(written[t.Name], independent.Bytes(t.Name).ToArray());
     }
 
     [Fact]

@@ -3,33 +3,29 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using ChatVector.Core.Format;
-using ChatVector.Core.Models;
-using ChatVector.Core.Tests.Format;
 using CsCheck;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Fuzz;
+namespace ChatVector.Core.Tests.Format;
 
 /// <summary>
-/// Mutation fuzzing of the safetensors reader and the index reader: start from valid inputs, break them
-/// in random ways, and require that the readers either accept (and then behave) or refuse with a
-/// <see cref="SafeTensorException"/> — never another exception, never slowly, never with a huge allocation.
+/// Mutation fuzzing of the safetensors reader: start from valid files, break them in random ways (length
+/// prefix, header bytes, dtypes, numbers, duplicates, invalid UTF-8, JSON fragments, truncation, trailing
+/// bytes), and require that the reader either accepts (and then behaves) or refuses with a
+/// <see cref="SafeTensorException"/>: never another exception, never slowly, never with a huge allocation.
 ///
-/// Iterations per property come from CHATVECTOR_FUZZ_ITERATIONS (default 2000, a few seconds in CI).
-/// For a longer soak run, e.g. a million cases (several minutes):
+/// Cases per property: <see cref="FuzzBudget"/> (CHATVECTOR_FUZZ_ITERATIONS). For a soak run:
 ///   CHATVECTOR_FUZZ_ITERATIONS=1000000 dotnet test tests/ChatVector.Core.Tests --filter "FullyQualifiedName~Fuzz"
-/// A failure prints the offending file as base64: paste it into a regression [Fact] below.
+/// A failure prints the offending file as base64: paste it into a regression case.
 /// </summary>
-public sealed class HeaderFuzzTests : IDisposable
+public sealed class SafeTensorFileFuzzTests : IDisposable
 {
     private const long MaxAllocationPerCase = 300L * 1024 * 1024;
-    private static readonly TimeSpan MaxTimePerCase = TimeSpan.FromSeconds(2);
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
-    private static long Iterations =>
-        long.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_FUZZ_ITERATIONS"), out var n) && n > 0 ? n : 2000;
+    private static long Iterations => FuzzBudget.Iterations;
 
     private static readonly string[] ValidDTypes =
         ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "I64", "U64", "F64", "C64", "F4", "F6_E2M3"];
@@ -40,9 +36,6 @@ public sealed class HeaderFuzzTests : IDisposable
     private static readonly string[] ReplacementNumbers =
         ["-1", "-9223372036854775808", "9223372036854775807", "9223372036854775808", "18446744073709551616", "4294967296",
          "99999999999999999999999999999999999999", "1e999", "-0", "0", "1.5", "1e3", "00", "0x10", "NaN", "Infinity", "-", "", "[]", "{}", "null", "\"4\""];
-
-    private static readonly string[] JsonFragments =
-        ["{", "}", "[", "]", "\"", ",", ":", "\\", "\\u", "\\ud800", "null", "true", "1e999", "-", "/*", "//", "'", "new Date(", "\u0000", "\"__metadata__\":", "\"dtype\":"];
 
     /// <summary>A random valid tensor list: distinct names, any dtype, shapes of rank 0..4 (sub-byte types get even element counts).</summary>
     private static readonly Gen<RawTensor[]> TensorsGen =
@@ -111,9 +104,9 @@ public sealed class HeaderFuzzTests : IDisposable
                 return Join(DuplicateEntry(header, random), data);
             case Mutation.InsertInvalidUtf8:
                 byte[][] invalid = [[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0x80], [0xF4, 0x90, 0x80, 0x80]];
-                return Join(Insert(header, invalid[random.Next(invalid.Length)], random), data);
+                return Join(JsonFuzz.Insert(header, invalid[random.Next(invalid.Length)], random), data);
             case Mutation.InsertJsonFragment:
-                return Join(Insert(header, Encoding.UTF8.GetBytes(JsonFragments[random.Next(JsonFragments.Length)]), random), data);
+                return Join(JsonFuzz.Insert(header, Encoding.UTF8.GetBytes(JsonFuzz.Fragments[random.Next(JsonFuzz.Fragments.Length)]), random), data);
             case Mutation.DeleteHeaderRange when header.Length > 0:
                 int start = random.Next(header.Length), length = random.Next(1, Math.Min(16, header.Length - start) + 1);
                 return Join([.. header[..start], .. header[(start + length)..]], data);
@@ -137,12 +130,6 @@ public sealed class HeaderFuzzTests : IDisposable
     }
 
     private static byte[] Join(byte[] header, byte[] data) => RawSafeTensorFile.Build(header, data);
-
-    private static byte[] Insert(byte[] header, byte[] insert, Random random)
-    {
-        int at = random.Next(header.Length + 1);
-        return [.. header[..at], .. insert, .. header[at..]];
-    }
 
     private static byte[] ReplaceMatch(byte[] header, string pattern, string replacement, Random random)
     {
@@ -187,7 +174,7 @@ public sealed class HeaderFuzzTests : IDisposable
             }
             clock.Stop();
             long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-            Assert.True(clock.Elapsed < MaxTimePerCase, $"took {clock.Elapsed}; input (base64): {Convert.ToBase64String(bytes)}");
+            Assert.True(clock.Elapsed < JsonFuzz.MaxTimePerCase, $"took {clock.Elapsed}; input (base64): {Convert.ToBase64String(bytes)}");
             Assert.True(allocated < MaxAllocationPerCase, $"allocated {allocated} bytes; input (base64): {Convert.ToBase64String(bytes)}");
         }
         finally
@@ -231,7 +218,7 @@ public sealed class HeaderFuzzTests : IDisposable
             Assert.Equal(tensors.Select(t => t.Name).Order(StringComparer.Ordinal), file.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
             CheckAccepted(file, bytes);
             File.Delete(path);
-        }, iter: Math.Max(100, Iterations / 10));
+        }, iter: FuzzBudget.Fraction(10));
 
     [Fact]
     public void MutatedFiles_AreAcceptedOrRefusedWithSafeTensorException() =>
@@ -240,116 +227,7 @@ public sealed class HeaderFuzzTests : IDisposable
 
     [Fact]
     public void RandomBytes_AreAcceptedOrRefusedWithSafeTensorException() =>
-        Gen.Byte.Array[0, 64].Sample(CheckFile, iter: Math.Max(100, Iterations / 4), print: b => Convert.ToBase64String(b));
-
-    // ---- the index ----
-
-    private const string ValidIndex =
-        "{\"metadata\":{\"total_size\":48},\"weight_map\":{\"model.embed_tokens.weight\":\"model-00001-of-00002.safetensors\",\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}";
-
-    private static readonly string[] IndexValues =
-        ["[]", "{}", "5", "-1", "null", "true", "\"x\"", "\"../x.safetensors\"", "\"\"", "99999999999999999999", "1e999", "{\"total_size\":1}", "[[[[[[]]]]]]"];
-
-    private enum IndexMutation { FlipByte, OverwriteByte, Truncate, InsertFragment, DeleteRange, ReplaceValue }
-
-    private static readonly Gen<(IndexMutation[] Mutations, int Seed)> IndexCaseGen =
-        Gen.Select(Gen.Enum<IndexMutation>().Array[1, 4], Gen.Int);
-
-    private static byte[] MutateIndex(IndexMutation[] mutations, int seed, bool structural)
-    {
-        var random = new Random(seed);
-        var bytes = Encoding.UTF8.GetBytes(ValidIndex);
-        foreach (var m in mutations)
-        {
-            switch (m)
-            {
-                case IndexMutation.FlipByte when bytes.Length > 0:
-                    bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
-                    break;
-                case IndexMutation.OverwriteByte when bytes.Length > 0:
-                    bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
-                    break;
-                case IndexMutation.Truncate:
-                    bytes = bytes[..random.Next(bytes.Length + 1)];
-                    break;
-                case IndexMutation.InsertFragment:
-                    bytes = Insert(bytes, Encoding.UTF8.GetBytes(JsonFragments[random.Next(JsonFragments.Length)]), random);
-                    break;
-                case IndexMutation.DeleteRange when bytes.Length > 0:
-                    int start = random.Next(bytes.Length), length = random.Next(1, Math.Min(16, bytes.Length - start) + 1);
-                    bytes = [.. bytes[..start], .. bytes[(start + length)..]];
-                    break;
-                case IndexMutation.ReplaceValue when structural:
-                    // Replace the value after one of the keys (the metadata object, total_size, weight_map, or a shard name).
-                    var text = Encoding.Latin1.GetString(bytes);
-                    var keys = Regex.Matches(text, "\"[^\"]*\":");
-                    if (keys.Count == 0) break;
-                    var key = keys[random.Next(keys.Count)];
-                    int valueStart = key.Index + key.Length;
-                    int valueEnd = ValueEnd(text, valueStart);
-                    text = text[..valueStart] + IndexValues[random.Next(IndexValues.Length)] + text[valueEnd..];
-                    bytes = Encoding.Latin1.GetBytes(text);
-                    break;
-            }
-        }
-        return bytes;
-    }
-
-    /// <summary>End of the JSON value starting at <paramref name="start"/> (bracket counting; good enough for the fuzz).</summary>
-    private static int ValueEnd(string text, int start)
-    {
-        int depth = 0;
-        bool inString = false;
-        for (int i = start; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (inString) { if (c == '\\') i++; else if (c == '"') { inString = false; if (depth == 0) return i + 1; } continue; }
-            if (c == '"') inString = true;
-            else if (c is '{' or '[') depth++;
-            else if (c is '}' or ']') { if (depth == 0) return i; if (--depth == 0) return i + 1; }
-            else if (c == ',' && depth == 0) return i;
-        }
-        return text.Length;
-    }
-
-    private void CheckIndex(byte[] bytes)
-    {
-        var path = _dir.File(Guid.NewGuid().ToString("N") + ".index.json");
-        File.WriteAllBytes(path, bytes);
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                var index = ModelIndex.Read(path);
-                Assert.Equal(index.WeightMap.Count, index.Order.Count);
-                Assert.All(index.WeightMap.Values, v => Assert.Equal(Path.GetFileName(v), v));
-            }
-            catch (SafeTensorException e)
-            {
-                Assert.Equal(path, e.FilePath);
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"{e.GetType().Name}: {e.Message}\ninput (base64): {Convert.ToBase64String(bytes)}\n{e}");
-            }
-            Assert.True(clock.Elapsed < MaxTimePerCase, $"took {clock.Elapsed}; input (base64): {Convert.ToBase64String(bytes)}");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    [Fact]
-    public void MutatedIndexBytes_AreReadOrRefusedWithSafeTensorException() =>
-        IndexCaseGen.Sample(c => CheckIndex(MutateIndex(c.Mutations, c.Seed, structural: false)), iter: Iterations,
-            print: c => Convert.ToBase64String(MutateIndex(c.Mutations, c.Seed, structural: false)));
-
-    [Fact]
-    public void MutatedIndexValues_AreReadOrRefusedWithSafeTensorException() =>
-        IndexCaseGen.Sample(c => CheckIndex(MutateIndex(c.Mutations, c.Seed, structural: true)), iter: Iterations,
-            print: c => Convert.ToBase64String(MutateIndex(c.Mutations, c.Seed, structural: true)));
+        Gen.Byte.Array[0, 64].Sample(CheckFile, iter: FuzzBudget.Fraction(4), print: b => Convert.ToBase64String(b));
 
     /// <summary>The mutations reach most reject rules and still leave some files valid (a fuzz that only ever hits HeaderNotJson proves little).</summary>
     [Fact]
@@ -374,16 +252,4 @@ public sealed class HeaderFuzzTests : IDisposable
         Assert.True(accepted > 0);
         Assert.True(rules.Count >= 12, $"only reached {string.Join(", ", rules)}");
     }
-
-    // ---- regression inputs found by the fuzz (or built from its findings) ----
-
-    /// <summary>Inputs that crashed ModelIndex.Read with a non-SafeTensorException.</summary>
-    [Theory]
-    // found by MutatedIndexValues: {"metadata":[[[[[[]]]]]],"weight_map":{...}} -> ArgumentException
-    [InlineData("eyJtZXRhZGF0YSI6W1tbW1tbXV1dXV1dLCJ3ZWlnaHRfbWFwIjp7Im1vZGVsLmVtYmVkX3Rva2Vucy53ZWlnaHQiOiJtb2RlbC0wMDAwMS1vZi0wMDAwMi5zYWZldGVuc29ycyIsImxtX2hlYWQud2VpZ2h0IjoibW9kZWwtMDAwMDItb2YtMDAwMDIuc2FmZXRlbnNvcnMifX0=")]
-    // {"metadata":5,"weight_map":{}} -> InvalidOperationException
-    [InlineData("eyJtZXRhZGF0YSI6NSwid2VpZ2h0X21hcCI6e319")]
-    // {"metadata":{"total_size":99999999999999999999},"weight_map":{}} -> OverflowException
-    [InlineData("eyJtZXRhZGF0YSI6eyJ0b3RhbF9zaXplIjo5OTk5OTk5OTk5OTk5OTk5OTk5OX0sIndlaWdodF9tYXAiOnt9fQ==")]
-    public void Regression_IndexWithOddMetadata_IsRefusedWithSafeTensorException(string base64) => CheckIndex(Convert.FromBase64String(base64));
 }
