@@ -5,7 +5,7 @@ using ChatVector.Core.Tensors;
 using TorchSharp;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Merge;
+namespace ChatVector.Core.Tests.Export;
 
 /// <summary>Faults during an export: the target is never half-written and nothing is left behind.</summary>
 public class ExportFaultTests

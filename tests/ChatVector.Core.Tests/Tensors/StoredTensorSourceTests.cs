@@ -2,10 +2,10 @@ using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Merge;
+namespace ChatVector.Core.Tests.Tensors;
 
 /// <summary>Reading a model never locks it against others: no handle is held between reads, none takes a write lock.</summary>
-public class ReadSharingTests
+public sealed class StoredTensorSourceTests
 {
     [Fact]
     public void An_opened_and_read_model_can_still_be_opened_exclusively_by_another_writer()

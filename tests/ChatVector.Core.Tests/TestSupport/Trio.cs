@@ -5,7 +5,7 @@ using ChatVector.Core.Runtime;
 using ChatVector.Core.Tensors;
 using ChatVector.Tests.Shared;
 
-namespace ChatVector.Core.Tests.Merge;
+namespace ChatVector.Core.Tests;
 
 /// <summary>A base/chat/cp trio in a temp folder, with the values each tensor holds.</summary>
 public sealed class Trio : IDisposable
