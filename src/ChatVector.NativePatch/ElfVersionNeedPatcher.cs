@@ -16,10 +16,7 @@ public sealed record ElfPatchResult(
     string File,
     IReadOnlyList<ElfVersionRequirement> Changed,
     IReadOnlyList<ElfVersionRequirement> AlreadyWeak,
-    IReadOnlyList<string> NotFound)
-{
-    public bool ChangedAnything => Changed.Count > 0;
-}
+    IReadOnlyList<string> NotFound);
 
 /// <summary>
 /// Marks version requirements (<c>.gnu.version_r</c> Vernaux entries) of an ELF64 little-endian

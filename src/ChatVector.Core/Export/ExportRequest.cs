@@ -1,5 +1,4 @@
 using ChatVector.Core.Format;
-using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Export;
@@ -15,7 +14,6 @@ public sealed record ExportRequest(
     IReadOnlyDictionary<string, string>? Metadata = null,
     bool Force = false,
     SideFiles? SideFiles = null,
-    StreamingOptions? Streaming = null,
     bool Checksums = false)
 {
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>

@@ -20,7 +20,7 @@ public static class ModelExporter
     {
         using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
-        using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context))
+        using (var chunks = new ChunkStream(sourcesInWriteOrder, StreamingOptions.Default, context))
         {
             var tracker = new ProgressTracker(layout, progress);
             foreach (var file in layout.Files)

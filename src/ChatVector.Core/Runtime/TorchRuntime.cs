@@ -116,19 +116,6 @@ public static class TorchRuntime
         return torch.device(DeviceType.CUDA, index);
     }
 
-    /// <summary>True when libtorch reports a usable CUDA device.</summary>
-    public static bool CudaAvailable { get { EnsureLoaded(); return torch.cuda.is_available(); } }
-
-    /// <summary>libtorch's CPU thread count (intra-op parallelism).</summary>
-    public static int Threads { get { EnsureLoaded(); return torch.get_num_threads(); } }
-
-    public static void SetThreads(int threads)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        EnsureLoaded();
-        torch.set_num_threads(threads);
-    }
-
     /// <summary>Proves natives load and compute: (ones(3,3,bf16) as f32 * 2.5).sum() is 22.5.</summary>
     public static float SelfTest(Device? device = null)
     {
