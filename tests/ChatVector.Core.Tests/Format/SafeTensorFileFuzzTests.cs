@@ -18,12 +18,9 @@ namespace ChatVector.Core.Tests.Format;
 ///   CHATVECTOR_FUZZ_ITERATIONS=1000000 dotnet test tests/ChatVector.Core.Tests --filter "FullyQualifiedName~Fuzz"
 /// A failure prints the offending file as base64: paste it into a regression case.
 /// </summary>
-public sealed class SafeTensorFileFuzzTests : IDisposable
+public sealed class SafeTensorFileFuzzTests : TempDirTest
 {
     private const long MaxAllocationPerCase = 300L * 1024 * 1024;
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
 
     private static long Iterations => FuzzBudget.Iterations;
 
@@ -152,7 +149,7 @@ public sealed class SafeTensorFileFuzzTests : IDisposable
     /// <summary>The property for one input file.</summary>
     private void CheckFile(byte[] bytes)
     {
-        var path = _dir.File(Guid.NewGuid().ToString("N") + ".safetensors");
+        var path = Dir.File(Guid.NewGuid().ToString("N") + ".safetensors");
         File.WriteAllBytes(path, bytes);
         try
         {
@@ -212,7 +209,7 @@ public sealed class SafeTensorFileFuzzTests : IDisposable
         {
             var (tensors, metadata) = x;
             var bytes = RawSafeTensorFile.Valid(tensors, metadata ? new Dictionary<string, string> { ["format"] = "pt" } : null);
-            var path = _dir.File(Guid.NewGuid().ToString("N") + ".safetensors");
+            var path = Dir.File(Guid.NewGuid().ToString("N") + ".safetensors");
             File.WriteAllBytes(path, bytes);
             var file = SafeTensorFile.Open(path);
             Assert.Equal(tensors.Select(t => t.Name).Order(StringComparer.Ordinal), file.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
@@ -243,7 +240,7 @@ public sealed class SafeTensorFileFuzzTests : IDisposable
                 .Select(j => new RawTensor($"t{j}", ValidDTypes[random.Next(ValidDTypes.Length)], [random.Next(1, 4) * 2, random.Next(0, 3) * 2]))
                 .ToArray();
             var bytes = Mutate(tensors, random.Next(2) == 0, [mutations[random.Next(mutations.Length)]], random.Next());
-            var path = _dir.File($"cov{i}.safetensors");
+            var path = Dir.File($"cov{i}.safetensors");
             File.WriteAllBytes(path, bytes);
             try { SafeTensorFile.Open(path); accepted++; }
             catch (SafeTensorException e) { rules.Add(e.Rule); }

@@ -6,12 +6,9 @@ namespace ChatVector.Core.Tests.Format;
 
 /// <summary>Opening and reading one safetensors file: every reject rule of the format (each error names the
 /// file and the rule), the edge cases a reader must accept, and ranged reads.</summary>
-public sealed class SafeTensorFileTests : IDisposable
+public sealed class SafeTensorFileTests : TempDirTest
 {
     private const string F32x2 = "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
 
     private static SafeTensorException AssertRejected(string path, SafeTensorRule rule)
     {
@@ -23,32 +20,32 @@ public sealed class SafeTensorFileTests : IDisposable
     }
 
     private SafeTensorException RejectHeader(string header, byte[] data, SafeTensorRule rule, string name = "bad.safetensors") =>
-        AssertRejected(RawSafeTensorFile.WriteHeader(_dir, name, header, data), rule);
+        AssertRejected(RawSafeTensorFile.WriteHeader(Dir, name, header, data), rule);
 
     // ---- the length prefix ----
 
     [Fact]
-    public void MissingFile_IsFileNotFound() => AssertRejected(_dir.File("absent.safetensors"), SafeTensorRule.FileNotFound);
+    public void MissingFile_IsFileNotFound() => AssertRejected(Dir.File("absent.safetensors"), SafeTensorRule.FileNotFound);
 
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(7)]
     public void FileShorterThanEightBytes_IsFileTooShort(int length) =>
-        AssertRejected(RawSafeTensorFile.WriteTo(_dir, "short.safetensors", new byte[length]), SafeTensorRule.FileTooShort);
+        AssertRejected(RawSafeTensorFile.WriteTo(Dir, "short.safetensors", new byte[length]), SafeTensorRule.FileTooShort);
 
     [Theory]
     [InlineData(100_000_001UL)]
     [InlineData(ulong.MaxValue)]
     [InlineData(1UL << 63)]
     public void HeaderLengthOverLimit_IsHeaderTooLarge(ulong declared) =>
-        AssertRejected(RawSafeTensorFile.WriteTo(_dir, "huge.safetensors", RawSafeTensorFile.Build(declared, "{}"u8.ToArray(), [])), SafeTensorRule.HeaderTooLarge);
+        AssertRejected(RawSafeTensorFile.WriteTo(Dir, "huge.safetensors", RawSafeTensorFile.Build(declared, "{}"u8.ToArray(), [])), SafeTensorRule.HeaderTooLarge);
 
     [Theory]
     [InlineData(3UL)]
     [InlineData(100_000_000UL)]
     public void HeaderLengthPastEndOfFile_IsHeaderBeyondFile(ulong declared) =>
-        AssertRejected(RawSafeTensorFile.WriteTo(_dir, "beyond.safetensors", RawSafeTensorFile.Build(declared, "{}"u8.ToArray(), [])), SafeTensorRule.HeaderBeyondFile);
+        AssertRejected(RawSafeTensorFile.WriteTo(Dir, "beyond.safetensors", RawSafeTensorFile.Build(declared, "{}"u8.ToArray(), [])), SafeTensorRule.HeaderBeyondFile);
 
     // ---- the header text ----
 
@@ -56,12 +53,12 @@ public sealed class SafeTensorFileTests : IDisposable
     public void InvalidUtf8Header_IsHeaderNotUtf8()
     {
         byte[] header = [.. "{\"a"u8, 0xFF, .. "\":{}}"u8];
-        AssertRejected(RawSafeTensorFile.WriteTo(_dir, "utf8.safetensors", RawSafeTensorFile.Build(header, [])), SafeTensorRule.HeaderNotUtf8);
+        AssertRejected(RawSafeTensorFile.WriteTo(Dir, "utf8.safetensors", RawSafeTensorFile.Build(header, [])), SafeTensorRule.HeaderNotUtf8);
     }
 
     [Fact]
     public void OverlongUtf8EncodingInHeader_IsHeaderNotUtf8() =>
-        AssertRejected(RawSafeTensorFile.WriteTo(_dir, "overlong.safetensors", RawSafeTensorFile.Build([(byte)'{', 0xC0, 0xAF, (byte)'}'], [])), SafeTensorRule.HeaderNotUtf8);
+        AssertRejected(RawSafeTensorFile.WriteTo(Dir, "overlong.safetensors", RawSafeTensorFile.Build([(byte)'{', 0xC0, 0xAF, (byte)'}'], [])), SafeTensorRule.HeaderNotUtf8);
 
     [Theory]
     [InlineData("{\"a\":")]
@@ -206,7 +203,7 @@ public sealed class SafeTensorFileTests : IDisposable
     [InlineData("{\"__metadata__\":{\"a\":\"b\",\"a\":\"c\"}}")]
     public void DuplicateKeyInsideAnEntryOrMetadata_IsRejected(string header) =>
         // Currently reported as DuplicateTensorName (any duplicate property anywhere); the point here is that it is refused.
-        Assert.Throws<SafeTensorException>(() => SafeTensorFile.Open(RawSafeTensorFile.WriteHeader(_dir, "dupkey.safetensors", header, new byte[8])));
+        Assert.Throws<SafeTensorException>(() => SafeTensorFile.Open(RawSafeTensorFile.WriteHeader(Dir, "dupkey.safetensors", header, new byte[8])));
 
     /// <summary>The format's header is JSON; the reference reader (serde_json) refuses these JSON5-ish extensions.</summary>
     [Theory]
@@ -223,7 +220,7 @@ public sealed class SafeTensorFileTests : IDisposable
 
     // ---- accepted edge cases ----
 
-    private SafeTensorFile OpenValid(string header, byte[] data) => SafeTensorFile.Open(RawSafeTensorFile.WriteHeader(_dir, "ok.safetensors", header, data));
+    private SafeTensorFile OpenValid(string header, byte[] data) => SafeTensorFile.Open(RawSafeTensorFile.WriteHeader(Dir, "ok.safetensors", header, data));
 
     [Fact]
     public void RankZeroTensor_IsAccepted()
@@ -299,7 +296,7 @@ public sealed class SafeTensorFileTests : IDisposable
     {
         RawTensor[] tensors = [new("a", "F32", [2, 3]), new("b", "U8", [5]), new("c", "I64", [])];
         var bytes = RawSafeTensorFile.Valid(tensors);
-        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(_dir, "data.safetensors", bytes));
+        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(Dir, "data.safetensors", bytes));
         var data = bytes.AsSpan((int)file.DataStart).ToArray();
         foreach (var t in file.Tensors)
         {
@@ -316,7 +313,7 @@ public sealed class SafeTensorFileTests : IDisposable
     [Fact]
     public void ReadTensorBytes_OutsideTheTensor_IsArgumentOutOfRange()
     {
-        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(_dir, "r.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2]), new("b", "F32", [2])])));
+        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(Dir, "r.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2]), new("b", "F32", [2])])));
         var a = file.Find("a")!;
         Assert.Throws<ArgumentOutOfRangeException>(() => file.ReadTensorBytes(a, 4, new byte[5]));
         Assert.Throws<ArgumentOutOfRangeException>(() => file.ReadTensorBytes(a, -1, new byte[1]));
@@ -325,7 +322,7 @@ public sealed class SafeTensorFileTests : IDisposable
     [Fact]
     public void ReadTensorBytes_HugeOffset_IsRejectedByTheBoundsCheck()
     {
-        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(_dir, "r.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])])));
+        var file = SafeTensorFile.Open(RawSafeTensorFile.WriteTo(Dir, "r.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])])));
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => file.ReadTensorBytes(file.Tensors[0], long.MaxValue, new byte[1]));
         Assert.Equal("offsetInTensor", e.ParamName);
     }
@@ -333,7 +330,7 @@ public sealed class SafeTensorFileTests : IDisposable
     [Fact]
     public void AppendingAByteAfterOpen_MakesReadTensorBytesThrowFileChanged()
     {
-        var path = RawSafeTensorFile.WriteTo(_dir, "changing.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])]));
+        var path = RawSafeTensorFile.WriteTo(Dir, "changing.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])]));
         var file = SafeTensorFile.Open(path);
         using (var s = new FileStream(path, FileMode.Append)) s.WriteByte(0);
         var e = Assert.Throws<SafeTensorException>(() => file.ReadTensorBytes(file.Tensors[0], 0, new byte[8]));
@@ -346,7 +343,7 @@ public sealed class SafeTensorFileTests : IDisposable
     public void RewritingTheFileWithSameLength_MakesReadTensorBytesThrowFileChanged()
     {
         var bytes = RawSafeTensorFile.Valid([new("a", "F32", [2])]);
-        var path = RawSafeTensorFile.WriteTo(_dir, "rewritten.safetensors", bytes);
+        var path = RawSafeTensorFile.WriteTo(Dir, "rewritten.safetensors", bytes);
         var file = SafeTensorFile.Open(path);
         File.WriteAllBytes(path, bytes);
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1)); // coarse file systems: make the change visible
@@ -357,7 +354,7 @@ public sealed class SafeTensorFileTests : IDisposable
     [Fact]
     public void DeletingTheFileAfterOpen_MakesReadTensorBytesThrowFileChanged()
     {
-        var path = RawSafeTensorFile.WriteTo(_dir, "gone.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])]));
+        var path = RawSafeTensorFile.WriteTo(Dir, "gone.safetensors", RawSafeTensorFile.Valid([new("a", "F32", [2])]));
         var file = SafeTensorFile.Open(path);
         File.Delete(path);
         var e = Assert.Throws<SafeTensorException>(() => file.ReadTensorBytes(file.Tensors[0], 0, new byte[8]));

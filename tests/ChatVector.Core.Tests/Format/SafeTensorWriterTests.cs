@@ -8,12 +8,8 @@ using Xunit;
 namespace ChatVector.Core.Tests.Format;
 
 /// <summary>Preparing a file (order, offsets, header padding, metadata) and writing it all or nothing.</summary>
-public sealed class SafeTensorWriterTests : IDisposable
+public sealed class SafeTensorWriterTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private static readonly TensorLayout[] Mixed =
     [
         new("z.u8", DType.U8, [3]),
@@ -101,7 +97,7 @@ public sealed class SafeTensorWriterTests : IDisposable
     [Fact]
     public void Write_ThenOpen_RoundTripsHeaderMetadataAndBytes_AlsoForAnIndependentReader()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare(Mixed, new Dictionary<string, string> { ["k"] = "v" });
         var written = new Dictionary<string, byte[]>();
         SafeTensorWriter.Write(path, prepared, (t, s) =>
@@ -128,7 +124,7 @@ public sealed class SafeTensorWriterTests : IDisposable
             file.ReadTensorBytes(t, 0, buffer);
             Assert.Equal(written[t.Name], buffer);
         }
-        Assert.Equal(["model.safetensors"], _dir.FileNames());
+        Assert.Equal(["model.safetensors"], Dir.FileNames());
 
         var independent = new IndependentSafeTensorReader(path); // a reader that shares no code with the writer
         Assert.Equal(new Dictionary<string, string> { ["format"] = "pt", ["k"] = "v" }, independent.Metadata);
@@ -139,7 +135,7 @@ public sealed class SafeTensorWriterTests : IDisposable
     [Fact]
     public void Write_NonAsciiNames_RoundTrip()
     {
-        var path = _dir.File("u.safetensors");
+        var path = Dir.File("u.safetensors");
         var prepared = SafeTensorWriter.Prepare([new("模型.权重", DType.F32, [1]), new("a\"b\\c", DType.F32, [1])], null);
         SafeTensorWriter.Write(path, prepared, PatternData, false, CancellationToken.None);
         var file = SafeTensorFile.Open(path);
@@ -150,7 +146,7 @@ public sealed class SafeTensorWriterTests : IDisposable
     [Fact]
     public void Write_CallbackThrows_LeavesNoTempFileAndNoTarget()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare(Mixed, null);
         int calls = 0;
         var e = Assert.Throws<InvalidTimeZoneException>(() => SafeTensorWriter.Write(path, prepared, (t, s) =>
@@ -159,7 +155,7 @@ public sealed class SafeTensorWriterTests : IDisposable
             PatternData(t, s);
         }, false, CancellationToken.None));
         Assert.Equal("boom", e.Message);
-        Assert.Empty(_dir.FileNames());
+        Assert.Empty(Dir.FileNames());
     }
 
     [Theory]
@@ -167,50 +163,50 @@ public sealed class SafeTensorWriterTests : IDisposable
     [InlineData(1)]
     public void Write_CallbackWritingWrongByteCount_ThrowsAndLeavesNothing(int delta)
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare([new("t", DType.F32, [4])], null);
         var e = Assert.Throws<InvalidOperationException>(() => SafeTensorWriter.Write(path, prepared, (t, s) => s.Write(new byte[t.ByteLength + delta]), false, CancellationToken.None));
         Assert.Contains("'t'", e.Message);
-        Assert.Empty(_dir.FileNames());
+        Assert.Empty(Dir.FileNames());
     }
 
     [Fact]
     public void Write_ExistingTargetWithoutOverwrite_ThrowsIOExceptionAndLeavesFileUntouched()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
         var prepared = SafeTensorWriter.Prepare([new("t", DType.F32, [1])], null);
         Assert.Throws<IOException>(() => SafeTensorWriter.Write(path, prepared, PatternData, overwrite: false, CancellationToken.None));
         Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
-        Assert.Equal(["model.safetensors"], _dir.FileNames());
+        Assert.Equal(["model.safetensors"], Dir.FileNames());
     }
 
     [Fact]
     public void Write_ExistingTargetWithOverwrite_ReplacesIt()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
         var prepared = SafeTensorWriter.Prepare([new("t", DType.F32, [1])], null);
         SafeTensorWriter.Write(path, prepared, PatternData, overwrite: true, CancellationToken.None);
         Assert.Single(SafeTensorFile.Open(path).Tensors);
-        Assert.Equal(["model.safetensors"], _dir.FileNames());
+        Assert.Equal(["model.safetensors"], Dir.FileNames());
     }
 
     [Fact]
     public void Write_CancelledBeforeStart_ThrowsAndLeavesNothing()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare(Mixed, null);
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() => SafeTensorWriter.Write(path, prepared, PatternData, false, cts.Token));
-        Assert.Empty(_dir.FileNames());
+        Assert.Empty(Dir.FileNames());
     }
 
     [Fact]
     public void Write_CancelledMidway_ThrowsAndLeavesNothing()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare(Mixed, null);
         using var cts = new CancellationTokenSource();
         int calls = 0;
@@ -219,17 +215,17 @@ public sealed class SafeTensorWriterTests : IDisposable
             PatternData(t, s);
             if (++calls == 2) cts.Cancel();
         }, false, cts.Token));
-        Assert.Empty(_dir.FileNames());
+        Assert.Empty(Dir.FileNames());
     }
 
     [Fact]
     public void Write_CancelledAfterLastTensor_StillLeavesNothing()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         var prepared = SafeTensorWriter.Prepare([new("t", DType.F32, [1])], null);
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => SafeTensorWriter.Write(path, prepared, (t, s) => { PatternData(t, s); cts.Cancel(); }, false, cts.Token));
-        Assert.Empty(_dir.FileNames());
+        Assert.Empty(Dir.FileNames());
     }
 
     [Fact]

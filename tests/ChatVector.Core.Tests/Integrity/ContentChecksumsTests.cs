@@ -7,12 +7,8 @@ namespace ChatVector.Core.Tests.Integrity;
 
 /// <summary>Per-tensor digests in a file's metadata: the placeholder, the in-place patch, reading them back, recomputing.
 /// Expected digests are computed with XxHash128.Hash over the whole tensor, not the chunked code under test.</summary>
-public sealed class ContentChecksumsTests : IDisposable
+public sealed class ContentChecksumsTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private static readonly RawTensor[] Tensors = [new("a", "F32", [5]), new("b", "U8", [3])];
 
     private static string Digest(ReadOnlySpan<byte> bytes) => Convert.ToHexString(XxHash128.Hash(bytes)).ToLowerInvariant();
@@ -21,7 +17,7 @@ public sealed class ContentChecksumsTests : IDisposable
     private SafeTensorFile FileWith(string? entry, string name = "c.safetensors")
     {
         var metadata = entry is null ? null : new Dictionary<string, string> { [ContentChecksums.MetadataKey] = entry };
-        return SafeTensorFile.Open(RawSafeTensorFile.WriteTo(_dir, name, RawSafeTensorFile.Valid(Tensors, metadata)));
+        return SafeTensorFile.Open(RawSafeTensorFile.WriteTo(Dir, name, RawSafeTensorFile.Valid(Tensors, metadata)));
     }
 
     private static byte[] BytesOf(SafeTensorFile file, TensorInfo t)

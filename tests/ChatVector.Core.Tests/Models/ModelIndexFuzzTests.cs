@@ -13,12 +13,8 @@ namespace ChatVector.Core.Tests.Models;
 /// must be read (and then be consistent) or refused with a <see cref="SafeTensorException"/>, quickly.
 /// Cases per property: <see cref="FuzzBudget"/> (CHATVECTOR_FUZZ_ITERATIONS).
 /// </summary>
-public sealed class ModelIndexFuzzTests : IDisposable
+public sealed class ModelIndexFuzzTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private const string ValidIndex =
         "{\"metadata\":{\"total_size\":48},\"weight_map\":{\"model.embed_tokens.weight\":\"model-00001-of-00002.safetensors\",\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}";
 
@@ -89,7 +85,7 @@ public sealed class ModelIndexFuzzTests : IDisposable
 
     private void CheckIndex(byte[] bytes)
     {
-        var path = _dir.File(Guid.NewGuid().ToString("N") + ".index.json");
+        var path = Dir.File(Guid.NewGuid().ToString("N") + ".index.json");
         File.WriteAllBytes(path, bytes);
         try
         {

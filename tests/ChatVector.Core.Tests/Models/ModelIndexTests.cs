@@ -5,15 +5,11 @@ namespace ChatVector.Core.Tests.Models;
 
 /// <summary>model.safetensors.index.json: read (order, total size) and written. Its reject rules are
 /// exercised through <see cref="ModelFolder"/> in ModelFolderTests and fuzzed in ModelIndexFuzzTests.</summary>
-public sealed class ModelIndexTests : IDisposable
+public sealed class ModelIndexTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private string Index(string weightMapJson, string totalSize)
     {
-        var path = _dir.File(ModelIndex.FileName);
+        var path = Dir.File(ModelIndex.FileName);
         File.WriteAllText(path, $"{{\"metadata\":{{\"total_size\":{totalSize}}},\"weight_map\":{weightMapJson}}}");
         return path;
     }
@@ -30,7 +26,7 @@ public sealed class ModelIndexTests : IDisposable
     [Fact]
     public void ModelIndex_WriteThenRead_RoundTrips()
     {
-        var path = _dir.File("written.index.json");
+        var path = Dir.File("written.index.json");
         new ModelIndex(99, new Dictionary<string, string> { ["b"] = "s2.safetensors", ["a"] = "s1.safetensors" }).Write(path);
         var index = ModelIndex.Read(path);
         Assert.Equal(99, index.TotalSize);

@@ -8,17 +8,13 @@ using Xunit;
 namespace ChatVector.Core.Tests.Statistics;
 
 /// <summary>Measuring stored tensors with libtorch, against figures computed in plain C# from the values written.</summary>
-public sealed class TensorMeasurerTests : IDisposable
+public sealed class TensorMeasurerTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
     public TensorMeasurerTests()
     {
         TestPaths.UseModuleNatives();
         TorchRuntime.EnsureLoaded();
     }
-
-    public void Dispose() => _dir.Dispose();
 
     private static readonly float[] X = [0.5f, -2f, 0f, 3.25f, float.NaN, 1f, float.PositiveInfinity, -0.75f];
     private static readonly float[] Reference = [1f, 1f, 2f, -1f, 5f, 0.5f, 2f, float.NaN];
@@ -27,7 +23,7 @@ public sealed class TensorMeasurerTests : IDisposable
     /// <summary>One file holding x (F32), the reference (BF16, exact for these values) and the base (F32).</summary>
     private ModelFolder Model()
     {
-        var path = _dir.File("m.safetensors");
+        var path = Dir.File("m.safetensors");
         LlamaModelBuilder.WriteFile(path, [
             ("x", "F32", [2, 4], ValueBytes.Of(X)),
             ("ref", "BF16", [8], ValueBytes.Bf16Of(Reference)),

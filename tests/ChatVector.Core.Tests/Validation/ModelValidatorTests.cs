@@ -9,25 +9,21 @@ using Xunit;
 namespace ChatVector.Core.Tests.Validation;
 
 /// <summary>Validation reports every problem (file, tensor, rule) and never throws for a bad input.</summary>
-public sealed class ModelValidatorTests : IDisposable
+public sealed class ModelValidatorTests : TempDirTest
 {
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private static readonly float[] Values = [1f, float.NaN, 2f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0f];
 
     /// <summary>A file with one F32 tensor of <see cref="Values"/> and one U8 tensor, in that data order.</summary>
     private string DataFile(string name, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var path = _dir.File(name);
+        var path = Dir.File(name);
         LlamaModelBuilder.WriteFile(path, [("w", "F32", [Values.Length], ValueBytes.Of(Values)), ("ids", "U8", [4], [1, 2, 3, 255])], metadata);
         return path;
     }
 
     private string Folder(string name)
     {
-        var path = _dir.File(name);
+        var path = Dir.File(name);
         Directory.CreateDirectory(path);
         return path;
     }
@@ -35,7 +31,7 @@ public sealed class ModelValidatorTests : IDisposable
     [Fact]
     public void A_valid_folder_has_no_problems_and_counts_its_files_and_tensors()
     {
-        var path = _dir.File("llama");
+        var path = Dir.File("llama");
         new LlamaModelBuilder { Shards = 2 }.Write(path);
         var report = ModelValidator.Validate(path);
         Assert.True(report.IsValid, string.Join("\n", report.Problems));
@@ -74,7 +70,7 @@ public sealed class ModelValidatorTests : IDisposable
     [Fact]
     public void A_missing_path_is_a_problem_not_an_exception()
     {
-        var report = ModelValidator.Validate(_dir.File("absent.safetensors"));
+        var report = ModelValidator.Validate(Dir.File("absent.safetensors"));
         Assert.Equal(nameof(SafeTensorRule.FileNotFound), Assert.Single(report.Problems).Rule);
     }
 
