@@ -2,7 +2,7 @@
 // Marks the named version requirements of an ELF shared object weak, in place (see
 // ElfVersionNeedPatcher for why). Run by build/ModuleLayout.targets on the module's own copy of
 // libLibTorchSharp.so, never on the NuGet cache. Exit code: 0 done (or nothing to do), 1 failure.
-using ChatVector.Core.Native;
+using ChatVector.NativePatch;
 
 if (args.Length < 2 || args[0] is "-h" or "--help")
 {

@@ -4,6 +4,7 @@ using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
+using ChatVector.Core.Runtime;
 using ChatVector.Core.Tensors;
 using Newtonsoft.Json.Linq;
 

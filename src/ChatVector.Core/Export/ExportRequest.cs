@@ -1,5 +1,4 @@
 using ChatVector.Core.Format;
-using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Export;
@@ -16,7 +15,6 @@ public sealed record ExportRequest(
     IReadOnlyDictionary<string, string>? Metadata = null,
     bool Force = false,
     SideFiles? SideFiles = null,
-    StreamingOptions? Streaming = null,
     bool Checksums = false,
     bool AllowNonFinite = false)
 {

@@ -24,7 +24,7 @@ public sealed record SideFiles(
         {
             if (ChatTemplateFrom is null) return null;
             var overrides = new JObject();
-            if (ChatTemplateFrom.ChatTemplate is not null) overrides["chat_template"] = ChatTemplateFrom.ChatTemplate.DeepClone();
+            if (ChatTemplateFrom.ChatTemplateJson is not null) overrides["chat_template"] = JToken.Parse(ChatTemplateFrom.ChatTemplateJson);
             if (ChatTemplateFrom.EosToken is not null) overrides["eos_token"] = ChatTemplateFrom.EosToken;
             return overrides.Count == 0 ? null : overrides;
         }

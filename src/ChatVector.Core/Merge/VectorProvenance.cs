@@ -8,8 +8,10 @@ namespace ChatVector.Core.Merge;
 /// Where a chat vector came from: the two models, and the chat model's chat template and eos token
 /// (which the merged model's tokenizer must get), and the tensors left out of it with -SkipMismatched
 /// (a merged model's card must list them). Saved with a vector as file metadata.
+/// The template is held as its JSON text (a string, or a list of named templates): no Newtonsoft type
+/// may appear where the cmdlet assembly, bound to PowerShell's Newtonsoft, can see it.
 /// </summary>
-public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken? ChatTemplate, string? EosToken)
+public sealed record VectorProvenance(string BaseModel, string ChatModel, string? ChatTemplateJson, string? EosToken)
 {
     private const string Prefix = "chatvector.";
     public const string KindKey = Prefix + "kind";
@@ -27,17 +29,17 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     public IReadOnlyList<string> SkippedTensors { get; init; } = [];
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
-    public bool HasTokenizerSettings => ChatTemplate is not null || EosToken is not null;
+    public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
 
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
     public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]));
     }
 
     /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
-    public static string? TokenText(JToken? token) => token switch
+    internal static string? TokenText(JToken? token) => token switch
     {
         JValue { Type: JTokenType.String } value => (string?)value,
         JObject added => (string?)added["content"],
@@ -53,7 +55,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
             [BaseKey] = BaseModel,
             [ChatKey] = ChatModel,
         };
-        if (ChatTemplate is not null) metadata[ChatTemplateKey] = ChatTemplate.ToString(Formatting.None);
+        if (ChatTemplateJson is not null) metadata[ChatTemplateKey] = ChatTemplateJson;
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
         if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
         return metadata;
@@ -63,7 +65,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     public static VectorProvenance? FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
         if (!metadata.TryGetValue(KindKey, out var kind) || kind != KindVector) return null;
-        JToken? template = metadata.TryGetValue(ChatTemplateKey, out var json) ? ParseTemplate(json) : null;
+        var template = metadata.TryGetValue(ChatTemplateKey, out var json) ? TemplateJson(json) : null;
         return new VectorProvenance(
             metadata.GetValueOrDefault(BaseKey, ""),
             metadata.GetValueOrDefault(ChatKey, ""),
@@ -80,9 +82,10 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
         catch (JsonException) { return [json]; } // written by hand as a plain string
     }
 
-    private static JToken ParseTemplate(string json)
+    /// <summary>Normalised JSON text of a saved template.</summary>
+    private static string TemplateJson(string json)
     {
-        try { return JToken.Parse(json); }
-        catch (JsonException) { return new JValue(json); } // written by hand as a plain string
+        try { return JToken.Parse(json).ToString(Formatting.None); }
+        catch (JsonException) { return JsonConvert.ToString(json); } // written by hand as a plain string
     }
 }

@@ -116,8 +116,9 @@ public sealed class ModelFolder
 
     public StoredTensor? Find(string name) => _byName.GetValueOrDefault(name);
 
-    /// <summary>A JSON side file (config.json, tokenizer_config.json...) of the folder, or null when absent.</summary>
-    public JObject? ReadJson(string fileName)
+    /// <summary>A JSON side file (config.json, tokenizer_config.json...) of the folder, or null when absent.
+    /// Internal: a Newtonsoft type must not reach the cmdlet assembly, which binds PowerShell's Newtonsoft.</summary>
+    internal JObject? ReadJson(string fileName)
     {
         if (!IsFolder) return null;
         var path = System.IO.Path.Combine(Directory, fileName);

@@ -1,3 +1,4 @@
+using ChatVector.Core.Runtime;
 using TorchSharp;
 
 namespace ChatVector.Core.Tensors;

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using ChatVector.Core.Tensors;
+using ChatVector.Core.Runtime;
 
 namespace ChatVector.PowerShell.Cmdlets;
 

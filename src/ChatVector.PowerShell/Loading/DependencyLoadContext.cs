@@ -1,6 +1,6 @@
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Runtime.Loader;
+using ChatVector.Core.Runtime;
 
 namespace ChatVector.PowerShell.Loading;
 
@@ -10,7 +10,9 @@ namespace ChatVector.PowerShell.Loading;
 /// </summary>
 /// <remarks>
 /// Anything not in deps/ (System.*, System.Management.Automation) falls through to the default
-/// context, so shared framework types stay shared. Natives are loaded from deps/ by full path.
+/// context, so shared framework types stay shared. Natives are loaded from deps/ by full path, and
+/// only those named in build/NativeFiles.txt (asked of Core's <see cref="NativeLayout"/>, which embeds
+/// that list): anything else, libc for one, is left to the runtime's default probing.
 /// </remarks>
 internal sealed class DependencyLoadContext : AssemblyLoadContext
 {
@@ -21,8 +23,6 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
         _depsDir = depsDir;
     }
 
-    public string DepsDirectory => _depsDir;
-
     /// <summary>True when <paramref name="name"/> is shipped in deps/ (and so belongs here).</summary>
     public bool Owns(AssemblyName name) => File.Exists(PathOf(name));
 
@@ -32,25 +32,13 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
         return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
     }
 
+    /// <remarks>Runs only once Core is loaded (a native load comes from Core or TorchSharp, both in this
+    /// context), so asking Core's NativeLayout here does not load anything early.</remarks>
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        foreach (var candidate in NativeFileNames(unmanagedDllName))
-        {
-            var path = Path.Combine(_depsDir, candidate);
-            if (File.Exists(path)) return LoadUnmanagedDllFromPath(path);
-        }
-        return IntPtr.Zero; // let the runtime's default probing try
+        var path = NativeLayout.ForCurrentPlatform().Find(_depsDir, unmanagedDllName);
+        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path); // zero: the runtime's default probing tries
     }
 
     private string PathOf(AssemblyName name) => Path.Combine(_depsDir, $"{name.Name}.dll");
-
-    /// <summary>"LibTorchSharp" may be asked for as-is or with the platform's prefix/suffix.</summary>
-    private static IEnumerable<string> NativeFileNames(string name)
-    {
-        yield return name;
-        if (OperatingSystem.IsWindows()) { yield return $"{name}.dll"; yield break; }
-        var ext = OperatingSystem.IsMacOS() ? ".dylib" : ".so";
-        yield return $"lib{name}{ext}";
-        yield return $"{name}{ext}";
-    }
 }

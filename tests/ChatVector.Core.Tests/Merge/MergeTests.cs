@@ -118,7 +118,7 @@ public class MergeTests
         Trio.Export(trio.Output("vector"), vectors, metadata: vectors[0].Provenance.ToMetadata());
         var saved = ModelFolder.Open(trio.Output("vector"));
         Assert.All(saved.Tensors, t => Assert.Equal(Core.Format.DType.F32, t.Info.DType));
-        Assert.Equal(Trio.Template, VectorProvenance.FromMetadata(saved.Files[0].Metadata)!.ChatTemplate!.ToString());
+        Assert.Equal(Newtonsoft.Json.JsonConvert.ToString(Trio.Template), VectorProvenance.FromMetadata(saved.Files[0].Metadata)!.ChatTemplateJson);
 
         var cp = ModelFolder.Open(trio.CpPath);
         var live = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.5, v.Provenance)).ToList()));
