@@ -28,3 +28,52 @@ function Read-IndependentTensors {
     param([Parameter(Mandatory)] [string] $Path)
     [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadValues($Path)
 }
+
+# The command line that starts another pwsh like this one. Under the dotnet tool the process is 'dotnet'
+# (running $PSHOME/pwsh.dll), so the process path alone would start dotnet, not pwsh.
+function Get-ChildPwshCommand {
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'pwsh') { return , @($process) }
+    return , @($process, (Join-Path $PSHOME 'pwsh.dll'))
+}
+
+# Runs $Script in a child 'pwsh -NoProfile' (a separate process, as a user starts one) from $RepoRoot.
+# $Environment entries are set for the child only ($null removes a variable); CHATVECTOR_NATIVE_DIR is
+# removed unless given, so the module finds its natives as installed. The script travels encoded, so it
+# needs no quoting; pass paths through $Environment. Returns the exit code and the output lines
+# (stdout and stderr together).
+function Invoke-ChildPwsh {
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [hashtable] $Environment = @{}
+    )
+    $variables = @{ CHATVECTOR_NATIVE_DIR = $null }
+    foreach ($name in $Environment.Keys) { $variables[$name] = $Environment[$name] }
+    $saved = @{}
+    foreach ($name in $variables.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $variables[$name])
+    }
+    $command = Get-ChildPwshCommand
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
+    Push-Location $RepoRoot
+    try {
+        $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+        $lines = & $command[0] @arguments 2>&1 | ForEach-Object { "$_" }
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = @($lines); Text = $lines -join [Environment]::NewLine }
+    }
+    finally {
+        Pop-Location
+        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    }
+}
+
+# A PowerShell instance on a new runspace of this process with the module imported, for what a
+# pipeline cannot observe about itself: its progress records, or a Stop at a chosen moment.
+# The caller disposes it.
+function New-ModulePowerShell {
+    $ps = [powershell]::Create()
+    $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $RepoRoot 'ChatVector.psd1')).AddParameter('ErrorAction', 'Stop').Invoke()
+    $ps.Commands.Clear()
+    $ps
+}
