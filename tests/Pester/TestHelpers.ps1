@@ -77,3 +77,9 @@ function New-ModulePowerShell {
     $ps.Commands.Clear()
     $ps
 }
+
+# Every tensor's raw bytes of a file or folder, by name (read by the independent reader).
+function Read-IndependentBytes {
+    param([Parameter(Mandatory)] [string] $Path)
+    [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadBytes($Path)
+}
