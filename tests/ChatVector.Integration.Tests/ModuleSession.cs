@@ -12,9 +12,6 @@ public sealed record RunResult(
     IReadOnlyList<VerboseRecord> Verbose,
     bool HadErrors)
 {
-    /// <summary>Write-Progress records, in order.</summary>
-    public IReadOnlyList<ProgressRecord> Progress { get; init; } = [];
-
     /// <summary>Error messages joined, for assertion messages.</summary>
     public string ErrorText => string.Join(Environment.NewLine, Errors.Select(e => $"{e.FullyQualifiedErrorId}: {e}"));
 }
@@ -68,7 +65,7 @@ public sealed class ModuleSession : IDisposable
             errors,
             ps.Streams.Warning.ToList(),
             ps.Streams.Verbose.ToList(),
-            ps.HadErrors || errors.Count > 0) { Progress = ps.Streams.Progress.ToList() };
+            ps.HadErrors || errors.Count > 0);
     }
 
     public void Dispose() => _runspace.Dispose();
