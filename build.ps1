@@ -113,12 +113,13 @@ function Copy-ModuleBinaries {
     $bin = New-Item -ItemType Directory -Path (Join-Path $Destination 'bin') -Force
     Get-ChildItem module/bin | Where-Object Name -NE 'deps' | Copy-Item -Destination $bin -Recurse
     $deps = New-Item -ItemType Directory -Path (Join-Path $bin 'deps') -Force
+    $source = (Resolve-Path module/bin/deps).Path
     $shipped = @{}
-    foreach ($file in Get-ChildItem module/bin/deps -File -Recurse) {
+    foreach ($file in Get-ChildItem $source -File -Recurse) {
         $platform = Get-NativePlatform $file
         if ($platform -and $platform -notin $Rids) { continue }
         if ($platform) { $shipped[$platform] = $true }
-        $relative = [IO.Path]::GetRelativePath((Resolve-Path module/bin/deps), $file.FullName)
+        $relative = [IO.Path]::GetRelativePath($source, $file.FullName)
         $target = Join-Path $deps $relative
         $null = New-Item -ItemType Directory -Path (Split-Path $target) -Force
         Copy-Item $file.FullName -Destination $target
@@ -128,6 +129,7 @@ function Copy-ModuleBinaries {
 }
 
 function Publish-Module {
+    $null = New-Item -ItemType Directory -Path $PublishPath -Force
     $out = Join-Path $PublishPath 'ChatVector'
     if (Test-Path $out) { Remove-Item $out -Recurse -Force }
     $null = New-Item -ItemType Directory -Path (Join-Path $out 'module') -Force
@@ -147,6 +149,8 @@ function Publish-Module {
     Write-Host "Published $out and $package (natives: $($Rids -join ', '))." -ForegroundColor Green
 }
 
+# Relative to where the script was started from, not to the repository root it works in.
+$PublishPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($PublishPath)
 Push-Location $PSScriptRoot
 try {
     $buildArgs = @('build', 'ChatVector.PowerShell.sln', '-c', $Configuration)

@@ -89,6 +89,15 @@ Describe 'Get-SafeTensor' -Tag 'Inspect' {
         $errors[0].Exception.Message | Should -BeLike '*bad.safetensors*'
     }
 
+    It 'reports a path that does not exist as a non-terminating error naming it, then goes on' {
+        $missing = Join-Path $TestDrive 'no-such-model'
+        $handles = Get-SafeTensor $missing, $trio.Cp -ErrorVariable errors -ErrorAction SilentlyContinue
+        $handles.Count | Should -Be $trio.CpValues.Count
+        $errors.Count | Should -Be 1
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors[0].Exception.Message | Should -BeLike '*no-such-model*'
+    }
+
     It 'refuses a folder of pickle weights, saying why' {
         $null = Get-SafeTensor $pickle -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 1

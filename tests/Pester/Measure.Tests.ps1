@@ -18,7 +18,7 @@ BeforeAll {
     }
 
     # Asserts $Actual is within $Tolerance of $Expected (relative to its size, with a floor).
-    function Should-BeNear([double] $Actual, [double] $Expected, [string] $What, [double] $Tolerance = 1e-6) {
+    function Assert-Near([double] $Actual, [double] $Expected, [string] $What, [double] $Tolerance = 1e-6) {
         [Math]::Abs($Actual - $Expected) | Should -BeLessOrEqual ($Tolerance * [Math]::Max(1, [Math]::Abs($Expected))) -Because "$What is $Actual, expected $Expected"
     }
 }
@@ -39,15 +39,15 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         $mean = ($v | Measure-Object -Average).Average
         $std = [Math]::Sqrt((($v | ForEach-Object { ($_ - $mean) * ($_ - $mean) }) | Measure-Object -Sum).Sum / $v.Count)
         $m.Elements | Should -Be $v.Count
-        Should-BeNear $m.L2Norm $l2 'L2Norm'
-        Should-BeNear $m.Rms ($l2 / [Math]::Sqrt($v.Count)) 'Rms'
-        Should-BeNear $m.Mean $mean 'Mean'
-        Should-BeNear $m.Std $std 'Std'
-        Should-BeNear $m.Min ($v | Measure-Object -Minimum).Minimum 'Min'
-        Should-BeNear $m.Max ($v | Measure-Object -Maximum).Maximum 'Max'
-        Should-BeNear $m.MaxAbs (($v | ForEach-Object { [Math]::Abs($_) }) | Measure-Object -Maximum).Maximum 'MaxAbs'
-        Should-BeNear $m.RelativeNorm ($l2 / (Get-Norm $base)) 'RelativeNorm'
-        Should-BeNear $m.Cosine ((Get-Dot $v $chat) / ($l2 * (Get-Norm $chat))) 'Cosine'
+        Assert-Near $m.L2Norm $l2 'L2Norm'
+        Assert-Near $m.Rms ($l2 / [Math]::Sqrt($v.Count)) 'Rms'
+        Assert-Near $m.Mean $mean 'Mean'
+        Assert-Near $m.Std $std 'Std'
+        Assert-Near $m.Min ($v | Measure-Object -Minimum).Minimum 'Min'
+        Assert-Near $m.Max ($v | Measure-Object -Maximum).Maximum 'Max'
+        Assert-Near $m.MaxAbs (($v | ForEach-Object { [Math]::Abs($_) }) | Measure-Object -Maximum).Maximum 'MaxAbs'
+        Assert-Near $m.RelativeNorm ($l2 / (Get-Norm $base)) 'RelativeNorm'
+        Assert-Near $m.Cosine ((Get-Dot $v $chat) / ($l2 * (Get-Norm $chat))) 'Cosine'
         $m.NaNCount | Should -Be 0
         $m.InfCount | Should -Be 0
     }
@@ -61,13 +61,13 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         $layer0Vector = [double[]]($layer0 | ForEach-Object { Get-Vector $_ })
         $row = $rows | Where-Object Name -EQ 'layer 0'
         $row.Elements | Should -Be $layer0Vector.Count
-        Should-BeNear $row.L2Norm (Get-Norm $layer0Vector) 'layer 0 L2Norm'
+        Assert-Near $row.L2Norm (Get-Norm $layer0Vector) 'layer 0 L2Norm'
 
         $all = [double[]]($trio.BaseValues.Keys | ForEach-Object { Get-Vector $_ })
         $total = $rows | Where-Object Scope -EQ Total
         $total.Name | Should -Be "$($trio.BaseValues.Count) tensors"
         $total.Elements | Should -Be $all.Count
-        Should-BeNear $total.L2Norm (Get-Norm $all) 'total L2Norm'
+        Assert-Near $total.L2Norm (Get-Norm $all) 'total L2Norm'
     }
 
     It 'finds a saved vector''s base model from its provenance for the relative norm' {
@@ -76,13 +76,13 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Export-SafeTensor $cv
         $m = Get-SafeTensor $cv -Name $name | Measure-ChatVector
         $base = [double[]]($trio.BaseValues[$name] | ForEach-Object { [double]$_ })
-        Should-BeNear $m.RelativeNorm ((Get-Norm ([double[]](Get-Vector $name))) / (Get-Norm $base)) 'RelativeNorm'
+        Assert-Near $m.RelativeNorm ((Get-Norm ([double[]](Get-Vector $name))) / (Get-Norm $base)) 'RelativeNorm'
     }
 
     It 'measures a model''s own tensors, with no relative norm or cosine' {
         $m = Get-SafeTensor $trio.Cp -Name model.norm.weight | Measure-ChatVector
         $m.DType | Should -Be 'BF16'
-        Should-BeNear $m.L2Norm (Get-Norm ([double[]]($trio.CpValues['model.norm.weight'] | ForEach-Object { [double]$_ }))) 'L2Norm'
+        Assert-Near $m.L2Norm (Get-Norm ([double[]]($trio.CpValues['model.norm.weight'] | ForEach-Object { [double]$_ }))) 'L2Norm'
         $m.RelativeNorm | Should -BeNullOrEmpty
         $m.Cosine | Should -BeNullOrEmpty
     }

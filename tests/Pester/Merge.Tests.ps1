@@ -60,7 +60,7 @@ Describe 'Get-ChatVector' -Tag 'Merge' {
         (Get-ChatVector $trio.Base $trio.Chat -Name $name).Ratio | Should -BeNullOrEmpty
 
         $out = Join-Path $TestDrive 'quarter.safetensors'
-        $vector | Add-ChatVector -Model $trio.Cp -Ratio 1 | Where-Object Name -EQ $name | Export-SafeTensor $out
+        $vector | Add-ChatVector $trio.Cp -Ratio 1 | Where-Object Name -EQ $name | Export-SafeTensor $out
         $actual = (Read-IndependentTensors $out)[$name]
         $bad = for ($i = 0; $i -lt $actual.Count; $i++) { if (-not (Test-Bf16Close $actual[$i] (Get-MergedValue $name $i 0.25))) { $i } }
         $bad | Should -BeNullOrEmpty
@@ -217,9 +217,15 @@ Describe 'Export-SafeTensor' -Tag 'Merge' {
         Join-Path $resharded 'tokenizer.json' | Should -Exist
     }
 
-    It 'with -WhatIf writes nothing; an existing target needs -Force, which replaces it' {
+    It 'with -WhatIf says what it would write and writes nothing; an existing target needs -Force, which replaces it' {
         $out = Join-Path $TestDrive 'whatif'
-        Get-SafeTensor $trio.Cp | Export-SafeTensor $out -WhatIf
+        # The What if: line goes to the host, so a child pwsh shows it as a user sees it.
+        $child = Invoke-ChildPwsh -Environment @{ CV_MODEL = $trio.Cp; CV_OUT = $out } -Script @'
+Import-Module ./ChatVector.psd1
+Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -WhatIf
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Text | Should -BeLike "*What if: *Write $($trio.CpValues.Count) tensors*model-00001-of-0000*model.safetensors.index.json*tokenizer_config.json*$out*"
         $out | Should -Not -Exist
 
         $null = New-Item -ItemType Directory $out

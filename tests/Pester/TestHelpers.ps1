@@ -39,9 +39,9 @@ function Get-ChildPwshCommand {
 
 # Runs $Script in a child 'pwsh -NoProfile' (a separate process, as a user starts one) from $RepoRoot.
 # $Environment entries are set for the child only ($null removes a variable); CHATVECTOR_NATIVE_DIR is
-# removed unless given, so the module finds its natives as installed. The script travels encoded, so it
-# needs no quoting; pass paths through $Environment. Returns the exit code and the output lines
-# (stdout and stderr together).
+# removed unless given, so the module finds its natives as installed. Pass paths through $Environment
+# rather than quoting them into the script. (-EncodedCommand would make the child also write its streams
+# to stderr as CLIXML.) Returns the exit code and the output lines (stdout and stderr together).
 function Invoke-ChildPwsh {
     param(
         [Parameter(Mandatory)] [string] $Script,
@@ -55,10 +55,9 @@ function Invoke-ChildPwsh {
         [Environment]::SetEnvironmentVariable($name, $variables[$name])
     }
     $command = Get-ChildPwshCommand
-    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
     Push-Location $RepoRoot
     try {
-        $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+        $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $Script)
         $lines = & $command[0] @arguments 2>&1 | ForEach-Object { "$_" }
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = @($lines); Text = $lines -join [Environment]::NewLine }
     }
