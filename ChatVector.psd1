@@ -29,11 +29,12 @@
 
     FormatsToProcess     = @('module/ChatVector.format.ps1xml')
 
+    # What './build.ps1 -Publish' packs (Compress-PSResource) into ChatVector.<ModuleVersion>.nupkg. The module
+    # needs no other module (no RequiredModules), so installing it from a local folder needs no gallery.
+    # No ProjectUri/LicenseUri: the project has no public address or licence file yet.
     PrivateData          = @{
         PSData = @{
-            Tags       = @('safetensors', 'TorchSharp', 'LLM', 'ChatVector', 'PSEdition_Core')
-            LicenseUri = 'https://example.invalid/ChatVector/LICENSE'
-            ProjectUri = 'https://example.invalid/ChatVector'
+            Tags = @('safetensors', 'TorchSharp', 'LLM', 'ChatVector', 'PSEdition_Core', 'Linux', 'Windows')
         }
     }
 }

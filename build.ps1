@@ -11,9 +11,11 @@
     so the loaded DLLs do not lock the next build. Pester is restored from NuGet (build/TestTools) into
     artifacts/packages; nothing comes from PSGallery. The script fails when either suite fails.
 
-    -Publish assembles out/ChatVector/ (manifest, format file, help, module/bin) with the natives of
-    every platform in -Rids, and packs it as out/ChatVector.<version>.nupkg for a local
-    PSResource repository (Register-PSResourceRepository -Uri <folder>; Install-PSResource ChatVector).
+    -Publish assembles <PublishPath>/ChatVector/ (manifest, format file, help, module/bin) with the natives
+    of exactly the platforms in -Rids, and packs it with PSResourceGet (Compress-PSResource, offline) as
+    <PublishPath>/ChatVector.<version>.nupkg, which Install-PSResource and Install-Module accept from a
+    local repository (Register-PSResourceRepository -Name local -Uri <PublishPath> -Trusted;
+    Install-PSResource ChatVector -Repository local).
 
     Works under an installed pwsh and under the dotnet tool (dotnet tool restore; dotnet pwsh ./build.ps1).
 
@@ -21,6 +23,8 @@
     ./build.ps1                                   # build (Debug) and lay out module/bin
 .EXAMPLE
     dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 -Configuration Release -Test
+.EXAMPLE
+    ./build.ps1 -Configuration Release -Publish -Rids linux-x64    # out/ChatVector and out/ChatVector.<version>.nupkg
 #>
 [CmdletBinding()]
 param(
@@ -36,7 +40,10 @@ param(
 
     # Platforms whose libtorch natives -Publish ships (each adds hundreds of MB).
     [ValidateSet('linux-x64', 'win-x64', 'osx-arm64')]
-    [string[]] $Rids = @('linux-x64', 'win-x64')
+    [string[]] $Rids = @('linux-x64', 'win-x64'),
+
+    # Where -Publish puts the module folder and the .nupkg.
+    [string] $PublishPath = (Join-Path $PSScriptRoot 'out')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -89,18 +96,61 @@ exit (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContain
     return $LASTEXITCODE
 }
 
+# The platform a libtorch native in module/bin/deps belongs to, or $null for a managed assembly or other file.
+# module/bin/deps holds every platform ever built there (the layout only adds), so publishing picks by this.
+function Get-NativePlatform {
+    param([IO.FileInfo] $File)
+    if ($File.Name -match '\.so(\.\d+)*$') { return 'linux-x64' }
+    if ($File.Extension -eq '.dylib') { return 'osx-arm64' }
+    if ($File.Extension -ne '.dll') { return $null }
+    try { $null = [Reflection.AssemblyName]::GetAssemblyName($File.FullName); return $null } # managed
+    catch [BadImageFormatException] { return 'win-x64' }
+}
+
+# module/bin with only the natives of -Rids, into $Destination; fails if a platform's natives are missing.
+function Copy-ModuleBinaries {
+    param([string] $Destination)
+    $bin = New-Item -ItemType Directory -Path (Join-Path $Destination 'bin') -Force
+    Get-ChildItem module/bin | Where-Object Name -NE 'deps' | Copy-Item -Destination $bin -Recurse
+    $deps = New-Item -ItemType Directory -Path (Join-Path $bin 'deps') -Force
+    $source = (Resolve-Path module/bin/deps).Path
+    $shipped = @{}
+    foreach ($file in Get-ChildItem $source -File -Recurse) {
+        $platform = Get-NativePlatform $file
+        if ($platform -and $platform -notin $Rids) { continue }
+        if ($platform) { $shipped[$platform] = $true }
+        $relative = [IO.Path]::GetRelativePath($source, $file.FullName)
+        $target = Join-Path $deps $relative
+        $null = New-Item -ItemType Directory -Path (Split-Path $target) -Force
+        Copy-Item $file.FullName -Destination $target
+    }
+    $missing = $Rids | Where-Object { -not $shipped[$_] }
+    if ($missing) { throw "module/bin/deps has no libtorch natives for $($missing -join ', '); the build should have laid them out." }
+}
+
 function Publish-Module {
-    $out = Join-Path $PSScriptRoot 'out/ChatVector'
+    $null = New-Item -ItemType Directory -Path $PublishPath -Force
+    $out = Join-Path $PublishPath 'ChatVector'
     if (Test-Path $out) { Remove-Item $out -Recurse -Force }
     $null = New-Item -ItemType Directory -Path (Join-Path $out 'module') -Force
     Copy-Item ChatVector.psd1 -Destination $out
     Copy-Item module/*.ps1xml -Destination (Join-Path $out 'module')
-    Copy-Item module/bin -Destination (Join-Path $out 'module') -Recurse
+    Copy-ModuleBinaries -Destination (Join-Path $out 'module')
     # Get-Help reads a binary module's help from <ModuleBase>/<culture>, beside the manifest.
     Copy-Item module/bin/en-US -Destination $out -Recurse
-    Write-Host "Published to $out (natives: $($Rids -join ', '))." -ForegroundColor Green
+
+    $version = (Import-PowerShellDataFile ChatVector.psd1).ModuleVersion
+    $package = Join-Path $PublishPath "ChatVector.$version.nupkg"
+    if (Test-Path $package) { Remove-Item $package -Force }
+    # PSResourceGet (inside pwsh 7.4+) packs without a repository or the network.
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $out -DestinationPath $PublishPath
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+    Write-Host "Published $out and $package (natives: $($Rids -join ', '))." -ForegroundColor Green
 }
 
+# Relative to where the script was started from, not to the repository root it works in.
+$PublishPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($PublishPath)
 Push-Location $PSScriptRoot
 try {
     $buildArgs = @('build', 'ChatVector.PowerShell.sln', '-c', $Configuration)

@@ -17,9 +17,9 @@ function New-TestTrio {
     param([Parameter(Mandatory)] [string] $Root)
     $template = '{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}'
     $trio = [ordered]@{ Root = $Root; Base = Join-Path $Root 'base'; Chat = Join-Path $Root 'chat'; Cp = Join-Path $Root 'cp' }
-    $trio.BaseValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }.Write($trio.Base)
-    $trio.ChatValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }.Write($trio.Chat)
-    $trio.CpValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }.Write($trio.Cp)
+    $trio.BaseValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }).Write($trio.Base)
+    $trio.ChatValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }).Write($trio.Chat)
+    $trio.CpValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }).Write($trio.Cp)
     [pscustomobject]$trio
 }
 
@@ -27,4 +27,58 @@ function New-TestTrio {
 function Read-IndependentTensors {
     param([Parameter(Mandatory)] [string] $Path)
     [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadValues($Path)
+}
+
+# The command line that starts another pwsh like this one. Under the dotnet tool the process is 'dotnet'
+# (running $PSHOME/pwsh.dll), so the process path alone would start dotnet, not pwsh.
+function Get-ChildPwshCommand {
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'pwsh') { return , @($process) }
+    return , @($process, (Join-Path $PSHOME 'pwsh.dll'))
+}
+
+# Runs $Script in a child 'pwsh -NoProfile' (a separate process, as a user starts one) from $RepoRoot.
+# $Environment entries are set for the child only ($null removes a variable); CHATVECTOR_NATIVE_DIR is
+# removed unless given, so the module finds its natives as installed. Pass paths through $Environment
+# rather than quoting them into the script. (-EncodedCommand would make the child also write its streams
+# to stderr as CLIXML.) Returns the exit code and the output lines (stdout and stderr together).
+function Invoke-ChildPwsh {
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [hashtable] $Environment = @{}
+    )
+    $variables = @{ CHATVECTOR_NATIVE_DIR = $null }
+    foreach ($name in $Environment.Keys) { $variables[$name] = $Environment[$name] }
+    $saved = @{}
+    foreach ($name in $variables.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $variables[$name])
+    }
+    $command = Get-ChildPwshCommand
+    Push-Location $RepoRoot
+    try {
+        $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $Script)
+        $lines = & $command[0] @arguments 2>&1 | ForEach-Object { "$_" }
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = @($lines); Text = $lines -join [Environment]::NewLine }
+    }
+    finally {
+        Pop-Location
+        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    }
+}
+
+# A PowerShell instance on a new runspace of this process with the module imported, for what a
+# pipeline cannot observe about itself: its progress records, or a Stop at a chosen moment.
+# The caller disposes it.
+function New-ModulePowerShell {
+    $ps = [powershell]::Create()
+    $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $RepoRoot 'ChatVector.psd1')).AddParameter('ErrorAction', 'Stop').Invoke()
+    $ps.Commands.Clear()
+    $ps
+}
+
+# Every tensor's raw bytes of a file or folder, by name (read by the independent reader).
+function Read-IndependentBytes {
+    param([Parameter(Mandatory)] [string] $Path)
+    [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadBytes($Path)
 }

@@ -76,6 +76,20 @@ public sealed class IndependentSafeTensorReader
         return all;
     }
 
+    /// <summary>Every tensor's raw bytes, of a file or a folder's *.safetensors files, by name (for PowerShell,
+    /// which cannot hold the spans <see cref="Bytes"/> returns).</summary>
+    public static Dictionary<string, byte[]> ReadBytes(string fileOrFolder)
+    {
+        var files = Directory.Exists(fileOrFolder) ? Directory.GetFiles(fileOrFolder, "*.safetensors") : [fileOrFolder];
+        var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var path in files)
+        {
+            var reader = new IndependentSafeTensorReader(path);
+            foreach (var name in reader.Tensors.Keys) bytes.Add(name, reader.Bytes(name).ToArray());
+        }
+        return bytes;
+    }
+
     /// <summary>Every tensor of a file or a folder's *.safetensors files, widened to float64, by name.</summary>
     public static Dictionary<string, double[]> ReadValues(string fileOrFolder)
     {

@@ -1,0 +1,98 @@
+# The module as it loads: what it exports, the libtorch runtime and devices, where its assemblies load, and
+# what still works in a process where libtorch cannot load.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+}
+
+Describe 'Import-Module ChatVector' -Tag 'Runtime' {
+    It 'exports exactly the eight cmdlets' {
+        $expected = 'Add-ChatVector', 'Export-SafeTensor', 'Get-ChatVector', 'Get-ChatVectorRuntime',
+            'Get-SafeTensor', 'Measure-ChatVector', 'Show-SafeTensor', 'Test-SafeTensor'
+        (Get-Command -Module ChatVector).Name | Sort-Object | Should -Be $expected
+    }
+
+    It 'loads ChatVector.Core and TorchSharp into the module''s own load context, not the default one' {
+        $null = Get-ChatVectorRuntime # Core and TorchSharp load on first use, not at import
+        $contexts = [AppDomain]::CurrentDomain.GetAssemblies() |
+            Where-Object { $_.GetName().Name -in 'ChatVector.Core', 'TorchSharp' } |
+            ForEach-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }
+        $contexts | Should -Not -BeNullOrEmpty
+        $contexts | Should -Be (@('ChatVector.Dependencies') * @($contexts).Count)
+    }
+}
+
+Describe 'Get-ChatVectorRuntime' -Tag 'Runtime' {
+    It 'loads the shipped libtorch from the module''s deps folder and computes (bf16 -> float32 self-test)' {
+        $info = Get-ChatVectorRuntime
+        $info.PSObject.TypeNames[0] | Should -Be 'ChatVector.PowerShell.RuntimeInfo'
+        $info.SelfTest | Should -Be 'Passed'
+        $info.SelfTestPassed | Should -BeTrue
+        $info.SelfTestValue | Should -Be 22.5
+        $info.Device | Should -Be 'cpu'
+        # The module's own copy, not the NuGet cache.
+        [IO.Path]::GetFullPath($info.NativeDirectory) | Should -Be ([IO.Path]::GetFullPath((Join-Path $RepoRoot 'module/bin/deps')))
+    }
+
+    It 'takes the device by position' {
+        (Get-ChatVectorRuntime cpu).Device | Should -Be 'cpu'
+    }
+
+    It 'rejects an unknown device with a terminating InvalidDevice error' {
+        { Get-ChatVectorRuntime -Device tpu } |
+            Should -Throw -ErrorId 'InvalidDevice,ChatVector.PowerShell.Cmdlets.GetChatVectorRuntimeCommand'
+    }
+
+    It 'says a CUDA device that is not there is not there' {
+        $count = (Get-ChatVectorRuntime).CudaDeviceCount
+        $record = { Get-ChatVectorRuntime -Device "cuda:$($count + 7)" } |
+            Should -Throw -ErrorId 'TorchRuntimeUnavailable,ChatVector.PowerShell.Cmdlets.GetChatVectorRuntimeCommand' -PassThru
+        $record.Exception.Message | Should -Match 'CPU-only|not present'
+    }
+
+    It 'renders as a list with the versions, the device and the self-test' {
+        $text = Get-ChatVectorRuntime | Out-String
+        $info = Get-ChatVectorRuntime
+        $text | Should -Match "TorchSharpVersion\s*:\s*$([regex]::Escape($info.TorchSharpVersion))"
+        $text | Should -Match "LibTorchVersion\s*:\s*$([regex]::Escape($info.LibTorchVersion))"
+        $text | Should -Match 'Device\s*:\s*cpu'
+        $text | Should -Match 'SelfTest\s*:\s*Passed'
+    }
+}
+
+Describe 'Where libtorch cannot load' -Tag 'Runtime' {
+    # A child pwsh whose CHATVECTOR_NATIVE_DIR points at an empty folder: copying, inspecting and validating
+    # never load libtorch, so they work; computing (Show-SafeTensor) fails with one clear error.
+    BeforeAll {
+        $noNatives = Join-Path $TestDrive 'no-natives'
+        $null = New-Item -ItemType Directory $noNatives
+        $target = Join-Path $TestDrive 'resharded'
+        $environment = @{ CHATVECTOR_NATIVE_DIR = $noNatives; CV_MODEL = (Join-Path $Tiny 'cp'); CV_TARGET = $target }
+    }
+
+    It 'inspects, reshards and validates the data' {
+        $child = Invoke-ChildPwsh -Environment $environment -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Module ./ChatVector.psd1
+Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_TARGET -MaxShardSize 8KB -Checksum
+$report = Test-SafeTensor $env:CV_TARGET -Data
+"valid=$($report.Valid) verified=$($report.ChecksumsVerified) nan=$($report.NaNCount)"
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Output[-1] | Should -Be 'valid=True verified=21 nan=0'
+        (Get-ChildItem $target -Filter *.safetensors).Count | Should -BeGreaterThan 3
+        $expected = Read-IndependentTensors (Join-Path $Tiny 'cp')
+        $written = Read-IndependentTensors $target
+        $written.Keys | Sort-Object | Should -Be ($expected.Keys | Sort-Object)
+        foreach ($name in $expected.Keys) { $written[$name] | Should -Be $expected[$name] -Because $name }
+    }
+
+    It 'fails to compute with a terminating DeviceUnavailable error' {
+        $child = Invoke-ChildPwsh -Environment $environment -Script @'
+Import-Module ./ChatVector.psd1
+try { Get-SafeTensor $env:CV_MODEL -Name model.norm.weight | Show-SafeTensor; 'no error' }
+catch { $_.FullyQualifiedErrorId; $_.Exception.Message }
+'@
+        $child.Output[0] | Should -Be 'DeviceUnavailable,ChatVector.PowerShell.Cmdlets.ShowSafeTensorCommand'
+        $child.Output[1] | Should -BeLike '*CHATVECTOR_NATIVE_DIR*'
+    }
+}
