@@ -20,7 +20,7 @@ public sealed class ModuleImportTests(ModuleSessionFixture fixture) : IClassFixt
         var r = _session.Run("Get-ChatVectorRuntime");
         Assert.False(r.HadErrors, r.ErrorText);
         var info = Assert.Single(r.Output);
-        Assert.Equal("ChatVector.PowerShell.RuntimeInfo", info.TypeNames[0]);
+        Assert.Equal("ChatVector.PowerShell.Output.RuntimeInfo", info.TypeNames[0]);
         Assert.True((bool)info.Properties["SelfTestPassed"].Value, $"SelfTest: {info.Properties["SelfTest"].Value}");
         Assert.Equal(22.5f, (float)info.Properties["SelfTestValue"].Value);
         Assert.Equal("cpu", info.Properties["Device"].Value?.ToString(), ignoreCase: true);

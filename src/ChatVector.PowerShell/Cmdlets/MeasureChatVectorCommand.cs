@@ -56,7 +56,7 @@ public sealed partial class MeasureChatVectorCommand : ChatVectorCmdlet
                 var reference = ReferenceFor(handle);
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference, BaseOf(handle));
                 _measured++;
-                ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors: {handle.Name}", 0);
+                ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors measured, last {handle.Name}", double.NaN); // the total is still arriving
                 if (Summary)
                 {
                     Accumulate(LayerOf(handle.Name), statistics);
