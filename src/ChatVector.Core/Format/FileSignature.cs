@@ -14,15 +14,19 @@ internal static class FileSignature
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>"a Python pickle ...", "a zip archive ...", "a text file", or null when the bytes say nothing.</summary>
+    private const string ConvertAdvice =
+        "; loading pickle can run arbitrary code, so ChatVector reads only safetensors: convert it once, in a trusted environment, " +
+        "with save_pretrained(out, safe_serialization=True)";
+
+    /// <summary>"it looks like a pickle ..." with what to do, or null when the bytes say nothing.</summary>
     public static string? Describe(ReadOnlySpan<byte> start)
     {
         if (start is [(byte)'P', (byte)'K', 3, 4, ..])
-            return "a zip archive (torch.save writes its .pt/.bin checkpoints as zip files of pickles)";
+            return "it looks like a zip archive, which is what torch.save writes" + ConvertAdvice;
         // PROTO opcode with protocol 2-5, then any opcode: 0 is none, while a safetensors length would have it.
         if (start is [0x80, >= 2 and <= 5, not 0, ..])
-            return "a Python pickle (a PyTorch .bin/.pt checkpoint)";
-        if (IsText(start)) return "a text file";
+            return "it looks like a Python pickle, as PyTorch .bin/.pt checkpoints are" + ConvertAdvice;
+        if (IsText(start)) return "it looks like a text file";
         return null;
     }
 

@@ -41,7 +41,7 @@ public sealed class SafeTensorFile
         if (headerLength > MaxHeaderLength || (long)headerLength > length - 8)
         {
             if (FileSignature.Describe(prefix) is { } kind)
-                throw new SafeTensorException(SafeTensorRule.NotSafeTensors, path, $"this is not a safetensors file (it looks like {kind})");
+                throw new SafeTensorException(SafeTensorRule.NotSafeTensors, path, $"this is not a safetensors file ({kind})");
             if (headerLength > MaxHeaderLength)
                 throw new SafeTensorException(SafeTensorRule.HeaderTooLarge, path, $"the header claims {headerLength} bytes; at most {MaxHeaderLength} are allowed");
             throw new SafeTensorException(SafeTensorRule.HeaderBeyondFile, path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length");
