@@ -131,7 +131,7 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
         Assert.False(r.HadErrors, r.ErrorText);
         var handle = Assert.Single(r.Output);
         Assert.Equal("BF16", handle.Properties["DType"].Value);
-        Assert.Equal(new long[] { 16 }, (long[])handle.Properties["Shape"].Value);
+        Assert.Equal(new long[] { 16 }, ((System.Collections.IEnumerable)handle.Properties["Shape"].Value).Cast<long>());
         Assert.Equal(32L, handle.Properties["Bytes"].Value);
         Assert.EndsWith(".safetensors", (string)handle.Properties["File"].Value);
     }
@@ -220,7 +220,7 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
         Assert.False(test.HadErrors, test.ErrorText);
         Assert.Equal(4, test.Output.Count);
         Assert.False((bool)test.Output[0].Properties["Valid"].Value);
-        Assert.Contains("FileTooShort", test.Output[0].Properties["Problems"].Value is Array a ? a.Cast<object>().Select(o => PSObject.AsPSObject(o).Properties["Rule"].Value.ToString()) : []);
+        Assert.Contains("FileTooShort", test.Output[0].Properties["Problems"].Value is System.Collections.IEnumerable a ? a.Cast<object>().Select(o => PSObject.AsPSObject(o).Properties["Rule"].Value.ToString()) : []);
         Assert.False((bool)test.Output[1].Properties["Valid"].Value);
         Assert.True((bool)test.Output[2].Properties["Valid"].Value);
         Assert.False((bool)test.Output[3].BaseObject);
@@ -271,7 +271,7 @@ public sealed class PipelineTests(ModuleSessionFixture fixture) : IClassFixture<
         var r = _session.Run("Get-SafeTensor $cp -Name model.norm.weight | Show-SafeTensor -Count 4", trio.Vars());
         Assert.False(r.HadErrors, r.ErrorText);
         var preview = Assert.Single(r.Output);
-        Assert.Equal(trio.Cp["model.norm.weight"].Take(4).Select(f => (double)f), (double[])preview.Properties["First"].Value);
+        Assert.Equal(trio.Cp["model.norm.weight"].Take(4).Select(f => (double)f), ((System.Collections.IEnumerable)preview.Properties["First"].Value).Cast<double>());
         Assert.Equal(trio.Cp["model.norm.weight"].Average(f => (double)f), (double)preview.Properties["Mean"].Value, 6);
     }
 }

@@ -76,7 +76,8 @@ Describe 'Path and LiteralPath' -Tag 'Conventions' {
         $command = Get-Command $_
         $command.ParameterSets.Name | Should -Be @('Path', 'LiteralPath')
         $command.DefaultParameterSet | Should -Be 'Path'
-        $command.Parameters['LiteralPath'].Aliases | Should -Be @('PSPath', 'LP')
+        $command.Parameters['LiteralPath'].Aliases | Should -Contain 'PSPath'
+        $command.Parameters['LiteralPath'].Aliases | Should -Contain 'LP'
     }
 
     It 'reads a file whose name has [ ] through -LiteralPath' {

@@ -17,9 +17,9 @@ public sealed class GetSafeTensorCommand : ChatVectorCmdlet
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
-    /// <summary>Files or model folders, taken exactly as written (Get-ChildItem output binds here).</summary>
+    /// <summary>Files or model folders, taken exactly as written (Get-ChildItem output binds here; FullName for plain .NET file objects).</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
-    [Alias("PSPath", "LP")]
+    [Alias("PSPath", "LP", "FullName")]
     public string[] LiteralPath { get; set; } = [];
 
     /// <summary>Tensor names to keep; wildcards allowed.</summary>
