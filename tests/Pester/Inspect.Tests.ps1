@@ -61,12 +61,11 @@ Describe 'Get-SafeTensor' -Tag 'Inspect' {
         "$handle" | Should -Be 'model.norm.weight BF16 [16]'
     }
 
-    It 'renders handles as a table with name, dtype, shape, bytes and file' {
+    It 'renders handles as a table with name, dtype, shape, bytes and kind' {
         $handle = Get-SafeTensor $trio.Cp -Name model.embed_tokens.weight
         $text = $handle | Out-String -Width 200
-        $text | Should -Match 'Name\s+DType\s+Shape\s+Bytes'
-        $text | Should -Match "model\.embed_tokens\.weight\s+BF16\s+\[44, 16\]\s+1408\b"
-        $text | Should -Match ([regex]::Escape([IO.Path]::GetFileName($handle.File)))
+        $text | Should -Match 'Name\s+DType\s+Shape\s+Bytes\s+Kind'
+        $text | Should -Match "model\.embed_tokens\.weight\s+BF16\s+\[44, 16\]\s+1408\s+Stored"
     }
 
     It 'loads one handle as a TorchSharp tensor of its shape, dtype and values' {
@@ -228,7 +227,8 @@ Describe 'Test-SafeTensor' -Tag 'Inspect' {
 
     It 'renders reports as a table with validity, counts and path' {
         $text = Test-SafeTensor $trio.Cp | Out-String -Width 300
-        $text | Should -Match 'Valid\s+Files\s+Tensors\s+Path'
-        $text | Should -Match "True\s+2\s+$($trio.CpValues.Count)\s+$([regex]::Escape($trio.Cp))"
+        $text | Should -Match 'Valid\s+Files\s+Tensors\s+Checksums\s+Problems\s+Path'
+        # The path column is shortened from the left to fit 80 columns: its end is shown.
+        $text | Should -Match "True\s+2\s+$($trio.CpValues.Count)\s+\S*$([regex]::Escape('/trio/cp'))"
     }
 }

@@ -127,10 +127,10 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
             Should -Throw -ErrorId 'DeviceUnavailable,ChatVector.PowerShell.Cmdlets.MeasureChatVectorCommand'
     }
 
-    It 'renders as a table with the scope, the name and the norm' {
+    It 'renders as a table with the name, the norm and the relative norm' {
         $m = Get-ChatVector $trio.Base $trio.Chat -Name model.norm.weight | Measure-ChatVector
         $text = $m | Out-String -Width 250
-        $text | Should -Match 'Scope\s+Name\s+L2Norm'
-        $text | Should -Match "Tensor\s+model\.norm\.weight\s+$([regex]::Escape('{0:G4}' -f $m.L2Norm))"
+        $text | Should -Match 'Name\s+L2Norm\s+RelNorm'
+        $text | Should -Match "model\.norm\.weight\s+$([regex]::Escape($m.L2Norm.ToString('G4', [cultureinfo]::InvariantCulture)))"
     }
 }

@@ -24,7 +24,7 @@ Describe 'Import-Module ChatVector' -Tag 'Runtime' {
 Describe 'Get-ChatVectorRuntime' -Tag 'Runtime' {
     It 'loads the shipped libtorch from the module''s deps folder and computes (bf16 -> float32 self-test)' {
         $info = Get-ChatVectorRuntime
-        $info.PSObject.TypeNames[0] | Should -Be 'ChatVector.PowerShell.RuntimeInfo'
+        $info.PSObject.TypeNames[0] | Should -Be 'ChatVector.PowerShell.Output.RuntimeInfo'
         $info.SelfTest | Should -Be 'Passed'
         $info.SelfTestPassed | Should -BeTrue
         $info.SelfTestValue | Should -Be 22.5

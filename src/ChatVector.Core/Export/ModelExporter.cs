@@ -20,8 +20,11 @@ public static class ModelExporter
     /// <summary>Writes a layout already planned from <paramref name="request"/> (as shown to -WhatIf).</summary>
     public static ExportOutcome Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null, Func<string, long>? availableBytes = null)
     {
-        FreeSpace.Require(request.TargetPath, layout.PlannedBytes(request), availableBytes);
+        // Staging first: it proves the target's folder is writable and not locked by another export, so a
+        // folder that may not be written says so (not "no space", which a pseudo file system also reports).
+        // A failed space check then disposes the empty staging folder: nothing is left behind.
         using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
+        FreeSpace.Require(request.TargetPath, layout.PlannedBytes(request), availableBytes);
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
         var tally = new NonFiniteTally();
         var nonFinite = new List<NonFiniteTensor>();

@@ -60,9 +60,10 @@ public sealed class StagedTarget : IDisposable
         {
             return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
-        catch (IOException e)
+        catch (IOException e) when (IoFailure.Classify(e) == IoFailureKind.Busy)
         {
-            throw new IOException($"{targetPath}: another export to this target is in progress (lock {lockPath} is held).", e);
+            // Only a held lock means another export: a read-only or full file system fails here too.
+            throw new ExportInProgressException($"{targetPath}: another export to this target is in progress (lock {lockPath} is held).", e);
         }
     }
 

@@ -35,13 +35,17 @@ public sealed class SafeTensorFile
         long length = RandomAccess.GetLength(handle);
         var lastWrite = File.GetLastWriteTimeUtc(path);
         if (length < 8) throw new SafeTensorException(SafeTensorRule.FileTooShort, path, $"the file has {length} bytes; a safetensors file starts with an 8-byte header length");
-        Span<byte> prefix = stackalloc byte[8];
+        Span<byte> prefix = stackalloc byte[(int)Math.Min(length, FileSignature.Length)];
         RandomAccess.Read(handle, prefix, 0);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength > MaxHeaderLength)
-            throw new SafeTensorException(SafeTensorRule.HeaderTooLarge, path, $"the header claims {headerLength} bytes; at most {MaxHeaderLength} are allowed");
-        if ((long)headerLength > length - 8)
+        if (headerLength > MaxHeaderLength || (long)headerLength > length - 8)
+        {
+            if (FileSignature.Describe(prefix) is { } kind)
+                throw new SafeTensorException(SafeTensorRule.NotSafeTensors, path, $"this is not a safetensors file ({kind})");
+            if (headerLength > MaxHeaderLength)
+                throw new SafeTensorException(SafeTensorRule.HeaderTooLarge, path, $"the header claims {headerLength} bytes; at most {MaxHeaderLength} are allowed");
             throw new SafeTensorException(SafeTensorRule.HeaderBeyondFile, path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length");
+        }
         var headerBytes = new byte[headerLength];
         if (RandomAccess.Read(handle, headerBytes, 8) != headerBytes.Length)
             throw new SafeTensorException(SafeTensorRule.FileChanged, path, "the file shrank while its header was read");

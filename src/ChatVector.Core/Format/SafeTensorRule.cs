@@ -9,6 +9,8 @@ public enum SafeTensorRule
     // One file (the format specification's reject cases).
     FileNotFound,
     FileTooShort,
+    /// <summary>The header length is impossible and the first bytes show another kind of file (pickle, zip, text).</summary>
+    NotSafeTensors,
     HeaderTooLarge,
     HeaderBeyondFile,
     HeaderNotUtf8,

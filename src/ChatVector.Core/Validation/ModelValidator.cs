@@ -11,13 +11,14 @@ namespace ChatVector.Core.Validation;
 /// </summary>
 public static class ModelValidator
 {
-    public static ValidationReport Validate(string path, bool checkData = false, CancellationToken cancellation = default)
+    /// <param name="progress">With <paramref name="checkData"/>: called as data is read, with (bytes done, bytes in all, tensor).</param>
+    public static ValidationReport Validate(string path, bool checkData = false, CancellationToken cancellation = default, Action<long, long, string>? progress = null)
     {
         var problems = new List<ValidationProblem>();
         var files = Directory.Exists(path) ? ModelFolder.WeightFiles(path) : [path];
         var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), problems)).OfType<SafeTensorFile>().ToList();
         if (problems.Count == 0 && Directory.Exists(path)) Try(() => ModelFolder.Open(path), problems);
-        var data = new DataSummary();
+        var data = new DataSummary { BytesTotal = opened.Sum(f => f.Tensors.Sum(t => t.ByteLength)), Progress = progress };
         if (checkData)
             foreach (var file in opened) Try(() => CheckData(file, data, problems, cancellation), problems);
         return new ValidationReport(path, files.Count, opened.Sum(f => f.Tensors.Count), problems)
@@ -33,6 +34,8 @@ public static class ModelValidator
     {
         public long NaN, Inf;
         public int Verified;
+        public long BytesDone, BytesTotal;
+        public Action<long, long, string>? Progress;
     }
 
     private static SafeTensorFile CheckData(SafeTensorFile file, DataSummary summary, List<ValidationProblem> problems, CancellationToken cancellation)
@@ -43,6 +46,8 @@ public static class ModelValidator
         {
             var tensor = file.Tensors[i];
             var (nan, inf) = CountNonFinite(file, tensor, buffer, cancellation);
+            summary.BytesDone += tensor.ByteLength;
+            summary.Progress?.Invoke(summary.BytesDone, summary.BytesTotal, tensor.Name);
             summary.NaN += nan;
             summary.Inf += inf;
             if (nan + inf > 0)

@@ -12,15 +12,21 @@ namespace ChatVector.PowerShell.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Writes the tensor handles on the pipeline to a safetensors file or a sharded model folder.</para>
 /// </summary>
-[Cmdlet(VerbsData.Export, "SafeTensor", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Export, "SafeTensor", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(FileInfo), typeof(DirectoryInfo))]
 public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
 {
     private readonly List<TensorHandle> _handles = [];
 
-    /// <summary>A .safetensors file, or a folder for a sharded model.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>A .safetensors file, or a folder for a sharded model. Wildcards must match one existing item.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
+
+    /// <summary>The target taken exactly as written ([ ] * ? are part of the name).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     public TensorHandle[] InputObject { get; set; } = [];
@@ -61,7 +67,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
 
     protected override void EndProcessing()
     {
-        var target = ResolveNew(Path);
+        var target = Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path));
         if (_handles.Count == 0)
         {
             // An empty pipeline (a -Name that matched nothing) must not produce an empty "model".
@@ -90,7 +96,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            ThrowTerminatingError(Errors.From(e, target));
+            ThrowTerminatingError(Errors.From(e, target, writing: true));
         }
         finally
         {

@@ -22,12 +22,16 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     [Parameter(Mandatory = true, Position = 1)]
     public string Chat { get; set; } = "";
 
+    /// <summary>Tensor names to take; wildcards allowed.</summary>
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>Tensor names to leave out; wildcards allowed.</summary>
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Exclude { get; set; }
 
     /// <summary>The ratio these vectors are added with; overrides Add-ChatVector -Ratio for them.</summary>

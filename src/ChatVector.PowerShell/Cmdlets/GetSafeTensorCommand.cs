@@ -8,27 +8,36 @@ namespace ChatVector.PowerShell.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Lists the tensors of a safetensors file or model folder as lazy handles.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "SafeTensor")]
+[Cmdlet(VerbsCommon.Get, "SafeTensor", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(TensorHandle))]
 public sealed class GetSafeTensorCommand : ChatVectorCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "LiteralPath")]
+    /// <summary>Files or model folders; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     public string[] Path { get; set; } = [];
+
+    /// <summary>Files or model folders, taken exactly as written (Get-ChildItem output binds here; FullName for plain .NET file objects).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    public string[] LiteralPath { get; set; } = [];
 
     /// <summary>Tensor names to keep; wildcards allowed.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>Tensor names to leave out; wildcards allowed.</summary>
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Exclude { get; set; }
 
     protected override void ProcessRecord()
     {
         var include = NameFilter.Create(Name, Exclude);
-        foreach (var path in Path.SelectMany(ResolveExisting))
+        foreach (var path in ResolveExisting(Literal ? LiteralPath : Path, Literal))
         {
             try
             {

@@ -56,7 +56,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 if (@base.Reason is not null) WriteVerbose(@base.Reason);
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;
-                ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors: {handle.Name}", 0);
+                ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors measured, last {handle.Name}", double.NaN); // the total is still arriving
                 if (Summary)
                 {
                     Accumulate(LayerGroups.Of(handle.Name), statistics);

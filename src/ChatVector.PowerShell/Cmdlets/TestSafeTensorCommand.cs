@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ChatVector.Core.Format;
 using ChatVector.Core.Validation;
 using ChatVector.PowerShell.Infrastructure;
 
@@ -7,13 +8,19 @@ namespace ChatVector.PowerShell.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Validates safetensors files and model folders against the format's rules; reports every problem found.</para>
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "SafeTensor")]
+[Cmdlet(VerbsDiagnostic.Test, "SafeTensor", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(ValidationResult), typeof(bool))]
 public sealed class TestSafeTensorCommand : ChatVectorCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "LiteralPath")]
+    /// <summary>Files or model folders; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     public string[] Path { get; set; } = [];
+
+    /// <summary>Files or model folders, taken exactly as written (Get-ChildItem output binds here; FullName for plain .NET file objects).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    public string[] LiteralPath { get; set; } = [];
 
     /// <summary>Only $true or $false per path.</summary>
     [Parameter]
@@ -25,12 +32,12 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var path in Path)
+        foreach (var path in Literal ? LiteralPath : Path)
         {
             var resolved = TryResolve(path);
             var reports = resolved.Count == 0
                 ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "FileNotFound", $"{path}: no such file or folder.")])]
-                : resolved.Select(r => ModelValidator.Validate(r, Data, Cancellation));
+                : resolved.Select(Validate);
             foreach (var report in reports)
             {
                 if (Quiet) WriteObject(report.IsValid);
@@ -39,24 +46,29 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
         }
     }
 
+    private ValidationReport Validate(string path)
+    {
+        var activity = $"Test-SafeTensor {path}";
+        try
+        {
+            return ModelValidator.Validate(path, Data, Cancellation, Data ? (done, total, tensor) => ReportProgress(3, activity,
+                $"{tensor}: {ByteSize.Format(done)} of {ByteSize.Format(total)} read", total == 0 ? 1 : (double)done / total) : null);
+        }
+        finally
+        {
+            if (Data) ReportProgress(3, activity, "done", 1, final: true);
+        }
+    }
+
     /// <summary>Never an error for a missing path: Test- answers, it does not fail.</summary>
     private IReadOnlyList<string> TryResolve(string path)
     {
-        try { return GetResolvedProviderPathFromPSPath(path, out _); }
-        catch (ItemNotFoundException) { return []; }
+        try
+        {
+            if (!Literal) return GetResolvedProviderPathFromPSPath(path, out _);
+            var literal = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+            return File.Exists(literal) || Directory.Exists(literal) ? [literal] : [];
+        }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException) { return []; }
     }
-}
-
-/// <summary>Test-SafeTensor's answer for one path.</summary>
-public sealed class ValidationResult(ValidationReport report)
-{
-    public string Path => report.Path;
-    public bool Valid => report.IsValid;
-    public int Files => report.Files;
-    public int Tensors => report.Tensors;
-    public ValidationProblem[] Problems => report.Problems.ToArray();
-    /// <summary>With -Data: NaN and Inf values found, and how many tensors matched their recorded checksum.</summary>
-    public long? NaNCount => report.DataChecked ? report.NaNCount : null;
-    public long? InfCount => report.DataChecked ? report.InfCount : null;
-    public int? ChecksumsVerified => report.DataChecked ? report.ChecksumsVerified : null;
 }

@@ -11,6 +11,12 @@ namespace ChatVector.PowerShell.Infrastructure;
 /// </summary>
 public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
 {
+    /// <summary>Parameter sets of path-taking cmdlets: -Path expands wildcards, -LiteralPath does not.</summary>
+    protected const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+
+    /// <summary>True when the paths came through -LiteralPath.</summary>
+    protected bool Literal => ParameterSetName == LiteralPathSet;
+
     private CancellationTokenSource? _cancellation;
     private Stopwatch? _sinceProgress; // null until the first report, which always goes out
 
@@ -21,42 +27,88 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _cancellation?.Cancel();
 
-    /// <summary>Existing paths, wildcards expanded, through the provider so ~ and relative paths work.</summary>
-    protected IEnumerable<string> ResolveExisting(string path)
+    /// <summary>
+    /// The existing file system items a -Path (wildcards expanded) or -LiteralPath (taken as written) names,
+    /// through the provider so ~ and relative paths work. Names nothing: a non-terminating PathNotFound.
+    /// </summary>
+    protected IReadOnlyList<string> ResolveExisting(string path, bool literal, string parameterName)
     {
+        try
+        {
+            if (literal)
+            {
+                var single = ResolveLiteral(path, parameterName);
+                if (Exists(single)) return [single];
+                WriteError(Errors.NotFound(path, parameterName, literal));
+                return [];
+            }
+            var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+            RequireFileSystem(provider, path, parameterName);
+            if (resolved.Count == 0) WriteError(Errors.NotFound(path, parameterName, literal)); // an unmatched wildcard is silent otherwise
+            return resolved;
+        }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException)
+        {
+            WriteError(Errors.NotFound(path, parameterName, literal, e));
+            return [];
+        }
+    }
+
+    /// <summary>Every existing item the bound -Path or -LiteralPath names, in order.</summary>
+    protected IEnumerable<string> ResolveExisting(string[] paths, bool literal) =>
+        paths.SelectMany(path => ResolveExisting(path, literal, literal ? "LiteralPath" : "Path"));
+
+    /// <summary>
+    /// A model or folder parameter (-Base, -Chat, -Model, -Reference...): one existing item, taken as written
+    /// (no wildcards: it must name exactly one model). Terminating when it names nothing.
+    /// </summary>
+    protected string ResolveSingleExisting(string path, string parameterName)
+    {
+        string resolved;
+        try { resolved = ResolveLiteral(path, parameterName); }
+        catch (System.Management.Automation.DriveNotFoundException e) { ThrowTerminatingError(Errors.NotFound(path, parameterName, literal: true, e)); throw; }
+        if (!Exists(resolved)) ThrowTerminatingError(Errors.NotFound(path, parameterName, literal: true));
+        return resolved;
+    }
+
+    /// <summary>
+    /// An output path that may not exist yet. With wildcards (not literal) it must match exactly one
+    /// existing item, as Out-File and Export-Csv do; otherwise it is taken as written.
+    /// </summary>
+    protected string ResolveNew(string path, bool literal, string parameterName)
+    {
+        if (literal || !WildcardPattern.ContainsWildcardCharacters(path)) return ResolveLiteral(path, parameterName);
         Collection<string> resolved;
         try
         {
             resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
-            if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file system path.");
+            RequireFileSystem(provider, path, parameterName);
         }
-        catch (ItemNotFoundException e)
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException)
         {
-            WriteError(Errors.NotFound(path, e));
-            yield break;
-        }
-        foreach (var item in resolved) yield return item;
-    }
-
-    /// <summary>One existing path that must resolve to exactly one item; terminating otherwise.</summary>
-    protected string ResolveSingleExisting(string path, string parameterName)
-    {
-        try
-        {
-            var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
-            if (provider.Name != "FileSystem" || resolved.Count != 1)
-                ThrowTerminatingError(Errors.Argument($"-{parameterName} '{path}' must name one file system item; it resolves to {resolved.Count}.", path));
-            return resolved[0];
-        }
-        catch (ItemNotFoundException e)
-        {
-            ThrowTerminatingError(Errors.NotFound(path, e));
+            ThrowTerminatingError(Errors.NotFound(path, parameterName, literal, e));
             throw; // unreachable
         }
+        if (resolved.Count == 0) ThrowTerminatingError(Errors.NotFound(path, parameterName, literal));
+        if (resolved.Count > 1)
+            ThrowTerminatingError(Errors.Argument($"-{parameterName} '{path}' matches {resolved.Count} items; it must name one target.", path));
+        return resolved[0];
     }
 
-    /// <summary>A path that may not exist yet (an output).</summary>
-    protected string ResolveNew(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+    private string ResolveLiteral(string path, string parameterName)
+    {
+        var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+        RequireFileSystem(provider, path, parameterName);
+        return resolved;
+    }
+
+    private void RequireFileSystem(ProviderInfo provider, string path, string parameterName)
+    {
+        if (provider.Name != "FileSystem")
+            ThrowTerminatingError(Errors.Argument($"-{parameterName} '{path}' is a {provider.Name} path; ChatVector reads and writes files.", path));
+    }
+
+    private static bool Exists(string path) => File.Exists(path) || Directory.Exists(path);
 
     /// <summary>
     /// A context on <paramref name="device"/>. With <paramref name="loadNow"/> false (nothing to compute,
@@ -79,13 +131,14 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Write-Progress at most a few times a second, always for the first and the last report.</summary>
+    /// <param name="fraction">Done so far, 0 to 1; NaN when the total is not known (a pipeline still arriving).</param>
     protected void ReportProgress(int activityId, string activity, string status, double fraction, bool final = false)
     {
         if (!final && _sinceProgress is { ElapsedMilliseconds: < 250 }) return;
         (_sinceProgress ??= new Stopwatch()).Restart();
         var record = new ProgressRecord(activityId, activity, status)
         {
-            PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100),
+            PercentComplete = double.IsNaN(fraction) ? -1 : (int)Math.Clamp(fraction * 100, 0, 100),
             RecordType = final ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         };
         WriteProgress(record);

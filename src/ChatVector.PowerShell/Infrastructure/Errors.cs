@@ -4,27 +4,56 @@ using ChatVector.Core.Format;
 
 namespace ChatVector.PowerShell.Infrastructure;
 
-/// <summary>Builds ErrorRecords with a stable id, a category and the target, from the engine's exceptions.</summary>
+/// <summary>
+/// The one place that turns an exception into an ErrorRecord: a stable id and a category per cause
+/// (tests assert "Id,ChatVector.PowerShell.Cmdlets.XCommand"), the target, and a message saying what to do.
+/// </summary>
 internal static class Errors
 {
-    public static ErrorRecord From(Exception exception, object? target) => exception switch
+    /// <summary>A record for <paramref name="exception"/>; <paramref name="writing"/> says whether the failed work was writing <paramref name="target"/>.</summary>
+    public static ErrorRecord From(Exception exception, object? target, bool writing = false)
     {
-        SafeTensorException { Rule: SafeTensorRule.FileNotFound } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.ObjectNotFound, target ?? e.FilePath),
-        SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.SecurityError, target ?? e.FilePath),
-        SafeTensorException e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.InvalidData, target ?? e.FilePath),
-        InsufficientSpaceException e => new ErrorRecord(e, "NoSpace", ErrorCategory.ResourceUnavailable, target),
-        NonFiniteValuesException e => new ErrorRecord(e, "NonFiniteValues", ErrorCategory.InvalidResult, target),
-        OperationCanceledException e => new ErrorRecord(e, "Cancelled", ErrorCategory.OperationStopped, target),
-        UnauthorizedAccessException e => new ErrorRecord(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
-        InvalidDataException e => new ErrorRecord(e, "InvalidData", ErrorCategory.InvalidData, target),
-        IOException e => new ErrorRecord(e, "WriteFailed", ErrorCategory.WriteError, target),
-        ArgumentException e => new ErrorRecord(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
-        NotSupportedException e => new ErrorRecord(e, "NotSupported", ErrorCategory.NotImplemented, target),
-        _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
+        var (id, category, advice) = Classify(exception, writing);
+        var record = new ErrorRecord(exception, id, category, target ?? (exception as SafeTensorException)?.FilePath);
+        if (advice is not null) record.ErrorDetails = new ErrorDetails($"{exception.Message} {advice}");
+        return record;
+    }
+
+    private static (string Id, ErrorCategory Category, string? Advice) Classify(Exception exception, bool writing) => exception switch
+    {
+        SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
+        SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
+        SafeTensorException e => (e.Rule.ToString(), ErrorCategory.InvalidData, null),
+        OperationCanceledException => ("Cancelled", ErrorCategory.OperationStopped, null),
+        InsufficientSpaceException => ("NoSpace", ErrorCategory.WriteError, null), // the free-space check before writing
+        NonFiniteValuesException => ("NonFiniteValues", ErrorCategory.InvalidResult, null),
+        ExportInProgressException => ("ExportInProgress", ErrorCategory.ResourceBusy, "Wait for it to finish, or export to another path."),
+        IOException or UnauthorizedAccessException => ClassifyIo(exception, writing),
+        InvalidDataException => ("InvalidData", ErrorCategory.InvalidData, null),
+        ArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument, null),
+        NotSupportedException => ("NotSupported", ErrorCategory.NotImplemented, null),
+        _ => (exception.GetType().Name, ErrorCategory.NotSpecified, null),
     };
 
-    public static ErrorRecord NotFound(string path, Exception inner) =>
-        new(new FileNotFoundException($"{path}: no such file or folder.", path, inner), "PathNotFound", ErrorCategory.ObjectNotFound, path);
+    private static (string, ErrorCategory, string?) ClassifyIo(Exception exception, bool writing) => IoFailure.Classify(exception) switch
+    {
+        IoFailureKind.NotFound => ("PathNotFound", ErrorCategory.ObjectNotFound, null),
+        IoFailureKind.PermissionDenied => ("PermissionDenied", ErrorCategory.PermissionDenied,
+            writing ? "Choose a folder you may write to." : "Check the file's permissions."),
+        IoFailureKind.ReadOnly => ("TargetReadOnly", ErrorCategory.PermissionDenied, "The file system is mounted read-only; export to another place."),
+        IoFailureKind.NoSpace => ("NoSpace", ErrorCategory.WriteError, "The disk is full; free space or export to another disk. Nothing was left behind."),
+        IoFailureKind.Busy => ("FileInUse", ErrorCategory.ResourceBusy, "Another process holds the file; close it and try again."),
+        _ => writing ? ("WriteFailed", ErrorCategory.WriteError, null) : ("ReadFailed", ErrorCategory.ReadError, null),
+    };
+
+    /// <summary>A path the user gave that names nothing (a missing item, or a wildcard that matches none).</summary>
+    public static ErrorRecord NotFound(string path, string parameterName, bool literal, Exception? inner = null)
+    {
+        var message = !literal && WildcardPattern.ContainsWildcardCharacters(path)
+            ? $"-{parameterName} '{path}' matches no file or folder. [ ] * ? are wildcards in -{parameterName}; to name a path that contains them, use -LiteralPath."
+            : $"{path}: no such file or folder.";
+        return new ErrorRecord(new ItemNotFoundException(message, inner), "PathNotFound", ErrorCategory.ObjectNotFound, path);
+    }
 
     public static ErrorRecord Argument(string message, object? target) =>
         new(new ArgumentException(message), "InvalidArgument", ErrorCategory.InvalidArgument, target);

@@ -138,7 +138,7 @@ public class ExportFaultTests
         var first = Task.Run(() => Trio.Export(target, slow));
         Assert.True(firstIsWriting.Wait(TimeSpan.FromSeconds(30)));
 
-        var second = Assert.Throws<IOException>(() => Trio.Export(target, trio.Plan(0.5).Outputs));
+        var second = Assert.Throws<Core.Export.ExportInProgressException>(() => Trio.Export(target, trio.Plan(0.5).Outputs));
         Assert.Contains("in progress", second.Message);
         release.Set();
         first.Wait();

@@ -1,6 +1,6 @@
 using ChatVector.Core.Statistics;
 
-namespace ChatVector.PowerShell.Handles;
+namespace ChatVector.PowerShell.Output;
 
 /// <summary>Measure-ChatVector's answer for one tensor, one layer, or the whole set.</summary>
 public sealed class TensorMeasurement
@@ -41,30 +41,4 @@ public sealed class TensorMeasurement
     public double? RelativeNorm { get; }
     /// <summary>Cosine similarity with the same-named tensor of -Reference.</summary>
     public double? Cosine { get; }
-}
-
-/// <summary>Show-SafeTensor's answer: the first values and basic statistics of one tensor.</summary>
-public sealed class TensorPreview
-{
-    internal TensorPreview(TensorHandle handle, double[] first, TensorStatistics s)
-    {
-        Name = handle.Name;
-        DType = handle.DType;
-        Shape = handle.Shape;
-        First = first;
-        (Mean, Std, Min, Max) = (s.FiniteMean, s.Std, s.FiniteMin, s.FiniteMax);
-        NaNCount = s.NaNCount;
-        InfCount = s.InfCount;
-    }
-
-    public string Name { get; }
-    public string DType { get; }
-    public long[] Shape { get; }
-    public double[] First { get; }
-    public double Mean { get; }
-    public double Std { get; }
-    public double Min { get; }
-    public double Max { get; }
-    public long NaNCount { get; }
-    public long InfCount { get; }
 }

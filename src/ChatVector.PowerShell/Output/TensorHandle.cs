@@ -1,16 +1,8 @@
-using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Tensors;
+using ChatVector.PowerShell.Handles;
 
-namespace ChatVector.PowerShell.Handles;
-
-/// <summary>What a handle stands for: a tensor in a file, a chat vector, or a merged tensor.</summary>
-public enum TensorKind
-{
-    Stored,
-    ChatVector,
-    Merged,
-}
+namespace ChatVector.PowerShell.Output;
 
 /// <summary>
 /// The object that flows through the pipeline: a tensor's name, type and shape, and a lazy source for
@@ -26,11 +18,15 @@ public sealed class TensorHandle
         Context = context;
         File = file;
         Model = model;
+        Shape = new PrintableList<long>(source.Shape);
     }
 
     public string Name => Source.Name;
     public string DType => Source.DType.ToString();
-    public long[] Shape => Source.Shape;
+    /// <summary>The dimensions; prints (and exports to CSV) as "[4096, 11008]".</summary>
+    public PrintableList<long> Shape { get; }
+    /// <summary>The shape as text, for JSON and other consumers that keep only strings.</summary>
+    public string ShapeText => Shape.ToString();
     public long ElementCount => Source.ElementCount;
     public long Bytes => Source.ByteLength;
     public TensorKind Kind { get; }
@@ -41,8 +37,10 @@ public sealed class TensorHandle
     /// <summary>For a chat vector: the ratio it is added with (Add-ChatVector -Ratio applies when unset).</summary>
     public double? Ratio { get; set; }
 
-    [Hidden] public ITensorSource Source { get; }
-    [Hidden] public InputContext Context { get; }
+    // Internal, not [Hidden]: ConvertTo-Json and Export-Csv walk every public property, hidden or not,
+    // and these hold file objects and foreign Newtonsoft tokens.
+    internal ITensorSource Source { get; }
+    internal InputContext Context { get; }
 
     /// <summary>
     /// The whole tensor as a TorchSharp tensor on <paramref name="device"/> (cpu, cuda, cuda:N), in its own
@@ -53,8 +51,8 @@ public sealed class TensorHandle
     {
         var context = new ComputeContext(device, CancellationToken.None);
         using var flat = Source.ReadChunk(0, ElementCount, context);
-        return flat.reshape(Shape);
+        return flat.reshape(Source.Shape);
     }
 
-    public override string ToString() => $"{Name} {DType} [{string.Join(", ", Shape)}]";
+    public override string ToString() => $"{Name} {DType} {ShapeText}";
 }

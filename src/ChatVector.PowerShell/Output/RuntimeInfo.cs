@@ -1,4 +1,4 @@
-namespace ChatVector.PowerShell;
+namespace ChatVector.PowerShell.Output;
 
 /// <summary>Output of Get-ChatVectorRuntime. Lives in the cmdlet assembly (not Core) because
 /// PowerShell only sees types from the default load context; see Loading/ModuleInitializer.</summary>
