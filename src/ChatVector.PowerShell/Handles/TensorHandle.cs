@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ChatVector.Core.Export;
+using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.PowerShell.Handles;
@@ -29,7 +30,8 @@ public sealed class TensorHandle
     }
 
     public string Name => Source.Name;
-    public string DType => Source.DType.ToString();
+    /// <summary>The enum itself (it shows as its name, BF16, F32...), so nothing downstream parses text back.</summary>
+    public DType DType => Source.DType;
     public long[] Shape => Source.Shape;
     public long ElementCount => Source.ElementCount;
     public long Bytes => Source.ByteLength;

@@ -49,7 +49,7 @@ public sealed class TensorPreview
     internal TensorPreview(TensorHandle handle, double[] first, TensorStatistics s)
     {
         Name = handle.Name;
-        DType = handle.DType;
+        DType = handle.DType.ToString();
         Shape = handle.Shape;
         First = first;
         (Mean, Std, Min, Max) = (s.FiniteMean, s.Std, s.FiniteMin, s.FiniteMax);

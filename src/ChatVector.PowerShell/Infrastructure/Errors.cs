@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.Models;
 
 namespace ChatVector.PowerShell.Infrastructure;
 
@@ -10,8 +11,8 @@ internal static class Errors
     public static ErrorRecord From(Exception exception, object? target) => exception switch
     {
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.ObjectNotFound, target ?? e.FilePath),
-        SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.SecurityError, target ?? e.FilePath),
-        SafeTensorException e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.InvalidData, target ?? e.FilePath),
+        ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } e => new ErrorRecord(e, e.RuleName, ErrorCategory.SecurityError, target ?? e.FilePath),
+        InputRuleException e => new ErrorRecord(e, e.RuleName, ErrorCategory.InvalidData, target ?? e.FilePath),
         InsufficientSpaceException e => new ErrorRecord(e, "NoSpace", ErrorCategory.ResourceUnavailable, target),
         NonFiniteValuesException e => new ErrorRecord(e, "NonFiniteValues", ErrorCategory.InvalidResult, target),
         OperationCanceledException e => new ErrorRecord(e, "Cancelled", ErrorCategory.OperationStopped, target),
