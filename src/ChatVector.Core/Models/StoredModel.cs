@@ -12,7 +12,7 @@ namespace ChatVector.Core.Models;
 /// <remarks>
 /// One type, not a folder type and a file type: every consumer (pairing, merging, measuring, listing) wants
 /// the same thing from either, named tensors plus the side files when there is a folder (<see cref="IsFolder"/>).
-/// Hence the name says "stored", not "folder" (it was ModelFolder).
+/// Hence the name says "stored", not "folder".
 /// </remarks>
 public sealed class StoredModel
 {
