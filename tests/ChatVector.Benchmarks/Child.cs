@@ -35,8 +35,8 @@ internal static class Child
         UseModuleNatives();
         TorchRuntime.EnsureLoaded();
         var clock = Stopwatch.StartNew();
-        var pairing = ChatVectorPlanner.Pair(ModelFolder.Open(Path.Combine(dir, "base")), ModelFolder.Open(Path.Combine(dir, "chat")), _ => true);
-        var cp = ModelFolder.Open(Path.Combine(dir, "cp"));
+        var pairing = ChatVectorPairing.Pair(StoredModel.Open(Path.Combine(dir, "base")), StoredModel.Open(Path.Combine(dir, "chat")), _ => true);
+        var cp = StoredModel.Open(Path.Combine(dir, "cp"));
         var plan = MergePlanner.Plan(new MergeRequest(cp, pairing.Vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList()));
         var target = Path.Combine(dir, "merged");
         ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new SideFiles(cp)), ComputeContext.Cpu());
@@ -52,7 +52,7 @@ internal static class Child
         long outputBytes = 0;
         foreach (var name in new[] { "base", "chat", "cp" })
         {
-            foreach (var tensor in ModelFolder.Open(Path.Combine(dir, name)).Tensors)
+            foreach (var tensor in StoredModel.Open(Path.Combine(dir, name)).Tensors)
             {
                 for (long offset = 0; offset < tensor.Info.ByteLength; offset += buffer.Length)
                 {

@@ -12,8 +12,8 @@ internal static class TrioGenerator
     public static void Write(string folder, double gigabytes, int seed)
     {
         Directory.CreateDirectory(folder);
-        var tensors = Layout(gigabytes);
-        var shards = ShardPlanner.Plan(tensors, ByteSize.Parse("500MB"));
+        var tensors = Declarations(gigabytes);
+        var shards = ShardPacker.Pack(tensors, ByteSize.Parse("500MB"));
         var random = new Random(seed);
         var weightMap = new Dictionary<string, string>();
         foreach (var shard in shards)
@@ -26,9 +26,9 @@ internal static class TrioGenerator
         File.WriteAllText(Path.Combine(folder, "config.json"), new JObject { ["architectures"] = new JArray("LlamaForCausalLM"), ["hidden_size"] = Hidden, ["vocab_size"] = Vocab, ["torch_dtype"] = "bfloat16" }.ToString());
     }
 
-    private static List<TensorLayout> Layout(double gigabytes)
+    private static List<TensorDeclaration> Declarations(double gigabytes)
     {
-        var tensors = new List<TensorLayout> { new("model.embed_tokens.weight", DType.BF16, [Vocab, Hidden]) };
+        var tensors = new List<TensorDeclaration> { new("model.embed_tokens.weight", DType.BF16, [Vocab, Hidden]) };
         long perLayer = 2L * (4L * Hidden * Hidden + 3L * Hidden * Intermediate + 2 * Hidden);
         long budget = (long)(gigabytes * 1e9) - 2L * 2 * Vocab * Hidden;
         for (int i = 0; i < Math.Max(1, budget / perLayer); i++)

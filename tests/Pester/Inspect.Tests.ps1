@@ -51,6 +51,7 @@ Describe 'Get-SafeTensor' -Tag 'Inspect' {
         $handle = [pscustomobject]@{ FullName = $trio.Cp } | Get-SafeTensor -Name model.norm.weight
         @($handle).Count | Should -Be 1
         $handle.DType | Should -Be 'BF16'
+        $handle.DType.GetType().IsEnum | Should -BeTrue   # the dtype itself, not text to parse again
         $handle.Shape | Should -Be @(16)
         $handle.ElementCount | Should -Be 16
         $handle.Bytes | Should -Be 32

@@ -6,18 +6,18 @@ using ChatVector.Core.Tensors;
 namespace ChatVector.Core.Export;
 
 /// <summary>One file to write: its prepared header and the sources of its tensors in data order.</summary>
-public sealed record PlannedFile(string FileName, PreparedFile Prepared, IReadOnlyList<ITensorSource> Sources)
+public sealed record OutputFile(string FileName, PreparedFile Prepared, IReadOnlyList<ITensorSource> Sources)
 {
     public long TensorBytes => Prepared.Layout.Sum(t => t.ByteLength);
 }
 
 /// <summary>The files an export will write, decided before any byte is computed (and all -WhatIf shows).</summary>
-public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? Index)
+public sealed record ExportLayout(IReadOnlyList<OutputFile> Files, ModelIndex? Index)
 {
     public long TotalTensorBytes => Files.Sum(f => f.TensorBytes);
 
     /// <summary>Every byte the export will write: the files with their headers, the index, the side files.</summary>
-    public long PlannedBytes(ExportRequest request) =>
+    public long BytesToWrite(ExportRequest request) =>
         Files.Sum(f => f.Prepared.TotalLength)
         + (Index is null ? 0 : IndexBytesEstimate)
         + (request.IsSingleFile ? 0 : request.SideFiles?.EstimatedBytes() ?? 0);
@@ -25,19 +25,19 @@ public sealed record ExportLayout(IReadOnlyList<PlannedFile> Files, ModelIndex? 
     // The index is a name-to-file map: its size is bounded by the names it lists (with room for the JSON around them).
     private long IndexBytesEstimate => 4096 + Index!.WeightMap.Sum(kv => (long)kv.Key.Length + kv.Value.Length + 16);
 
-    public static ExportLayout Plan(ExportRequest request)
+    public static ExportLayout Arrange(ExportRequest request)
     {
         RejectDuplicateNames(request.Tensors);
         var byName = request.Tensors.ToDictionary(t => t.Name);
-        var layouts = request.Tensors.Select(t => new TensorLayout(t.Name, t.DType, t.Shape)).ToList();
+        var layouts = request.Tensors.Select(t => new TensorDeclaration(t.Name, t.DType, t.Shape)).ToList();
         var shards = request.IsSingleFile
-            ? [new ShardPlan(Path.GetFileName(request.TargetPath), layouts)]
-            : ShardPlanner.Plan(layouts, request.MaxShardBytes);
+            ? [new ShardAssignment(Path.GetFileName(request.TargetPath), layouts)]
+            : ShardPacker.Pack(layouts, request.MaxShardBytes);
 
         var files = shards.Select(shard =>
         {
             var prepared = SafeTensorWriter.Prepare(shard.Tensors, FileMetadata(request, shard.Tensors.Count));
-            return new PlannedFile(shard.FileName, prepared, prepared.Layout.Select(info => byName[info.Name]).ToList());
+            return new OutputFile(shard.FileName, prepared, prepared.Layout.Select(info => byName[info.Name]).ToList());
         }).ToList();
 
         ModelIndex? index = files.Count > 1

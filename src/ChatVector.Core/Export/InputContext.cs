@@ -28,7 +28,7 @@ public sealed class InputContext
     public VectorProvenance? Provenance { get; }
 
     /// <summary>One context per file of an opened model: its carried metadata, the folder's side files (shared, so they agree).</summary>
-    public static IReadOnlyDictionary<SafeTensorFile, InputContext> ForModel(ModelFolder model)
+    public static IReadOnlyDictionary<SafeTensorFile, InputContext> ForModel(StoredModel model)
     {
         var sideFiles = model.IsFolder ? new SideFiles(model) : null;
         return model.Files.ToDictionary(
@@ -40,13 +40,13 @@ public sealed class InputContext
     public static InputContext ForVector(VectorProvenance provenance) => new(provenance.ToMetadata(), null, provenance);
 
     /// <summary>A merge: the recipe in every shard, the model's side files with the chat template, dtype and the model card.</summary>
-    public static InputContext ForMerge(MergePlan plan, ModelFolder model)
+    public static InputContext ForMerge(MergePlan plan, StoredModel model)
     {
         var recipe = plan.Recipe;
-        var torchDType = recipe.OutputDType is null ? null : SideFiles.TorchDTypeName(Enum.Parse<DType>(recipe.OutputDType));
+        var torchDType = recipe.OutputDType is { } dtype ? SideFiles.TorchDTypeName(dtype) : null;
         return new InputContext(
             new Dictionary<string, string> { [MergeRecipe.MetadataKey] = recipe.ToJson() },
-            new SideFiles(model, recipe.TemplateSource, recipe.ToModelCard(), torchDType),
+            new SideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
             null);
     }
 }

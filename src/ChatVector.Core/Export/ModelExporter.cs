@@ -15,16 +15,16 @@ namespace ChatVector.Core.Export;
 public static class ModelExporter
 {
     public static ExportOutcome Export(ExportRequest request, ComputeContext context, Action<ExportProgress>? progress = null) =>
-        Export(request, ExportLayout.Plan(request), context, progress);
+        Export(request, ExportLayout.Arrange(request), context, progress);
 
-    /// <summary>Writes a layout already planned from <paramref name="request"/> (as shown to -WhatIf).</summary>
+    /// <summary>Writes a layout already arranged from <paramref name="request"/> (as shown to -WhatIf).</summary>
     public static ExportOutcome Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null, Func<string, long>? availableBytes = null)
     {
         // Staging first: it proves the target's folder is writable and not locked by another export, so a
         // folder that may not be written says so (not "no space", which a pseudo file system also reports).
         // A failed space check then disposes the empty staging folder: nothing is left behind.
         using var target = StagedTarget.Begin(request.TargetPath, isFolder: !request.IsSingleFile, request.Force);
-        FreeSpace.Require(request.TargetPath, layout.PlannedBytes(request), availableBytes);
+        FreeSpace.Require(request.TargetPath, layout.BytesToWrite(request), availableBytes);
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
         var tally = new NonFiniteTally();
         var nonFinite = new List<NonFiniteTensor>();

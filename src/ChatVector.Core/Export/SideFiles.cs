@@ -12,7 +12,7 @@ namespace ChatVector.Core.Export;
 /// load context, sees a different Newtonsoft.Json than this assembly does.)
 /// </summary>
 public sealed record SideFiles(
-    ModelFolder? CopyFrom,
+    StoredModel? CopyFrom,
     VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
     string? TorchDType = null)

@@ -31,12 +31,12 @@ public sealed class SafeTensorFile
     {
         path = System.IO.Path.GetFullPath(path);
         if (!File.Exists(path)) throw new SafeTensorException(SafeTensorRule.FileNotFound, path, "no such file");
-        using var handle = OpenForReading(path);
-        long length = RandomAccess.GetLength(handle);
+        using var opened = OpenForReading(path);
+        long length = RandomAccess.GetLength(opened);
         var lastWrite = File.GetLastWriteTimeUtc(path);
         if (length < 8) throw new SafeTensorException(SafeTensorRule.FileTooShort, path, $"the file has {length} bytes; a safetensors file starts with an 8-byte header length");
         Span<byte> prefix = stackalloc byte[(int)Math.Min(length, FileSignature.Length)];
-        RandomAccess.Read(handle, prefix, 0);
+        RandomAccess.Read(opened, prefix, 0);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > MaxHeaderLength || (long)headerLength > length - 8)
         {
@@ -47,7 +47,7 @@ public sealed class SafeTensorFile
             throw new SafeTensorException(SafeTensorRule.HeaderBeyondFile, path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length");
         }
         var headerBytes = new byte[headerLength];
-        if (RandomAccess.Read(handle, headerBytes, 8) != headerBytes.Length)
+        if (RandomAccess.Read(opened, headerBytes, 8) != headerBytes.Length)
             throw new SafeTensorException(SafeTensorRule.FileChanged, path, "the file shrank while its header was read");
         long dataStart = 8 + (long)headerLength;
         var header = SafeTensorHeaderParser.Parse(headerBytes, length - dataStart, path);
@@ -76,17 +76,17 @@ public sealed class SafeTensorFile
         if (offsetInTensor < 0 || offsetInTensor > tensor.ByteLength - destination.Length) // no overflow near long.MaxValue
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
         if (destination.IsEmpty) return;
-        SafeFileHandle handle;
-        try { handle = OpenForReading(Path); }
+        SafeFileHandle opened;
+        try { opened = OpenForReading(Path); }
         catch (FileNotFoundException e) { throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was removed after it was opened", tensor.Name, e); }
-        using (handle)
+        using (opened)
         {
-            if (RandomAccess.GetLength(handle) != FileLength || File.GetLastWriteTimeUtc(Path) != _lastWriteUtc)
+            if (RandomAccess.GetLength(opened) != FileLength || File.GetLastWriteTimeUtc(Path) != _lastWriteUtc)
                 throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was modified after it was opened; its data can no longer be trusted", tensor.Name);
             long position = DataStart + tensor.Begin + offsetInTensor;
             while (!destination.IsEmpty)
             {
-                int read = RandomAccess.Read(handle, destination, position);
+                int read = RandomAccess.Read(opened, destination, position);
                 if (read <= 0) throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file ended before the tensor's data", tensor.Name);
                 destination = destination[read..];
                 position += read;

@@ -106,7 +106,7 @@ internal static class SafeTensorHeaderParser
         if (offsets[0] < 0 || offsets[1] < 0)
             throw new SafeTensorException(SafeTensorRule.OffsetsNotContiguous, path, $"data_offsets [{offsets[0]}, {offsets[1]}] are negative", name);
         long elements;
-        try { elements = shape.Aggregate(1L, (n, d) => checked(n * d)); }
+        try { elements = TensorShape.ElementCount(shape); }
         catch (OverflowException) { throw new SafeTensorException(SafeTensorRule.SizeOverflow, path, $"shape [{string.Join(", ", shape)}] has more elements than fit in 64 bits", name); }
         var bytes = dtype.ByteSize(elements)
             ?? throw new SafeTensorException(SafeTensorRule.SizeOverflow, path, $"{elements} elements of {dtype} do not make a whole number of bytes that fits in 64 bits", name);

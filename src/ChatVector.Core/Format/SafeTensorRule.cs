@@ -1,12 +1,12 @@
 namespace ChatVector.Core.Format;
 
 /// <summary>
-/// Every rule a file, an index or a model folder can break. Each error names one, so a
-/// user (and a test) can tell exactly which check refused the input.
+/// Every rule one safetensors file can break (the format specification's reject cases, plus a missing
+/// path and a file changed under us). Each error names one, so a user (and a test) can tell exactly which
+/// check refused the input. Folder and index rules are <c>Models.ModelFolderRule</c>.
 /// </summary>
 public enum SafeTensorRule
 {
-    // One file (the format specification's reject cases).
     FileNotFound,
     FileTooShort,
     /// <summary>The header length is impossible and the first bytes show another kind of file (pickle, zip, text).</summary>
@@ -26,13 +26,4 @@ public enum SafeTensorRule
     DataLengthMismatch,
     DuplicateTensorName,
     FileChanged,
-
-    // Model folders and indexes.
-    NoWeights,
-    PickleWeightsRefused,
-    IndexInvalid,
-    IndexMissingShard,
-    IndexTensorMissing,
-    TensorInTwoShards,
-    PathOutsideFolder,
 }

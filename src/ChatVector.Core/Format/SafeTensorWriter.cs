@@ -4,13 +4,6 @@ using Newtonsoft.Json;
 
 namespace ChatVector.Core.Format;
 
-/// <summary>What a writer needs to know of a tensor before its bytes exist.</summary>
-public sealed record TensorLayout(string Name, DType DType, long[] Shape)
-{
-    public long ElementCount => Shape.Aggregate(1L, (count, dim) => checked(count * dim));
-    public long ByteLength => DType.ByteSize(ElementCount) ?? throw new OverflowException($"{Name}: byte size overflows");
-}
-
 /// <summary>A file's header bytes and the order and offsets its tensors' data must be written in.</summary>
 public sealed record PreparedFile(byte[] HeaderWithLength, IReadOnlyList<TensorInfo> Layout, long TotalLength);
 
@@ -22,7 +15,7 @@ public static class SafeTensorWriter
     /// and builds the 8-byte length plus JSON header padded with spaces to a multiple of 8.
     /// <c>__metadata__</c> always holds <c>format: pt</c> (transformers refuses files without it) plus <paramref name="metadata"/>.
     /// </summary>
-    public static PreparedFile Prepare(IEnumerable<TensorLayout> tensors, IReadOnlyDictionary<string, string>? metadata)
+    public static PreparedFile Prepare(IEnumerable<TensorDeclaration> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         var list = tensors.ToList();
         var duplicates = list.GroupBy(t => t.Name).Where(g => g.Count() > 1 || g.Key == "__metadata__").Select(g => g.Key).ToList();

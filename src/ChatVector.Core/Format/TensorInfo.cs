@@ -5,5 +5,5 @@ public sealed record TensorInfo(string Name, DType DType, long[] Shape, long Beg
 {
     public long ByteLength => End - Begin;
 
-    public long ElementCount => Shape.Aggregate(1L, (count, dim) => count * dim);
+    public long ElementCount => TensorShape.ElementCount(Shape);
 }

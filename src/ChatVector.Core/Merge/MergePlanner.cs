@@ -34,7 +34,7 @@ public static class MergePlanner
         return new MergePlan(outputs, notes, unused, problems, recipe, TemplateWarnings(recipe));
     }
 
-    private static List<string> FindUnusedVectors(ModelFolder model, IEnumerable<string> vectorNames, List<string> notes)
+    private static List<string> FindUnusedVectors(StoredModel model, IEnumerable<string> vectorNames, List<string> notes)
     {
         var unused = new List<string>();
         foreach (var name in vectorNames.Where(n => model.Find(n) is null))
@@ -82,7 +82,7 @@ public static class MergePlanner
     private static bool CoversLeadingRows(long[] vector, long[] model) =>
         vector.Length == 2 && model.Length == 2 && vector[1] == model[1] && vector[0] < model[0];
 
-    private static MergeRecipe DescribeRecipe(MergeRequest request, ModelFolder model)
+    private static MergeRecipe DescribeRecipe(MergeRequest request, StoredModel model)
     {
         var vectors = request.Vectors
             .GroupBy(v => (v.Provenance?.BaseModel, v.Provenance?.ChatModel, v.Ratio))
@@ -93,21 +93,21 @@ public static class MergePlanner
             vectors,
             request.SkipEmbedding,
             request.SpecialTokenMap ?? new Dictionary<long, long>(),
-            request.OutputDType?.ToString(),
-            TemplateSource(request),
+            request.OutputDType,
+            TemplateOrigin(request),
             request.Vectors.SelectMany(v => v.Provenance?.SkippedTensors ?? []).Distinct().ToList());
     }
 
     private static List<string> TemplateWarnings(MergeRecipe recipe) =>
-        recipe.TemplateSource is { HasTokenizerSettings: false } source
+        recipe.TemplateOrigin is { HasTokenizerSettings: false } source
             ? [$"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's."]
             : [];
 
     /// <summary>The chat model the vectors came from: the last vector's (as the authors' script does).</summary>
-    public static VectorProvenance? VectorSource(MergeRequest request) =>
+    public static VectorProvenance? VectorOrigin(MergeRequest request) =>
         request.Vectors.Select(v => v.Provenance).LastOrDefault(p => p is not null);
 
     /// <summary>Where the output's chat template and eos token come from: -ChatTemplateFrom, else the vectors' chat model.</summary>
-    public static VectorProvenance? TemplateSource(MergeRequest request) =>
-        request.ChatTemplateFrom is { } chosen ? VectorProvenance.FromModels(null, chosen) : VectorSource(request);
+    public static VectorProvenance? TemplateOrigin(MergeRequest request) =>
+        request.ChatTemplateFrom is { } chosen ? VectorProvenance.FromModels(null, chosen) : VectorOrigin(request);
 }

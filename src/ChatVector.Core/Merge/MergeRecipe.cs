@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Newtonsoft.Json;
+using ChatVector.Core.Format;
 using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Merge;
@@ -17,8 +18,8 @@ public sealed record MergeRecipe(
     IReadOnlyList<RecipeVector> Vectors,
     bool SkipEmbedding,
     IReadOnlyDictionary<long, long> SpecialTokenMap,
-    string? OutputDType,
-    VectorProvenance? TemplateSource,
+    DType? OutputDType,
+    VectorProvenance? TemplateOrigin,
     IReadOnlyList<string> SkippedTensors)
 {
     public const string MetadataKey = "chatvector.recipe";
@@ -36,8 +37,8 @@ public sealed record MergeRecipe(
         })),
         ["skip_embedding"] = SkipEmbedding,
         ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
-        ["dtype"] = OutputDType,
-        ["chat_template_from"] = TemplateSource?.ChatModel,
+        ["dtype"] = OutputDType?.ToString(),
+        ["chat_template_from"] = TemplateOrigin?.ChatModel,
         ["skipped"] = new JArray(SkippedTensors),
     }.ToString(Formatting.None);
 
@@ -56,7 +57,7 @@ public sealed record MergeRecipe(
         if (SpecialTokenMap.Count > 0)
             card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
         if (OutputDType is not null) card.AppendLine($"- Output dtype: {OutputDType}");
-        if (TemplateSource is not null) card.AppendLine($"- Chat template and eos token from: `{TemplateSource.ChatModel}`");
+        if (TemplateOrigin is not null) card.AppendLine($"- Chat template and eos token from: `{TemplateOrigin.ChatModel}`");
         if (SkippedTensors.Count > 0)
         {
             card.AppendLine("- Tensors without a chat vector (-SkipMismatched), kept as the model's:");

@@ -9,10 +9,10 @@ public sealed record VectorInput(ITensorSource Vector, double Ratio, VectorProve
 
 /// <summary>Everything <c>Add-ChatVector</c> was asked to do.</summary>
 public sealed record MergeRequest(
-    ModelFolder Model,
+    StoredModel Model,
     IReadOnlyList<VectorInput> Vectors,
     bool SkipEmbedding = false,
     IReadOnlyDictionary<long, long>? SpecialTokenMap = null,
     DType? OutputDType = null,
-    ModelFolder? SpecialTokenSource = null,
-    ModelFolder? ChatTemplateFrom = null);
+    StoredModel? SpecialTokenModel = null,
+    StoredModel? ChatTemplateFrom = null);

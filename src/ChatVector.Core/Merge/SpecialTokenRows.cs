@@ -8,24 +8,24 @@ namespace ChatVector.Core.Merge;
 /// chat model's rows for tokens (chat-template tokens) the continued pre-training left untrained.
 /// The authors' script takes these rows from the base model; the chat model's rows are the trained ones.
 /// </summary>
-internal sealed class SpecialTokenRows(ModelFolder chat, IReadOnlyDictionary<long, long> map)
+internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<long, long> map)
 {
     public static SpecialTokenRows? Prepare(MergeRequest request, List<string> problems)
     {
         if (request.SpecialTokenMap is not { Count: > 0 } map) return null;
-        var chat = request.SpecialTokenSource ?? OpenChatModel(request, problems);
+        var chat = request.SpecialTokenModel ?? OpenChatModel(request, problems);
         return chat is null ? null : new SpecialTokenRows(chat, map);
     }
 
-    private static ModelFolder? OpenChatModel(MergeRequest request, List<string> problems)
+    private static StoredModel? OpenChatModel(MergeRequest request, List<string> problems)
     {
-        var chatPath = MergePlanner.VectorSource(request)?.ChatModel;
+        var chatPath = MergePlanner.VectorOrigin(request)?.ChatModel;
         if (string.IsNullOrEmpty(chatPath))
         {
             problems.Add("-SpecialTokenMap needs the chat model's rows, but no vector says which chat model it came from; name it with -ChatModel.");
             return null;
         }
-        return ModelFolder.Open(chatPath);
+        return StoredModel.Open(chatPath);
     }
 
     public List<RowOverride> For(StoredTensorSource target, List<string> problems)

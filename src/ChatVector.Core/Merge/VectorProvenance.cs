@@ -32,7 +32,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
 
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
-    public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
+    public static VectorProvenance FromModels(StoredModel? @base, StoredModel chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
         return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]));

@@ -20,23 +20,23 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
         {
             using var reader = new JsonTextReader(File.OpenText(path)) { MaxDepth = 64 };
             root = JToken.ReadFrom(reader, new JsonLoadSettings { DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error }) as JObject
-                ?? throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, "the index is not a JSON object");
+                ?? throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, "the index is not a JSON object");
         }
         catch (JsonException e)
         {
-            throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, $"the index is not valid JSON: {e.Message}", inner: e);
+            throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"the index is not valid JSON: {e.Message}", inner: e);
         }
         if (root["weight_map"] is not JObject map)
-            throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, "the index has no weight_map object");
+            throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, "the index has no weight_map object");
         var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
         foreach (var entry in map.Properties())
         {
             if (entry.Value.Type != JTokenType.String)
-                throw new SafeTensorException(SafeTensorRule.IndexInvalid, path, $"weight_map maps '{entry.Name}' to a {entry.Value.Type}, not a file name");
+                throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"weight_map maps '{entry.Name}' to a {entry.Value.Type}, not a file name");
             var file = (string)entry.Value!;
             if (!IsPlainFileName(file))
-                throw new SafeTensorException(SafeTensorRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");
+                throw new ModelFolderException(ModelFolderRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");
             weightMap[entry.Name] = file;
             order.Add(entry.Name);
         }
@@ -49,7 +49,7 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
     private static bool IsPlainFileName(string file) =>
         file.Length > 0 && file != "." && file != ".." && file.IndexOfAny(['/', '\\', ':', '\0']) < 0 && !Path.IsPathRooted(file);
 
-    /// <summary>Writes the index in transformers' layout (metadata.total_size, weight_map sorted by name).</summary>
+    /// <summary>Writes the index in transformers' form (metadata.total_size, weight_map sorted by name).</summary>
     public void Write(string path)
     {
         var json = new JObject

@@ -12,7 +12,7 @@ namespace ChatVector.Core.Runtime;
 /// Why not let TorchSharp load itself: its fallback copies natives out of the NuGet cache into a
 /// folder beside TorchSharp.dll (writing into the module) and would pick up an unpatched
 /// libLibTorchSharp.so. We preload by full path, in dependency order, and answer TorchSharp's own
-/// by-name loads with our handles. Works both when Core lives in the module's load context
+/// by-name loads with the libraries we preloaded. Works both when Core lives in the module's load context
 /// (natives beside TorchSharp.dll in module/bin/deps) and in a plain test process
 /// (<see cref="NativeDirEnvVar"/> points at module/bin/deps).
 /// </remarks>
@@ -22,7 +22,7 @@ public static class TorchRuntime
     public const string NativeDirEnvVar = "CHATVECTOR_NATIVE_DIR";
 
     private static readonly object Gate = new();
-    private static readonly Dictionary<string, IntPtr> Handles = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, IntPtr> Preloaded = new(StringComparer.OrdinalIgnoreCase);
     private static volatile bool _loaded;
     private static volatile string? _nativeDirectory;
 
@@ -60,16 +60,16 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_nativeDirectory is not null) return;
-            var plan = NativeLayout.ForCurrentPlatform();
-            var dir = FindNativeDirectory(plan);
-            foreach (var file in plan.FilesIn(dir))
-                Handles[NativeLayout.BareName(file)] = Preload(file);
+            var natives = NativeLibraries.ForCurrentPlatform();
+            var dir = FindNativeDirectory(natives);
+            foreach (var file in natives.FilesIn(dir))
+                Preloaded[NativeLibraries.BareName(file)] = Preload(file);
             _nativeDirectory = dir;
         }
     }
 
     /// <summary>Runs when Core is first used: from then on TorchSharp's by-name native loads are
-    /// answered with our preloaded handles, even if some code touches torch before
+    /// answered with our preloaded libraries, even if some code touches torch before
     /// <see cref="EnsureLoaded"/> (otherwise TorchSharp would probe its own, unpatched copies).</summary>
 #pragma warning disable CA2255 // deliberate: the resolver must be in place before any TorchSharp call
     [System.Runtime.CompilerServices.ModuleInitializer]
@@ -97,7 +97,7 @@ public static class TorchRuntime
             return IntPtr.Zero; // let TorchSharp report its own failure; EnsureLoaded reports ours
         }
         lock (Gate)
-            return Handles.TryGetValue(NativeLayout.BareName(name), out var handle) ? handle : IntPtr.Zero;
+            return Preloaded.TryGetValue(NativeLibraries.BareName(name), out var library) ? library : IntPtr.Zero;
     }
 
     /// <summary>Parses "cpu" (default), "cuda" or "cuda:N" and checks the device exists here.</summary>
@@ -125,22 +125,22 @@ public static class TorchRuntime
         return (x.to_type(ScalarType.Float32) * 2.5f).sum().cpu().item<float>();
     }
 
-    private static string FindNativeDirectory(NativeLayout plan)
+    private static string FindNativeDirectory(NativeLibraries natives)
     {
         var overrideDir = Environment.GetEnvironmentVariable(NativeDirEnvVar);
         if (!string.IsNullOrWhiteSpace(overrideDir))
         {
-            if (plan.IsComplete(overrideDir)) return Path.GetFullPath(overrideDir);
+            if (natives.IsComplete(overrideDir)) return Path.GetFullPath(overrideDir);
             throw new InvalidOperationException(
-                $"{NativeDirEnvVar} is '{overrideDir}' but {plan.Missing(overrideDir)} is not there. " +
+                $"{NativeDirEnvVar} is '{overrideDir}' but {natives.Missing(overrideDir)} is not there. " +
                 "Point it at a folder holding the libtorch natives (e.g. <repo>/module/bin/deps after a build), or unset it.");
         }
         var torchDir = Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory;
-        var candidates = new[] { torchDir, Path.Combine(torchDir, "runtimes", plan.Rid, "native") };
+        var candidates = new[] { torchDir, Path.Combine(torchDir, "runtimes", natives.Rid, "native") };
         foreach (var dir in candidates)
-            if (plan.IsComplete(dir)) return dir;
+            if (natives.IsComplete(dir)) return dir;
         throw new InvalidOperationException(
-            $"libtorch natives for {plan.Rid} not found: looked for {plan.Missing(torchDir)} in {string.Join(" and ", candidates)}. " +
+            $"libtorch natives for {natives.Rid} not found: looked for {natives.Missing(torchDir)} in {string.Join(" and ", candidates)}. " +
             $"Build the module (dotnet build) so they are laid out in module/bin/deps, or set {NativeDirEnvVar}.");
     }
 

@@ -13,9 +13,9 @@ public sealed record Companion(ITensorSource? Source, string? Reason);
 /// cosine), and the base tensor a vector was taken from (for the relative norm): a live vector holds it,
 /// a saved one names its base model, which is opened once.
 /// </summary>
-public sealed class MeasurementPairs(ModelFolder? reference)
+public sealed class MeasurementPairs(StoredModel? reference)
 {
-    private readonly Dictionary<string, ModelFolder?> _bases = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StoredModel?> _bases = new(StringComparer.Ordinal);
 
     /// <summary>The reference's tensor of the same name and shape; none when there is no reference.</summary>
     public Companion ReferenceFor(ITensorSource tensor)
@@ -36,8 +36,8 @@ public sealed class MeasurementPairs(ModelFolder? reference)
         string? reason = null;
         if (!_bases.TryGetValue(baseModel, out var model))
         {
-            try { model = ModelFolder.Open(baseModel); }
-            catch (Exception e) when (e is SafeTensorException or IOException)
+            try { model = StoredModel.Open(baseModel); }
+            catch (Exception e) when (e is InputRuleException or IOException)
             {
                 reason = $"Base model {baseModel} of the saved vector cannot be opened ({e.Message}); no relative norms.";
             }

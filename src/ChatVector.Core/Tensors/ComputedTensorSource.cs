@@ -11,7 +11,7 @@ public abstract class ComputedTensorSource : ITensorSource
         Name = name;
         DType = dtype;
         Shape = shape;
-        ElementCount = shape.Aggregate(1L, (n, d) => checked(n * d));
+        ElementCount = TensorShape.ElementCount(shape);
         ByteLength = dtype.ByteSize(ElementCount) ?? throw new OverflowException($"{name}: byte size overflows");
     }
 

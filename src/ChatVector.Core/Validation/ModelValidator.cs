@@ -15,9 +15,9 @@ public static class ModelValidator
     public static ValidationReport Validate(string path, bool checkData = false, CancellationToken cancellation = default, Action<long, long, string>? progress = null)
     {
         var problems = new List<ValidationProblem>();
-        var files = Directory.Exists(path) ? ModelFolder.WeightFiles(path) : [path];
+        var files = Directory.Exists(path) ? StoredModel.WeightFiles(path) : [path];
         var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), problems)).OfType<SafeTensorFile>().ToList();
-        if (problems.Count == 0 && Directory.Exists(path)) Try(() => ModelFolder.Open(path), problems);
+        if (problems.Count == 0 && Directory.Exists(path)) Try(() => StoredModel.Open(path), problems);
         var data = new DataSummary { BytesTotal = opened.Sum(f => f.Tensors.Sum(t => t.ByteLength)), Progress = progress };
         if (checkData)
             foreach (var file in opened) Try(() => CheckData(file, data, problems, cancellation), problems);
@@ -83,9 +83,9 @@ public static class ModelValidator
         {
             return open();
         }
-        catch (SafeTensorException e)
+        catch (InputRuleException e)
         {
-            problems.Add(new ValidationProblem(e.FilePath, e.TensorName, e.Rule.ToString(), e.Message));
+            problems.Add(new ValidationProblem(e.FilePath, e.TensorName, e.RuleName, e.Message));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {

@@ -56,10 +56,10 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
     protected override void EndProcessing()
     {
         MergePlan plan;
-        ModelFolder model;
+        StoredModel model;
         try
         {
-            model = ModelFolder.Open(ResolveSingleExisting(Model, nameof(Model)));
+            model = StoredModel.Open(ResolveSingleExisting(Model, nameof(Model)));
             var request = new MergeRequest(
                 model,
                 _vectors.Select(h => new VectorInput(h.Source, h.Ratio ?? Ratio, h.Context.Provenance)).ToList(),
@@ -92,8 +92,8 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             WriteObject(new TensorHandle(output, output is MergedTensor ? TensorKind.Merged : TensorKind.Stored, context, model: model.Path));
     }
 
-    private ModelFolder? OpenOptional(string? path, string parameterName) =>
-        path is null ? null : ModelFolder.Open(ResolveSingleExisting(path, parameterName));
+    private StoredModel? OpenOptional(string? path, string parameterName) =>
+        path is null ? null : StoredModel.Open(ResolveSingleExisting(path, parameterName));
 
     private static Dictionary<long, long> ParseTokenMap(Hashtable? table)
     {

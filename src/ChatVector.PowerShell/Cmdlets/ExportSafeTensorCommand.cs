@@ -80,7 +80,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
             Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
 
         ExportLayout layout;
-        try { layout = ExportLayout.Plan(request); }
+        try { layout = ExportLayout.Arrange(request); }
         catch (ArgumentException e) { ThrowTerminatingError(Errors.From(e, target)); return; }
 
         if (!ShouldProcess(target, Describe(request, layout))) return;

@@ -51,12 +51,12 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
 
     protected override void EndProcessing()
     {
-        VectorPairing pairing;
+        ChatVectorPairing pairing;
         try
         {
-            var @base = ModelFolder.Open(ResolveSingleExisting(Base, nameof(Base)));
-            var chat = ModelFolder.Open(ResolveSingleExisting(Chat, nameof(Chat)));
-            pairing = ChatVectorPlanner.Pair(@base, chat, NameFilter.Create(Name, Exclude), SkipMismatched);
+            var @base = StoredModel.Open(ResolveSingleExisting(Base, nameof(Base)));
+            var chat = StoredModel.Open(ResolveSingleExisting(Chat, nameof(Chat)));
+            pairing = ChatVectorPairing.Pair(@base, chat, NameFilter.Create(Name, Exclude), SkipMismatched);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -80,7 +80,7 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         return context;
     }
 
-    private void Report(VectorPairing pairing)
+    private void Report(ChatVectorPairing pairing)
     {
         if (pairing.OnlyInBase.Count > 0)
             WriteWarning($"{pairing.OnlyInBase.Count} tensor(s) only in the base model, skipped: {Sample(pairing.OnlyInBase)}");
@@ -97,7 +97,7 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     /// terminating (nothing emitted, so nothing downstream writes), whatever $ErrorActionPreference is,
     /// unless -SkipMismatched.
     /// </summary>
-    private void ReportMismatched(VectorPairing pairing)
+    private void ReportMismatched(ChatVectorPairing pairing)
     {
         var mismatched = pairing.Mismatched;
         if (mismatched.Count == 0) return;

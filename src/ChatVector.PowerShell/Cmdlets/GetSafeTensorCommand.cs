@@ -41,7 +41,7 @@ public sealed class GetSafeTensorCommand : ChatVectorCmdlet
         {
             try
             {
-                var model = ModelFolder.Open(path);
+                var model = StoredModel.Open(path);
                 WriteVerbose($"{path}: {model.Tensors.Count} tensors in {model.Files.Count} file(s).");
                 foreach (var handle in StoredHandles.For(model, include)) WriteObject(handle);
             }

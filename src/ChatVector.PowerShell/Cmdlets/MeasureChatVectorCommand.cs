@@ -40,7 +40,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
         base.BeginProcessing();
         _context = CreateComputeContext(Device);
         if (Reference is null) return;
-        try { _pairs = new MeasurementPairs(ModelFolder.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
+        try { _pairs = new MeasurementPairs(StoredModel.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
         catch (Exception e) when (e is not PipelineStoppedException) { ThrowTerminatingError(Errors.From(e, Reference)); }
     }
 
@@ -62,7 +62,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                     Accumulate(LayerGroups.Of(handle.Name), statistics);
                     _total.Add(statistics);
                 }
-                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType, statistics));
+                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics));
             }
             catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
             {

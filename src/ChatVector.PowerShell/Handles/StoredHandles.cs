@@ -8,7 +8,7 @@ namespace ChatVector.PowerShell.Handles;
 /// <summary>Handles for the tensors of an opened model, each with its file's context (decided in Core) and a saved vector's ratio.</summary>
 internal static class StoredHandles
 {
-    public static IEnumerable<TensorHandle> For(ModelFolder model, Func<string, bool> include)
+    public static IEnumerable<TensorHandle> For(StoredModel model, Func<string, bool> include)
     {
         var contexts = InputContext.ForModel(model);
         foreach (var stored in model.Tensors.Where(t => include(t.Name)))

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.Models;
 
 namespace ChatVector.PowerShell.Infrastructure;
 
@@ -14,7 +15,7 @@ internal static class Errors
     public static ErrorRecord From(Exception exception, object? target, bool writing = false)
     {
         var (id, category, advice) = Classify(exception, writing);
-        var record = new ErrorRecord(exception, id, category, target ?? (exception as SafeTensorException)?.FilePath);
+        var record = new ErrorRecord(exception, id, category, target ?? (exception as InputRuleException)?.FilePath);
         if (advice is not null) record.ErrorDetails = new ErrorDetails($"{exception.Message} {advice}");
         return record;
     }
@@ -23,7 +24,8 @@ internal static class Errors
     {
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
         SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
-        SafeTensorException e => (e.Rule.ToString(), ErrorCategory.InvalidData, null),
+        ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
+        InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
         OperationCanceledException => ("Cancelled", ErrorCategory.OperationStopped, null),
         InsufficientSpaceException => ("NoSpace", ErrorCategory.WriteError, null), // the free-space check before writing
         NonFiniteValuesException => ("NonFiniteValues", ErrorCategory.InvalidResult, null),

@@ -11,7 +11,7 @@ namespace ChatVector.PowerShell.Loading;
 /// <remarks>
 /// Anything not in deps/ (System.*, System.Management.Automation) falls through to the default
 /// context, so shared framework types stay shared. Natives are loaded from deps/ by full path, and
-/// only those named in build/NativeFiles.txt (asked of Core's <see cref="NativeLayout"/>, which embeds
+/// only those named in build/NativeFiles.txt (asked of Core's <see cref="NativeLibraries"/>, which embeds
 /// that list): anything else, libc for one, is left to the runtime's default probing.
 /// </remarks>
 internal sealed class DependencyLoadContext : AssemblyLoadContext
@@ -33,10 +33,10 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
     }
 
     /// <remarks>Runs only once Core is loaded (a native load comes from Core or TorchSharp, both in this
-    /// context), so asking Core's NativeLayout here does not load anything early.</remarks>
+    /// context), so asking Core's NativeLibraries here does not load anything early.</remarks>
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        var path = NativeLayout.ForCurrentPlatform().Find(_depsDir, unmanagedDllName);
+        var path = NativeLibraries.ForCurrentPlatform().Find(_depsDir, unmanagedDllName);
         return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path); // zero: the runtime's default probing tries
     }
 

@@ -1,4 +1,5 @@
 using ChatVector.Core.Export;
+using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
 using ChatVector.PowerShell.Handles;
 
@@ -22,7 +23,8 @@ public sealed class TensorHandle
     }
 
     public string Name => Source.Name;
-    public string DType => Source.DType.ToString();
+    /// <summary>The enum itself (it shows as its name, BF16, F32...), so nothing downstream parses text back.</summary>
+    public DType DType => Source.DType;
     /// <summary>The dimensions; prints (and exports to CSV) as "[4096, 11008]".</summary>
     public PrintableList<long> Shape { get; }
     /// <summary>The shape as text, for JSON and other consumers that keep only strings.</summary>

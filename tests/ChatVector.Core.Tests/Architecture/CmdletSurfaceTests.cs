@@ -14,7 +14,7 @@ namespace ChatVector.Core.Tests.Architecture;
 /// </summary>
 public sealed class CmdletSurfaceTests
 {
-    private static readonly Assembly Core = typeof(ChatVector.Core.Models.ModelFolder).Assembly;
+    private static readonly Assembly Core = typeof(ChatVector.Core.Models.StoredModel).Assembly;
 
     /// <summary>TorchSharp in the surface on purpose: what libtorch computes with. The cmdlet layer passes
     /// these through without naming their types (a PowerShell user may hold a tensor, not name its type).</summary>

@@ -13,16 +13,16 @@ public class OutputContextTests
     private static readonly RawTensor[] Tensors = [new("a", "F32", [2]), new("b", "F32", [2])];
 
     /// <summary>A model folder of one file with <paramref name="metadata"/>, and a config so it has side files.</summary>
-    private static ModelFolder Model(TempDir dir, string name, Dictionary<string, string> metadata)
+    private static StoredModel Model(TempDir dir, string name, Dictionary<string, string> metadata)
     {
         var folder = Path.Combine(dir.Path, name);
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), RawSafeTensorFile.Valid(Tensors, metadata));
         File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
-        return ModelFolder.Open(folder);
+        return StoredModel.Open(folder);
     }
 
-    private static List<OutputTensor> Stored(ModelFolder model, double? ratio = null)
+    private static List<OutputTensor> Stored(StoredModel model, double? ratio = null)
     {
         var contexts = InputContext.ForModel(model);
         return model.Tensors.Select(t => new OutputTensor(new StoredTensorSource(t), contexts[t.File], ratio)).ToList();
@@ -96,10 +96,10 @@ public class ExportLayoutChecksumTests
         var metadata = new Dictionary<string, string> { [ContentChecksums.MetadataKey] = "stale", ["k"] = "v" };
         using var dir = new TempDir();
         var path = RawSafeTensorFile.WriteTo(dir, "in.safetensors", RawSafeTensorFile.Valid([new RawTensor("a", "F32", [2])]));
-        var source = new StoredTensorSource(ModelFolder.Open(path).Tensors[0]);
+        var source = new StoredTensorSource(StoredModel.Open(path).Tensors[0]);
 
-        var plain = ExportLayout.Plan(new ExportRequest(dir.File("out.safetensors"), [source], Metadata: metadata));
-        var withChecksums = ExportLayout.Plan(new ExportRequest(dir.File("out.safetensors"), [source], Metadata: metadata, Checksums: true));
+        var plain = ExportLayout.Arrange(new ExportRequest(dir.File("out.safetensors"), [source], Metadata: metadata));
+        var withChecksums = ExportLayout.Arrange(new ExportRequest(dir.File("out.safetensors"), [source], Metadata: metadata, Checksums: true));
 
         Assert.DoesNotContain("stale", System.Text.Encoding.UTF8.GetString(plain.Files[0].Prepared.HeaderWithLength));
         Assert.Contains("\"k\":\"v\"", System.Text.Encoding.UTF8.GetString(plain.Files[0].Prepared.HeaderWithLength));

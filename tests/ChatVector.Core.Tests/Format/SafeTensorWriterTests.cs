@@ -10,7 +10,7 @@ namespace ChatVector.Core.Tests.Format;
 /// <summary>Preparing a file (order, offsets, header padding, metadata) and writing it all or nothing.</summary>
 public sealed class SafeTensorWriterTests : TempDirTest
 {
-    private static readonly TensorLayout[] Mixed =
+    private static readonly TensorDeclaration[] Mixed =
     [
         new("z.u8", DType.U8, [3]),
         new("b.f32", DType.F32, [2, 2]),

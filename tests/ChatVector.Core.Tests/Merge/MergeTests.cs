@@ -46,7 +46,7 @@ public class MergeTests
     {
         using var trio = new Trio();
         var pairing = trio.Pair(name => name.Contains("layers.0."));
-        var plan = MergePlanner.Plan(new MergeRequest(ModelFolder.Open(trio.CpPath), pairing.Vectors.Select(v => new VectorInput(v, 1, v.Provenance)).ToList()));
+        var plan = MergePlanner.Plan(new MergeRequest(StoredModel.Open(trio.CpPath), pairing.Vectors.Select(v => new VectorInput(v, 1, v.Provenance)).ToList()));
         Trio.Export(trio.Output("merged"), plan.Outputs);
 
         var written = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"));
@@ -116,11 +116,11 @@ public class MergeTests
         using var trio = new Trio();
         var vectors = trio.Pair().Vectors;
         Trio.Export(trio.Output("vector"), vectors, metadata: vectors[0].Provenance.ToMetadata());
-        var saved = ModelFolder.Open(trio.Output("vector"));
+        var saved = StoredModel.Open(trio.Output("vector"));
         Assert.All(saved.Tensors, t => Assert.Equal(Core.Format.DType.F32, t.Info.DType));
         Assert.Equal(Newtonsoft.Json.JsonConvert.ToString(Trio.Template), VectorProvenance.FromMetadata(saved.Files[0].Metadata)!.ChatTemplateJson);
 
-        var cp = ModelFolder.Open(trio.CpPath);
+        var cp = StoredModel.Open(trio.CpPath);
         var live = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.5, v.Provenance)).ToList()));
         var fromDisk = MergePlanner.Plan(new MergeRequest(cp, saved.Tensors.Select(t => new VectorInput(new StoredTensorSource(t), 0.5, null)).ToList()));
         Trio.Export(trio.Output("live"), live.Outputs);
@@ -138,7 +138,7 @@ public class MergeTests
     {
         using var trio = new Trio();
         var vectors = trio.Pair(n => n == "model.norm.weight").Vectors;
-        var cp = ModelFolder.Open(trio.CpPath);
+        var cp = StoredModel.Open(trio.CpPath);
         var plan = MergePlanner.Plan(new MergeRequest(cp, [new VectorInput(vectors[0], 0.25, null), new VectorInput(vectors[0], 0.5, null)]));
         Trio.Export(trio.Output("merged"), plan.Outputs);
         var values = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"))["model.norm.weight"];
@@ -158,7 +158,7 @@ public class MergeTests
     public void An_output_dtype_rounds_once_to_that_type(Core.Format.DType dtype)
     {
         using var trio = new Trio();
-        var cp = ModelFolder.Open(trio.CpPath);
+        var cp = StoredModel.Open(trio.CpPath);
         var vectors = trio.Pair(n => n == "model.layers.0.mlp.up_proj.weight").Vectors;
         var plan = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.5, null)).ToList(), OutputDType: dtype));
         Assert.All(plan.Outputs, o => Assert.Equal(dtype, o.DType));
@@ -179,7 +179,7 @@ public class MergeTests
     {
         using var trio = new Trio();
         var plan = trio.Plan(0.5);
-        var sideFiles = new SideFiles(ModelFolder.Open(trio.CpPath), plan.Recipe.TemplateSource, plan.Recipe.ToModelCard());
+        var sideFiles = new SideFiles(StoredModel.Open(trio.CpPath), plan.Recipe.TemplateOrigin, plan.Recipe.ToModelCard());
         Trio.Export(trio.Output("merged"), plan.Outputs, sideFiles: sideFiles, metadata: new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() });
 
         var tokenizer = JObject.Parse(File.ReadAllText(Path.Combine(trio.Output("merged"), "tokenizer_config.json")));

@@ -10,7 +10,7 @@ namespace ChatVector.Core.Tests.Models;
 
 /// <summary>
 /// Mutation fuzzing of the index reader: a valid model.safetensors.index.json damaged byte-wise or value-wise
-/// must be read (and then be consistent) or refused with a <see cref="SafeTensorException"/>, quickly.
+/// must be read (and then be consistent) or refused with a <see cref="ModelFolderException"/>, quickly.
 /// Cases per property: <see cref="FuzzBudget"/> (CHATVECTOR_FUZZ_ITERATIONS).
 /// </summary>
 public sealed class ModelIndexFuzzTests : TempDirTest
@@ -96,7 +96,7 @@ public sealed class ModelIndexFuzzTests : TempDirTest
                 Assert.Equal(index.WeightMap.Count, index.Order.Count);
                 Assert.All(index.WeightMap.Values, v => Assert.Equal(Path.GetFileName(v), v));
             }
-            catch (SafeTensorException e)
+            catch (ModelFolderException e)
             {
                 Assert.Equal(path, e.FilePath);
             }
@@ -113,16 +113,16 @@ public sealed class ModelIndexFuzzTests : TempDirTest
     }
 
     [Fact]
-    public void MutatedIndexBytes_AreReadOrRefusedWithSafeTensorException() =>
+    public void MutatedIndexBytes_AreReadOrRefusedWithModelFolderException() =>
         IndexCaseGen.Sample(c => CheckIndex(MutateIndex(c.Mutations, c.Seed, structural: false)), iter: FuzzBudget.Iterations,
             print: c => Convert.ToBase64String(MutateIndex(c.Mutations, c.Seed, structural: false)));
 
     [Fact]
-    public void MutatedIndexValues_AreReadOrRefusedWithSafeTensorException() =>
+    public void MutatedIndexValues_AreReadOrRefusedWithModelFolderException() =>
         IndexCaseGen.Sample(c => CheckIndex(MutateIndex(c.Mutations, c.Seed, structural: true)), iter: FuzzBudget.Iterations,
             print: c => Convert.ToBase64String(MutateIndex(c.Mutations, c.Seed, structural: true)));
 
-    /// <summary>Inputs that crashed ModelIndex.Read with a non-SafeTensorException.</summary>
+    /// <summary>Inputs that crashed ModelIndex.Read with a non-ModelFolderException.</summary>
     [Theory]
     // found by MutatedIndexValues: {"metadata":[[[[[[]]]]]],"weight_map":{...}} -> ArgumentException
     [InlineData("eyJtZXRhZGF0YSI6W1tbW1tbXV1dXV1dLCJ3ZWlnaHRfbWFwIjp7Im1vZGVsLmVtYmVkX3Rva2Vucy53ZWlnaHQiOiJtb2RlbC0wMDAwMS1vZi0wMDAwMi5zYWZldGVuc29ycyIsImxtX2hlYWQud2VpZ2h0IjoibW9kZWwtMDAwMDItb2YtMDAwMDIuc2FmZXRlbnNvcnMifX0=")]
@@ -130,5 +130,5 @@ public sealed class ModelIndexFuzzTests : TempDirTest
     [InlineData("eyJtZXRhZGF0YSI6NSwid2VpZ2h0X21hcCI6e319")]
     // {"metadata":{"total_size":99999999999999999999},"weight_map":{}} -> OverflowException
     [InlineData("eyJtZXRhZGF0YSI6eyJ0b3RhbF9zaXplIjo5OTk5OTk5OTk5OTk5OTk5OTk5OX0sIndlaWdodF9tYXAiOnt9fQ==")]
-    public void Regression_IndexWithOddMetadata_IsRefusedWithSafeTensorException(string base64) => CheckIndex(Convert.FromBase64String(base64));
+    public void Regression_IndexWithOddMetadata_IsRefusedWithModelFolderException(string base64) => CheckIndex(Convert.FromBase64String(base64));
 }

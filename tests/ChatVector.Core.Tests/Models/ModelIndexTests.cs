@@ -4,7 +4,7 @@ using Xunit;
 namespace ChatVector.Core.Tests.Models;
 
 /// <summary>model.safetensors.index.json: read (order, total size) and written. Its reject rules are
-/// exercised through <see cref="ModelFolder"/> in ModelFolderTests and fuzzed in ModelIndexFuzzTests.</summary>
+/// exercised through <see cref="StoredModel"/> in StoredModelTests and fuzzed in ModelIndexFuzzTests.</summary>
 public sealed class ModelIndexTests : TempDirTest
 {
     private string Index(string weightMapJson, string totalSize)

@@ -12,7 +12,7 @@ public class MeasurementPairsTests
     private static ITensorSource Tensor(TempDir dir, string file, string name, long[] shape)
     {
         var path = RawSafeTensorFile.WriteTo(dir, file, RawSafeTensorFile.Valid([new RawTensor(name, "F32", shape)]));
-        return new StoredTensorSource(ModelFolder.Open(path).Tensors[0]);
+        return new StoredTensorSource(StoredModel.Open(path).Tensors[0]);
     }
 
     [Fact]
@@ -20,7 +20,7 @@ public class MeasurementPairsTests
     {
         using var dir = new TempDir();
         var measured = Tensor(dir, "m.safetensors", "w", [2, 3]);
-        var pairs = new MeasurementPairs(ModelFolder.Open(RawSafeTensorFile.WriteTo(dir, "ref.safetensors",
+        var pairs = new MeasurementPairs(StoredModel.Open(RawSafeTensorFile.WriteTo(dir, "ref.safetensors",
             RawSafeTensorFile.Valid([new RawTensor("w", "F32", [3, 2]), new RawTensor("x", "F32", [2, 3])]))));
 
         var byShape = pairs.ReferenceFor(measured);

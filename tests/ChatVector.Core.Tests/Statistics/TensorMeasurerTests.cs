@@ -21,17 +21,17 @@ public sealed class TensorMeasurerTests : TempDirTest
     private static readonly float[] Base = [2f, 0f, 1f, 1f, float.NaN, -3f, 0f, 4f];
 
     /// <summary>One file holding x (F32), the reference (BF16, exact for these values) and the base (F32).</summary>
-    private ModelFolder Model()
+    private StoredModel Model()
     {
         var path = Dir.File("m.safetensors");
         LlamaModelBuilder.WriteFile(path, [
             ("x", "F32", [2, 4], ValueBytes.Of(X)),
             ("ref", "BF16", [8], ValueBytes.Bf16Of(Reference)),
             ("base", "F32", [8], ValueBytes.Of(Base))]);
-        return ModelFolder.Open(path);
+        return StoredModel.Open(path);
     }
 
-    private static ITensorSource Source(ModelFolder model, string name) => new StoredTensorSource(model.Find(name)!);
+    private static ITensorSource Source(StoredModel model, string name) => new StoredTensorSource(model.Find(name)!);
 
     private static double Finite(float v) => float.IsFinite(v) ? v : 0;
 

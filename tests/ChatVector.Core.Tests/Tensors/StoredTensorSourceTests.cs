@@ -11,7 +11,7 @@ public sealed class StoredTensorSourceTests
     public void An_opened_and_read_model_can_still_be_opened_exclusively_by_another_writer()
     {
         using var trio = new Trio();
-        var model = ModelFolder.Open(trio.CpPath);
+        var model = StoredModel.Open(trio.CpPath);
         var source = new StoredTensorSource(model.Tensors[0]);
         source.CopyBytes(0, new byte[16], ComputeContext.Cpu());
         foreach (var file in model.Files)
@@ -26,7 +26,7 @@ public sealed class StoredTensorSourceTests
     public void Another_process_may_read_while_a_read_is_in_progress()
     {
         using var trio = new Trio();
-        var model = ModelFolder.Open(trio.CpPath);
+        var model = StoredModel.Open(trio.CpPath);
         using var concurrentReader = new FileStream(model.Files[0].Path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var source = new StoredTensorSource(model.Files[0].Tensors.Select(t => new StoredTensor(model.Files[0], t)).First());
         source.CopyBytes(0, new byte[16], ComputeContext.Cpu());

@@ -34,11 +34,11 @@ public sealed class Trio : IDisposable
 
     public string Output(string name) => Path.Combine(Root, name);
 
-    public VectorPairing Pair(Func<string, bool>? include = null) =>
-        ChatVectorPlanner.Pair(ModelFolder.Open(BasePath), ModelFolder.Open(ChatPath), include ?? (_ => true));
+    public ChatVectorPairing Pair(Func<string, bool>? include = null) =>
+        ChatVectorPairing.Pair(StoredModel.Open(BasePath), StoredModel.Open(ChatPath), include ?? (_ => true));
 
     public MergePlan Plan(double ratio = 1.0, bool skipEmbedding = false, Dictionary<long, long>? specialTokens = null) =>
-        MergePlanner.Plan(new MergeRequest(ModelFolder.Open(CpPath),
+        MergePlanner.Plan(new MergeRequest(StoredModel.Open(CpPath),
             Pair().Vectors.Select(v => new VectorInput(v, ratio, v.Provenance)).ToList(), skipEmbedding, specialTokens));
 
     public static void Export(string target, IReadOnlyList<ITensorSource> tensors, string maxShard = "4KB", SideFiles? sideFiles = null, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancel = default) =>

@@ -64,7 +64,7 @@ public sealed class ModelValidatorTests : TempDirTest
         File.WriteAllBytes(Path.Combine(folder, "s1.safetensors"), RawSafeTensorFile.Valid([new("a", "F32", [1])]));
         File.WriteAllText(Path.Combine(folder, ModelIndex.FileName), "{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s2.safetensors\"}}");
         var problem = Assert.Single(ModelValidator.Validate(folder).Problems);
-        Assert.Equal(nameof(SafeTensorRule.IndexMissingShard), problem.Rule);
+        Assert.Equal(nameof(ModelFolderRule.IndexMissingShard), problem.Rule);
     }
 
     [Fact]

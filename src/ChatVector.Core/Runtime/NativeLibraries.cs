@@ -8,14 +8,14 @@ namespace ChatVector.Core.Runtime;
 /// find them in a folder. The names come from build/NativeFiles.txt, embedded in this assembly: the
 /// same file decides what build/ModuleLayout.targets ships, so the two cannot disagree.
 /// </summary>
-public sealed record NativeLayout(string Rid, IReadOnlyList<string> LoadOrder)
+public sealed record NativeLibraries(string Rid, IReadOnlyList<string> LoadOrder)
 {
     internal const string ListResource = "ChatVector.Core.Runtime.NativeFiles.txt";
 
     private static readonly Lazy<IReadOnlyList<(string Os, string File)>> List = new(ReadList);
 
     /// <summary>File names; a '*' is a wildcard (libgomp carries a hash in its name). Optional ones start with '?'.</summary>
-    public static NativeLayout ForCurrentPlatform()
+    public static NativeLibraries ForCurrentPlatform()
     {
         var arch = RuntimeInformation.OSArchitecture switch
         {
@@ -27,7 +27,7 @@ public sealed record NativeLayout(string Rid, IReadOnlyList<string> LoadOrder)
         return ForOs(os, arch);
     }
 
-    internal static NativeLayout ForOs(string os, string arch) =>
+    internal static NativeLibraries ForOs(string os, string arch) =>
         new($"{os}-{arch}", List.Value.Where(e => e.Os == os).Select(e => e.File).ToList());
 
     /// <summary>Full paths of the files present in <paramref name="dir"/>, in load order.</summary>
@@ -70,8 +70,8 @@ public sealed record NativeLayout(string Rid, IReadOnlyList<string> LoadOrder)
     /// <summary>"&lt;os&gt; &lt;file&gt;" lines; '#' starts a comment line.</summary>
     private static IReadOnlyList<(string Os, string File)> ReadList()
     {
-        using var stream = typeof(NativeLayout).Assembly.GetManifestResourceStream(ListResource)
-            ?? throw new InvalidOperationException($"{ListResource} is not embedded in {typeof(NativeLayout).Assembly.GetName().Name}: the build is broken.");
+        using var stream = typeof(NativeLibraries).Assembly.GetManifestResourceStream(ListResource)
+            ?? throw new InvalidOperationException($"{ListResource} is not embedded in {typeof(NativeLibraries).Assembly.GetName().Name}: the build is broken.");
         using var reader = new StreamReader(stream);
         var entries = new List<(string, string)>();
         while (reader.ReadLine() is { } line)

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace ChatVector.Core.Tests.Runtime;
 
-public sealed class NativeLayoutTests
+public sealed class NativeLibrariesTests
 {
     [Theory]
     [InlineData("LibTorchSharp", "LibTorchSharp")]
@@ -14,7 +14,7 @@ public sealed class NativeLayoutTests
     [InlineData("libgomp-98b21ff3.so.1", "gomp-98b21ff3")]
     [InlineData("libiomp5md.dll", "libiomp5md")]
     public void BareName_matches_load_names_to_files(string name, string bare) =>
-        Assert.Equal(bare, NativeLayout.BareName(name));
+        Assert.Equal(bare, NativeLibraries.BareName(name));
 
     [Theory]
     [InlineData("linux", "?libgomp-*.so.1", "libLibTorchSharp.so")]
@@ -22,22 +22,22 @@ public sealed class NativeLayoutTests
     [InlineData("osx", "?libomp.dylib", "libLibTorchSharp.dylib")]
     public void Embedded_list_gives_each_os_its_files_dependencies_first(string os, string first, string last)
     {
-        var layout = NativeLayout.ForOs(os, "x64");
-        Assert.Equal($"{os}-x64", layout.Rid);
-        Assert.Equal(5, layout.LoadOrder.Count);
-        Assert.Equal(first, layout.LoadOrder[0]);
-        Assert.Equal(last, layout.LoadOrder[^1]);
+        var natives = NativeLibraries.ForOs(os, "x64");
+        Assert.Equal($"{os}-x64", natives.Rid);
+        Assert.Equal(5, natives.LoadOrder.Count);
+        Assert.Equal(first, natives.LoadOrder[0]);
+        Assert.Equal(last, natives.LoadOrder[^1]);
     }
 
     [Fact]
     public void Find_answers_listed_names_only()
     {
         if (!OperatingSystem.IsLinux()) return;
-        var layout = NativeLayout.ForCurrentPlatform();
-        Assert.Equal(Path.Combine(Path.GetFullPath(TestPaths.ModuleDeps), "libLibTorchSharp.so"), layout.Find(TestPaths.ModuleDeps, "LibTorchSharp"));
+        var natives = NativeLibraries.ForCurrentPlatform();
+        Assert.Equal(Path.Combine(Path.GetFullPath(TestPaths.ModuleDeps), "libLibTorchSharp.so"), natives.Find(TestPaths.ModuleDeps, "LibTorchSharp"));
         var gomp = Assert.Single(Directory.GetFiles(TestPaths.ModuleDeps, "libgomp-*.so.1"));
-        Assert.Equal(Path.GetFullPath(gomp), layout.Find(TestPaths.ModuleDeps, Path.GetFileName(gomp)));
-        Assert.Null(layout.Find(TestPaths.ModuleDeps, "libc"));
+        Assert.Equal(Path.GetFullPath(gomp), natives.Find(TestPaths.ModuleDeps, Path.GetFileName(gomp)));
+        Assert.Null(natives.Find(TestPaths.ModuleDeps, "libc"));
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class NativeLayoutTests
         var dir = Directory.CreateTempSubdirectory("cv-native-").FullName;
         try
         {
-            var plan = NativeLayout.ForCurrentPlatform();
+            var plan = NativeLibraries.ForCurrentPlatform();
             Assert.False(plan.IsComplete(dir));
             Assert.NotNull(plan.Missing(dir));
             Assert.Empty(plan.FilesIn(dir));
@@ -61,7 +61,7 @@ public sealed class NativeLayoutTests
     public void Module_deps_are_complete_and_in_dependency_order()
     {
         if (!OperatingSystem.IsLinux()) return;
-        var files = NativeLayout.ForCurrentPlatform().FilesIn(TestPaths.ModuleDeps).Select(Path.GetFileName).ToList();
+        var files = NativeLibraries.ForCurrentPlatform().FilesIn(TestPaths.ModuleDeps).Select(Path.GetFileName).ToList();
         Assert.Equal(["libc10.so", "libtorch_cpu.so", "libtorch.so", "libLibTorchSharp.so"], files.Skip(1));
         Assert.StartsWith("libgomp-", files[0]);
     }

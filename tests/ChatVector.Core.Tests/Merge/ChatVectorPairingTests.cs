@@ -5,12 +5,12 @@ using Xunit;
 
 namespace ChatVector.Core.Tests.Merge;
 
-public class ChatVectorPlannerTests
+public class ChatVectorPairingTests
 {
-    private static ModelFolder Model(TempDir dir, string name, params RawTensor[] tensors) =>
-        ModelFolder.Open(RawSafeTensorFile.WriteTo(dir, name, RawSafeTensorFile.Valid(tensors)));
+    private static StoredModel Model(TempDir dir, string name, params RawTensor[] tensors) =>
+        StoredModel.Open(RawSafeTensorFile.WriteTo(dir, name, RawSafeTensorFile.Valid(tensors)));
 
-    private static (ModelFolder Base, ModelFolder Chat) Pair(TempDir dir) => (
+    private static (StoredModel Base, StoredModel Chat) Pair(TempDir dir) => (
         Model(dir, "base.safetensors", new("same", "F32", [2]), new("wider", "F32", [2]), new("fp8", "F8_E4M3", [2]), new("ids", "I64", [2])),
         Model(dir, "chat.safetensors", new("same", "F32", [2]), new("wider", "F32", [3]), new("fp8", "F8_E4M3", [2]), new("ids", "I64", [2])));
 
@@ -20,7 +20,7 @@ public class ChatVectorPlannerTests
         using var dir = new TempDir();
         var (@base, chat) = Pair(dir);
 
-        var pairing = ChatVectorPlanner.Pair(@base, chat, _ => true);
+        var pairing = ChatVectorPairing.Pair(@base, chat, _ => true);
 
         Assert.Equal(["same"], pairing.Vectors.Select(v => v.Name));
         Assert.Equal(2, pairing.Mismatched.Count);
@@ -36,7 +36,7 @@ public class ChatVectorPlannerTests
         using var dir = new TempDir();
         var (@base, chat) = Pair(dir);
 
-        var provenance = ChatVectorPlanner.Pair(@base, chat, _ => true, skipMismatched: true).Vectors[0].Provenance;
+        var provenance = ChatVectorPairing.Pair(@base, chat, _ => true, skipMismatched: true).Vectors[0].Provenance;
         var reloaded = VectorProvenance.FromMetadata(provenance.ToMetadata())!;
 
         Assert.Equal(2, provenance.SkippedTensors.Count);

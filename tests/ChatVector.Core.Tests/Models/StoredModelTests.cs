@@ -7,7 +7,7 @@ namespace ChatVector.Core.Tests.Models;
 
 /// <summary>Opening a model: indexed shards, one model.safetensors, shards without an index or one file;
 /// every folder/index rule; side files and config.</summary>
-public sealed class ModelFolderTests : TempDirTest
+public sealed class StoredModelTests : TempDirTest
 {
     private string Shard(string name, params string[] tensors) =>
         RawSafeTensorFile.WriteTo(Dir, name, RawSafeTensorFile.Valid(tensors.Select(t => new RawTensor(t, "F32", [2])), new Dictionary<string, string> { ["format"] = "pt" }));
@@ -22,10 +22,11 @@ public sealed class ModelFolderTests : TempDirTest
         return path;
     }
 
-    private SafeTensorException Rejected(SafeTensorRule rule, string? path = null)
+    /// <summary>A <see cref="SafeTensorRule"/> (a file in the folder) or a <see cref="ModelFolderRule"/> (the folder), each with its own exception type.</summary>
+    private InputRuleException Rejected(Enum rule, string? path = null)
     {
-        var e = Assert.Throws<SafeTensorException>(() => ModelFolder.Open(path ?? Dir.Path));
-        Assert.Equal(rule, e.Rule);
+        var e = Assert.ThrowsAny<InputRuleException>(() => StoredModel.Open(path ?? Dir.Path));
+        Assert.Equal(rule, e switch { SafeTensorException f => f.Rule, ModelFolderException m => (Enum)m.Rule, _ => null });
         return e;
     }
 
@@ -35,7 +36,7 @@ public sealed class ModelFolderTests : TempDirTest
         Shard("model-00001-of-00002.safetensors", "a", "z");
         Shard("model-00002-of-00002.safetensors", "m");
         Index("{\"z\":\"model-00001-of-00002.safetensors\",\"m\":\"model-00002-of-00002.safetensors\",\"a\":\"model-00001-of-00002.safetensors\"}", 24);
-        var model = ModelFolder.Open(Dir.Path);
+        var model = StoredModel.Open(Dir.Path);
         Assert.True(model.IsFolder);
         Assert.Equal(["z", "m", "a"], model.Tensors.Select(t => t.Name));
         Assert.Equal(2, model.Files.Count);
@@ -49,7 +50,7 @@ public sealed class ModelFolderTests : TempDirTest
         var path = Dir.File("llama");
         var builder = new LlamaModelBuilder { Shards = 3, Tied = true };
         builder.Write(path);
-        var model = ModelFolder.Open(path);
+        var model = StoredModel.Open(path);
         Assert.Equal(builder.TensorShapes().Select(t => t.Name), model.Tensors.Select(t => t.Name));
         Assert.Equal(3, model.Files.Count);
         Assert.True(model.TiedEmbeddings);
@@ -60,7 +61,7 @@ public sealed class ModelFolderTests : TempDirTest
     public void SingleModelSafetensors_IsOpened()
     {
         Shard("model.safetensors", "b", "a");
-        var model = ModelFolder.Open(Dir.Path);
+        var model = StoredModel.Open(Dir.Path);
         Assert.Equal(["b", "a"], model.Tensors.Select(t => t.Name));
         Assert.Single(model.Files);
     }
@@ -70,7 +71,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("model-00002-of-00002.safetensors", "c");
         Shard("model-00001-of-00002.safetensors", "a", "b");
-        var model = ModelFolder.Open(Dir.Path);
+        var model = StoredModel.Open(Dir.Path);
         Assert.Equal(["a", "b", "c"], model.Tensors.Select(t => t.Name));
         Assert.Equal(2, model.Files.Count);
     }
@@ -80,7 +81,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         var path = Shard("weights.safetensors", "w");
         WriteText("config.json", "{\"tie_word_embeddings\":true}");
-        var model = ModelFolder.Open(path);
+        var model = StoredModel.Open(path);
         Assert.False(model.IsFolder);
         Assert.Equal(Dir.Path, model.Directory);
         Assert.Equal("w", Assert.Single(model.Tensors).Name);
@@ -97,7 +98,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("model-00001-of-00002.safetensors", "a");
         Index("{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}");
-        var e = Rejected(SafeTensorRule.IndexMissingShard);
+        var e = Rejected(ModelFolderRule.IndexMissingShard);
         Assert.Contains("model-00002-of-00002.safetensors", e.Message);
         Assert.Contains(ModelIndex.FileName, e.Message);
     }
@@ -108,7 +109,7 @@ public sealed class ModelFolderTests : TempDirTest
         Shard("s1.safetensors", "a");
         Shard("s2.safetensors", "b");
         Index("{\"a\":\"s1.safetensors\",\"b\":\"s2.safetensors\",\"ghost\":\"s2.safetensors\"}");
-        var e = Rejected(SafeTensorRule.IndexTensorMissing);
+        var e = Rejected(ModelFolderRule.IndexTensorMissing);
         Assert.Equal("ghost", e.TensorName);
     }
 
@@ -117,7 +118,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("s1.safetensors", "a", "unlisted");
         Index("{\"a\":\"s1.safetensors\"}");
-        Assert.Equal("unlisted", Rejected(SafeTensorRule.IndexInvalid).TensorName);
+        Assert.Equal("unlisted", Rejected(ModelFolderRule.IndexInvalid).TensorName);
     }
 
     [Theory]
@@ -128,7 +129,7 @@ public sealed class ModelFolderTests : TempDirTest
         Shard("s1.safetensors", inS1);
         Shard("s2.safetensors", "b", "c");
         Index("{\"a\":\"s1.safetensors\",\"b\":\"s1.safetensors\",\"c\":\"s2.safetensors\"}");
-        Assert.Equal("b", Rejected(SafeTensorRule.TensorInTwoShards).TensorName);
+        Assert.Equal("b", Rejected(ModelFolderRule.TensorInTwoShards).TensorName);
     }
 
     [Fact]
@@ -136,7 +137,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("s1.safetensors", "a", "b");
         Shard("s2.safetensors", "b", "c");
-        var e = Rejected(SafeTensorRule.TensorInTwoShards);
+        var e = Rejected(ModelFolderRule.TensorInTwoShards);
         Assert.Equal("b", e.TensorName);
         Assert.Contains("s1.safetensors", e.Message);
         Assert.Contains("s2.safetensors", e.Message);
@@ -155,7 +156,7 @@ public sealed class ModelFolderTests : TempDirTest
         Directory.CreateDirectory(Dir.File("sub"));
         Shard("x.safetensors", "a");
         Index($"{{\"a\":\"{shard}\"}}");
-        Rejected(SafeTensorRule.PathOutsideFolder);
+        Rejected(ModelFolderRule.PathOutsideFolder);
     }
 
     [Theory]
@@ -170,7 +171,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("s.safetensors", "a");
         WriteText(ModelIndex.FileName, text);
-        var e = Rejected(SafeTensorRule.IndexInvalid);
+        var e = Rejected(ModelFolderRule.IndexInvalid);
         Assert.Contains(ModelIndex.FileName, e.Message);
     }
 
@@ -179,7 +180,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         File.WriteAllBytes(Dir.File("pytorch_model.bin"), [0x80, 0x02]);
         WriteText("config.json", "{}");
-        var e = Rejected(SafeTensorRule.PickleWeightsRefused);
+        var e = Rejected(ModelFolderRule.PickleWeightsRefused);
         Assert.Contains("pickle", e.Message);
         Assert.Contains("safetensors", e.Message);
         Assert.Contains("pytorch_model.bin", e.Message);
@@ -188,13 +189,13 @@ public sealed class ModelFolderTests : TempDirTest
     }
 
     [Fact]
-    public void EmptyFolder_IsNoWeights() => Rejected(SafeTensorRule.NoWeights);
+    public void EmptyFolder_IsNoWeights() => Rejected(ModelFolderRule.NoWeights);
 
     [Fact]
     public void FolderWithOnlySideFiles_IsNoWeights()
     {
         WriteText("config.json", "{}");
-        Rejected(SafeTensorRule.NoWeights);
+        Rejected(ModelFolderRule.NoWeights);
     }
 
     [Fact]
@@ -207,7 +208,7 @@ public sealed class ModelFolderTests : TempDirTest
         WriteText("generation_config.json", "{}");
         File.WriteAllBytes(Dir.File("pytorch_model.bin"), [0]);
         WriteText(".model.safetensors.abc.tmp", "");
-        var model = ModelFolder.Open(Dir.Path);
+        var model = StoredModel.Open(Dir.Path);
         Assert.Equal(["config.json", "generation_config.json", "tokenizer_config.json"], model.SideFiles.Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(model.SideFiles, f => Assert.True(Path.IsPathFullyQualified(f)));
     }
@@ -217,7 +218,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("model.safetensors", "a");
         File.WriteAllBytes(Dir.File("pytorch_model.bin"), [0]);
-        Assert.Single(ModelFolder.Open(Dir.Path).Tensors);
+        Assert.Single(StoredModel.Open(Dir.Path).Tensors);
     }
 
     [Theory]
@@ -229,14 +230,14 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("model.safetensors", "a");
         WriteText("config.json", config);
-        Assert.Equal(expected, ModelFolder.Open(Dir.Path).TiedEmbeddings);
+        Assert.Equal(expected, StoredModel.Open(Dir.Path).TiedEmbeddings);
     }
 
     [Fact]
     public void TiedEmbeddings_WithoutConfig_IsFalse()
     {
         Shard("model.safetensors", "a");
-        Assert.False(ModelFolder.Open(Dir.Path).TiedEmbeddings);
+        Assert.False(StoredModel.Open(Dir.Path).TiedEmbeddings);
     }
 
     [Fact]
@@ -244,7 +245,7 @@ public sealed class ModelFolderTests : TempDirTest
     {
         Shard("model.safetensors", "a");
         WriteText("tokenizer_config.json", "{\"eos_token\":\"</s>\"}");
-        var model = ModelFolder.Open(Dir.Path);
+        var model = StoredModel.Open(Dir.Path);
         Assert.Equal("</s>", (string?)model.ReadJson("tokenizer_config.json")!["eos_token"]);
         Assert.Null(model.ReadJson("special_tokens_map.json"));
     }

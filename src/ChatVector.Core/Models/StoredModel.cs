@@ -5,15 +5,21 @@ using Newtonsoft.Json.Linq;
 namespace ChatVector.Core.Models;
 
 /// <summary>
-/// A Hugging Face model folder (index + shards, one model.safetensors, shards without an index)
-/// or a single safetensors file, seen as one set of named tensors. Opening reads headers only.
+/// A model as it is stored: a Hugging Face model folder (index + shards, one model.safetensors, shards
+/// without an index) or a single safetensors file, seen as one set of named <see cref="StoredTensor"/>s.
+/// Opening reads headers only.
 /// </summary>
-public sealed class ModelFolder
+/// <remarks>
+/// One type, not a folder type and a file type: every consumer (pairing, merging, measuring, listing) wants
+/// the same thing from either, named tensors plus the side files when there is a folder (<see cref="IsFolder"/>).
+/// Hence the name says "stored", not "folder".
+/// </remarks>
+public sealed class StoredModel
 {
     private static readonly string[] PickleExtensions = [".bin", ".pt", ".pth", ".ckpt", ".pkl"];
     private readonly Dictionary<string, StoredTensor> _byName;
 
-    private ModelFolder(string path, string directory, bool isFolder, IReadOnlyList<SafeTensorFile> files, IReadOnlyList<StoredTensor> tensors, IReadOnlyList<string> sideFiles)
+    private StoredModel(string path, string directory, bool isFolder, IReadOnlyList<SafeTensorFile> files, IReadOnlyList<StoredTensor> tensors, IReadOnlyList<string> sideFiles)
     {
         Path = path;
         Directory = directory;
@@ -24,14 +30,14 @@ public sealed class ModelFolder
         _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>Opens <paramref name="path"/> (a folder or a .safetensors file). Throws <see cref="SafeTensorException"/>.</summary>
-    public static ModelFolder Open(string path)
+    /// <summary>Opens <paramref name="path"/> (a folder or a .safetensors file). Throws <see cref="SafeTensorException"/> for a files rules and <see cref="ModelFolderException"/> for the folders.</summary>
+    public static StoredModel Open(string path)
     {
         path = System.IO.Path.GetFullPath(path);
         if (File.Exists(path))
         {
             var file = SafeTensorFile.Open(path);
-            return new ModelFolder(path, System.IO.Path.GetDirectoryName(path)!, false, [file], file.Tensors.Select(t => new StoredTensor(file, t)).ToList(), []);
+            return new StoredModel(path, System.IO.Path.GetDirectoryName(path)!, false, [file], file.Tensors.Select(t => new StoredTensor(file, t)).ToList(), []);
         }
         if (!System.IO.Directory.Exists(path)) throw new SafeTensorException(SafeTensorRule.FileNotFound, path, "no such file or folder");
         var entries = System.IO.Directory.GetFiles(path).Order(StringComparer.Ordinal).ToList();
@@ -39,7 +45,7 @@ public sealed class ModelFolder
         var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
         var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
         var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && System.IO.Path.GetFileName(e) != ModelIndex.FileName && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
-        return new ModelFolder(path, path, true, files, tensors, sideFiles);
+        return new StoredModel(path, path, true, files, tensors, sideFiles);
     }
 
     /// <summary>The safetensors weight files of a folder as the loader sees them (hidden staging files excluded), sorted.</summary>
@@ -58,22 +64,22 @@ public sealed class ModelFolder
         {
             var shardPath = System.IO.Path.Combine(folder, shard);
             if (!File.Exists(shardPath))
-                throw new SafeTensorException(SafeTensorRule.IndexMissingShard, indexPath, $"the index names shard '{shard}', which is not in the folder");
+                throw new ModelFolderException(ModelFolderRule.IndexMissingShard, indexPath, $"the index names shard '{shard}', which is not in the folder");
             files[shard] = SafeTensorFile.Open(shardPath);
         }
         foreach (var (shard, file) in files)
             foreach (var tensor in file.Tensors)
             {
                 if (!index.WeightMap.TryGetValue(tensor.Name, out var listed))
-                    throw new SafeTensorException(SafeTensorRule.IndexInvalid, indexPath, $"shard '{shard}' holds a tensor the index does not list", tensor.Name);
+                    throw new ModelFolderException(ModelFolderRule.IndexInvalid, indexPath, $"shard '{shard}' holds a tensor the index does not list", tensor.Name);
                 if (listed != shard)
-                    throw new SafeTensorException(SafeTensorRule.TensorInTwoShards, indexPath, $"the tensor is in shards '{listed}' and '{shard}'", tensor.Name);
+                    throw new ModelFolderException(ModelFolderRule.TensorInTwoShards, indexPath, $"the tensor is in shards '{listed}' and '{shard}'", tensor.Name);
             }
         var tensors = new List<StoredTensor>(index.Order.Count);
         foreach (var name in index.Order)
         {
             var file = files[index.WeightMap[name]];
-            var info = file.Find(name) ?? throw new SafeTensorException(SafeTensorRule.IndexTensorMissing, indexPath, $"the index puts the tensor in '{index.WeightMap[name]}', which does not hold it", name);
+            var info = file.Find(name) ?? throw new ModelFolderException(ModelFolderRule.IndexTensorMissing, indexPath, $"the index puts the tensor in '{index.WeightMap[name]}', which does not hold it", name);
             tensors.Add(new StoredTensor(file, info));
         }
         return (files.Values.ToList(), tensors);
@@ -85,10 +91,10 @@ public sealed class ModelFolder
         {
             var pickles = entries.Where(IsPickle).Select(System.IO.Path.GetFileName).ToList();
             if (pickles.Count > 0)
-                throw new SafeTensorException(SafeTensorRule.PickleWeightsRefused, folder,
+                throw new ModelFolderException(ModelFolderRule.PickleWeightsRefused, folder,
                     $"the weights are pickle files ({string.Join(", ", pickles)}); loading pickle can run arbitrary code, so ChatVector reads only safetensors. " +
                     "Convert them once in a trusted environment, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)");
-            throw new SafeTensorException(SafeTensorRule.NoWeights, folder, "the folder holds no .safetensors weights");
+            throw new ModelFolderException(ModelFolderRule.NoWeights, folder, "the folder holds no .safetensors weights");
         }
         var files = shards.Select(SafeTensorFile.Open).ToList();
         var seen = new Dictionary<string, SafeTensorFile>(StringComparer.Ordinal);
@@ -97,7 +103,7 @@ public sealed class ModelFolder
             foreach (var tensor in file.Tensors)
             {
                 if (seen.TryGetValue(tensor.Name, out var first))
-                    throw new SafeTensorException(SafeTensorRule.TensorInTwoShards, folder, $"the tensor is in '{System.IO.Path.GetFileName(first.Path)}' and '{System.IO.Path.GetFileName(file.Path)}'", tensor.Name);
+                    throw new ModelFolderException(ModelFolderRule.TensorInTwoShards, folder, $"the tensor is in '{System.IO.Path.GetFileName(first.Path)}' and '{System.IO.Path.GetFileName(file.Path)}'", tensor.Name);
                 seen[tensor.Name] = file;
                 tensors.Add(new StoredTensor(file, tensor));
             }

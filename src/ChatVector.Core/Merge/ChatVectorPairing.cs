@@ -16,7 +16,7 @@ public sealed record ShapeMismatch(string Name, long[] BaseShape, long[] ChatSha
 /// <see cref="Uncomputable"/> are weights that would be left unmerged: an error, unless the caller asked
 /// to skip them, in which case the vectors' provenance lists them (and so the model card does).
 /// </summary>
-public sealed record VectorPairing(
+public sealed record ChatVectorPairing(
     IReadOnlyList<ChatVectorTensor> Vectors,
     IReadOnlyList<string> OnlyInBase,
     IReadOnlyList<string> OnlyInChat,
@@ -27,13 +27,10 @@ public sealed record VectorPairing(
     /// <summary>Every weight without a vector, with the reason, for the message and the model card.</summary>
     public IReadOnlyList<string> Mismatched =>
         [.. ShapeMismatches.Select(m => m.ToString()), .. Uncomputable.Select(u => $"tensor {u}: dtype cannot be computed with")];
-}
 
-/// <summary>Pairs a base and a chat model by tensor name into lazy <c>chat - base</c> tensors.</summary>
-public static class ChatVectorPlanner
-{
+    /// <summary>Pairs a base and a chat model by tensor name into lazy <c>chat - base</c> tensors.</summary>
     /// <param name="skipMismatched">Record mismatched weights in the vectors' provenance (they are skipped on purpose).</param>
-    public static VectorPairing Pair(ModelFolder @base, ModelFolder chat, Func<string, bool> include, bool skipMismatched = false)
+    public static ChatVectorPairing Pair(StoredModel @base, StoredModel chat, Func<string, bool> include, bool skipMismatched = false)
     {
         var pairs = new List<(StoredTensor Chat, StoredTensor Base)>();
         var onlyInChat = new List<string>();
@@ -51,7 +48,7 @@ public static class ChatVectorPlanner
             pairs.Add((chatTensor, baseTensor));
         }
         var onlyInBase = @base.Tensors.Where(t => include(t.Name) && chat.Find(t.Name) is null).Select(t => t.Name).ToList();
-        var pairing = new VectorPairing([], onlyInBase, onlyInChat, buffers, uncomputable, mismatches);
+        var pairing = new ChatVectorPairing([], onlyInBase, onlyInChat, buffers, uncomputable, mismatches);
 
         var provenance = VectorProvenance.FromModels(@base, chat);
         if (skipMismatched) provenance = provenance with { SkippedTensors = pairing.Mismatched };
