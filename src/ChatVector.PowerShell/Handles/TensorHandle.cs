@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ChatVector.Core.Export;
+using ChatVector.Core.Statistics;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.PowerShell.Handles;
@@ -40,6 +41,17 @@ public sealed class TensorHandle
     public string? Model { get; }
     /// <summary>For a chat vector: the ratio it is added with (Add-ChatVector -Ratio applies when unset).</summary>
     public double? Ratio { get; set; }
+    /// <summary>The transformer layer (from layers.N, h.N or blocks.N in the name), or null outside the layers.</summary>
+    public int? Layer => LayerGroups.Number(Name);
+    /// <summary>For a chat vector: the fraction Limit-ChatVector keeps of it, overriding its -Density; between 0 and 1.</summary>
+    public double? Density
+    {
+        get => _density;
+        set => _density = value is { } d && !(d >= 0 && d <= 1)
+            ? throw new ArgumentOutOfRangeException(nameof(Density), d, $"{Name}: Density must be between 0 and 1.")
+            : value;
+    }
+    private double? _density;
 
     [Hidden] public ITensorSource Source { get; }
     [Hidden] public InputContext Context { get; }
