@@ -17,9 +17,9 @@ function New-TestTrio {
     param([Parameter(Mandatory)] [string] $Root)
     $template = '{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}'
     $trio = [ordered]@{ Root = $Root; Base = Join-Path $Root 'base'; Chat = Join-Path $Root 'chat'; Cp = Join-Path $Root 'cp' }
-    $trio.BaseValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }.Write($trio.Base)
-    $trio.ChatValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }.Write($trio.Chat)
-    $trio.CpValues = [ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }.Write($trio.Cp)
+    $trio.BaseValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }).Write($trio.Base)
+    $trio.ChatValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }).Write($trio.Chat)
+    $trio.CpValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }).Write($trio.Cp)
     [pscustomobject]$trio
 }
 
