@@ -45,9 +45,9 @@ public sealed class SparsifiedTensor : ComputedTensorSource
             SparsifyMethod.Della => Della(firstElement, count, context),
             _ => throw new NotSupportedException(Options.Method.ToString()),
         };
-        using var wide = torch.tensor(result);
-        using var typed = wide.to(TorchTypes.ToScalarType(DType, Name));
-        return typed.to(context.Device);
+        var wide = torch.tensor(result);
+        var typed = Replace(wide, wide.to(TorchTypes.ToScalarType(DType, Name)));
+        return Replace(typed, typed.to(context.Device));
     }
 
     private double[] Trim(long firstElement, long count, ComputeContext context)
@@ -119,9 +119,16 @@ public sealed class SparsifiedTensor : ComputedTensorSource
     private double[] ReadValues(long start, long count, ComputeContext context)
     {
         if (count > Array.MaxLength) throw new NotSupportedException($"'{Name}': {count} elements in one read");
-        using var chunk = Inner.ReadChunk(start, count, context);
-        using var wide = chunk.to(torch.ScalarType.Float64, torch.CPU);
+        var chunk = Inner.ReadChunk(start, count, context);
+        using var wide = Replace(chunk, chunk.to(torch.ScalarType.Float64, torch.CPU));
         return wide.data<double>().ToArray();
+    }
+
+    /// <summary>Frees <paramref name="old"/> unless a conversion that had nothing to do returned it as the result.</summary>
+    private static torch.Tensor Replace(torch.Tensor old, torch.Tensor result)
+    {
+        if (!ReferenceEquals(old, result)) old.Dispose();
+        return result;
     }
 
     private static DType RequireFloat(ITensorSource inner) =>

@@ -1,4 +1,6 @@
+using ChatVector.Core.Format;
 using ChatVector.Core.Sparsify;
+using ChatVector.Core.Tensors;
 using Xunit;
 using static ChatVector.Core.Tests.Sparsify.SparsifyFixture;
 
@@ -119,6 +121,23 @@ public class MagnitudeTrimTests
         ReadAll(limited, chunk: 100);
         Assert.Equal(3 + 100, source.Reads); // at most three passes of one read, then one read per chunk
     }
+
+    [Theory]
+    [InlineData(DType.BF16, DType.F32)]
+    [InlineData(DType.F64, DType.F64)]
+    public void A_vector_is_trimmed_in_its_accumulator_type(DType input, DType output)
+    {
+        var values = Bf16Like(1000, seed: 12); // exact in bf16, so every input type holds the same numbers
+        var limited = new SparsifiedTensor(new ArraySource("t", values, [10, 100], input), Options(SparsifyMethod.Magnitude, 0.25));
+        Assert.Equal(output, limited.DType);
+        using var all = limited.ReadChunk(0, 1000, ComputeContext.Cpu());
+        using var asFloat = all.to(TorchSharp.torch.ScalarType.Float32);
+        AssertSameBits(KeepPositions(values, 750, 1000), asFloat.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void An_integer_tensor_cannot_be_sparsified() =>
+        Assert.Throws<NotSupportedException>(() => new SparsifiedTensor(new ArraySource("ids", [1f], [1], DType.I64), Options(SparsifyMethod.Magnitude, 0.5)));
 
     // Zeros among the kept positions count toward k but are indistinguishable from dropped elements.
     private static int KeptZeros(float[] values, long start) =>

@@ -6,10 +6,10 @@ using TorchSharp;
 namespace ChatVector.Core.Tests.Sparsify;
 
 /// <summary>A float32 vector tensor held in memory, read a chunk at a time like any source; counts its reads.</summary>
-internal sealed class ArraySource(string name, float[] values, long[] shape) : ITensorSource
+internal sealed class ArraySource(string name, float[] values, long[] shape, DType dtype = DType.F32) : ITensorSource
 {
     public string Name { get; } = name;
-    public DType DType => DType.F32;
+    public DType DType => dtype;
     public long[] Shape { get; } = shape;
     public long ElementCount => values.Length;
     public long ByteLength => values.Length * 4L;
@@ -19,7 +19,8 @@ internal sealed class ArraySource(string name, float[] values, long[] shape) : I
     {
         ChunkRange.Check(this, firstElement, count);
         Interlocked.Increment(ref Reads);
-        return torch.tensor(values.AsSpan((int)firstElement, (int)count).ToArray());
+        using var f32 = torch.tensor(values.AsSpan((int)firstElement, (int)count).ToArray());
+        return f32.to(TorchTypes.ToScalarType(DType, Name));
     }
 
     public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) => throw new NotSupportedException();
