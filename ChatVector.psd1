@@ -20,6 +20,7 @@
         'Show-SafeTensor'
         'Get-ChatVector'
         'Add-ChatVector'
+        'Limit-ChatVector'
         'Measure-ChatVector'
         'Get-ChatVectorRuntime'
     )

@@ -5,10 +5,12 @@ BeforeAll {
 }
 
 Describe 'Import-Module ChatVector' -Tag 'Runtime' {
-    It 'exports exactly the eight cmdlets' {
-        $expected = 'Add-ChatVector', 'Export-SafeTensor', 'Get-ChatVector', 'Get-ChatVectorRuntime',
-            'Get-SafeTensor', 'Measure-ChatVector', 'Show-SafeTensor', 'Test-SafeTensor'
+    It 'exports exactly the cmdlets its manifest lists, each with an approved verb' {
+        $expected = (Import-PowerShellDataFile (Join-Path $RepoRoot 'ChatVector.psd1')).CmdletsToExport | Sort-Object
+        $expected | Should -Contain 'Get-ChatVector'
         (Get-Command -Module ChatVector).Name | Sort-Object | Should -Be $expected
+        $approved = (Get-Verb).Verb
+        foreach ($name in $expected) { $approved | Should -Contain ($name -split '-')[0] -Because $name }
     }
 
     It 'loads ChatVector.Core and TorchSharp into the module''s own load context, not the default one' {

@@ -1,4 +1,5 @@
 using ChatVector.Core.Merge;
+using ChatVector.Core.Sparsify;
 
 namespace ChatVector.Core.Export;
 
@@ -16,6 +17,7 @@ public static class CarriedMetadata
         [
             .. VectorProvenance.MetadataKeys, // a saved vector: its models, chat template, eos token, skipped tensors
             MergeRecipe.MetadataKey,          // a merged model: how it was made
+            SparsifyProvenance.MetadataKey,   // a sparsified vector: method, density, gamma, epsilon, seed, rescale
         ],
         StringComparer.Ordinal);
 

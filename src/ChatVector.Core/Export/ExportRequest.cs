@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Export;
@@ -16,6 +17,9 @@ public sealed record ExportRequest(
     bool Force = false,
     SideFiles? SideFiles = null,
     bool Checksums = false,
+    // Chunk size and parallelism; null = StreamingOptions.Default (from the environment). Results must not
+    // depend on it: tests export the same sources under several settings and compare the bytes.
+    StreamingOptions? Streaming = null,
     bool AllowNonFinite = false)
 {
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>

@@ -28,7 +28,7 @@ public static class ModelExporter
         var sourcesInWriteOrder = layout.Files.SelectMany(f => f.Sources);
         var tally = new NonFiniteTally();
         var nonFinite = new List<NonFiniteTensor>();
-        using (var chunks = new ChunkStream(sourcesInWriteOrder, StreamingOptions.Default, context, tally.Observe))
+        using (var chunks = new ChunkStream(sourcesInWriteOrder, request.Streaming ?? StreamingOptions.Default, context, tally.Observe))
         {
             var tracker = new ProgressTracker(layout, progress);
             foreach (var file in layout.Files)

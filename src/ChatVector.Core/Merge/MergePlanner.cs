@@ -85,8 +85,8 @@ public static class MergePlanner
     private static MergeRecipe DescribeRecipe(MergeRequest request, StoredModel model)
     {
         var vectors = request.Vectors
-            .GroupBy(v => (v.Provenance?.BaseModel, v.Provenance?.ChatModel, v.Ratio))
-            .Select(g => new RecipeVector(g.Key.BaseModel, g.Key.ChatModel, g.Key.Ratio, g.Count()))
+            .GroupBy(v => (v.Provenance?.BaseModel, v.Provenance?.ChatModel, v.Ratio, v.Provenance?.Sparsification))
+            .Select(g => new RecipeVector(g.Key.BaseModel, g.Key.ChatModel, g.Key.Ratio, g.Count(), g.Key.Sparsification))
             .ToList();
         return new MergeRecipe(
             model.Path,

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text;
+using ChatVector.Core.Sparsify;
 using Newtonsoft.Json;
 using ChatVector.Core.Format;
 using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Merge;
 
-/// <summary>One chat vector as the recipe records it.</summary>
-public sealed record RecipeVector(string? BaseModel, string? ChatModel, double Ratio, int Tensors);
+/// <summary>One chat vector as the recipe records it; <c>Sparsification</c> is how Limit-ChatVector thinned it, when it did.</summary>
+public sealed record RecipeVector(string? BaseModel, string? ChatModel, double Ratio, int Tensors, string? Sparsification = null);
 
 /// <summary>
 /// How a merged model was made, recorded in every shard's metadata and in the model card so the
@@ -34,6 +35,7 @@ public sealed record MergeRecipe(
             ["chat"] = v.ChatModel,
             ["ratio"] = v.Ratio,
             ["tensors"] = v.Tensors,
+            ["sparsify"] = SparsifyProvenance.ToRecipe(v.Sparsification),
         })),
         ["skip_embedding"] = SkipEmbedding,
         ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
@@ -52,7 +54,7 @@ public sealed record MergeRecipe(
         card.AppendLine("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").AppendLine();
         card.AppendLine($"- Model (continually pre-trained): `{Model}`");
         foreach (var v in Vectors)
-            card.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors"));
+            card.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors{Sparsified(v)}"));
         card.AppendLine($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
         if (SpecialTokenMap.Count > 0)
             card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
@@ -67,4 +69,7 @@ public sealed record MergeRecipe(
         card.AppendLine(JToken.Parse(ToJson()).ToString(Formatting.Indented)).AppendLine("```");
         return card.ToString();
     }
+
+    private static string Sparsified(RecipeVector v) =>
+        v.Sparsification is null ? "" : $", sparsified ({SparsifyProvenance.Describe(v.Sparsification)})";
 }

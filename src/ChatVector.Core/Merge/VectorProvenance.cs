@@ -1,4 +1,5 @@
 using ChatVector.Core.Models;
+using ChatVector.Core.Sparsify;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -23,10 +24,13 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     private const string SkippedKey = Prefix + "skipped";
 
     /// <summary>Every key <see cref="ToMetadata"/> may write: what an output made from a saved vector carries (see Export/CarriedMetadata).</summary>
-    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey];
+    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, SparsifyProvenance.MetadataKey];
 
     /// <summary>Tensors paired by name but left out of the vector (-SkipMismatched), each with the reason.</summary>
     public IReadOnlyList<string> SkippedTensors { get; init; } = [];
+
+    /// <summary>How Limit-ChatVector sparsified the vector (the <see cref="SparsifyProvenance"/> value), or null.</summary>
+    public string? Sparsification { get; init; }
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
@@ -58,6 +62,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
         if (ChatTemplateJson is not null) metadata[ChatTemplateKey] = ChatTemplateJson;
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
         if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
+        if (Sparsification is not null) metadata[SparsifyProvenance.MetadataKey] = Sparsification;
         return metadata;
     }
 
@@ -73,6 +78,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
             metadata.GetValueOrDefault(EosTokenKey))
         {
             SkippedTensors = metadata.TryGetValue(SkippedKey, out var skipped) ? ParseSkipped(skipped) : [],
+            Sparsification = metadata.GetValueOrDefault(SparsifyProvenance.MetadataKey),
         };
     }
 

@@ -13,5 +13,10 @@ public static partial class LayerGroups
 
     /// <summary>"layer N", or <see cref="OutsideLayers"/> for embeddings, norms and heads.</summary>
     public static string Of(string tensorName) =>
-        LayerNumber().Match(tensorName) is { Success: true } m ? $"layer {m.Groups[1].Value}" : OutsideLayers;
+        Number(tensorName) is { } layer ? $"layer {layer}" : OutsideLayers;
+
+    /// <summary>The layer number, or null for tensors outside the layers (and numbers too large for an int).</summary>
+    public static int? Number(string tensorName) =>
+        LayerNumber().Match(tensorName) is { Success: true } m && int.TryParse(m.Groups[1].ValueSpan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var layer)
+            ? layer : null;
 }

@@ -23,7 +23,6 @@ internal static class Errors
     private static (string Id, ErrorCategory Category, string? Advice) Classify(Exception exception, bool writing) => exception switch
     {
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
-        SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
         ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
         InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
         OperationCanceledException => ("Cancelled", ErrorCategory.OperationStopped, null),

@@ -52,7 +52,7 @@ public sealed class TensorNameCompleter : IArgumentCompleter
     {
         try
         {
-            return ModelFolder.Open(path).Tensors.Select(t => (t.Name, t.Info.DType.ToString(), t.Info.Shape)).ToList();
+            return StoredModel.Open(path).Tensors.Select(t => (t.Name, t.Info.DType.ToString(), t.Info.Shape)).ToList();
         }
         catch (Exception e) when (e is Core.Format.SafeTensorException or IOException or UnauthorizedAccessException)
         {

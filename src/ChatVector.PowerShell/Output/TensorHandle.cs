@@ -1,5 +1,6 @@
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.Statistics;
 using ChatVector.Core.Tensors;
 using ChatVector.PowerShell.Handles;
 
@@ -38,6 +39,17 @@ public sealed class TensorHandle
     public string? Model { get; }
     /// <summary>For a chat vector: the ratio it is added with (Add-ChatVector -Ratio applies when unset).</summary>
     public double? Ratio { get; set; }
+    /// <summary>The transformer layer (from layers.N, h.N or blocks.N in the name), or null outside the layers.</summary>
+    public int? Layer => LayerGroups.Number(Name);
+    /// <summary>For a chat vector: the fraction Limit-ChatVector keeps of it, overriding its -Density; between 0 and 1.</summary>
+    public double? Density
+    {
+        get => _density;
+        set => _density = value is { } d && !(d >= 0 && d <= 1)
+            ? throw new ArgumentOutOfRangeException(nameof(Density), d, $"{Name}: Density must be between 0 and 1.")
+            : value;
+    }
+    private double? _density;
 
     // Internal, not [Hidden]: ConvertTo-Json and Export-Csv walk every public property, hidden or not,
     // and these hold file objects and foreign Newtonsoft tokens.

@@ -8,7 +8,7 @@ public sealed class TensorPreview
     internal TensorPreview(TensorHandle handle, double[] first, TensorStatistics s)
     {
         Name = handle.Name;
-        DType = handle.DType;
+        DType = handle.DType.ToString();
         Shape = handle.Shape;
         First = new PrintableList<double>(first);
         (Mean, Std, Min, Max) = (s.FiniteMean, s.Std, s.FiniteMin, s.FiniteMax);

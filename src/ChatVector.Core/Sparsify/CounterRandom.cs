@@ -1,0 +1,41 @@
+using System.IO.Hashing;
+using System.Text;
+
+namespace ChatVector.Core.Sparsify;
+
+/// <summary>
+/// Uniform draws that depend only on (seed, tensor name, element index): a counter-based generator (the
+/// SplitMix64 finaliser applied to a per-tensor key plus the index), so any element's draw is computed on
+/// its own and the bytes do not depend on chunking, threads, run or machine.
+/// </summary>
+public readonly struct CounterRandom
+{
+    private const ulong Golden = 0x9E37_79B9_7F4A_7C15UL;
+    private readonly ulong _streamKey;
+
+    public CounterRandom(long seed, string tensorName)
+    {
+        var nameHash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(tensorName));
+        _streamKey = Mix(unchecked((ulong)seed) ^ nameHash);
+    }
+
+    /// <summary>A draw in [0, 1) with 53 random bits for element <paramref name="index"/>.</summary>
+    public double Uniform(long index)
+    {
+        var bits = Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden));
+        return (bits >> 11) * (1.0 / (1UL << 53));
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        unchecked
+        {
+            z = (z ^ (z >> 30)) * 0xBF58_476D_1CE4_E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D0_49BB_1331_11EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+
+    /// <summary>A fresh seed for a run that gave none (recorded in the provenance so it can be repeated).</summary>
+    public static long NewSeed() => Random.Shared.NextInt64(0, long.MaxValue);
+}

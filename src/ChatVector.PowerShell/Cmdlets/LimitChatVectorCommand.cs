@@ -1,0 +1,99 @@
+using System.Management.Automation;
+using ChatVector.Core.Export;
+using ChatVector.Core.Sparsify;
+using ChatVector.PowerShell.Handles;
+using ChatVector.PowerShell.Infrastructure;
+
+namespace ChatVector.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Sparsifies chat vectors (TIES trim, DARE, Breadcrumbs, DELLA): lazy vector handles out, one per vector handle in.</para>
+/// </summary>
+[Cmdlet(VerbsData.Limit, "ChatVector", DefaultParameterSetName = DefaultSet)]
+[OutputType(typeof(TensorHandle))]
+public sealed class LimitChatVectorCommand : ChatVectorCmdlet
+{
+    private const string DefaultSet = "Default", RescaleSet = "Rescale", NoRescaleSet = "NoRescale";
+    private readonly List<TensorHandle> _vectors = [];
+    private readonly List<ErrorRecord> _problems = [];
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public TensorHandle[] InputObject { get; set; } = [];
+
+    /// <summary>The fraction of each tensor to keep, 0 to 1; a handle's own Density property overrides it.</summary>
+    [Parameter(Position = 0)]
+    [ValidateRange(0.0, 1.0)]
+    public double? Density { get; set; }
+
+    [Parameter]
+    [ValidateSet(nameof(SparsifyMethod.Magnitude), nameof(SparsifyMethod.Random), nameof(SparsifyMethod.Breadcrumbs), nameof(SparsifyMethod.Della))]
+    public string Method { get; set; } = nameof(SparsifyMethod.Magnitude);
+
+    /// <summary>Breadcrumbs: the fraction of largest magnitudes dropped.</summary>
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public double Gamma { get; set; } = SparsifyOptions.DefaultGamma;
+
+    /// <summary>Della: the spread of keep probabilities around the density.</summary>
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public double Epsilon { get; set; } = SparsifyOptions.DefaultEpsilon;
+
+    /// <summary>Seed of the random rules; drawn and recorded when not given.</summary>
+    [Parameter]
+    public long? Seed { get; set; }
+
+    [Parameter(ParameterSetName = RescaleSet)]
+    public SwitchParameter Rescale { get; set; }
+
+    [Parameter(ParameterSetName = NoRescaleSet)]
+    public SwitchParameter NoRescale { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var handle in InputObject)
+        {
+            if (handle.Kind != TensorKind.ChatVector || handle.Context.Provenance is null)
+                _problems.Add(Errors.Problem("NotAVector", ErrorCategory.InvalidArgument,
+                    $"'{handle.Name}' ({handle.Kind}) is not a chat vector; Limit-ChatVector takes Get-ChatVector's output or a saved vector (Get-SafeTensor).", handle));
+            else if ((handle.Density ?? Density) is null)
+                _problems.Add(Errors.Problem("DensityMissing", ErrorCategory.InvalidArgument,
+                    $"'{handle.Name}' has no Density: give -Density, or set the handle's Density property.", handle));
+            else
+                _vectors.Add(handle);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_problems.Count > 0)
+        {
+            foreach (var problem in _problems) WriteError(problem);
+            ThrowTerminatingError(Errors.Problem("LimitNotPossible", ErrorCategory.InvalidArgument,
+                $"{_problems.Count} input(s) cannot be sparsified (see the errors above); nothing was emitted.", null));
+        }
+        var method = Enum.Parse<SparsifyMethod>(Method, ignoreCase: true);
+        var seed = Seed ?? CounterRandom.NewSeed();
+        bool rescale = Rescale.IsPresent || (!NoRescale.IsPresent && SparsifyOptions.RescalesByDefault(method));
+        WriteVerbose($"{method}, seed {seed}, {(rescale ? "rescaled" : "no rescale")}, {_vectors.Count} tensor(s).");
+
+        List<(TensorHandle Handle, SparsifiedTensor Source)> limited;
+        try
+        {
+            limited = _vectors.Select(h => (h, new SparsifiedTensor(h.Source, new SparsifyOptions(method, (h.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))).ToList();
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(Errors.From(e, null));
+            return;
+        }
+        // One context per input vector: its provenance plus how it was sparsified, which the export saves.
+        var contexts = limited.GroupBy(l => l.Handle.Context).ToDictionary(g => g.Key, g =>
+            InputContext.ForVector(g.Key.Provenance! with
+            {
+                Sparsification = SparsifyProvenance.ToMetadata(g.Select(l => (l.Source.Name, l.Source.Options)).ToList()),
+            }));
+        foreach (var (handle, source) in limited)
+            WriteObject(new TensorHandle(source, TensorKind.ChatVector, contexts[handle.Context], model: handle.Model) { Ratio = handle.Ratio });
+    }
+}

@@ -1,0 +1,146 @@
+using ChatVector.Core.Export;
+using ChatVector.Core.Sparsify;
+using ChatVector.Core.Streaming;
+using ChatVector.Core.Tensors;
+using Xunit;
+using static ChatVector.Core.Tests.Sparsify.SparsifyFixture;
+
+namespace ChatVector.Core.Tests.Sparsify;
+
+/// <summary>DARE (Random) and DELLA: draws per (seed, name, index), keep probabilities, rescaling, reproducibility.</summary>
+public class RandomRulesTests
+{
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    public void Random_keeps_a_fraction_within_five_sigma_of_density(double density)
+    {
+        const int n = 200_000;
+        var values = Enumerable.Repeat(1f, n).ToArray();
+        int kept = ReadAll(Limit(values, Options(SparsifyMethod.Random, density))).Count(v => v != 0);
+        double sigma = Math.Sqrt(n * density * (1 - density));
+        Assert.InRange(kept, n * density - 5 * sigma, n * density + 5 * sigma);
+    }
+
+    [Fact]
+    public void Random_rescales_kept_elements_by_one_over_density_unless_told_not_to()
+    {
+        var values = Bf16Like(10_000, seed: 8);
+        var scaled = ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.3)));
+        var plain = ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.3, rescale: false)));
+        for (int i = 0; i < values.Length; i++)
+        {
+            Assert.True(plain[i] == 0 || plain[i] == values[i]);
+            Assert.Equal(plain[i] == 0 ? 0f : (float)(values[i] / 0.3), scaled[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(SparsifyMethod.Random, 0.0, 0)]
+    [InlineData(SparsifyMethod.Random, 1.0, 1)]
+    public void Random_density_zero_drops_all_and_one_keeps_all(SparsifyMethod method, double density, int keptFraction)
+    {
+        var values = Enumerable.Range(1, 5000).Select(i => (float)i).ToArray();
+        var actual = ReadAll(Limit(values, Options(method, density)));
+        Assert.Equal(keptFraction == 1 ? values : new float[values.Length], actual);
+    }
+
+    [Fact]
+    public void Draws_depend_on_seed_and_tensor_name_only()
+    {
+        var values = Enumerable.Repeat(1f, 4096).ToArray();
+        var a = ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.5, seed: 1), name: "a"));
+        Assert.Equal(a, ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.5, seed: 1), name: "a"), chunk: 77));
+        Assert.NotEqual(a, ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.5, seed: 2), name: "a")));
+        Assert.NotEqual(a, ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.5, seed: 1), name: "b")));
+    }
+
+    [Fact]
+    public void Counter_draws_are_fixed_numbers_so_runs_and_machines_agree()
+    {
+        // Pinned once: a change to the generator would silently change every saved DARE/DELLA result.
+        var random = new CounterRandom(42, "w");
+        var first = Enumerable.Range(0, 3).Select(i => random.Uniform(i)).ToArray();
+        Assert.Equal(first, Enumerable.Range(0, 3).Select(i => new CounterRandom(42, "w").Uniform(i)).ToArray());
+        Assert.All(first, u => Assert.InRange(u, 0.0, 1.0 - double.Epsilon));
+        Assert.Equal(PinnedFirstDraw, first[0].ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private const string PinnedFirstDraw = "0.7864314648642069";
+
+    [Fact]
+    public void Export_bytes_are_identical_across_chunk_sizes_and_parallelism()
+    {
+        var root = Directory.CreateTempSubdirectory("chatvector-limit-").FullName;
+        try
+        {
+            var values = Bf16Like(300_000, seed: 9);
+            var hashes = new HashSet<string>();
+            foreach (var (chunkBytes, parallelism) in new[] { (4096, 1), (1 << 20, 4), (12_288, 3) })
+            {
+                var target = Path.Combine(root, $"{chunkBytes}-{parallelism}.safetensors");
+                ITensorSource[] tensors =
+                [
+                    Limit(values, Options(SparsifyMethod.Random, 0.4), shape: [600, 500], name: "dare"),
+                    Limit(values, Options(SparsifyMethod.Della, 0.4), shape: [600, 500], name: "della"),
+                    Limit(values, Options(SparsifyMethod.Magnitude, 0.4), shape: [600, 500], name: "ties", selectionChunk: chunkBytes / 4),
+                ];
+                ModelExporter.Export(new ExportRequest(target, tensors, Streaming: new StreamingOptions(chunkBytes, parallelism)), ComputeContext.Cpu());
+                hashes.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(target))));
+            }
+            Assert.Single(hashes);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void Della_keeps_by_rank_probability_within_each_row_divided_by_p()
+    {
+        const int rows = 40, m = 50;
+        var values = Bf16Like(rows * m, seed: 10);
+        const double density = 0.4, epsilon = 0.15;
+        var random = new CounterRandom(42, "model.layers.0.mlp.up_proj.weight");
+        var expected = new float[values.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            // Ranks 1..m by a plain sort of the row with the stated order.
+            var order = Enumerable.Range(0, m).OrderBy(j => MathF.Abs(values[r * m + j])).ThenBy(j => j).ToArray();
+            for (int rank = 1; rank <= m; rank++)
+            {
+                int i = r * m + order[rank - 1];
+                double p = (density - epsilon) + 2 * epsilon * (rank - 1) / (m - 1);
+                expected[i] = random.Uniform(i) < p ? (float)(values[i] / p) : 0f;
+            }
+        }
+        AssertSameBits(expected, ReadAll(Limit(values, Options(SparsifyMethod.Della, density, epsilon: epsilon), shape: [rows, m]), chunk: 37));
+    }
+
+    [Fact]
+    public void Della_with_rows_of_one_keeps_with_probability_density()
+    {
+        const int n = 100_000;
+        var values = Enumerable.Repeat(2f, n).ToArray();
+        var actual = ReadAll(Limit(values, Options(SparsifyMethod.Della, 0.25, epsilon: 0.2), shape: [n, 1]));
+        var plainRandom = ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.25)));
+        Assert.Equal(plainRandom, actual); // p = density for every element, the same draws: exactly DARE
+        Assert.All(actual, v => Assert.True(v == 0 || v == 8f));
+    }
+
+    [Fact]
+    public void Della_on_a_1d_tensor_ranks_the_whole_tensor_as_one_row()
+    {
+        float[] values = [0.1f, -0.4f, 0.2f, 0.3f];
+        // epsilon 0.5, density 0.5: p by rank = 0, 1/3, 2/3, 1 — the smallest always goes, the largest always stays.
+        var actual = ReadAll(Limit(values, Options(SparsifyMethod.Della, 0.5, epsilon: 0.5)), chunk: 1);
+        Assert.Equal(0f, actual[0]);
+        Assert.Equal(-0.4f, actual[1]);
+    }
+
+    [Fact]
+    public void All_zero_vector_stays_zero_under_the_random_rules()
+    {
+        Assert.All(ReadAll(Limit(new float[1000], Options(SparsifyMethod.Random, 0.3))), v => Assert.Equal(0f, v));
+        Assert.All(ReadAll(Limit(new float[1000], Options(SparsifyMethod.Della, 0.3), shape: [10, 100])), v => Assert.Equal(0f, v));
+    }
+}

@@ -1,0 +1,162 @@
+# Limit-ChatVector end to end: the sparsified vector against a full sort done here, saving and reloading,
+# per-handle Density, the Layer property, provenance in metadata and the model card, parameter errors.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:trio = New-TestTrio -Root (Join-Path $TestDrive 'trio')
+    $script:attention = 'model.layers.0.self_attn.*'
+
+    # chat - base in float32, as the module computes a vector.
+    function Get-Delta([string] $Name) {
+        $chat = $trio.ChatValues[$Name]; $base = $trio.BaseValues[$Name]
+        $delta = [float[]]::new($chat.Length)
+        for ($i = 0; $i -lt $chat.Length; $i++) { $delta[$i] = [float]([double]$chat[$i] - [double]$base[$i]) }
+        , $delta
+    }
+
+    # The TIES trim by a full sort: |v| ascending, ties by flat index ascending, keep the last floor(density*n).
+    function Get-ExpectedMagnitude([float[]] $Delta, [double] $Density) {
+        $n = $Delta.Length
+        $order = 0..($n - 1) | Sort-Object { [math]::Abs($Delta[$_]) }, { $_ }
+        $expected = [double[]]::new($n)
+        $k = [math]::Floor($Density * $n)
+        foreach ($position in ($n - $k)..($n - 1)) { if ($k -gt 0) { $expected[$order[$position]] = $Delta[$order[$position]] } }
+        , $expected
+    }
+
+    function Get-FileMetadata([string] $Folder) {
+        $file = Get-ChildItem $Folder -Filter *.safetensors | Select-Object -First 1
+        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata
+    }
+}
+
+Describe 'Limit-ChatVector sparsifies vectors lazily' -Tag 'Limit' {
+    It 'Magnitude keeps the largest floor(density*n) of every tensor, ties by the highest index' {
+        $out = Join-Path $TestDrive 'ties'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector -Density 0.3 | Export-SafeTensor $out
+        $actual = Read-IndependentTensors $out
+        $actual.Count | Should -Be 4
+        foreach ($name in $actual.Keys) {
+            $expected = Get-ExpectedMagnitude (Get-Delta $name) 0.3
+            [Linq.Enumerable]::SequenceEqual($actual[$name], $expected) | Should -BeTrue -Because $name
+        }
+    }
+
+    It 'emits vector handles that keep the ratio, model and a Layer, computing nothing yet' {
+        $limited = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Ratio 0.5 | Limit-ChatVector 0.2 -Method Breadcrumbs
+        $limited.Count | Should -Be 21
+        $limited | ForEach-Object { $_.Kind | Should -Be 'ChatVector'; $_.Ratio | Should -Be 0.5; $_.Model | Should -Be $trio.Chat }
+        ($limited | Where-Object Name -EQ 'model.layers.1.mlp.up_proj.weight').Layer | Should -Be 1
+        ($limited | Where-Object Name -EQ 'model.embed_tokens.weight').Layer | Should -BeNullOrEmpty
+    }
+
+    It 'Random without -NoRescale divides kept elements by density; with it keeps them as they are' {
+        $scaled = Join-Path $TestDrive 'dare'; $plain = Join-Path $TestDrive 'dare-plain'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.5 -Method Random -Seed 9 | Export-SafeTensor $scaled
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.5 -Method Random -Seed 9 -NoRescale | Export-SafeTensor $plain
+        $s = Read-IndependentTensors $scaled; $p = Read-IndependentTensors $plain
+        $name = 'model.layers.0.self_attn.q_proj.weight'; $delta = Get-Delta $name
+        $kept = 0
+        for ($i = 0; $i -lt $delta.Length; $i++) {
+            if ($p[$name][$i] -ne 0) {
+                $kept++
+                $p[$name][$i] | Should -Be ([double]$delta[$i])
+                $s[$name][$i] | Should -Be ([double][float]($delta[$i] / 0.5))
+            }
+            else { $s[$name][$i] | Should -Be 0 }
+        }
+        $kept | Should -BeGreaterThan 0
+        $kept | Should -BeLessThan $delta.Length
+    }
+
+    It 'honours a Density set on each handle (per layer), over -Density' {
+        $out = Join-Path $TestDrive 'per-layer'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention, 'model.layers.1.self_attn.q_proj.weight' |
+            ForEach-Object { $_.Density = if ($_.Layer -eq 1) { 0.9 } else { 0.1 }; $_ } |
+            Limit-ChatVector -Density 0.5 | Export-SafeTensor $out
+        $actual = Read-IndependentTensors $out
+        foreach ($name in $actual.Keys) {
+            $density = if ($name -like 'model.layers.1.*') { 0.9 } else { 0.1 }
+            [Linq.Enumerable]::SequenceEqual($actual[$name], (Get-ExpectedMagnitude (Get-Delta $name) $density)) | Should -BeTrue -Because $name
+        }
+        $recorded = (Get-FileMetadata $out)['chatvector.sparsify'] | ConvertFrom-Json
+        $recorded.'model.layers.1.self_attn.q_proj.weight'.density | Should -Be 0.9
+        $recorded.'model.layers.0.self_attn.q_proj.weight'.density | Should -Be 0.1
+    }
+}
+
+Describe 'A sparsified vector is saved and reloaded like any vector' -Tag 'Limit' {
+    BeforeAll {
+        $script:saved = Join-Path $TestDrive 'saved-dare'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Ratio 0.7 | Limit-ChatVector 0.4 -Method Della -Verbose 4>&1 |
+            ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { $script:verbose = $_.Message } else { $_ } } |
+            Export-SafeTensor $saved
+    }
+
+    It 'records method, density, gamma, epsilon, the drawn seed and rescale in the metadata' {
+        $recorded = (Get-FileMetadata $saved)['chatvector.sparsify'] | ConvertFrom-Json
+        $recorded.method | Should -Be 'della'
+        $recorded.density | Should -Be 0.4
+        $recorded.gamma | Should -Be 0.01
+        $recorded.epsilon | Should -Be 0.15
+        $recorded.rescale | Should -BeTrue
+        $verbose | Should -Match "seed $($recorded.seed)\b"
+    }
+
+    It 'the recorded seed reproduces the same bytes' {
+        $seed = ((Get-FileMetadata $saved)['chatvector.sparsify'] | ConvertFrom-Json).seed
+        $again = Join-Path $TestDrive 'again-dare'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Ratio 0.7 | Limit-ChatVector 0.4 -Method Della -Seed $seed | Export-SafeTensor $again
+        $a = Read-IndependentTensors $saved; $b = Read-IndependentTensors $again
+        foreach ($name in $a.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+    }
+
+    It 'reloads as vector handles with the ratio; merging the saved one equals merging the live one, and the card says how it was thinned' {
+        $reloaded = Get-SafeTensor $saved
+        $reloaded | ForEach-Object { $_.Kind | Should -Be 'ChatVector'; $_.Ratio | Should -Be 0.7 }
+        $seed = ((Get-FileMetadata $saved)['chatvector.sparsify'] | ConvertFrom-Json).seed
+        $fromSaved = Join-Path $TestDrive 'merged-saved'; $live = Join-Path $TestDrive 'merged-live'
+        $reloaded | Add-ChatVector -Model $trio.Cp | Export-SafeTensor $fromSaved
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Ratio 0.7 | Limit-ChatVector 0.4 -Method Della -Seed $seed |
+            Add-ChatVector -Model $trio.Cp | Export-SafeTensor $live
+        $a = Read-IndependentTensors $fromSaved; $b = Read-IndependentTensors $live
+        foreach ($name in $b.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+        foreach ($folder in $fromSaved, $live) {
+            Get-Content (Join-Path $folder 'README.md') -Raw | Should -Match "sparsified \(della, density 0\.4, epsilon 0\.15, seed $seed, rescaled\)"
+            $recipe = (Get-FileMetadata $folder)['chatvector.recipe'] | ConvertFrom-Json
+            $recipe.vectors[0].sparsify.seed | Should -Be $seed
+        }
+    }
+}
+
+Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
+    It 'a density outside [0, 1] is a parameter error' {
+        { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -Density 1.5 } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+        { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -Density -0.1 } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+    }
+
+    It 'a handle''s Density outside [0, 1] cannot be set' {
+        $handle = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'lm_head.weight'
+        { $handle.Density = 2 } | Should -Throw '*between 0 and 1*'
+        $handle.Density | Should -BeNullOrEmpty
+    }
+
+    It '-Rescale with -NoRescale is refused' {
+        { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector 0.5 -Rescale -NoRescale } |
+            Should -Throw -ErrorId 'AmbiguousParameterSet,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+    }
+
+    It 'a tensor that is not a vector stops it before anything is emitted' {
+        $emitted = @()
+        { Get-SafeTensor $trio.Cp | Limit-ChatVector 0.5 -ErrorAction SilentlyContinue | ForEach-Object { $emitted += $_ } } |
+            Should -Throw -ErrorId 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+        $emitted.Count | Should -Be 0
+    }
+
+    It 'no -Density and no handle Density is refused' {
+        { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -ErrorAction SilentlyContinue } |
+            Should -Throw -ErrorId 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+        $Error[1].FullyQualifiedErrorId | Should -Be 'DensityMissing,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+    }
+}
