@@ -19,12 +19,19 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     private const string ChatTemplateKey = Prefix + "chat_template";
     private const string EosTokenKey = Prefix + "eos_token";
     private const string SkippedKey = Prefix + "skipped";
+    private const string EosTokenIdKey = Prefix + "eos_token_id";
 
     /// <summary>Every key <see cref="ToMetadata"/> may write: what an output made from a saved vector carries (see Export/CarriedMetadata).</summary>
-    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey];
+    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, EosTokenIdKey];
 
     /// <summary>Tensors paired by name but left out of the vector (-SkipMismatched), each with the reason.</summary>
     public IReadOnlyList<string> SkippedTensors { get; init; } = [];
+
+    /// <summary>
+    /// The chat model's generation_config.json eos_token_id (an id or a list of ids): the merged model stops
+    /// where the chat template says a turn ends only if its generation config knows that token.
+    /// </summary>
+    public JToken? EosTokenId { get; init; }
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplate is not null || EosToken is not null;
@@ -33,7 +40,10 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     public static VectorProvenance FromModels(ModelFolder? @base, ModelFolder chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]));
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"], TokenText(tokenizer?["eos_token"]))
+        {
+            EosTokenId = chat.ReadJson("generation_config.json")?["eos_token_id"] is { Type: JTokenType.Integer or JTokenType.Array } id ? id : null,
+        };
     }
 
     /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
@@ -56,6 +66,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
         if (ChatTemplate is not null) metadata[ChatTemplateKey] = ChatTemplate.ToString(Formatting.None);
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
         if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
+        if (EosTokenId is not null) metadata[EosTokenIdKey] = EosTokenId.ToString(Formatting.None);
         return metadata;
     }
 
@@ -71,6 +82,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
             metadata.GetValueOrDefault(EosTokenKey))
         {
             SkippedTensors = metadata.TryGetValue(SkippedKey, out var skipped) ? ParseSkipped(skipped) : [],
+            EosTokenId = metadata.TryGetValue(EosTokenIdKey, out var eosId) ? ParseEosTokenId(eosId) : null,
         };
     }
 
@@ -78,6 +90,13 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, JToken
     {
         try { return JArray.Parse(json).Select(t => t.ToString()).ToList(); }
         catch (JsonException) { return [json]; } // written by hand as a plain string
+    }
+
+    /// <summary>An id or a list of ids; anything else (written by hand) is ignored rather than copied into a config.</summary>
+    private static JToken? ParseEosTokenId(string json)
+    {
+        try { return JToken.Parse(json) is { Type: JTokenType.Integer or JTokenType.Array } id ? id : null; }
+        catch (JsonException) { return null; }
     }
 
     private static JToken ParseTemplate(string json)
