@@ -100,7 +100,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
         {
             foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, model.Path));
             ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
-                $"{plan.Problems.Count} tensor(s) of {model.Path} cannot be merged (see the errors above); nothing was emitted.", model.Path));
+                $"{plan.Problems.Count} problem(s) stop the merge into {model.Path} (see the errors above); nothing was emitted.", model.Path));
         }
         var context = InputContext.ForMerge(plan, model);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
