@@ -23,6 +23,13 @@ public sealed class LlamaModelBuilder
     public int Seed { get; init; } = 1;
     public string? ChatTemplate { get; init; }
     public string? EosToken { get; init; }
+    /// <summary>
+    /// When set, a real (WordLevel) tokenizer.json whose token i is TokenizerVocab[i]; tokens written as
+    /// <c>&lt;|...|&gt;</c> are added (special) tokens, the others the model's vocabulary. Otherwise a stub.
+    /// </summary>
+    public IReadOnlyList<string>? TokenizerVocab { get; init; }
+    /// <summary>generation_config.json's eos_token_id.</summary>
+    public int GenerationEosTokenId { get; init; } = 2;
     /// <summary>Extra integer buffers (I64), as some checkpoints hold.</summary>
     public bool WithBuffer { get; init; }
 
@@ -84,12 +91,40 @@ public sealed class LlamaModelBuilder
             ["tie_word_embeddings"] = Tied,
             ["torch_dtype"] = "bfloat16",
         }.ToJsonString());
-        File.WriteAllText(Path.Combine(folder, "generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": 2}");
+        File.WriteAllText(Path.Combine(folder, "generation_config.json"), $"{{\"bos_token_id\": 1, \"eos_token_id\": {GenerationEosTokenId}}}");
         var tokenizer = new JsonObject { ["tokenizer_class"] = "PreTrainedTokenizerFast", ["eos_token"] = EosToken ?? "</s>", ["model_max_length"] = 2048 };
         if (ChatTemplate is not null) tokenizer["chat_template"] = ChatTemplate;
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokenizer.ToJsonString());
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), "{\"version\": \"1.0\", \"model\": {\"type\": \"BPE\"}}");
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TokenizerVocab is null
+            ? "{\"version\": \"1.0\", \"model\": {\"type\": \"BPE\"}}"
+            : TokenizerJson(TokenizerVocab));
         File.WriteAllText(Path.Combine(folder, "special_tokens_map.json"), "{\"eos_token\": \"</s>\"}");
+    }
+
+    /// <summary>A WordLevel tokenizer.json (whitespace pre-tokenizer) in the Hugging Face tokenizers format.</summary>
+    public static string TokenizerJson(IReadOnlyList<string> tokens)
+    {
+        bool IsAdded(string token) => token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
+        var added = new JsonArray();
+        var vocab = new JsonObject();
+        for (int id = 0; id < tokens.Count; id++)
+        {
+            if (IsAdded(tokens[id]))
+                added.Add(new JsonObject { ["id"] = id, ["content"] = tokens[id], ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true });
+            else vocab[tokens[id]] = id;
+        }
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = added,
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" },
+            ["post_processor"] = null,
+            ["decoder"] = null,
+            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = vocab, ["unk_token"] = tokens[0] },
+        }.ToJsonString();
     }
 
     public static byte[] Bf16Bytes(float[] values)

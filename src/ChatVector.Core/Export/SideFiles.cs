@@ -7,8 +7,8 @@ namespace ChatVector.Core.Export;
 
 /// <summary>
 /// The files a loadable model folder needs beside its weights: config, generation config and tokenizer
-/// copied from a source model, the tokenizer config's chat template and eos token taken from a chat
-/// model, a model card. (No Newtonsoft type appears in this API: the cmdlet assembly, in PowerShell's
+/// copied from a source model, the tokenizer config's chat template and eos token and the generation
+/// config's eos_token_id taken from a chat model, a model card. (No Newtonsoft type appears in this API: the cmdlet assembly, in PowerShell's
 /// load context, sees a different Newtonsoft.Json than this assembly does.)
 /// </summary>
 public sealed record SideFiles(
@@ -30,7 +30,11 @@ public sealed record SideFiles(
         }
     }
 
+    /// <summary>The chat model's eos_token_id for generation_config.json (mergekit#275: stop tokens lost); null when unknown.</summary>
+    private JToken? GenerationEos => ChatTemplateFrom?.EosTokenIdJson is { } json ? JToken.Parse(json) : null;
+
     public const string TokenizerConfig = "tokenizer_config.json";
+    public const string GenerationConfig = "generation_config.json";
     public const string Config = "config.json";
     public const string ReadMe = "README.md";
 
@@ -40,6 +44,7 @@ public sealed record SideFiles(
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var file in CopyFrom?.SideFiles ?? []) names.Add(Path.GetFileName(file));
         if (TokenizerOverrides is not null) names.Add(TokenizerConfig);
+        if (GenerationEos is not null) names.Add(GenerationConfig);
         if (ModelCard is not null) names.Add(ReadMe);
         return names;
     }
@@ -53,7 +58,8 @@ public sealed record SideFiles(
         long copied = (CopyFrom?.SideFiles ?? []).Sum(file => new FileInfo(file).Length);
         long card = ModelCard is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(ModelCard);
         long tokenizer = TokenizerOverrides is { } overrides ? 2L * overrides.ToString(Formatting.Indented).Length + 4096 : 0;
-        return copied + card + tokenizer;
+        long generation = GenerationEos is null ? 0 : 4096;
+        return copied + card + tokenizer + generation;
     }
 
     public void WriteInto(string directory)
@@ -65,6 +71,7 @@ public sealed record SideFiles(
             File.Copy(file, Path.Combine(directory, name), overwrite: true);
         }
         if (TokenizerOverrides is { } overrides) UpdateJson(directory, TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (GenerationEos is { } eos) UpdateJson(directory, GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
         if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
     }

@@ -28,9 +28,9 @@ public static class MergePlanner
             var outputDType = request.OutputDType is { } wanted && stored.Info.DType.IsComputable() ? wanted : stored.Info.DType;
             outputs.Add(terms.Count == 0 && overrides.Count == 0 && outputDType == stored.Info.DType
                 ? source
-                : new MergedTensor(source, terms, overrides, outputDType));
+                : new MergedTensor(source, terms, overrides, outputDType, request.Mix));
         }
-        var recipe = DescribeRecipe(request, model);
+        var recipe = DescribeRecipe(request, model, specialRows);
         return new MergePlan(outputs, notes, unused, problems, recipe, TemplateWarnings(recipe));
     }
 
@@ -82,7 +82,7 @@ public static class MergePlanner
     private static bool CoversLeadingRows(long[] vector, long[] model) =>
         vector.Length == 2 && model.Length == 2 && vector[1] == model[1] && vector[0] < model[0];
 
-    private static MergeRecipe DescribeRecipe(MergeRequest request, StoredModel model)
+    private static MergeRecipe DescribeRecipe(MergeRequest request, StoredModel model, SpecialTokenRows? specialRows)
     {
         var vectors = request.Vectors
             .GroupBy(v => (v.Provenance?.BaseModel, v.Provenance?.ChatModel, v.Ratio, v.Provenance?.Sparsification))
@@ -92,10 +92,15 @@ public static class MergePlanner
             model.Path,
             vectors,
             request.SkipEmbedding,
-            request.SpecialTokenMap ?? new Dictionary<long, long>(),
+            specialRows?.Map ?? request.SpecialTokenMap ?? new Dictionary<long, long>(),
             request.OutputDType,
             TemplateOrigin(request),
-            request.Vectors.SelectMany(v => v.Provenance?.SkippedTensors ?? []).Distinct().ToList());
+            request.Vectors.SelectMany(v => v.Provenance?.SkippedTensors ?? []).Distinct().ToList())
+        {
+            Consensus = request.Mix.Consensus,
+            Normalize = request.Mix.Normalize,
+            SpecialTokens = specialRows?.Tokens ?? [],
+        };
     }
 
     private static List<string> TemplateWarnings(MergeRecipe recipe) =>

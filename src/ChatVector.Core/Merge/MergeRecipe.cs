@@ -7,6 +7,9 @@ using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Merge;
 
+/// <summary>A special token given by its text (<c>-SpecialToken</c>), with the ids it has in the model and in the chat model.</summary>
+public sealed record RecipeSpecialToken(string Token, long ModelId, long ChatId);
+
 /// <summary>One chat vector as the recipe records it; <c>Sparsification</c> is how Limit-ChatVector thinned it, when it did.</summary>
 public sealed record RecipeVector(string? BaseModel, string? ChatModel, double Ratio, int Tensors, string? Sparsification = null);
 
@@ -25,6 +28,15 @@ public sealed record MergeRecipe(
 {
     public const string MetadataKey = "chatvector.recipe";
 
+    /// <summary>The sign consensus the vectors were mixed with (<c>-Consensus</c>).</summary>
+    public ConsensusMethod Consensus { get; init; } = ConsensusMethod.None;
+
+    /// <summary>Whether the mix was divided by the kept (or all) ratios' sum (<c>-Normalize</c>).</summary>
+    public bool Normalize { get; init; }
+
+    /// <summary>Special tokens named by text, with their resolved ids (their rows are also in <see cref="SpecialTokenMap"/>).</summary>
+    public IReadOnlyList<RecipeSpecialToken> SpecialTokens { get; init; } = [];
+
     public string ToJson() => new JObject
     {
         ["method"] = "chat_vector",
@@ -37,8 +49,16 @@ public sealed record MergeRecipe(
             ["tensors"] = v.Tensors,
             ["sparsify"] = SparsifyProvenance.ToRecipe(v.Sparsification),
         })),
+        ["consensus"] = Consensus.ToString().ToLowerInvariant(),
+        ["normalize"] = Normalize,
         ["skip_embedding"] = SkipEmbedding,
         ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
+        ["special_tokens"] = new JArray(SpecialTokens.Select(t => new JObject
+        {
+            ["token"] = t.Token,
+            ["model_id"] = t.ModelId,
+            ["chat_id"] = t.ChatId,
+        })),
         ["dtype"] = OutputDType?.ToString(),
         ["chat_template_from"] = TemplateOrigin?.ChatModel,
         ["skipped"] = new JArray(SkippedTensors),
@@ -55,11 +75,14 @@ public sealed record MergeRecipe(
         card.AppendLine($"- Model (continually pre-trained): `{Model}`");
         foreach (var v in Vectors)
             card.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors{Sparsified(v)}"));
+        card.AppendLine($"- Mixing: {MixingText()}");
         card.AppendLine($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
+        if (SpecialTokens.Count > 0)
+            card.AppendLine($"- Special tokens by text: {string.Join(", ", SpecialTokens.Select(t => $"`{t.Token}` (model id {t.ModelId} ← chat id {t.ChatId})"))}");
         if (SpecialTokenMap.Count > 0)
             card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
         if (OutputDType is not null) card.AppendLine($"- Output dtype: {OutputDType}");
-        if (TemplateOrigin is not null) card.AppendLine($"- Chat template and eos token from: `{TemplateOrigin.ChatModel}`");
+        if (TemplateOrigin is not null) card.AppendLine($"- Chat template, eos token and generation eos_token_id from: `{TemplateOrigin.ChatModel}`");
         if (SkippedTensors.Count > 0)
         {
             card.AppendLine("- Tensors without a chat vector (-SkipMismatched), kept as the model's:");
@@ -72,4 +95,18 @@ public sealed record MergeRecipe(
 
     private static string Sparsified(RecipeVector v) =>
         v.Sparsification is null ? "" : $", sparsified ({SparsifyProvenance.Describe(v.Sparsification)})";
+
+    private string MixingText()
+    {
+        var consensus = Consensus switch
+        {
+            ConsensusMethod.Sum => "sign consensus by sum (an element keeps the contributions whose sign is that of Σ ratio × vector)",
+            ConsensusMethod.Count => "sign consensus by count (an element keeps the contributions whose sign has the most votes)",
+            _ => "every contribution summed",
+        };
+        var normalize = !Normalize ? ""
+            : Consensus == ConsensusMethod.None ? "; divided by the sum of the ratios"
+            : "; divided by the sum of the kept contributions' ratios";
+        return consensus + normalize;
+    }
 }

@@ -15,4 +15,10 @@ public sealed record MergeRequest(
     IReadOnlyDictionary<long, long>? SpecialTokenMap = null,
     DType? OutputDType = null,
     StoredModel? SpecialTokenModel = null,
-    StoredModel? ChatTemplateFrom = null);
+    StoredModel? ChatTemplateFrom = null,
+    MixOptions? Mixing = null,
+    IReadOnlyList<string>? SpecialTokens = null)
+{
+    /// <summary>Consensus and normalization; the plain sum when not given.</summary>
+    public MixOptions Mix => Mixing ?? MixOptions.Plain;
+}

@@ -11,17 +11,19 @@ public sealed record VectorTerm(ITensorSource Vector, double Ratio);
 public sealed record RowOverride(long TargetRow, ITensorSource Source, long SourceRow);
 
 /// <summary>
-/// One output tensor of a merge: <c>model + Σ ratio_i * vector_i</c>, then row overrides, computed in
-/// float32 (float64 when any input or the output is F64) and rounded once to the output dtype.
+/// One output tensor of a merge: <c>model + Σ ratio_i * vector_i</c> (or, with consensus or normalization,
+/// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
+/// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
 public sealed class MergedTensor : ComputedTensorSource
 {
-    public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType)
+    public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
     {
         Model = model;
         Terms = terms;
         RowOverrides = rowOverrides;
+        Mixing = mixing ?? MixOptions.Plain;
         Accumulator = TorchTypes.AccumulatorFor(terms.Select(t => t.Vector.DType).Append(model.DType).Append(outputDType));
     }
 
@@ -29,6 +31,7 @@ public sealed class MergedTensor : ComputedTensorSource
     public IReadOnlyList<VectorTerm> Terms { get; }
     public IReadOnlyList<RowOverride> RowOverrides { get; }
     public DType Accumulator { get; }
+    public MixOptions Mixing { get; }
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
 
@@ -37,13 +40,8 @@ public sealed class MergedTensor : ComputedTensorSource
         var accumulatorType = TorchTypes.ToScalarType(Accumulator, Name);
         long end = firstElement + count;
         var sum = Model.ReadChunk(firstElement, count, context).to(accumulatorType);
-        foreach (var term in Terms)
-        {
-            if (ChunkRange.Intersect(firstElement, end, 0, term.Vector.ElementCount) is not { } shared) continue;
-            var (start, stop) = shared;
-            var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
-            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: term.Ratio);
-        }
+        if (Mixing.IsPlain) AddTerms(sum, firstElement, context, accumulatorType);
+        else sum.add_(Consensus.Mix(ReadContributions(firstElement, end, context, accumulatorType), count, Mixing, accumulatorType, sum.device));
         foreach (var row in RowOverrides)
         {
             long rowStart = row.TargetRow * RowLength;
@@ -53,5 +51,34 @@ public sealed class MergedTensor : ComputedTensorSource
             sum.narrow(0, start - firstElement, stop - start).copy_(replacement);
         }
         return sum.to(TorchTypes.ToScalarType(DType, Name));
+    }
+
+    /// <summary>The plain sum, term by term into the model's values (the original path, kept bit for bit).</summary>
+    private void AddTerms(torch.Tensor sum, long firstElement, ComputeContext context, torch.ScalarType accumulatorType)
+    {
+        foreach (var term in Terms)
+        {
+            if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
+            var (start, stop) = shared;
+            var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
+            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: term.Ratio);
+        }
+    }
+
+    /// <summary>
+    /// Each term's values over the chunk. A vector covers the tensor's first elements, so its part of a chunk
+    /// is always a prefix of the chunk (or nothing, which contributes zeros).
+    /// </summary>
+    private List<Contribution> ReadContributions(long firstElement, long end, ComputeContext context, torch.ScalarType accumulatorType)
+    {
+        var contributions = new List<Contribution>(Terms.Count);
+        foreach (var term in Terms)
+        {
+            var values = ChunkRange.Intersect(firstElement, end, 0, term.Vector.ElementCount) is { } shared
+                ? term.Vector.ReadChunk(shared.Start, shared.End - shared.Start, context).to(accumulatorType)
+                : torch.empty(0, accumulatorType, context.Device);
+            contributions.Add(new Contribution(values, term.Ratio));
+        }
+        return contributions;
     }
 }

@@ -1,5 +1,6 @@
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
+using ChatVector.Core.Tokenization;
 
 namespace ChatVector.Core.Merge;
 
@@ -7,14 +8,61 @@ namespace ChatVector.Core.Merge;
 /// <c>-SpecialTokenMap @{ modelId = chatId }</c>: rows of the model's embedding and LM head replaced by the
 /// chat model's rows for tokens (chat-template tokens) the continued pre-training left untrained.
 /// The authors' script takes these rows from the base model; the chat model's rows are the trained ones.
+/// <c>-SpecialToken '&lt;|im_end|&gt;'</c> names such tokens by text; their ids are looked up in both models'
+/// tokenizer.json (added tokens included) and join the map.
 /// </summary>
-internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<long, long> map)
+internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<long, long> map, IReadOnlyList<RecipeSpecialToken> tokens)
 {
+    /// <summary>Every row to replace: model id to chat id (the -SpecialTokenMap entries and the resolved tokens).</summary>
+    public IReadOnlyDictionary<long, long> Map => map;
+
+    /// <summary>The tokens named by text, with their ids.</summary>
+    public IReadOnlyList<RecipeSpecialToken> Tokens => tokens;
+
     public static SpecialTokenRows? Prepare(MergeRequest request, List<string> problems)
     {
-        if (request.SpecialTokenMap is not { Count: > 0 } map) return null;
+        var texts = request.SpecialTokens ?? [];
+        if (request.SpecialTokenMap is not { Count: > 0 } && texts.Count == 0) return null;
         var chat = request.SpecialTokenModel ?? OpenChatModel(request, problems);
-        return chat is null ? null : new SpecialTokenRows(chat, map);
+        if (chat is null) return null;
+        var combined = new Dictionary<long, long>(request.SpecialTokenMap ?? new Dictionary<long, long>());
+        var resolved = ResolveTokens(request.Model, chat, texts, problems);
+        foreach (var token in resolved)
+        {
+            if (combined.TryGetValue(token.ModelId, out var mapped) && mapped != token.ChatId)
+                problems.Add($"-SpecialToken '{token.Token}' is model id {token.ModelId} -> chat id {token.ChatId}, but -SpecialTokenMap maps {token.ModelId} to {mapped}.");
+            else combined[token.ModelId] = token.ChatId;
+        }
+        return new SpecialTokenRows(chat, combined, resolved);
+    }
+
+    /// <summary>Each token's id in the model's and in the chat model's tokenizer.json; every one missing is a problem.</summary>
+    private static List<RecipeSpecialToken> ResolveTokens(StoredModel model, StoredModel chat, IReadOnlyList<string> texts, List<string> problems)
+    {
+        var resolved = new List<RecipeSpecialToken>();
+        if (texts.Count == 0) return resolved;
+        using var modelTokenizer = LoadTokenizer(model, problems);
+        using var chatTokenizer = LoadTokenizer(chat, problems);
+        if (modelTokenizer is null || chatTokenizer is null) return resolved;
+        foreach (var text in texts.Distinct(StringComparer.Ordinal))
+        {
+            var modelId = modelTokenizer.TokenToId(text);
+            var chatId = chatTokenizer.TokenToId(text);
+            if (modelId is null) problems.Add($"-SpecialToken '{text}' is not a token of {modelTokenizer.FilePath}.");
+            if (chatId is null) problems.Add($"-SpecialToken '{text}' is not a token of {chatTokenizer.FilePath}.");
+            if (modelId is { } m && chatId is { } c) resolved.Add(new RecipeSpecialToken(text, m, c));
+        }
+        return resolved;
+    }
+
+    private static TokenizerFile? LoadTokenizer(StoredModel folder, List<string> problems)
+    {
+        try { return TokenizerFile.Load(folder.Directory); }
+        catch (TokenizerFileException e)
+        {
+            problems.Add($"-SpecialToken needs the token ids of {folder.Path}: {e.Message}");
+            return null;
+        }
     }
 
     private static StoredModel? OpenChatModel(MergeRequest request, List<string> problems)
@@ -22,7 +70,7 @@ internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<lon
         var chatPath = MergePlanner.VectorOrigin(request)?.ChatModel;
         if (string.IsNullOrEmpty(chatPath))
         {
-            problems.Add("-SpecialTokenMap needs the chat model's rows, but no vector says which chat model it came from; name it with -ChatModel.");
+            problems.Add("-SpecialTokenMap and -SpecialToken need the chat model's rows, but no vector says which chat model it came from; name it with -ChatModel.");
             return null;
         }
         return StoredModel.Open(chatPath);

@@ -22,15 +22,23 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     private const string ChatTemplateKey = Prefix + "chat_template";
     private const string EosTokenKey = Prefix + "eos_token";
     private const string SkippedKey = Prefix + "skipped";
+    private const string EosTokenIdKey = Prefix + "eos_token_id";
 
     /// <summary>Every key <see cref="ToMetadata"/> may write: what an output made from a saved vector carries (see Export/CarriedMetadata).</summary>
-    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, SparsifyProvenance.MetadataKey];
+    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, EosTokenIdKey, SparsifyProvenance.MetadataKey];
 
     /// <summary>Tensors paired by name but left out of the vector (-SkipMismatched), each with the reason.</summary>
     public IReadOnlyList<string> SkippedTensors { get; init; } = [];
 
     /// <summary>How Limit-ChatVector sparsified the vector (the <see cref="SparsifyProvenance"/> value), or null.</summary>
     public string? Sparsification { get; init; }
+
+    /// <summary>
+    /// The chat model's generation_config.json eos_token_id as JSON text (an id or a list of ids): the merged
+    /// model stops where the chat template says a turn ends only if its generation config knows that token.
+    /// Text, not a JToken: no Newtonsoft type may be visible to the cmdlet assembly.
+    /// </summary>
+    public string? EosTokenIdJson { get; init; }
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
@@ -39,7 +47,11 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     public static VectorProvenance FromModels(StoredModel? @base, StoredModel chat)
     {
         var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]));
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]))
+        {
+            EosTokenIdJson = chat.ReadJson("generation_config.json")?["eos_token_id"] is { Type: JTokenType.Integer or JTokenType.Array } id
+                ? id.ToString(Formatting.None) : null,
+        };
     }
 
     /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
@@ -63,6 +75,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
         if (EosToken is not null) metadata[EosTokenKey] = EosToken;
         if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
         if (Sparsification is not null) metadata[SparsifyProvenance.MetadataKey] = Sparsification;
+        if (EosTokenIdJson is not null) metadata[EosTokenIdKey] = EosTokenIdJson;
         return metadata;
     }
 
@@ -79,6 +92,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
         {
             SkippedTensors = metadata.TryGetValue(SkippedKey, out var skipped) ? ParseSkipped(skipped) : [],
             Sparsification = metadata.GetValueOrDefault(SparsifyProvenance.MetadataKey),
+            EosTokenIdJson = metadata.TryGetValue(EosTokenIdKey, out var eosId) ? ParseEosTokenId(eosId) : null,
         };
     }
 
@@ -86,6 +100,13 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     {
         try { return JArray.Parse(json).Select(t => t.ToString()).ToList(); }
         catch (JsonException) { return [json]; } // written by hand as a plain string
+    }
+
+    /// <summary>An id or a list of ids, as compact JSON; anything else (written by hand) is ignored rather than copied into a config.</summary>
+    private static string? ParseEosTokenId(string json)
+    {
+        try { return JToken.Parse(json) is { Type: JTokenType.Integer or JTokenType.Array } id ? id.ToString(Formatting.None) : null; }
+        catch (JsonException) { return null; }
     }
 
     /// <summary>Normalised JSON text of a saved template.</summary>

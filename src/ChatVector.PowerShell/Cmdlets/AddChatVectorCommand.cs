@@ -38,6 +38,20 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
     [Parameter]
     public Hashtable? SpecialTokenMap { get; set; }
 
+    /// <summary>Special tokens by text (e.g. '&lt;|im_end|&gt;'): their embedding/LM-head rows become the chat model's; ids from both tokenizer.json files.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? SpecialToken { get; set; }
+
+    /// <summary>Sign consensus per element: None (every contribution), Sum (sign of Σ ratio·vector), Count (sign by vote).</summary>
+    [Parameter]
+    [ValidateSet(nameof(ConsensusMethod.None), nameof(ConsensusMethod.Sum), nameof(ConsensusMethod.Count))]
+    public string Consensus { get; set; } = nameof(ConsensusMethod.None);
+
+    /// <summary>Divide the mix by the sum of the (kept) contributions' ratios.</summary>
+    [Parameter]
+    public SwitchParameter Normalize { get; set; }
+
     /// <summary>The chat model to take special-token rows from (default: the last vector's chat model).</summary>
     [Parameter]
     public string? ChatModel { get; set; }
@@ -67,7 +81,9 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 ParseTokenMap(SpecialTokenMap),
                 DType is null ? null : Enum.Parse<DType>(DType),
                 OpenOptional(ChatModel, nameof(ChatModel)),
-                OpenOptional(ChatTemplateFrom, nameof(ChatTemplateFrom)));
+                OpenOptional(ChatTemplateFrom, nameof(ChatTemplateFrom)),
+                new MixOptions(Enum.Parse<ConsensusMethod>(Consensus, ignoreCase: true), Normalize.IsPresent),
+                SpecialToken ?? []);
             plan = MergePlanner.Plan(request);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
@@ -84,7 +100,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
         {
             foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, model.Path));
             ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
-                $"{plan.Problems.Count} tensor(s) of {model.Path} cannot be merged (see the errors above); nothing was emitted.", model.Path));
+                $"{plan.Problems.Count} problem(s) stop the merge into {model.Path} (see the errors above); nothing was emitted.", model.Path));
         }
         var context = InputContext.ForMerge(plan, model);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");

@@ -17,14 +17,14 @@ public sealed class NativeLibrariesTests
         Assert.Equal(bare, NativeLibraries.BareName(name));
 
     [Theory]
-    [InlineData("linux", "?libgomp-*.so.1", "libLibTorchSharp.so")]
-    [InlineData("win", "?libiomp5md.dll", "LibTorchSharp.dll")]
-    [InlineData("osx", "?libomp.dylib", "libLibTorchSharp.dylib")]
+    [InlineData("linux", "?libgomp-*.so.1", "?libhf_tokenizers.so")]
+    [InlineData("win", "?libiomp5md.dll", "?hf_tokenizers.dll")]
+    [InlineData("osx", "?libomp.dylib", "?libhf_tokenizers.dylib")]
     public void Embedded_list_gives_each_os_its_files_dependencies_first(string os, string first, string last)
     {
         var natives = NativeLibraries.ForOs(os, "x64");
         Assert.Equal($"{os}-x64", natives.Rid);
-        Assert.Equal(5, natives.LoadOrder.Count);
+        Assert.Equal(6, natives.LoadOrder.Count); // libtorch's five, then the tokenizers library
         Assert.Equal(first, natives.LoadOrder[0]);
         Assert.Equal(last, natives.LoadOrder[^1]);
     }
@@ -62,7 +62,7 @@ public sealed class NativeLibrariesTests
     {
         if (!OperatingSystem.IsLinux()) return;
         var files = NativeLibraries.ForCurrentPlatform().FilesIn(TestPaths.ModuleDeps).Select(Path.GetFileName).ToList();
-        Assert.Equal(["libc10.so", "libtorch_cpu.so", "libtorch.so", "libLibTorchSharp.so"], files.Skip(1));
+        Assert.Equal(["libc10.so", "libtorch_cpu.so", "libtorch.so", "libLibTorchSharp.so", "libhf_tokenizers.so"], files.Skip(1));
         Assert.StartsWith("libgomp-", files[0]);
     }
 }
