@@ -22,6 +22,8 @@
         'Add-ChatVector'
         'Measure-ChatVector'
         'Get-ChatVectorRuntime'
+        'Measure-ChatVectorModel'
+        'Invoke-ChatVectorModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

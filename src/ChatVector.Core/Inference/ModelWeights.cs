@@ -174,9 +174,8 @@ public sealed class ModelWeights : IDisposable
     /// <summary>LM head rows per chunk: by default about <see cref="HeadChunkBytes"/> of float32 weights.</summary>
     public long HeadChunkRows { get; set; }
 
-    /// <summary>Bytes of LM head weights in memory at once (CHATVECTOR_HEAD_CHUNK_MB, default 64).</summary>
-    public static long HeadChunkBytes =>
-        (long.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_HEAD_CHUNK_MB"), out var mb) && mb > 0 ? mb : 64) << 20;
+    /// <summary>Bytes of LM head weights in memory at once: small beside a layer of a 7B model, large enough for few reads.</summary>
+    public const long HeadChunkBytes = 64L << 20;
 
     public void Dispose()
     {

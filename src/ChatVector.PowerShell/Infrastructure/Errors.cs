@@ -9,6 +9,7 @@ internal static class Errors
 {
     public static ErrorRecord From(Exception exception, object? target) => exception switch
     {
+        Core.Inference.InferenceException e => InferenceErrors.From(e, target),
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.ObjectNotFound, target ?? e.FilePath),
         SafeTensorException { Rule: SafeTensorRule.PickleWeightsRefused } e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.SecurityError, target ?? e.FilePath),
         SafeTensorException e => new ErrorRecord(e, e.Rule.ToString(), ErrorCategory.InvalidData, target ?? e.FilePath),
