@@ -1,0 +1,21 @@
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Inference;
+
+/// <summary>
+/// libtorch's CPU threads during a forward pass. Merges run one chunk per core on their own workers and
+/// keep libtorch at one thread; a forward pass is one big matmul at a time, so it wants every core. Set for
+/// the call and restored after, unless CHATVECTOR_TORCH_THREADS fixes the count.
+/// </summary>
+internal static class InferenceThreads
+{
+    public static T Run<T>(ComputeContext context, Func<T> work)
+    {
+        if (context.Device.type != TorchSharp.DeviceType.CPU || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS")))
+            return work();
+        int previous = TorchRuntime.Threads;
+        TorchRuntime.SetThreads(Environment.ProcessorCount);
+        try { return work(); }
+        finally { TorchRuntime.SetThreads(previous); }
+    }
+}
