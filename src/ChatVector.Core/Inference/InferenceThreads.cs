@@ -9,9 +9,13 @@ namespace ChatVector.Core.Inference;
 /// </summary>
 internal static class InferenceThreads
 {
-    public static T Run<T>(ComputeContext context, Func<T> work)
+    /// <summary>Below this hidden size a layer's matmuls are too small to share out; threads would only wait on each other.</summary>
+    private const int MinimumHiddenSize = 512;
+
+    public static T Run<T>(LlamaConfig config, ComputeContext context, Func<T> work)
     {
-        if (context.Device.type != TorchSharp.DeviceType.CPU || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS")))
+        if (config.HiddenSize < MinimumHiddenSize || context.Device.type != TorchSharp.DeviceType.CPU
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS")))
             return work();
         int previous = TorchRuntime.Threads;
         TorchRuntime.SetThreads(Environment.ProcessorCount);

@@ -43,12 +43,12 @@ public sealed class LanguageModel : IDisposable
     public TextTokenizer Tokenizer => _tokenizer ??= TextTokenizer.Open(Directory);
 
     public PerplexityResult Measure(IReadOnlyList<long> ids, int? contextLength = null) =>
-        InferenceThreads.Run(Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
+        InferenceThreads.Run(Config, Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
 
     public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null)
     {
         var eos = GenerationSettings.EosIds(Directory);
-        return InferenceThreads.Run(Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength));
+        return InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength));
     }
 
     public void Dispose()
