@@ -49,8 +49,8 @@ public static partial class ChatTemplates
 
     public static string Apply(Family family, string template, string prompt, string? bos)
     {
-        // A template that writes the BOS itself (bos_token or the literal) gets it here; encoding then adds none twice
-        // only if the tokenizer's post-processor does not add one too, which the caller accounts for.
+        // The BOS goes in the text only where the template writes it (bos_token or the literal), as transformers'
+        // apply_chat_template does; a template without it (the tiny examples') gets none.
         bool writesBos = template.Contains("bos_token") || template.Contains("<|begin_of_text|>");
         string start = writesBos ? bos ?? (family == Family.Llama3 ? "<|begin_of_text|>" : "") : "";
         return family switch
