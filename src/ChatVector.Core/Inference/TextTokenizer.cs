@@ -46,6 +46,21 @@ public sealed class TextTokenizer : IDisposable
         catch (TokenizerException e) { throw new InferenceException(InferenceProblem.TokenizerFailed, $"{Path}: encoding failed: {e.Message}", Path); }
     }
 
+    /// <summary>
+    /// A chat-formatted prompt: the template already wrote the BOS where the model wants one, so the BOS the
+    /// tokenizer's post-processor adds in front is dropped when it would double it (transformers tokenizes a
+    /// formatted chat without added special tokens).
+    /// </summary>
+    public long[] EncodeFormatted(string text)
+    {
+        var ids = Encode(text);
+        var added = Encode("");
+        bool doubled = added.Length > 0 && ids.Length >= 2 * added.Length
+            && ids.AsSpan(0, added.Length).SequenceEqual(added) && ids.AsSpan(added.Length, added.Length).SequenceEqual(added);
+        return doubled ? ids[added.Length..] : ids;
+    }
+
+    /// <summary>Text of <paramref name="ids"/>; special tokens (bos, eos, chat markers) are left out.</summary>
     public string Decode(IEnumerable<long> ids)
     {
         try { return _tokenizer.Decode(ids.Select(id => checked((uint)id)).ToArray()); }

@@ -76,8 +76,9 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     private long[] PromptIds(LanguageModel model)
     {
         if (ParameterSetName == TokenIdsSet) return TokenIds.Select(id => (long)id).ToArray();
-        var text = ChatTemplate ? ChatTemplates.Format(model.Directory, Prompt) : Prompt;
-        if (ChatTemplate) WriteVerbose($"Formatted prompt: {text}");
-        return model.Tokenizer.Encode(text);
+        if (!ChatTemplate) return model.Tokenizer.Encode(Prompt);
+        var text = ChatTemplates.Format(model.Directory, Prompt);
+        WriteVerbose($"Formatted prompt: {text}");
+        return model.Tokenizer.EncodeFormatted(text);
     }
 }

@@ -12,7 +12,7 @@ public sealed class GeneratedText
     }
 
     public string Model { get; }
-    /// <summary>The generated ids decoded by the model's tokenizer; empty when the model has no tokenizer.json.</summary>
+    /// <summary>The generated ids decoded by the model's tokenizer, special tokens (eos) left out; empty when the model has no tokenizer.json.</summary>
     public string? Text { get; }
     /// <summary>The generated ids only; an eos id that ended generation is the last one.</summary>
     public long[] TokenIds { get; }
