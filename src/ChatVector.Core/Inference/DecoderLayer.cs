@@ -12,16 +12,17 @@ internal static class DecoderLayer
 {
     /// <param name="x">(T, hidden) hidden states of positions <paramref name="start"/>.. onwards.</param>
     /// <param name="cache">Earlier positions' keys and values (generation), or null (one pass over all tokens).</param>
-    public static Tensor Apply(Tensor x, LayerWeights w, LlamaConfig c, Tensor cos, Tensor sin, long start, KvCache? cache, int layer)
+    /// <param name="queryBlock">Query rows per block of attention scores.</param>
+    public static Tensor Apply(Tensor x, LayerWeights w, LlamaConfig c, Tensor cos, Tensor sin, long start, KvCache? cache, int layer, long queryBlock)
     {
         using var scope = NewDisposeScope();
-        var h = x + Attention(RmsNorm.Apply(x, w.InputNorm, c.RmsNormEps), w, c, cos, sin, start, cache, layer);
+        var h = x + Attention(RmsNorm.Apply(x, w.InputNorm, c.RmsNormEps), w, c, cos, sin, start, cache, layer, queryBlock);
         var n = RmsNorm.Apply(h, w.PostAttentionNorm, c.RmsNormEps);
         var mlp = linear(silu(linear(n, w.Gate)) * linear(n, w.Up), w.Down);
         return (h + mlp).MoveToOuterDisposeScope();
     }
 
-    private static Tensor Attention(Tensor n, LayerWeights w, LlamaConfig c, Tensor cos, Tensor sin, long start, KvCache? cache, int layer)
+    private static Tensor Attention(Tensor n, LayerWeights w, LlamaConfig c, Tensor cos, Tensor sin, long start, KvCache? cache, int layer, long queryBlock)
     {
         long tokens = n.shape[0];
         // (T, heads·hd) → (heads, T, hd)
@@ -37,13 +38,21 @@ internal static class DecoderLayer
             k = k.repeat_interleave(group, 0);
             v = v.repeat_interleave(group, 0);
         }
-        long keys = k.shape[1];
-        var scores = matmul(q, k.transpose(1, 2)) / Math.Sqrt(c.HeadDim);
-        // Query i (position start+i) sees keys 0..start+i.
-        var masked = ones(tokens, keys, dtype: ScalarType.Bool, device: scores.device).triu(start + 1);
-        scores = scores.masked_fill(masked, double.NegativeInfinity);
-        var weights = softmax(scores.to(ScalarType.Float32), -1).to(q.dtype);
-        var context = matmul(weights, v).transpose(0, 1).reshape(tokens, (long)c.Heads * c.HeadDim);
+        // Queries in blocks, so the score matrix is (heads, block, keys), never (heads, T, T), for long inputs.
+        var blocks = new List<Tensor>();
+        for (long first = 0; first < tokens; first += queryBlock)
+            blocks.Add(Attend(q.narrow(1, first, Math.Min(queryBlock, tokens - first)), k, v, start + first, c.HeadDim));
+        var context = (blocks.Count == 1 ? blocks[0] : cat(blocks, 1)).transpose(0, 1).reshape(tokens, (long)c.Heads * c.HeadDim);
         return linear(context, w.O, w.OBias);
+    }
+
+    /// <summary>softmax(q·kᵀ/√hd + causal mask)·v for queries at positions <paramref name="firstPosition"/>.. (heads, n, hd).</summary>
+    private static Tensor Attend(Tensor q, Tensor k, Tensor v, long firstPosition, int headDim)
+    {
+        var scores = matmul(q, k.transpose(1, 2)) / Math.Sqrt(headDim);
+        // Query i (position firstPosition+i) sees keys 0..firstPosition+i.
+        var masked = ones(q.shape[1], k.shape[1], dtype: ScalarType.Bool, device: scores.device).triu(firstPosition + 1);
+        var weights = softmax(scores.masked_fill(masked, double.NegativeInfinity).to(ScalarType.Float32), -1).to(q.dtype);
+        return matmul(weights, v);
     }
 }

@@ -12,6 +12,9 @@ public sealed class LlamaForward(ModelWeights weights)
     private readonly RotaryEmbedding _rope = new(weights.Config);
 
     public ModelWeights Weights { get; } = weights;
+
+    /// <summary>Query rows whose attention scores are computed at once: bounds the (heads, rows, T) score matrix of long inputs.</summary>
+    public long QueryBlock { get; set; } = 256;
     public LlamaConfig Config => Weights.Config;
 
     /// <summary>
@@ -33,7 +36,7 @@ public sealed class LlamaForward(ModelWeights weights)
                 Weights.Context.Cancellation.ThrowIfCancellationRequested();
                 using var w = Weights.Layer(layer);
                 using var previous = x;
-                x = DecoderLayer.Apply(previous, w, Config, cos, sin, start, cache, layer);
+                x = DecoderLayer.Apply(previous, w, Config, cos, sin, start, cache, layer, QueryBlock);
             }
             cache?.Advance(ids.Count);
             using (x)

@@ -53,11 +53,13 @@ public sealed class ForwardPassTests : IDisposable
             s?["high_freq_factor"]?.GetValue<double>() ?? 4, s?["original_max_position_embeddings"]?.GetValue<double>() ?? 8192);
     }
 
-    private LanguageModel Open(RandomLlama m, bool keepLoaded = false, long? headChunkRows = null)
+    /// <param name="queryBlock">Attention query rows per block: 5 splits the 12 test tokens into blocks of 5, 5 and 2.</param>
+    private LanguageModel Open(RandomLlama m, bool keepLoaded = false, long? headChunkRows = null, long queryBlock = 5)
     {
         var folder = m.Write(Path.Combine(_dir, Guid.NewGuid().ToString("N")));
         var model = LanguageModel.Open(ModelFolder.Open(folder), ComputeContext.Cpu(), keepLoaded);
         if (headChunkRows is { } rows) model.Forward.Weights.HeadChunkRows = rows;
+        model.Forward.QueryBlock = queryBlock;
         return model;
     }
 
