@@ -10,7 +10,8 @@ namespace ChatVector.Core.Inference;
 /// </summary>
 public static class GreedyGenerator
 {
-    public static IReadOnlyList<long> Generate(LlamaForward model, IReadOnlyList<long> prompt, int maxNewTokens, IReadOnlySet<long> eosIds, int? contextLength = null)
+    /// <param name="onToken">Called after each generated token with the count so far (progress).</param>
+    public static IReadOnlyList<long> Generate(LlamaForward model, IReadOnlyList<long> prompt, int maxNewTokens, IReadOnlySet<long> eosIds, int? contextLength = null, Action<int>? onToken = null)
     {
         InputLimits.Check(model.Config, prompt.Count, contextLength, model.Weights.ModelPath);
         if (prompt.Count == 0)
@@ -23,6 +24,7 @@ public static class GreedyGenerator
         {
             long next = NextToken(model, input, cache);
             generated.Add(next);
+            onToken?.Invoke(generated.Count);
             if (eosIds.Contains(next)) break;
             input = [next];
         }

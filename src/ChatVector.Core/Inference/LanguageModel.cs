@@ -45,10 +45,10 @@ public sealed class LanguageModel : IDisposable
     public PerplexityResult Measure(IReadOnlyList<long> ids, int? contextLength = null) =>
         InferenceThreads.Run(Config, Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
 
-    public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null)
+    public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null, Action<int>? onToken = null)
     {
         var eos = GenerationSettings.EosIds(Directory);
-        return InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength));
+        return InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength, onToken));
     }
 
     public void Dispose()

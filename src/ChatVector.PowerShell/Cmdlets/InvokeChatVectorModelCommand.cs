@@ -57,7 +57,9 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                 using var model = LanguageModel.Open(ModelFolder.Open(path), _context!);
                 var prompt = PromptIds(model);
                 WriteVerbose($"{path}: {prompt.Length} prompt tokens, up to {MaxNewTokens} new ones.");
-                var generated = model.Generate(prompt, MaxNewTokens).ToArray();
+                var generated = model.Generate(prompt, MaxNewTokens, onToken: count =>
+                    ReportProgress(4, "Invoke-ChatVectorModel", $"{path}: {count} of at most {MaxNewTokens} tokens", (double)count / MaxNewTokens)).ToArray();
+                ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
                 var eos = GenerationSettings.EosIds(model.Directory);
                 bool stopped = generated.Length > 0 && eos.Contains(generated[^1]);
                 // A -TokenIds run on a folder without tokenizer.json still returns the ids.
