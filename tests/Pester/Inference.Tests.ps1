@@ -63,6 +63,13 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
         $swept[1].NegativeLogLikelihood | Should -Not -Be $swept[0].NegativeLogLikelihood
     }
 
+    It 'needs models from exactly one place: -Model or handles on the pipeline' {
+        { Measure-ChatVectorModel -Text $Text } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+        { Get-SafeTensor (Join-Path $Tiny 'cp') | Measure-ChatVectorModel -Model $Memorised -Text $Text } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+    }
+
     It 'refuses an unsupported architecture, naming the supported ones' {
         $other = Copy-Model $Memorised 'gpt2'
         $config = Get-Content (Join-Path $other 'config.json') -Raw | ConvertFrom-Json

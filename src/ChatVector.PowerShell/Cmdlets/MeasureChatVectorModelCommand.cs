@@ -23,6 +23,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     private ComputeContext? _context;
     private HandleModel? _pending;
     private List<(string Label, string? Text, long[]? Ids)>? _inputs;
+    private bool _modelsOnCommandLine;
 
     /// <summary>Model folders (or safetensors files with their config beside them); by property name, so objects with a Model or FullName property can be piped.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -59,7 +60,8 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        if (!MyInvocation.BoundParameters.ContainsKey(nameof(Model)) && !MyInvocation.ExpectingInput)
+        _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
+        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput)
             ThrowTerminatingError(Errors.Argument("Give -Model (model folders), or pipe model folders or the tensor handles of a model or merge.", null));
         _context = CreateComputeContext(Device);
         _inputs = ReadInputs();
@@ -71,6 +73,8 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         {
             if (InputObject is { Length: > 0 } handles)
             {
+                if (_modelsOnCommandLine)
+                    ThrowTerminatingError(Errors.Argument("Give models either with -Model or as tensor handles on the pipeline, not both.", Model));
                 foreach (var handle in handles) Gather(handle);
                 return;
             }
@@ -81,7 +85,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         {
             // Pipeline-bound values must not leak into the next record.
             InputObject = null;
-            Model = null;
+            if (!_modelsOnCommandLine) Model = null;
         }
     }
 
