@@ -21,7 +21,8 @@ public sealed record LlamaConfig(
     double RopeTheta,
     RopeScaling? RopeScaling,
     bool TieWordEmbeddings,
-    int MaxPositionEmbeddings)
+    int MaxPositionEmbeddings,
+    int? SlidingWindow = null)
 {
     public const string FileName = "config.json";
 
@@ -77,7 +78,24 @@ public sealed record LlamaConfig(
             Number("rope_theta", 10000),
             ParseScaling(json["rope_scaling"], path),
             json["tie_word_embeddings"] is JValue { Type: JTokenType.Boolean } tied && (bool)tied,
-            Optional("max_position_embeddings", DefaultMaxPositions(architecture)));
+            Optional("max_position_embeddings", DefaultMaxPositions(architecture)),
+            SlidingWindowOf(json, architecture));
+    }
+
+    /// <summary>
+    /// Mistral's (and Qwen2's, when use_sliding_window) attention window. Full causal attention equals it only
+    /// for inputs no longer than the window, so the window caps the input length.
+    /// </summary>
+    private static int? SlidingWindowOf(JObject json, string architecture)
+    {
+        if (json["sliding_window"] is not JValue { Type: JTokenType.Integer } window || (int)window <= 0) return null;
+        bool used = architecture switch
+        {
+            "MistralForCausalLM" => true,
+            "Qwen2ForCausalLM" => json["use_sliding_window"] is JValue { Type: JTokenType.Boolean } use && (bool)use,
+            _ => false,
+        };
+        return used ? (int)window : null;
     }
 
     /// <summary>transformers' defaults when max_position_embeddings is left out.</summary>

@@ -161,4 +161,20 @@ public sealed class ForwardPassTests : IDisposable
         }
         Assert.Fail("no prompt produced an eos id; the test model cannot show stopping");
     }
+
+    [Fact]
+    public void A_mistral_sliding_window_caps_the_input_length()
+    {
+        var m = Model("mistral-mqa-headdim");
+        var folder = m.Write(Path.Combine(_dir, "window"));
+        var configPath = Path.Combine(folder, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["sliding_window"] = 10;
+        File.WriteAllText(configPath, config.ToJsonString());
+        using var model = LanguageModel.Open(ModelFolder.Open(folder), ComputeContext.Cpu());
+        Assert.Equal(10, model.Measure(Ids[..10]).Tokens);
+        var e = Assert.Throws<InferenceException>(() => model.Measure(Ids));
+        Assert.Equal(InferenceProblem.InputTooLong, e.Problem);
+        Assert.Contains("sliding_window 10", e.Message);
+    }
 }
