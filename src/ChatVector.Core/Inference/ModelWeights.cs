@@ -86,7 +86,10 @@ public sealed class ModelWeights : IDisposable
     {
         if (_loaded is not null && _loaded.TryGetValue(name, out var kept)) return kept.alias();
         var source = Source(name);
-        var tensor = ReadRange(source, 0, source.ElementCount).reshape(source.Shape);
+        // Every intermediate handle is disposed here: one left to a caller's dispose scope would keep its storage
+        // (a whole weight) alive until that scope ends, i.e. every layer until the pass is over.
+        using var flat = ReadRange(source, 0, source.ElementCount);
+        var tensor = flat.reshape(source.Shape);
         if (_loaded is null) return tensor;
         // Kept beyond whatever dispose scope the first read happened in.
         _loaded[name] = tensor.DetachFromDisposeScope();
@@ -138,7 +141,11 @@ public sealed class ModelWeights : IDisposable
             if (_loaded is not null)
             {
                 using var table = Read(WeightNames.Embedding);
-                foreach (var id in distinct) rows.Add(table[id].clone());
+                foreach (var id in distinct)
+                {
+                    using var row = table[id];
+                    rows.Add(row.clone());
+                }
             }
             else
             {
@@ -166,9 +173,11 @@ public sealed class ModelWeights : IDisposable
         if (_loaded is not null)
         {
             using var head = Read(HeadName);
-            return head.narrow(0, first, count).clone();
+            using var rows = head.narrow(0, first, count);
+            return rows.clone();
         }
-        return ReadRange(Source(HeadName), first * hidden, count * hidden).reshape(count, hidden);
+        using var flat = ReadRange(Source(HeadName), first * hidden, count * hidden);
+        return flat.reshape(count, hidden);
     }
 
     /// <summary>LM head rows per chunk: by default about <see cref="HeadChunkBytes"/> of float32 weights.</summary>
