@@ -23,6 +23,8 @@
         'Limit-ChatVector'
         'Measure-ChatVector'
         'Get-ChatVectorRuntime'
+        'Measure-ChatVectorModel'
+        'Invoke-ChatVectorModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

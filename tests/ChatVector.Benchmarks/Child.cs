@@ -75,7 +75,7 @@ internal static class Child
     }
 
     /// <summary>The patched natives the module build lays out (module/bin/deps), unless the caller chose others.</summary>
-    private static void UseModuleNatives()
+    internal static void UseModuleNatives()
     {
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TorchRuntime.NativeDirEnvVar))) return;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -86,11 +86,11 @@ internal static class Child
             }
     }
 
-    private static void Print(Stopwatch clock) =>
+    internal static void Print(Stopwatch clock) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:F3} {PeakRssMb():F1}"));
 
     /// <summary>VmHWM: the process's peak resident set, from /proc (Linux).</summary>
-    private static double PeakRssMb()
+    internal static double PeakRssMb()
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;

@@ -4,9 +4,14 @@ using ChatVector.Benchmarks;
 // Streaming merge benchmark. Each measurement runs in a child process so its peak RSS (VmHWM) is its own.
 //   dotnet run -c Release                      two sizes (1 and 2 GB per model), prints the table
 //   dotnet run -c Release -- --sizes 1,4       other sizes, in GB per model
-//   (children: gen <dir> <gb> | merge <dir> | floor <dir>)
+//   dotnet run -c Release -- infer             perplexity of 256 tokens and greedy generation of 32 tokens on cp
+//                                              of the 1 GB trio (--sizes as above; --model <folder> for any model)
+//   (children: gen <dir> <gb> | merge <dir> | floor <dir> | perplexity <model> | generate <model>)
 return args switch
 {
+    ["infer", .. var rest] => InferenceBench.Run(rest),
+    ["perplexity", var model] => InferenceBench.Perplexity(model),
+    ["generate", var model] => InferenceBench.Generate(model),
     ["gen", var dir, var gb] => Child.Generate(dir, double.Parse(gb, System.Globalization.CultureInfo.InvariantCulture)),
     ["merge", var dir] => Child.Merge(dir),
     ["floor", var dir] => Child.Floor(dir),

@@ -23,8 +23,23 @@ internal static class TrioGenerator
             foreach (var t in shard.Tensors) weightMap[t.Name] = shard.FileName;
         }
         if (shards.Count > 1) new ChatVector.Core.Models.ModelIndex(tensors.Sum(t => t.ByteLength), weightMap).Write(Path.Combine(folder, ChatVector.Core.Models.ModelIndex.FileName));
-        File.WriteAllText(Path.Combine(folder, "config.json"), new JObject { ["architectures"] = new JArray("LlamaForCausalLM"), ["hidden_size"] = Hidden, ["vocab_size"] = Vocab, ["torch_dtype"] = "bfloat16" }.ToString());
+        WriteConfig(folder, tensors.Count(t => t.Name.EndsWith(".mlp.down_proj.weight", StringComparison.Ordinal)));
     }
+
+    /// <summary>A complete LLaMA config.json (the inference benchmark runs the model; 16 heads of 128).</summary>
+    public static void WriteConfig(string folder, int layers) =>
+        File.WriteAllText(Path.Combine(folder, "config.json"), new JObject
+        {
+            ["architectures"] = new JArray("LlamaForCausalLM"),
+            ["hidden_size"] = Hidden,
+            ["intermediate_size"] = Intermediate,
+            ["num_hidden_layers"] = layers,
+            ["num_attention_heads"] = 16,
+            ["num_key_value_heads"] = 16,
+            ["max_position_embeddings"] = 2048,
+            ["vocab_size"] = Vocab,
+            ["torch_dtype"] = "bfloat16",
+        }.ToString());
 
     private static List<TensorDeclaration> Declarations(double gigabytes)
     {

@@ -236,16 +236,19 @@ Describe 'Special tokens by text and the generation config''s eos' -Tag 'Consens
     }
 
     It 'is an error before any write when a tokenizer.json is not a loadable tokenizer' {
+        $copy = Join-Path $TestDrive 'unloadable'
+        Copy-Item $Tiny $copy -Recurse -ErrorAction Stop
+        Set-Content (Join-Path $copy 'chat/tokenizer.json') '{ "version": "1.0", "model": { "type": "NoSuchModel" } }'
         $out = Join-Path $TestDrive 'stub'
         $failure = $null
         try {
-            Get-ChatVector -Base (Join-Path $Tiny 'base') -Chat (Join-Path $Tiny 'chat') |
-                Add-ChatVector -Model (Join-Path $Tiny 'cp') -SpecialToken '<|eot_id|>' -ErrorVariable problems -ErrorAction SilentlyContinue |
+            Get-ChatVector -Base (Join-Path $copy 'base') -Chat (Join-Path $copy 'chat') |
+                Add-ChatVector -Model (Join-Path $copy 'cp') -SpecialToken '<|eot_id|>' -ErrorVariable problems -ErrorAction SilentlyContinue |
                 Export-SafeTensor $out
         }
         catch { $failure = $_ }
         $failure.FullyQualifiedErrorId | Should -Be "MergeNotPossible,$AddId"
-        ($problems.Exception.Message -join "`n") | Should -Match 'tiny[/\\]chat[/\\]tokenizer\.json: not a tokenizer the tokenizers library can load'
+        ($problems.Exception.Message -join "`n") | Should -Match 'unloadable[/\\]chat[/\\]tokenizer\.json: not a tokenizer the tokenizers library can load'
         Test-Path $out | Should -BeFalse
     }
 

@@ -82,3 +82,16 @@ function Read-IndependentBytes {
     param([Parameter(Mandatory)] [string] $Path)
     [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadBytes($Path)
 }
+
+# A tiny LLaMA trained to memorise $Text (its words, then </s>), written to $Path as a Hugging Face folder with a
+# word-level tokenizer.json (ids: <unk> 0, <s> 1, </s> 2, then the text's distinct words in order of first use).
+# Trained by tests/ChatVector.TinyTrainer (TorchSharp autograd, its own forward pass) in a child process.
+function New-MemorisedModel {
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Text)
+    $configuration = if ($env:CHATVECTOR_TEST_CONFIGURATION) { $env:CHATVECTOR_TEST_CONFIGURATION } else { 'Release' }
+    $trainer = Join-Path $RepoRoot "tests/ChatVector.TinyTrainer/bin/$configuration/net10.0/ChatVector.TinyTrainer.dll"
+    $output = & dotnet $trainer $Path $Text 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "The tiny trainer failed: $output" }
+    Write-Verbose ($output -join "`n")
+    $Path
+}

@@ -14,6 +14,7 @@ internal static class Errors
     /// <summary>A record for <paramref name="exception"/>; <paramref name="writing"/> says whether the failed work was writing <paramref name="target"/>.</summary>
     public static ErrorRecord From(Exception exception, object? target, bool writing = false)
     {
+        if (exception is Core.Inference.InferenceException inference) return InferenceErrors.From(inference, target);
         var (id, category, advice) = Classify(exception, writing);
         var record = new ErrorRecord(exception, id, category, target ?? (exception as InputRuleException)?.FilePath);
         if (advice is not null) record.ErrorDetails = new ErrorDetails($"{exception.Message} {advice}");

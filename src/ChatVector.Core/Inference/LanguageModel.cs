@@ -1,0 +1,59 @@
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Inference;
+
+/// <summary>
+/// A model ready for inference: its config (checked first, so an unsupported model fails before any
+/// weight is read), its weights (a folder's, or a merge's computed tensors) and, on first use, its tokenizer.
+/// The side files (config, tokenizer, generation config, chat template) come from <see cref="Directory"/>.
+/// </summary>
+public sealed class LanguageModel : IDisposable
+{
+    private TextTokenizer? _tokenizer;
+
+    private LanguageModel(string name, string directory, ModelWeights weights)
+    {
+        Name = name;
+        Directory = directory;
+        Forward = new LlamaForward(weights);
+    }
+
+    /// <summary>A model folder (or single safetensors file with its config beside it).</summary>
+    public static LanguageModel Open(StoredModel model, ComputeContext context, bool keepLoaded = false)
+    {
+        var config = LlamaConfig.Read(model);
+        return new LanguageModel(model.Path, model.Directory, ModelWeights.ForFolder(model, config, context, keepLoaded));
+    }
+
+    /// <summary>Computed tensors (a merge on the pipeline), with the side files of <paramref name="sideFilesFrom"/> (the merge's target).</summary>
+    public static LanguageModel FromTensors(string name, StoredModel sideFilesFrom, IEnumerable<ITensorSource> tensors, ComputeContext context)
+    {
+        var config = LlamaConfig.Read(sideFilesFrom);
+        var byName = new Dictionary<string, ITensorSource>(StringComparer.Ordinal);
+        foreach (var tensor in tensors) byName.TryAdd(tensor.Name, tensor);
+        return new LanguageModel(name, sideFilesFrom.Directory, new ModelWeights(config, byName.GetValueOrDefault, context, name));
+    }
+
+    public string Name { get; }
+    public string Directory { get; }
+    public LlamaForward Forward { get; }
+    public LlamaConfig Config => Forward.Config;
+
+    public TextTokenizer Tokenizer => _tokenizer ??= TextTokenizer.Open(Directory);
+
+    public PerplexityResult Measure(IReadOnlyList<long> ids, int? contextLength = null) =>
+        InferenceThreads.Run(Config, Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
+
+    public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null, Action<int>? onToken = null)
+    {
+        var eos = GenerationSettings.EosIds(Directory);
+        return InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength, onToken));
+    }
+
+    public void Dispose()
+    {
+        _tokenizer?.Dispose();
+        Forward.Weights.Dispose();
+    }
+}

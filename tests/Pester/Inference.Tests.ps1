@@ -1,0 +1,136 @@
+# Measure-ChatVectorModel and Invoke-ChatVectorModel as a user runs them: on a tiny model trained in the test to
+# memorise a text (perplexity near 1, the text reproduced from its first words), on the example trio, on merges
+# straight from the pipeline, and the errors that stop them. The forward pass's numbers are checked against a
+# plain reference in xunit (tests/ChatVector.Core.Tests/Inference); here, what the user sees.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:Text = 'the cat sat on the mat and the dog sat on the sun . the end'
+    $script:Memorised = New-MemorisedModel -Path (Join-Path $TestDrive 'memorised') -Text $Text
+    # The trainer's vocabulary: three specials, then the distinct words in order of first use (computed here, not by the tokenizer).
+    $words = $Text -split ' '
+    $vocabulary = @('<unk>', '<s>', '</s>') + @($words | Select-Object -Unique)
+    $script:Ids = @($words | ForEach-Object { [array]::IndexOf($vocabulary, $_) })
+
+    function Copy-Model([string] $From, [string] $Name) {
+        $to = Join-Path $TestDrive $Name
+        Copy-Item -LiteralPath $From -Destination $to -Recurse
+        $to
+    }
+}
+
+Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
+    It 'gives a memorised text a perplexity near 1, over its T − 1 predictions' {
+        $result = Measure-ChatVectorModel -Model $Memorised -Text $Text
+        $result.Model | Should -Be $Memorised
+        $result.Tokens | Should -Be $Ids.Count
+        $result.Perplexity | Should -BeLessThan 1.05
+        $result.Perplexity | Should -Be ([math]::Exp($result.NegativeLogLikelihood))
+    }
+
+    It 'scores an unseen word order far worse than the memorised one' {
+        $shuffled = ($Text -split ' ')[-1..-16] -join ' '
+        (Measure-ChatVectorModel -Model $Memorised -Text $shuffled).Perplexity | Should -BeGreaterThan 5
+    }
+
+    It 'tokenizes with tokenizer.json: -Text and the hand-computed -TokenIds agree' {
+        $byText = Measure-ChatVectorModel -Model $Memorised -Text $Text
+        $byIds = Measure-ChatVectorModel -Model $Memorised -TokenIds $Ids
+        $byIds.NegativeLogLikelihood | Should -Be $byText.NegativeLogLikelihood
+    }
+
+    It 'reads -Path files and gives one object per input and model, models piped by property name' {
+        $file = Join-Path $TestDrive 'text.txt'
+        Set-Content -LiteralPath $file -Value $Text
+        $results = @(Get-Item $Memorised, (Join-Path $Tiny 'cp') | Measure-ChatVectorModel -Path $file, $file)
+        $results.Count | Should -Be 4
+        @($results.Model | Select-Object -Unique) | Should -Be @($Memorised, (Join-Path $Tiny 'cp'))
+        $results[0].Input | Should -Be 'text.txt'
+        $results[0].Perplexity | Should -BeLessThan 1.05
+        $results[2].Perplexity | Should -BeGreaterThan 5
+    }
+
+    It 'measures merges straight from the pipeline, each Add-ChatVector run one model, as the written merge measures' {
+        $base = Join-Path $Tiny 'base'; $chat = Join-Path $Tiny 'chat'; $cp = Join-Path $Tiny 'cp'
+        $sentence = 'hello the cat sat on the mat . 안녕하세요 고양이'
+        $swept = @(0, 0.5 | ForEach-Object { Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp -Ratio $_ } |
+                Measure-ChatVectorModel -Text $sentence)
+        $swept.Ratio | Should -Be @(0, 0.5)
+        $swept.Model | Should -Be @($cp, $cp)
+        $written = Join-Path $TestDrive 'merged'
+        Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp -Ratio 0.5 | Export-SafeTensor $written
+        (Measure-ChatVectorModel -Model $written -Text $sentence).NegativeLogLikelihood | Should -Be $swept[1].NegativeLogLikelihood
+        $swept[0].NegativeLogLikelihood | Should -Be (Measure-ChatVectorModel -Model $cp -Text $sentence).NegativeLogLikelihood
+        $swept[1].NegativeLogLikelihood | Should -Not -Be $swept[0].NegativeLogLikelihood
+    }
+
+    It 'needs models from exactly one place: -Model or handles on the pipeline' {
+        { Measure-ChatVectorModel -Text $Text } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+        { Get-SafeTensor (Join-Path $Tiny 'cp') | Measure-ChatVectorModel -Model $Memorised -Text $Text } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+    }
+
+    It 'refuses an unsupported architecture, naming the supported ones' {
+        $other = Copy-Model $Memorised 'gpt2'
+        $config = Get-Content (Join-Path $other 'config.json') -Raw | ConvertFrom-Json
+        $config.architectures = @('GPT2LMHeadModel')
+        $config | ConvertTo-Json | Set-Content (Join-Path $other 'config.json')
+        $thrown = { Measure-ChatVectorModel -Model $other -TokenIds 3, 4, 5 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnsupportedArchitecture,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand' -PassThru
+        $thrown.Exception.Message | Should -Match "GPT2LMHeadModel' is not supported.*LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM"
+    }
+
+    It 'says a model without tokenizer.json cannot take text, and still takes -TokenIds' {
+        $bare = Copy-Model $Memorised 'no-tokenizer'
+        Remove-Item (Join-Path $bare 'tokenizer.json')
+        { Measure-ChatVectorModel -Model $bare -Text $Text -ErrorAction Stop } |
+            Should -Throw -ErrorId 'TokenizerMissing,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+        (Measure-ChatVectorModel -Model $bare -TokenIds $Ids).Perplexity | Should -BeLessThan 1.05
+    }
+
+    It 'refuses input longer than -ContextLength or max_position_embeddings' {
+        { Measure-ChatVectorModel -Model $Memorised -Text $Text -ContextLength 8 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InputTooLong,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+        $long = (@($Text) * 5) -join ' '   # 80 tokens; the trained model's config allows 64
+        $thrown = { Measure-ChatVectorModel -Model $Memorised -Text $long -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InputTooLong,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand' -PassThru
+        $thrown.Exception.Message | Should -Match 'max_position_embeddings 64'
+    }
+}
+
+Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
+    It 'reproduces the memorised text from its first words and stops at eos, keeping it' {
+        $result = Invoke-ChatVectorModel -Model $Memorised -Prompt 'the cat sat'
+        $result.Text | Should -Be (($Text -split ' ')[3..15] -join ' ')
+        $result.TokenIds | Should -Be (@($Ids[3..15]) + 2)
+        $result.StoppedAtEos | Should -BeTrue
+    }
+
+    It 'stops at -MaxNewTokens' {
+        $result = Invoke-ChatVectorModel -Model $Memorised -TokenIds $Ids[0..2] -MaxNewTokens 2
+        $result.TokenIds | Should -Be $Ids[3..4]
+        $result.StoppedAtEos | Should -BeFalse
+    }
+
+    It '-ChatTemplate writes the tiny chat model''s Llama-3-style turn around the prompt' {
+        $chat = Join-Path $Tiny 'chat'
+        # <|start_header_id|> user <|end_header_id|> hello <|eot_id|> <|start_header_id|> assistant <|end_header_id|>, by the tiny vocabulary.
+        $vocabulary = (Get-Content (Join-Path $chat 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable).model.vocab
+        $formatted = '<|start_header_id|>', 'user', '<|end_header_id|>', 'hello', '<|eot_id|>', '<|start_header_id|>', 'assistant', '<|end_header_id|>' |
+            ForEach-Object { $vocabulary[$_] }
+        $templated = Invoke-ChatVectorModel -Model $chat -Prompt 'hello' -ChatTemplate -MaxNewTokens 6
+        $templated.TokenIds | Should -Be (Invoke-ChatVectorModel -Model $chat -TokenIds $formatted -MaxNewTokens 6).TokenIds
+        $templated.TokenIds | Should -Not -Be (Invoke-ChatVectorModel -Model $chat -Prompt 'hello' -MaxNewTokens 6).TokenIds
+    }
+
+    It 'refuses a chat template it does not recognise, telling the user to format the prompt' {
+        $odd = Copy-Model (Join-Path $Tiny 'chat') 'odd-template'
+        $path = Join-Path $odd 'tokenizer_config.json'
+        $config = Get-Content $path -Raw | ConvertFrom-Json
+        $config.chat_template = '{% for m in messages %}### {{ m.role }}: {{ m.content }}{% endfor %}'
+        $config | ConvertTo-Json | Set-Content $path
+        $thrown = { Invoke-ChatVectorModel -Model $odd -Prompt 'hello' -ChatTemplate -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatTemplateNotRecognised,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand' -PassThru
+        $thrown.Exception.Message | Should -Match 'without -ChatTemplate'
+    }
+}
