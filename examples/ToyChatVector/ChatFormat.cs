@@ -16,7 +16,17 @@ public static class ChatFormat
     public static string Prompt(IEnumerable<string> sentence) => $"{ToyVocabulary.User} {string.Join(' ', sentence)} {ToyVocabulary.Assistant}";
 
     /// <summary>A whole training example: prompt, answer and eos.</summary>
-    public static string Example(IReadOnlyList<string> sentence) => $"{Prompt(sentence)} {string.Join(' ', sentence)} {ToyVocabulary.Eos}";
+    public static string Example(IReadOnlyList<string> sentence) => $"{Prompt(sentence)} {string.Join(' ', Answer(sentence))} {ToyVocabulary.Eos}";
+
+    /// <summary>copy: the whole sentence; subject: its subject noun phrase (the words before the verb).</summary>
+    public static string Task { get; set; } = "subject";
+
+    public static IReadOnlyList<string> Answer(IReadOnlyList<string> sentence) => Task switch
+    {
+        "copy" => sentence,
+        "subject" => ToyLanguage.SubjectOf(sentence),
+        _ => throw new ArgumentException($"Unknown task '{Task}': use copy or subject."),
+    };
 
     /// <summary>Judges generated ids against the expected answer ids.</summary>
     public static (bool InFormat, bool Exact) Judge(IReadOnlyList<int> generated, IReadOnlyList<int> expected, ToyVocabulary vocabulary)

@@ -69,10 +69,13 @@ internal static class Cli
         int seed = int.Parse(options.GetValueOrDefault("seed", "1"));
         var size = ToySize.Parse(options.GetValueOrDefault("size", "full"))
             .Scaled(double.Parse(options.GetValueOrDefault("scale", "1"), System.Globalization.CultureInfo.InvariantCulture));
+        ChatFormat.Task = options.GetValueOrDefault("task", ChatFormat.Task);
+        ToyLanguage.RepeatEvery = int.Parse(options.GetValueOrDefault("repeat", "3"));
         LoadTorch();
         var vocabulary = new ToyVocabulary();
         var data = ToyData.Make(seed, size);
         data.Write(Path.Combine(output, "data"));
+        ToyData.MakeReference(seed, size).Write(Path.Combine(output, "data-A"));
         var batches = new Batches(vocabulary);
         var config = new ToyModelConfig(vocabulary.Count, size.Hidden, size.Intermediate, size.Layers, size.Heads, size.KvHeads);
         var log = Console.Out;

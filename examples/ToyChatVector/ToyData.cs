@@ -7,12 +7,17 @@ namespace ToyChatVector;
 /// </summary>
 public sealed record ToyData(IReadOnlyList<IReadOnlyList<string>> FtSentences, IReadOnlyList<IReadOnlyList<string>> Prompts, IReadOnlyList<string> Text)
 {
-    public static ToyData Make(int seed, ToySize size)
+    public static ToyData Make(int seed, ToySize size) => Make(seed, size, ToyLanguage.B, 0);
+
+    /// <summary>The same sets in language A (other random streams): chat's own score, the ceiling of the table.</summary>
+    public static ToyData MakeReference(int seed, ToySize size) => Make(seed, size, ToyLanguage.A, 10);
+
+    private static ToyData Make(int seed, ToySize size, ToyLanguage language, int streams)
     {
-        var ft = Distinct(new Random(Stream(seed, 4)), size.FtExamples, []);
-        var held = Distinct(new Random(Stream(seed, 5)), size.Prompts, ft.Select(Key).ToHashSet());
-        var textRandom = new Random(Stream(seed, 6));
-        var text = Enumerable.Range(0, size.TextLines).Select(_ => string.Join(' ', ToyLanguage.B.Text(textRandom, 40))).ToList();
+        var ft = Distinct(language, new Random(Stream(seed, streams + 4)), size.FtExamples, []);
+        var held = Distinct(language, new Random(Stream(seed, streams + 5)), size.Prompts, ft.Select(Key).ToHashSet());
+        var textRandom = new Random(Stream(seed, streams + 6));
+        var text = Enumerable.Range(0, size.TextLines).Select(_ => string.Join(' ', language.Text(textRandom, 40))).ToList();
         return new ToyData(ft, held, text);
     }
 
@@ -23,7 +28,7 @@ public sealed record ToyData(IReadOnlyList<IReadOnlyList<string>> FtSentences, I
     {
         Directory.CreateDirectory(folder);
         File.WriteAllLines(Path.Combine(folder, "prompts.txt"), Prompts.Select(ChatFormat.Prompt));
-        File.WriteAllLines(Path.Combine(folder, "answers.txt"), Prompts.Select(s => string.Join(' ', s)));
+        File.WriteAllLines(Path.Combine(folder, "answers.txt"), Prompts.Select(s => string.Join(' ', ChatFormat.Answer(s))));
         File.WriteAllLines(Path.Combine(folder, "text.txt"), Text);
     }
 
@@ -31,13 +36,13 @@ public sealed record ToyData(IReadOnlyList<IReadOnlyList<string>> FtSentences, I
         (File.ReadAllLines(Path.Combine(folder, "prompts.txt")), File.ReadAllLines(Path.Combine(folder, "answers.txt")),
          File.ReadAllLines(Path.Combine(folder, "text.txt")));
 
-    private static List<IReadOnlyList<string>> Distinct(Random random, int count, HashSet<string> exclude)
+    private static List<IReadOnlyList<string>> Distinct(ToyLanguage language, Random random, int count, HashSet<string> exclude)
     {
         var result = new List<IReadOnlyList<string>>();
         var seen = new HashSet<string>(exclude);
         while (result.Count < count)
         {
-            var sentence = ToyLanguage.B.Sentence(random);
+            var sentence = language.Sentence(random);
             if (seen.Add(Key(sentence))) result.Add(sentence);
         }
         return result;

@@ -24,6 +24,9 @@ public sealed class ToyLanguage
     private const string Cipher = "qzkmwxbjvyrtnpsohgcfdeulia";
 
     public string Name { get; }
+
+    /// <summary>One sentence in this many repeats a recent one.</summary>
+    public static int RepeatEvery { get; set; } = 3;
     private readonly Func<string, string> _render;
 
     private ToyLanguage(string name, Func<string, string> render)
@@ -71,12 +74,20 @@ public sealed class ToyLanguage
         var recent = new List<List<string>>();
         while (words.Count < minWords)
         {
-            var sentence = recent.Count > 0 && random.Next(3) == 0 ? recent[random.Next(recent.Count)] : Sentence(random);
+            var sentence = recent.Count > 0 && random.Next(RepeatEvery) == 0 ? recent[random.Next(recent.Count)] : Sentence(random);
             words.AddRange(sentence);
             recent.Add(sentence);
             if (recent.Count > 3) recent.RemoveAt(0);
         }
         return words;
+    }
+
+    /// <summary>The subject noun phrase of a sentence of either language: its words up to the first noun.</summary>
+    public static IReadOnlyList<string> SubjectOf(IReadOnlyList<string> sentence)
+    {
+        var nouns = Nouns.Concat(Nouns.Select(Encipher)).ToHashSet();
+        int noun = sentence.ToList().FindIndex(nouns.Contains);
+        return sentence.Take(noun + 1).ToList();
     }
 
     private static string Pick(Random random, string[] words) => words[random.Next(words.Length)];

@@ -8,12 +8,12 @@ public sealed record ToySize(
     /// <summary>The README experiment (≤ 20 min on 2 cores, with the sweep through the cmdlets).</summary>
     public static ToySize Full { get; } = new("full", 64, 176, 2, 4, 2, 48,
         new Phase("base", 2000, 3e-3, 32), new Phase("chat", 1000, 2e-3, 32), new Phase("cp", 1000, 1e-3, 32),
-        new Phase("cp+FT", 40, 1e-3, 8), FtExamples: 40, Prompts: 200, TextLines: 40);
+        new Phase("cp+FT", 40, 3e-4, 8), FtExamples: 40, Prompts: 200, TextLines: 40);
 
     /// <summary>The CI test's run (≤ 3 min): the same shapes, fewer steps and prompts.</summary>
     public static ToySize Ci { get; } = new("ci", 64, 176, 2, 4, 2, 48,
-        new Phase("base", 400, 3e-3, 32), new Phase("chat", 600, 2e-3, 32), new Phase("cp", 200, 1e-3, 32),
-        new Phase("cp+FT", 15, 1e-3, 8), FtExamples: 40, Prompts: 100, TextLines: 20);
+        new Phase("base", 800, 3e-3, 32), new Phase("chat", 600, 2e-3, 32), new Phase("cp", 400, 1e-3, 32),
+        new Phase("cp+FT", 20, 3e-4, 8), FtExamples: 40, Prompts: 100, TextLines: 20);
 
     /// <summary>The same run with every phase's steps multiplied by <paramref name="factor"/> (quick trials).</summary>
     public ToySize Scaled(double factor) => factor == 1 ? this : this with
