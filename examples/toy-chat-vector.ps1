@@ -19,6 +19,8 @@
 .PARAMETER SkipEmbedding
     Merges with the paper's --skip_embed recipe: cp keeps its own embedding and LM head, except the rows of the
     chat tokens (<user>, <assistant>, <eos>), taken from chat (-SkipEmbedding -SpecialTokenMap).
+.PARAMETER ModulePath
+    The module to merge and evaluate with (default: this repository's ChatVector.psd1, built unless -NoBuild).
 .PARAMETER PassThru
     Also returns the table's rows as objects (Model, Series, Ratio, InFormat, Exact, Perplexity).
 .PARAMETER Evaluator
@@ -31,6 +33,7 @@ param(
     [double[]] $Ratios = @(0, 0.25, 0.5, 0.75, 1),
     [ValidateSet('Auto', 'Cmdlets', 'Trainer')] [string] $Evaluator = 'Auto',
     [switch] $SkipEmbedding,
+    [string] $ModulePath,
     [switch] $NoBuild,
     [switch] $PassThru
 )
@@ -42,7 +45,8 @@ if (-not $NoBuild) {
     & dotnet build $project -c Release --nologo -v quiet
     if ($LASTEXITCODE) { throw "Building $project failed (exit code $LASTEXITCODE)." }
 }
-Import-Module (Join-Path $repo 'ChatVector.psd1') -Force
+if (-not $ModulePath) { $ModulePath = Join-Path $repo 'ChatVector.psd1' }
+Import-Module $ModulePath -Force
 $toyDll = [System.IO.Path]::Combine($project, 'bin', 'Release', 'net10.0', 'ToyChatVector.dll')
 if (-not (Test-Path $toyDll)) { throw "$toyDll is missing: build it with 'dotnet build $project -c Release' (or run without -NoBuild)." }
 
@@ -59,7 +63,8 @@ $data = Join-Path $models 'data'
 $timer = [System.Diagnostics.Stopwatch]::StartNew()
 
 Write-Host "== Training base, chat, cp, cp-ft (size $Size, seed $Seed) into $models"
-Invoke-Toy train --out $models --seed $Seed --size $Size | Write-Host
+& dotnet $toyDll train --out $models --seed $Seed --size $Size | ForEach-Object { Write-Host $_ }
+if ($LASTEXITCODE) { throw "ToyChatVector train failed (exit code $LASTEXITCODE)." }
 $trainSeconds = $timer.Elapsed.TotalSeconds
 
 Write-Host ("== Merging through the cmdlets: Get-ChatVector -Base base -Chat chat | Add-ChatVector -Model <cp> -Ratio r{0} | Export-SafeTensor" -f

@@ -84,24 +84,26 @@ internal static class Cli
         manual_seed(seed);
         using var baseModel = ToyLlama.Initialise(config);
         var aText = new Random(ToyData.Stream(seed, 1));
-        Timed(log, () => Trainer.Train(baseModel, size.Base, _ => batches.Text(ToyLanguage.A, aText, size.Base.BatchRows, size.Context), log));
+        Timed(log, () => Trainer.Train(baseModel, size.Base, _ => [batches.Text(ToyLanguage.A, aText, size.Base.BatchRows, size.Context)], log));
         Save(output, "base", baseModel, vocabulary);
 
         using var chat = baseModel.Clone();
         var aInstructions = new Random(ToyData.Stream(seed, 2));
-        Timed(log, () => Trainer.Train(chat, size.Chat, _ => batches.Instructions(
-            Enumerable.Range(0, size.Chat.BatchRows).Select(_ => (IReadOnlyList<string>)ToyLanguage.A.Sentence(aInstructions)).ToList()), log));
+        var aReplay = new Random(ToyData.Stream(seed, 8));
+        Timed(log, () => Trainer.Train(chat, size.Chat, _ => [
+            batches.Instructions(Enumerable.Range(0, size.Chat.BatchRows).Select(_ => (IReadOnlyList<string>)ToyLanguage.A.Sentence(aInstructions)).ToList()),
+            .. size.ChatTextRows > 0 ? [batches.Text(ToyLanguage.A, aReplay, size.ChatTextRows, size.Context)] : Array.Empty<Batch>()], log));
         Save(output, "chat", chat, vocabulary);
 
         using var cp = baseModel.Clone();
         var bText = new Random(ToyData.Stream(seed, 3));
-        Timed(log, () => Trainer.Train(cp, size.Cp, _ => batches.Text(ToyLanguage.B, bText, size.Cp.BatchRows, size.Context), log));
+        Timed(log, () => Trainer.Train(cp, size.Cp, _ => [batches.Text(ToyLanguage.B, bText, size.Cp.BatchRows, size.Context)], log));
         Save(output, "cp", cp, vocabulary);
 
         using var cpFt = cp.Clone();
         var ftOrder = new Random(ToyData.Stream(seed, 7));
-        Timed(log, () => Trainer.Train(cpFt, size.CpFt, _ => batches.Instructions(
-            Enumerable.Range(0, size.CpFt.BatchRows).Select(_ => data.FtSentences[ftOrder.Next(data.FtSentences.Count)]).ToList()), log));
+        Timed(log, () => Trainer.Train(cpFt, size.CpFt, _ => [batches.Instructions(
+            Enumerable.Range(0, size.CpFt.BatchRows).Select(_ => data.FtSentences[ftOrder.Next(data.FtSentences.Count)]).ToList())], log));
         Save(output, "cp-ft", cpFt, vocabulary);
 
         vocabulary.VerifyWithTokenizersLibrary(Path.Combine(output, "base", "tokenizer.json"),

@@ -32,7 +32,7 @@ public static class SweepChart
         plot.XLabel("ratio r of the chat vector v = chat - base");
         plot.YLabel("held-out B prompts (%)");
         plot.Axes.SetLimits(-0.05, 1.05, -2, 102);
-        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
-        plot.SavePng(png, 720, 420);
+        plot.ShowLegend(ScottPlot.Edge.Right); // beside the plot: inside, it hides points
+        plot.SavePng(png, 900, 420);
     }
 }
