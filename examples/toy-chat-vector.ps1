@@ -97,7 +97,8 @@ $haveCmdlets = [bool](Get-Command Invoke-ChatVectorModel, Measure-ChatVectorMode
 $useCmdlets = switch ($Evaluator) { 'Cmdlets' { $true } 'Trainer' { $false } default { $haveCmdlets } }
 if ($useCmdlets -and -not $haveCmdlets) { throw 'This build of the module has no Invoke-ChatVectorModel/Measure-ChatVectorModel; use -Evaluator Trainer.' }
 if ($useCmdlets) {
-    Write-Host "== Evaluating with Invoke-ChatVectorModel ($($prompts.Count) held-out B prompts) and Measure-ChatVectorModel (held-out B text)"
+    Write-Host ("== Evaluating with Invoke-ChatVectorModel ({0} held-out B prompts) and Measure-ChatVectorModel (held-out B text)" -f
+        @(Get-Content (Join-Path $data 'prompts.txt')).Count)
 }
 else {
     Write-Host "== Evaluating with the training side's own forward pass (ToyChatVector eval), NOT the cmdlets:" -ForegroundColor Yellow
