@@ -5,10 +5,11 @@ using ToyChatVector;
 using static TorchSharp.torch;
 
 // The toy Chat Vector experiment's training side. Verbs:
-//   train --out DIR [--seed 1] [--size full|ci] [--scale F] the data and the four models (base, chat, cp, cp-ft) as HF folders
+//   train --out DIR [--seed 1] [--size full|ci]     the data and the four models (base, chat, cp, cp-ft) as HF folders
+//         [--scale F] [--task subject|copy] [--repeat N]  quick trials: steps times F; the task; 1 sentence in N repeated
 //   eval  --model DIR --data DIR                    its own greedy generation + scoring + perplexity (JSON)
 //   score --data DIR --generated FILE               judges generated ids (one line of ids per prompt) (JSON)
-//   show  --model DIR --prompt TEXT              one greedy answer, decoded
+//   show  --model DIR --prompt TEXT                 one greedy answer, decoded
 //   chart --results FILE --out PNG [--title T]      the sweep chart
 return Cli.Run(args);
 
