@@ -32,6 +32,34 @@ Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
         $cp.Perplexity * 100 | Should -BeLessThan $chat.Perplexity
     }
 
+    It 'writes each trained model as a LlamaForCausalLM folder: transformers'' weight names and shapes, word-level tokenizer' {
+        $folder = Join-Path $output 'models/cp'
+        $config = Get-Content (Join-Path $folder 'config.json') -Raw | ConvertFrom-Json
+        $config.architectures | Should -Be 'LlamaForCausalLM'
+        $h = $config.hidden_size; $kv = $config.num_key_value_heads * $config.head_dim; $i = $config.intermediate_size; $v = $config.vocab_size
+        $expected = @{ 'model.embed_tokens.weight' = "$v,$h"; 'model.norm.weight' = "$h"; 'lm_head.weight' = "$v,$h" }
+        foreach ($layer in 0..($config.num_hidden_layers - 1)) {
+            $p = "model.layers.$layer"
+            $expected["$p.self_attn.q_proj.weight"] = "$($config.num_attention_heads * $config.head_dim),$h"
+            $expected["$p.self_attn.k_proj.weight"] = "$kv,$h"
+            $expected["$p.self_attn.v_proj.weight"] = "$kv,$h"
+            $expected["$p.self_attn.o_proj.weight"] = "$h,$($config.num_attention_heads * $config.head_dim)"
+            $expected["$p.mlp.gate_proj.weight"] = "$i,$h"
+            $expected["$p.mlp.up_proj.weight"] = "$i,$h"
+            $expected["$p.mlp.down_proj.weight"] = "$h,$i"
+            $expected["$p.input_layernorm.weight"] = "$h"
+            $expected["$p.post_attention_layernorm.weight"] = "$h"
+        }
+        $file = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new((Join-Path $folder 'model.safetensors'))
+        $actual = @{}
+        foreach ($name in $file.Tensors.Keys) { $actual[$name] = $file.Tensors[$name].Shape -join ',' }
+        ($actual.Keys | Sort-Object) | Should -Be ($expected.Keys | Sort-Object)
+        foreach ($name in $expected.Keys) { $actual[$name] | Should -Be $expected[$name] -Because $name }
+        $tokenizer = Get-Content (Join-Path $folder 'tokenizer.json') -Raw | ConvertFrom-Json
+        $tokenizer.model.type | Should -Be 'WordLevel'
+        (Get-Content (Join-Path $folder 'generation_config.json') -Raw | ConvertFrom-Json).eos_token_id | Should -Be $tokenizer.model.vocab.'<eos>'
+    }
+
     It 'writes the sweep as a PNG chart' {
         $png = Join-Path $output 'toy-chat-vector.png'
         $png | Should -Exist
