@@ -1,0 +1,68 @@
+BeforeAll { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
+
+# The reduced toy experiment (examples/toy-chat-vector.ps1 -Size ci: the full training, half the evaluation
+# sets; about 2 minutes): trains the four tiny models, merges through the cmdlets and evaluates on held-out B
+# prompts. Asserts only what held for seeds 1-3 (README, "Chat Vector at toy scale"): cp answered in format
+# 0, 0, 0 %; the best ratio of cp + r·v 76.5, 80.5, 37 %; chat's B perplexity was above 10^5, cp's about 8.
+# Which ratio is best moved between seeds, so the margin is on the best of the sweep, below the smallest seen.
+Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
+    BeforeAll {
+        $script:output = Join-Path $TestDrive 'toy'
+        $script:rows = & (Join-Path $RepoRoot 'examples/toy-chat-vector.ps1') -Size ci -Seed 1 -Output $output -NoBuild -PassThru 6>$null
+        $script:cp = $rows | Where-Object { $_.Series -eq 'cp' -and $_.Ratio -eq 0 }
+        $script:bestMerge = $rows | Where-Object { $_.Series -eq 'cp' -and $_.Ratio -gt 0 } | Sort-Object InFormat -Descending | Select-Object -First 1
+        $script:chat = $rows | Where-Object Series -EQ 'chat'
+    }
+
+    It 'prints a row for cp and cp+FT at every ratio of the sweep, and for chat' {
+        $rows.Count | Should -Be 12
+        ($rows | Where-Object Series -EQ 'cp').Ratio | Should -Be @(0, 0.25, 0.5, 0.75, 1)
+        ($rows | Where-Object Series -EQ 'cp+FT').Ratio | Should -Be @(0, 0.25, 0.5, 0.75, 1)
+    }
+
+    It 'cp alone never answers in format: it has never seen the chat format' {
+        $cp.InFormat | Should -BeLessOrEqual 5
+    }
+
+    It 'cp + r chat vector, at the best ratio of the sweep, answers in format far more often than cp alone' {
+        ($bestMerge.InFormat - $cp.InFormat) | Should -BeGreaterOrEqual 25
+    }
+
+    It 'cp models B text far better than chat does, which never saw B' {
+        $cp.Perplexity * 100 | Should -BeLessThan $chat.Perplexity
+    }
+
+    It 'writes each trained model as a LlamaForCausalLM folder: transformers'' weight names and shapes, word-level tokenizer' {
+        $folder = Join-Path $output 'models/cp'
+        $config = Get-Content (Join-Path $folder 'config.json') -Raw | ConvertFrom-Json
+        $config.architectures | Should -Be 'LlamaForCausalLM'
+        $h = $config.hidden_size; $kv = $config.num_key_value_heads * $config.head_dim; $i = $config.intermediate_size; $v = $config.vocab_size
+        $expected = @{ 'model.embed_tokens.weight' = "$v,$h"; 'model.norm.weight' = "$h"; 'lm_head.weight' = "$v,$h" }
+        foreach ($layer in 0..($config.num_hidden_layers - 1)) {
+            $p = "model.layers.$layer"
+            $expected["$p.self_attn.q_proj.weight"] = "$($config.num_attention_heads * $config.head_dim),$h"
+            $expected["$p.self_attn.k_proj.weight"] = "$kv,$h"
+            $expected["$p.self_attn.v_proj.weight"] = "$kv,$h"
+            $expected["$p.self_attn.o_proj.weight"] = "$h,$($config.num_attention_heads * $config.head_dim)"
+            $expected["$p.mlp.gate_proj.weight"] = "$i,$h"
+            $expected["$p.mlp.up_proj.weight"] = "$i,$h"
+            $expected["$p.mlp.down_proj.weight"] = "$h,$i"
+            $expected["$p.input_layernorm.weight"] = "$h"
+            $expected["$p.post_attention_layernorm.weight"] = "$h"
+        }
+        $file = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new((Join-Path $folder 'model.safetensors'))
+        $actual = @{}
+        foreach ($name in $file.Tensors.Keys) { $actual[$name] = $file.Tensors[$name].Shape -join ',' }
+        ($actual.Keys | Sort-Object) | Should -Be ($expected.Keys | Sort-Object)
+        foreach ($name in $expected.Keys) { $actual[$name] | Should -Be $expected[$name] -Because $name }
+        $tokenizer = Get-Content (Join-Path $folder 'tokenizer.json') -Raw | ConvertFrom-Json
+        $tokenizer.model.type | Should -Be 'WordLevel'
+        (Get-Content (Join-Path $folder 'generation_config.json') -Raw | ConvertFrom-Json).eos_token_id | Should -Be $tokenizer.model.vocab.'<eos>'
+    }
+
+    It 'writes the sweep as a PNG chart' {
+        $png = Join-Path $output 'toy-chat-vector.png'
+        $png | Should -Exist
+        [System.IO.File]::ReadAllBytes($png)[1..3] | Should -Be ([byte[]][char[]]'PNG')
+    }
+}
