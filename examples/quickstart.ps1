@@ -11,14 +11,8 @@ param(
     [string] $Output = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'chatvector-quickstart', 'tiny-cp-chat'),
     [switch] $NoBuild
 )
-$ErrorActionPreference = 'Stop'
-$repo = Split-Path -Parent $PSScriptRoot
-if (-not $NoBuild) { & (Join-Path $repo 'build.ps1') -Configuration Release }
-Import-Module (Join-Path $repo 'ChatVector.psd1') -Force
-$tiny = [System.IO.Path]::Combine($PSScriptRoot, 'tiny')
-$base = [System.IO.Path]::Combine($tiny, 'base')
-$chat = [System.IO.Path]::Combine($tiny, 'chat')
-$cp   = [System.IO.Path]::Combine($tiny, 'cp')
+. (Join-Path $PSScriptRoot 'Import-Example.ps1')
+$chat, $cp = $chatModel, $cpModel
 
 '== The continually pre-trained model (first tensors)'
 Get-SafeTensor $cp -Name 'model.embed_tokens.weight', 'model.layers.0.self_attn.*' | Out-Default

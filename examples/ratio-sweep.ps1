@@ -15,14 +15,8 @@ param(
     [string] $Text = 'hello the cat sat on the mat . 안녕하세요 고양이 감사합니다',
     [switch] $NoBuild
 )
-$ErrorActionPreference = 'Stop'
-$repo = Split-Path -Parent $PSScriptRoot
-if (-not $NoBuild) { & (Join-Path $repo 'build.ps1') -Configuration Release }
-Import-Module (Join-Path $repo 'ChatVector.psd1') -Force
-$tiny = [System.IO.Path]::Combine($PSScriptRoot, 'tiny')
-$base = [System.IO.Path]::Combine($tiny, 'base')
-$chat = [System.IO.Path]::Combine($tiny, 'chat')
-$cp   = [System.IO.Path]::Combine($tiny, 'cp')
+. (Join-Path $PSScriptRoot 'Import-Example.ps1')
+$chat, $cp = $chatModel, $cpModel
 
 '== Perplexity of cp and chat on the text'
 Measure-ChatVectorModel -Model $cp, $chat -Text $Text | Out-Default

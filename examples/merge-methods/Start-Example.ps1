@@ -7,14 +7,7 @@
     original base": $chat (chat - base) and $cp (cp - base). cp's extended vocabulary rows have no base
     rows, so the cp vector leaves out the embedding and LM head (-SkipMismatched; the model card lists them).
 #>
-$ErrorActionPreference = 'Stop'
-$repo = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
-if (-not $NoBuild) { & (Join-Path $repo 'build.ps1') -Configuration Release }
-Import-Module (Join-Path $repo 'ChatVector.psd1') -Force
-$tiny = [System.IO.Path]::Combine($repo, 'examples', 'tiny')
-$base = [System.IO.Path]::Combine($tiny, 'base')
-$chatModel = [System.IO.Path]::Combine($tiny, 'chat')
-$cpModel = [System.IO.Path]::Combine($tiny, 'cp')
+. (Join-Path (Split-Path -Parent $PSScriptRoot) 'Import-Example.ps1')
 
 # The two vectors, with mergekit's "weight" as the ratio. The chat vector comes last: the output takes the
 # chat template and eos token from the last vector's chat model.

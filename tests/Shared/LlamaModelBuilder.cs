@@ -101,30 +101,11 @@ public sealed class LlamaModelBuilder
         File.WriteAllText(Path.Combine(folder, "special_tokens_map.json"), "{\"eos_token\": \"</s>\"}");
     }
 
-    /// <summary>A WordLevel tokenizer.json (whitespace pre-tokenizer) in the Hugging Face tokenizers format.</summary>
+    /// <summary>A WordLevel tokenizer.json (whitespace pre-tokenizer); tokens written &lt;|...|&gt; are added tokens only.</summary>
     public static string TokenizerJson(IReadOnlyList<string> tokens)
     {
         bool IsAdded(string token) => token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
-        var added = new JsonArray();
-        var vocab = new JsonObject();
-        for (int id = 0; id < tokens.Count; id++)
-        {
-            if (IsAdded(tokens[id]))
-                added.Add(new JsonObject { ["id"] = id, ["content"] = tokens[id], ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true });
-            else vocab[tokens[id]] = id;
-        }
-        return new JsonObject
-        {
-            ["version"] = "1.0",
-            ["truncation"] = null,
-            ["padding"] = null,
-            ["added_tokens"] = added,
-            ["normalizer"] = null,
-            ["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" },
-            ["post_processor"] = null,
-            ["decoder"] = null,
-            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = vocab, ["unk_token"] = tokens[0] },
-        }.ToJsonString();
+        return WordLevelTokenizer.Json(tokens.Select(t => (t, IsAdded(t))).ToList(), unkToken: tokens[0], specialsInVocab: false);
     }
 
     public static byte[] Bf16Bytes(float[] values)

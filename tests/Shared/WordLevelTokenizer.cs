@@ -11,21 +11,33 @@ public static class WordLevelTokenizer
 {
     public static void Write(string path, IReadOnlyList<string> specials, IEnumerable<string> words)
     {
+        var tokens = specials.Select(t => (t, true)).ToList();
+        var seen = new HashSet<string>(specials, StringComparer.Ordinal);
+        foreach (var word in words)
+            if (seen.Add(word)) tokens.Add((word, false));
+        File.WriteAllText(path, Json(tokens, unkToken: specials[0], specialsInVocab: true));
+    }
+
+    /// <summary>
+    /// The tokenizer.json text for <paramref name="tokens"/> in id order; special ones are added tokens, and
+    /// also vocabulary entries when <paramref name="specialsInVocab"/> (both shapes occur in real files).
+    /// </summary>
+    public static string Json(IReadOnlyList<(string Token, bool Special)> tokens, string unkToken, bool specialsInVocab)
+    {
         var vocab = new JsonObject();
         var added = new JsonArray();
-        int id = 0;
-        foreach (var special in specials)
+        for (int id = 0; id < tokens.Count; id++)
         {
-            added.Add(new JsonObject
-            {
-                ["id"] = id, ["content"] = special, ["single_word"] = false, ["lstrip"] = false,
-                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
-            vocab[special] = id++;
+            var (token, special) = tokens[id];
+            if (special)
+                added.Add(new JsonObject
+                {
+                    ["id"] = id, ["content"] = token, ["single_word"] = false, ["lstrip"] = false,
+                    ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+                });
+            if (!special || specialsInVocab) vocab[token] = id;
         }
-        foreach (var word in words.Distinct(StringComparer.Ordinal))
-            if (!vocab.ContainsKey(word)) vocab[word] = id++;
-        var json = new JsonObject
+        return new JsonObject
         {
             ["version"] = "1.0",
             ["truncation"] = null,
@@ -35,9 +47,8 @@ public static class WordLevelTokenizer
             ["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" },
             ["post_processor"] = null,
             ["decoder"] = null,
-            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = vocab, ["unk_token"] = specials[0] },
-        };
-        File.WriteAllText(path, json.ToJsonString());
+            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = vocab, ["unk_token"] = unkToken },
+        }.ToJsonString();
     }
 
     /// <summary>The words of a text as the Whitespace pre-tokenizer splits it (runs of word characters, runs of other non-space characters).</summary>
