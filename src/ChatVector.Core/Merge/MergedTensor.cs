@@ -41,7 +41,7 @@ public sealed class MergedTensor : ComputedTensorSource
         long end = firstElement + count;
         var sum = Model.ReadChunk(firstElement, count, context).to(accumulatorType);
         if (Mixing.IsPlain) AddTerms(sum, firstElement, context, accumulatorType);
-        else sum.add_(Consensus.Mix(ReadContributions(firstElement, end, context, accumulatorType), count, Mixing, accumulatorType, sum.device));
+        else Mix(sum, ReadContributions(firstElement, end, context, accumulatorType), count, accumulatorType);
         foreach (var row in RowOverrides)
         {
             long rowStart = row.TargetRow * RowLength;
@@ -61,8 +61,19 @@ public sealed class MergedTensor : ComputedTensorSource
             if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
             var (start, stop) = shared;
             var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
-            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: term.Ratio);
+            using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
+            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);
         }
+    }
+
+    /// <summary>model + mixed: in place in the chunk's float32 memory on the CPU, else with tensor operations.</summary>
+    private void Mix(torch.Tensor sum, List<Contribution> contributions, long count, torch.ScalarType accumulatorType)
+    {
+        if (Accumulator == DType.F32 && sum.device_type == DeviceType.CPU && sum.is_contiguous()
+            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous())
+            && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing))
+            return;
+        sum.add_(Consensus.Mix(contributions, count, Mixing, accumulatorType, sum.device));
     }
 
     /// <summary>
