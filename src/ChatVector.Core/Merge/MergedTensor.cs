@@ -38,10 +38,14 @@ public sealed class MergedTensor : ComputedTensorSource
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
     {
         var accumulatorType = TorchTypes.ToScalarType(Accumulator, Name);
+        // Float32 on the CPU: sources that can write float32 straight into a tensor's memory skip libtorch's conversions.
+        bool direct = Accumulator == DType.F32 && context.Device.type == DeviceType.CPU;
+        torch.Tensor Read(ITensorSource source, long first, long n) =>
+            direct ? Float32Reads.Chunk(source, first, n, context) : source.ReadChunk(first, n, context).to(accumulatorType);
         long end = firstElement + count;
-        var sum = Model.ReadChunk(firstElement, count, context).to(accumulatorType);
-        if (Mixing.IsPlain) AddTerms(sum, firstElement, context, accumulatorType);
-        else Mix(sum, ReadContributions(firstElement, end, context, accumulatorType), count, accumulatorType);
+        var sum = Read(Model, firstElement, count);
+        if (Mixing.IsPlain) AddTerms(sum, firstElement, direct, Read);
+        else Mix(sum, ReadContributions(firstElement, end, context, accumulatorType, Read), count, accumulatorType);
         foreach (var row in RowOverrides)
         {
             long rowStart = row.TargetRow * RowLength;
@@ -54,13 +58,19 @@ public sealed class MergedTensor : ComputedTensorSource
     }
 
     /// <summary>The plain sum, term by term into the model's values (the original path, kept bit for bit).</summary>
-    private void AddTerms(torch.Tensor sum, long firstElement, ComputeContext context, torch.ScalarType accumulatorType)
+    private void AddTerms(torch.Tensor sum, long firstElement, bool direct, Func<ITensorSource, long, long, torch.Tensor> read)
     {
         foreach (var term in Terms)
         {
             if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
             var (start, stop) = shared;
-            var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
+            var vector = read(term.Vector, start, stop - start);
+            if (direct && term.Ratio == 1.0)
+            {
+                // libtorch adds s + ratio·v as a fused multiply-add; with a ratio of 1 that is exactly s + v.
+                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice((int)(start - firstElement), (int)(stop - start)));
+                continue;
+            }
             using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
             sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);
         }
@@ -80,13 +90,14 @@ public sealed class MergedTensor : ComputedTensorSource
     /// Each term's values over the chunk. A vector covers the tensor's first elements, so its part of a chunk
     /// is always a prefix of the chunk (or nothing, which contributes zeros).
     /// </summary>
-    private List<Contribution> ReadContributions(long firstElement, long end, ComputeContext context, torch.ScalarType accumulatorType)
+    private List<Contribution> ReadContributions(long firstElement, long end, ComputeContext context, torch.ScalarType accumulatorType,
+        Func<ITensorSource, long, long, torch.Tensor> read)
     {
         var contributions = new List<Contribution>(Terms.Count);
         foreach (var term in Terms)
         {
             var values = ChunkRange.Intersect(firstElement, end, 0, term.Vector.ElementCount) is { } shared
-                ? term.Vector.ReadChunk(shared.Start, shared.End - shared.Start, context).to(accumulatorType)
+                ? read(term.Vector, shared.Start, shared.End - shared.Start)
                 : torch.empty(0, accumulatorType, context.Device);
             contributions.Add(new Contribution(values, term.Ratio));
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using ChatVector.Core.Format;
 using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
@@ -14,7 +15,7 @@ namespace ChatVector.Core.Sparsify;
 /// shared by all threads), then mask each chunk; the random rules need no pass. Values are float32
 /// (float64 for an F64 vector), the type a vector is computed in.
 /// </summary>
-public sealed class SparsifiedTensor : ComputedTensorSource
+public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
 {
     /// <summary>Elements per read during selection: about 1 MB of float32, like the export's chunks.</summary>
     public const int DefaultSelectionChunkElements = 1 << 18;
@@ -60,6 +61,17 @@ public sealed class SparsifiedTensor : ComputedTensorSource
             values.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Float32 vectors whose inner values read directly (stored or chat-vector tensors), by every rule but Della's.</summary>
+    public bool CanReadFloat32 => DType == DType.F32 && Options.Method != SparsifyMethod.Della && Float32Reads.Direct(Inner);
+
+    public void ReadFloat32(long firstElement, Span<float> destination, ComputeContext context)
+    {
+        ChunkRange.Check(this, firstElement, destination.Length);
+        if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
+        ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
+        Mask(destination, firstElement, context);
     }
 
     private void Mask<T>(Span<T> values, long firstElement, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
@@ -171,6 +183,18 @@ public sealed class SparsifiedTensor : ComputedTensorSource
     /// <summary>The keys of elements [start, start + keys.Length), computed from the chunk in its own memory.</summary>
     private void ReadKeys(long start, Span<uint> keys, ComputeContext context)
     {
+        if (DType == DType.F32 && Inner is IFloat32Source { CanReadFloat32: true } direct)
+        {
+            var scratch = ArrayPool<float>.Shared.Rent(keys.Length);
+            try
+            {
+                var floats = scratch.AsSpan(0, keys.Length);
+                direct.ReadFloat32(start, floats, context);
+                MagnitudeOrder.Keys(floats, keys);
+                return;
+            }
+            finally { ArrayPool<float>.Shared.Return(scratch); }
+        }
         // Selection threads have no scope of their own: this one frees the inner source's temporaries per read.
         using var scope = torch.NewDisposeScope();
         var values = ReadAccumulated(start, keys.Length, context);
@@ -186,6 +210,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource
     /// <summary>The inner chunk as a contiguous CPU tensor of this tensor's type (float32 or float64), owned by the caller.</summary>
     private torch.Tensor ReadAccumulated(long start, long count, ComputeContext context)
     {
+        if (DType == DType.F32) return Float32Reads.Chunk(Inner, start, count, context);
         var chunk = Inner.ReadChunk(start, count, context);
         var typed = Replace(chunk, chunk.to(TorchTypes.ToScalarType(DType, Name), torch.CPU));
         return Replace(typed, typed.contiguous());
