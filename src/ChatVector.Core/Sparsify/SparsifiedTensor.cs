@@ -76,7 +76,8 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
 
     private void Mask<T>(Span<T> values, long firstElement, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Options.Method == SparsifyMethod.Random) Dare(values, firstElement);
+        if (Options.Method == SparsifyMethod.Random && typeof(T) == typeof(float)) DareFloats(MemoryMarshal.Cast<T, float>(values), firstElement);
+        else if (Options.Method == SparsifyMethod.Random) Dare(values, firstElement);
         else if (typeof(T) == typeof(float) && !Options.Rescale) TrimFloats(MemoryMarshal.Cast<T, uint>(values), firstElement, Bounds(context));
         else Trim(values, firstElement, Bounds(context));
     }
@@ -127,6 +128,41 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
             var point = new OrderPoint(MagnitudeOrder.Key(values[i]), firstElement + i);
             if (!(point >= bounds.Lower && point < bounds.Upper)) values[i] = 0f;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Dare"/> for float32, a SIMD vector at a time: the draws' integer bits against
+    /// <see cref="RandomKeep.Threshold"/>, kept values divided in double and rounded to float32 lane by lane.
+    /// </summary>
+    private void DareFloats(Span<float> values, long firstElement)
+    {
+        var random = new CounterRandom(Options.Seed, Name);
+        ulong threshold = RandomKeep.Threshold(Options.Density);
+        int i = 0, width = Vector<float>.Count, half = Vector<ulong>.Count;
+        if (Vector.IsHardwareAccelerated && width == 2 * half)
+        {
+            var limit = new Vector<ulong>(threshold);
+            var lanes = new ulong[half];
+            for (int l = 0; l < half; l++) lanes[l] = (ulong)l;
+            var offsets = new Vector<ulong>(lanes);
+            var probability = new Vector<double>(Options.Density);
+            for (; i <= values.Length - width; i += width)
+            {
+                var index = new Vector<ulong>((ulong)(firstElement + i)) + offsets;
+                var keepLow = Vector.LessThan(random.Bits53(index), limit);
+                var keepHigh = Vector.LessThan(random.Bits53(index + new Vector<ulong>((ulong)half)), limit);
+                var keep = Vector.AsVectorSingle(Vector.Narrow(keepLow, keepHigh));
+                var value = new Vector<float>(values[i..]);
+                if (Options.Rescale)
+                {
+                    Vector.Widen(value, out var low, out var high);
+                    value = Vector.Narrow(low / probability, high / probability);
+                }
+                Vector.ConditionalSelect(Vector.AsVectorInt32(keep), value, Vector<float>.Zero).CopyTo(values[i..]);
+            }
+        }
+        for (; i < values.Length; i++)
+            values[i] = random.Bits53(firstElement + i) < threshold ? Scaled(values[i], Options.Density) : 0f;
     }
 
     private void Dare<T>(Span<T> values, long firstElement) where T : unmanaged, IFloatingPointIeee754<T>
