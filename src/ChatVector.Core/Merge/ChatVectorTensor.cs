@@ -36,7 +36,7 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source
         ChunkRange.Check(this, firstElement, destination.Length);
         context.Cancellation.ThrowIfCancellationRequested();
         ((IFloat32Source)Chat).ReadFloat32(firstElement, destination, context);
-        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(destination.Length);
+        var scratch = ScratchArrays<float>.Rent(destination.Length);
         try
         {
             var @base = scratch.AsSpan(0, destination.Length);
@@ -45,7 +45,7 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source
         }
         finally
         {
-            System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+            ScratchArrays<float>.Return(scratch);
         }
     }
 }

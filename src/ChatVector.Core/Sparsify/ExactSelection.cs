@@ -1,4 +1,4 @@
-using System.Buffers;
+using ChatVector.Core.Tensors;
 using System.Runtime.ExceptionServices;
 
 namespace ChatVector.Core.Sparsify;
@@ -102,19 +102,24 @@ public static class ExactSelection
             var total = new long[size];
             RunOnThreads(worker =>
             {
-                var buffer = ArrayPool<uint>.Shared.Rent(chunkElements);
-                var mine = new long[size];
+                var buffer = ScratchArrays<uint>.Rent(chunkElements);
+                var mine = ScratchArrays<long>.Rent(size);
                 try
                 {
+                    Array.Clear(mine, 0, size);
                     for (long chunk = worker; chunk < Count; chunk += parallelism)
                     {
                         Read(chunk, buffer, out var keys);
                         add(keys, mine);
                     }
+                    lock (total)
+                        for (int i = 0; i < size; i++) total[i] += mine[i];
                 }
-                finally { ArrayPool<uint>.Shared.Return(buffer); }
-                lock (total)
-                    for (int i = 0; i < size; i++) total[i] += mine[i];
+                finally
+                {
+                    ScratchArrays<uint>.Return(buffer);
+                    ScratchArrays<long>.Return(mine);
+                }
             });
             return total;
         }
@@ -131,7 +136,7 @@ public static class ExactSelection
                 long end = Math.Min(Count, first + batch);
                 RunOnThreads(worker =>
                 {
-                    var buffer = ArrayPool<uint>.Shared.Rent(chunkElements);
+                    var buffer = ScratchArrays<uint>.Rent(chunkElements);
                     try
                     {
                         for (long chunk = first + worker; chunk < end; chunk += parallelism)
@@ -140,19 +145,19 @@ public static class ExactSelection
                             counts[chunk - first] = CountEqual(keys, key);
                         }
                     }
-                    finally { ArrayPool<uint>.Shared.Return(buffer); }
+                    finally { ScratchArrays<uint>.Return(buffer); }
                 });
                 for (long chunk = first; chunk < end; chunk++)
                 {
                     if (rank >= counts[chunk - first]) { rank -= counts[chunk - first]; continue; }
-                    var buffer = ArrayPool<uint>.Shared.Rent(chunkElements);
+                    var buffer = ScratchArrays<uint>.Rent(chunkElements);
                     try
                     {
                         Read(chunk, buffer, out var keys);
                         for (int i = 0; i < keys.Length; i++)
                             if (keys[i] == key && rank-- == 0) return chunk * chunkElements + i;
                     }
-                    finally { ArrayPool<uint>.Shared.Return(buffer); }
+                    finally { ScratchArrays<uint>.Return(buffer); }
                     throw new InvalidOperationException("the tensor's values changed between selection passes");
                 }
             }
@@ -162,7 +167,7 @@ public static class ExactSelection
         /// <summary>One thread: the chunks in order, stopping at the element (one read per chunk, none after it).</summary>
         private long NthEqualInOrder(uint key, long rank)
         {
-            var buffer = ArrayPool<uint>.Shared.Rent(chunkElements);
+            var buffer = ScratchArrays<uint>.Rent(chunkElements);
             try
             {
                 for (long chunk = 0; chunk < Count; chunk++)
@@ -172,7 +177,7 @@ public static class ExactSelection
                         if (keys[i] == key && rank-- == 0) return chunk * chunkElements + i;
                 }
             }
-            finally { ArrayPool<uint>.Shared.Return(buffer); }
+            finally { ScratchArrays<uint>.Return(buffer); }
             throw new InvalidOperationException("the tensor's values changed between selection passes");
         }
 

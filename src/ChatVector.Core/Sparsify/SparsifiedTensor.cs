@@ -1,4 +1,3 @@
-using System.Buffers;
 using ChatVector.Core.Format;
 using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
@@ -221,7 +220,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
     {
         if (DType == DType.F32 && Inner is IFloat32Source { CanReadFloat32: true } direct)
         {
-            var scratch = ArrayPool<float>.Shared.Rent(keys.Length);
+            var scratch = ScratchArrays<float>.Rent(keys.Length);
             try
             {
                 var floats = scratch.AsSpan(0, keys.Length);
@@ -229,7 +228,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
                 MagnitudeOrder.Keys(floats, keys);
                 return;
             }
-            finally { ArrayPool<float>.Shared.Return(scratch); }
+            finally { ScratchArrays<float>.Return(scratch); }
         }
         // Selection threads have no scope of their own: this one frees the inner source's temporaries per read.
         using var scope = torch.NewDisposeScope();
