@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
 using TorchSharp;
@@ -35,7 +36,22 @@ public sealed class MergedTensor : ComputedTensorSource
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
 
-    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
+    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
+        ComputeAccumulated(firstElement, count, context).to(TorchTypes.ToScalarType(DType, Name));
+
+    /// <summary>BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.</summary>
+    protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
+    {
+        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32) || context.Device.type != DeviceType.CPU) return false;
+        var sum = ComputeAccumulated(firstElement, count, context).contiguous();
+        var values = TensorSpans.Floats(sum);
+        if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(destination);
+        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // NaN: libtorch's bits
+        return true;
+    }
+
+    /// <summary><c>model + Σ</c> (or model + mixed) with row overrides, in the accumulator type, not yet rounded.</summary>
+    private torch.Tensor ComputeAccumulated(long firstElement, long count, ComputeContext context)
     {
         var accumulatorType = TorchTypes.ToScalarType(Accumulator, Name);
         // Float32 on the CPU: sources that can write float32 straight into a tensor's memory skip libtorch's conversions.
@@ -54,7 +70,7 @@ public sealed class MergedTensor : ComputedTensorSource
             var replacement = row.Source.ReadChunk(row.SourceRow * RowLength + (start - rowStart), stop - start, context).to(accumulatorType);
             sum.narrow(0, start - firstElement, stop - start).copy_(replacement);
         }
-        return sum.to(TorchTypes.ToScalarType(DType, Name));
+        return sum;
     }
 
     /// <summary>The plain sum, term by term into the model's values (the original path, kept bit for bit).</summary>

@@ -37,3 +37,43 @@ public static class Float32Conversion
         for (; i < destination.Length; i++) destination[i] -= subtrahend[i];
     }
 }
+
+/// <summary>float32 to bfloat16 bytes, rounded to nearest even as libtorch rounds them, a SIMD vector at a time.</summary>
+public static class Bf16Rounding
+{
+    /// <summary>
+    /// Writes <paramref name="values"/> rounded to bfloat16 into <paramref name="destination"/> (2 bytes each, little-endian)
+    /// and returns true; returns false, having written an undefined part, when a value is NaN: libtorch's scalar and
+    /// vector conversions give NaN different bits, so that case is left to libtorch.
+    /// </summary>
+    public static bool TryRound(ReadOnlySpan<float> values, Span<byte> destination)
+    {
+        if (!BitConverter.IsLittleEndian || destination.Length != values.Length * 2) return false;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var result = MemoryMarshal.Cast<byte, ushort>(destination);
+        int i = 0, width = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+            var infinity = new Vector<uint>(0x7F80_0000u);
+            var bias = new Vector<uint>(0x7FFFu);
+            for (; i <= bits.Length - 2 * width; i += 2 * width)
+            {
+                var low = new Vector<uint>(bits[i..]);
+                var high = new Vector<uint>(bits[(i + width)..]);
+                if (Vector.GreaterThanAny(low & magnitude, infinity) || Vector.GreaterThanAny(high & magnitude, infinity)) return false;
+                Vector.Narrow(Round(low, bias), Round(high, bias)).CopyTo(result[i..]);
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            uint u = bits[i];
+            if ((u & 0x7FFF_FFFFu) > 0x7F80_0000u) return false;
+            result[i] = (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
+        }
+        return true;
+    }
+
+    // (u + 0x7FFF + lsb) >> 16: ties go to the even bfloat16; overflow rounds up to infinity, as in libtorch.
+    private static Vector<uint> Round(Vector<uint> u, Vector<uint> bias) => (u + bias + ((u >> 16) & Vector<uint>.One)) >> 16;
+}

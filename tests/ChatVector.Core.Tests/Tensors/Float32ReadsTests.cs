@@ -50,4 +50,23 @@ public sealed class Float32ReadsTests
                 Assert.Equal(ThroughTorch(vector, first, count), Direct(vector, first, count));
         }
     }
+
+    [Fact]
+    public void Bf16_rounding_gives_libtorchs_bits_and_leaves_nan_to_libtorch()
+    {
+        using var trio = new Trio(); // loads libtorch
+        var random = new Random(16);
+        // Random bit patterns (every exponent, denormals, infinities), exact ties to even and odd, the largest finite values.
+        var values = Enumerable.Range(0, 4_099).Select(_ => BitConverter.UInt32BitsToSingle((uint)random.NextInt64(0, 1L << 32)))
+            .Where(v => !float.IsNaN(v))
+            .Concat([BitConverter.UInt32BitsToSingle(0x3F80_8000u), BitConverter.UInt32BitsToSingle(0x3F81_8000u), float.MaxValue, -float.MaxValue, -0f, float.Epsilon])
+            .ToArray();
+        using var wide = torch.tensor(values);
+        using var rounded = wide.to(torch.ScalarType.BFloat16);
+        var bytes = new byte[values.Length * 2];
+        Assert.True(Bf16Rounding.TryRound(values, bytes));
+        Assert.Equal(rounded.bytes.ToArray(), bytes);
+        values[values.Length / 2] = float.NaN;
+        Assert.False(Bf16Rounding.TryRound(values, bytes));
+    }
 }
