@@ -55,10 +55,26 @@ public static class Consensus
     {
         if (contributions.Any(c => !double.IsFinite(c.Ratio))) return false;
         int length = model.Length;
-        var scratch = Scratch.For(length);
-        var total = scratch.Total.AsSpan(0, length);
-        var mixed = scratch.Mixed.AsSpan(0, length);
-        var divisor = scratch.Divisor.AsSpan(0, length);
+        var totalArray = Tensors.ScratchArrays<float>.Rent(length);
+        var mixedArray = Tensors.ScratchArrays<float>.Rent(length);
+        var divisorArray = Tensors.ScratchArrays<double>.Rent(length);
+        try
+        {
+            MixInto(model, contributions, options, totalArray.AsSpan(0, length), mixedArray.AsSpan(0, length), divisorArray.AsSpan(0, length));
+            return true;
+        }
+        finally
+        {
+            Tensors.ScratchArrays<float>.Return(totalArray);
+            Tensors.ScratchArrays<float>.Return(mixedArray);
+            Tensors.ScratchArrays<double>.Return(divisorArray);
+        }
+    }
+
+    /// <summary>The sums over the chunk in scratch memory (shared across threads, so it stays bounded by the chunks in flight).</summary>
+    private static void MixInto(Span<float> model, IReadOnlyList<Contribution> contributions, MixOptions options, Span<float> total, Span<float> mixed, Span<double> divisor)
+    {
+        int length = model.Length;
         total.Clear();
         mixed.Clear();
         divisor.Clear();
@@ -83,27 +99,6 @@ public static class Consensus
                 MixKernels.AddKept(w, total[..w.Length], mixed[..w.Length], divisor[..w.Length], c.Ratio);
         }
         MixKernels.Finish(model, mixed, divisor, options.Normalize, byKept: options.Consensus != ConsensusMethod.None, NegligibleRatioSum);
-        return true;
-    }
-
-    /// <summary>Per-thread sums over a chunk, kept between chunks (the streaming workers run many chunks each).</summary>
-    private sealed class Scratch
-    {
-        [ThreadStatic] private static Scratch? _mine;
-        public float[] Total = [], Mixed = [];
-        public double[] Divisor = [];
-
-        public static Scratch For(int length)
-        {
-            var scratch = _mine ??= new Scratch();
-            if (scratch.Total.Length < length)
-            {
-                scratch.Total = new float[length];
-                scratch.Mixed = new float[length];
-                scratch.Divisor = new double[length];
-            }
-            return scratch;
-        }
     }
 
     /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements, as tensors (float64, or another device).</summary>

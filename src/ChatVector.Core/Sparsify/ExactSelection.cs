@@ -56,17 +56,19 @@ public static class ExactSelection
             }
         });
         var exactKey = new uint[positions.Count];
+        var equalCount = new long[positions.Count];
         for (int t = 0; t < positions.Count; t++)
         {
             int slot = Array.IndexOf(buckets, bucket[t]);
             var (lowBits, tieRank) = Locate(low, slot << LowBits, 1 << LowBits, rest[t]);
             exactKey[t] = (bucket[t] << LowBits) | lowBits;
+            equalCount[t] = low[(slot << LowBits) | (int)lowBits];
             rest[t] = tieRank;
         }
 
         // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
         var points = new OrderPoint[positions.Count];
-        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t]));
+        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
         return points;
     }
 
@@ -124,38 +126,46 @@ public static class ExactSelection
             return total;
         }
 
-        /// <summary>The flat index of the <paramref name="rank"/>-th (0-based) element whose key is <paramref name="key"/>.</summary>
-        public long NthEqual(uint key, long rank)
+        /// <summary>
+        /// The flat index of the <paramref name="rank"/>-th (0-based) of the <paramref name="equalCount"/> elements whose key
+        /// is <paramref name="key"/>. Chunks are counted a batch at a time on the threads, from the end nearer the wanted
+        /// element (a quarter of the tensor read on average, not half), then the counts are walked in that order.
+        /// </summary>
+        public long NthEqual(uint key, long rank, long equalCount)
         {
             if (parallelism == 1 || Count == 1) return NthEqualInOrder(key, rank);
-            // Chunks are counted a batch at a time on the threads, then the counts are walked in order.
+            bool backward = rank >= equalCount / 2;
+            long wanted = backward ? equalCount - 1 - rank : rank; // counted from the end the scan starts at
             long batch = parallelism * 4L;
             var counts = new long[batch];
-            for (long first = 0; first < Count; first += batch)
+            for (long done = 0; done < Count; done += batch)
             {
-                long end = Math.Min(Count, first + batch);
+                long n = Math.Min(batch, Count - done);
+                long ChunkAt(long p) => backward ? Count - 1 - (done + p) : done + p;
                 RunOnThreads(worker =>
                 {
                     var buffer = ScratchArrays<uint>.Rent(chunkElements);
                     try
                     {
-                        for (long chunk = first + worker; chunk < end; chunk += parallelism)
+                        for (long p = worker; p < n; p += parallelism)
                         {
-                            Read(chunk, buffer, out var keys);
-                            counts[chunk - first] = CountEqual(keys, key);
+                            Read(ChunkAt(p), buffer, out var keys);
+                            counts[p] = CountEqual(keys, key);
                         }
                     }
                     finally { ScratchArrays<uint>.Return(buffer); }
                 });
-                for (long chunk = first; chunk < end; chunk++)
+                for (long p = 0; p < n; p++)
                 {
-                    if (rank >= counts[chunk - first]) { rank -= counts[chunk - first]; continue; }
+                    if (wanted >= counts[p]) { wanted -= counts[p]; continue; }
+                    long chunk = ChunkAt(p);
+                    long within = backward ? counts[p] - 1 - wanted : wanted; // rank among the chunk's equal keys, from its start
                     var buffer = ScratchArrays<uint>.Rent(chunkElements);
                     try
                     {
                         Read(chunk, buffer, out var keys);
                         for (int i = 0; i < keys.Length; i++)
-                            if (keys[i] == key && rank-- == 0) return chunk * chunkElements + i;
+                            if (keys[i] == key && within-- == 0) return chunk * chunkElements + i;
                     }
                     finally { ScratchArrays<uint>.Return(buffer); }
                     throw new InvalidOperationException("the tensor's values changed between selection passes");
