@@ -16,7 +16,7 @@ public sealed record RowOverride(long TargetRow, ITensorSource Source, long Sour
 /// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
 /// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
-public sealed class MergedTensor : ComputedTensorSource
+public sealed class MergedTensor : ComputedTensorSource, IPreparable
 {
     public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
@@ -35,6 +35,12 @@ public sealed class MergedTensor : ComputedTensorSource
     public MixOptions Mixing { get; }
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
+
+    /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
+    public void Prepare(ComputeContext context)
+    {
+        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPreparable>()) source.Prepare(context);
+    }
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
         ComputeAccumulated(firstElement, count, context).to(TorchTypes.ToScalarType(DType, Name));

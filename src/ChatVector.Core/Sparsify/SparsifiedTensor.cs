@@ -14,7 +14,7 @@ namespace ChatVector.Core.Sparsify;
 /// shared by all threads), then mask each chunk; the random rules need no pass. Values are float32
 /// (float64 for an F64 vector), the type a vector is computed in.
 /// </summary>
-public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
+public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPreparable
 {
     /// <summary>Elements per read during selection: about 1 MB of float32, like the export's chunks.</summary>
     public const int DefaultSelectionChunkElements = 1 << 18;
@@ -71,6 +71,13 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source
         if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
         ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
         Mask(destination, firstElement, context);
+    }
+
+    /// <summary>Runs the trims' selection passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
+    public void Prepare(ComputeContext context)
+    {
+        if (Inner is IPreparable inner) inner.Prepare(context);
+        if (Options.Method is SparsifyMethod.Magnitude or SparsifyMethod.Breadcrumbs) Bounds(context);
     }
 
     private void Mask<T>(Span<T> values, long firstElement, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
