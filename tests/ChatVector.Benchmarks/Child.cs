@@ -29,17 +29,16 @@ internal static class Child
         return 0;
     }
 
-    /// <summary>cp + 1.0 * (chat - base) into a sharded folder: the product's main path.</summary>
-    public static int Merge(string dir)
+    /// <summary>One merge (<see cref="MergeMethods"/>) into a sharded folder of 500 MB shards.</summary>
+    public static int Merge(string dir, MergeMethod method)
     {
         UseModuleNatives();
         TorchRuntime.EnsureLoaded();
         var clock = Stopwatch.StartNew();
-        var pairing = ChatVectorPairing.Pair(StoredModel.Open(Path.Combine(dir, "base")), StoredModel.Open(Path.Combine(dir, "chat")), _ => true);
-        var cp = StoredModel.Open(Path.Combine(dir, "cp"));
-        var plan = MergePlanner.Plan(new MergeRequest(cp, pairing.Vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList()));
+        var request = MergeMethods.Request(dir, method);
+        var plan = MergePlanner.Plan(request);
         var target = Path.Combine(dir, "merged");
-        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new SideFiles(cp)), ComputeContext.Cpu());
+        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new SideFiles(request.Model)), ComputeContext.Cpu());
         Print(clock);
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 
@@ -45,8 +46,20 @@ public static class NonFiniteCounter
     {
         if (BitConverter.IsLittleEndian)
         {
-            foreach (ushort bits in MemoryMarshal.Cast<byte, ushort>(bytes[..(bytes.Length / 2 * 2)]))
-                Classify(bits, exponent, mantissa, ref nan, ref inf);
+            var words = MemoryMarshal.Cast<byte, ushort>(bytes[..(bytes.Length / 2 * 2)]);
+            int i = 0, width = Vector<ushort>.Count;
+            if (Vector.IsHardwareAccelerated)
+            {
+                // A vector at a time: only one holding an all-ones exponent (rare) is classified word by word.
+                var exponents = new Vector<ushort>(exponent);
+                for (; i <= words.Length - width; i += width)
+                {
+                    var vector = new Vector<ushort>(words[i..]);
+                    if (!Vector.EqualsAny(vector & exponents, exponents)) continue;
+                    foreach (ushort bits in words.Slice(i, width)) Classify(bits, exponent, mantissa, ref nan, ref inf);
+                }
+            }
+            foreach (ushort bits in words[i..]) Classify(bits, exponent, mantissa, ref nan, ref inf);
             return;
         }
         for (int i = 0; i + 2 <= bytes.Length; i += 2)

@@ -45,7 +45,63 @@ public static class Consensus
 {
     private const double NegligibleRatioSum = 1e-8;
 
-    /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements.</summary>
+    /// <summary>
+    /// <paramref name="model"/> += mixed, in float32 on the CPU, element by element in one pass per contribution over
+    /// the chunk's own memory (the contributions' values are overwritten by w_i). Every operation is the tensor path's
+    /// (<see cref="Mix"/>), in the same order and types, so the bytes are the same; it only skips the temporaries.
+    /// Returns false, having changed nothing, when a ratio is not finite (the tensor path then decides).
+    /// </summary>
+    public static bool TryMixInto(Span<float> model, IReadOnlyList<Contribution> contributions, MixOptions options)
+    {
+        if (contributions.Any(c => !double.IsFinite(c.Ratio))) return false;
+        int length = model.Length;
+        var totalArray = Tensors.ScratchArrays<float>.Rent(length);
+        var mixedArray = Tensors.ScratchArrays<float>.Rent(length);
+        var divisorArray = Tensors.ScratchArrays<double>.Rent(length);
+        try
+        {
+            MixInto(model, contributions, options, totalArray.AsSpan(0, length), mixedArray.AsSpan(0, length), divisorArray.AsSpan(0, length));
+            return true;
+        }
+        finally
+        {
+            Tensors.ScratchArrays<float>.Return(totalArray);
+            Tensors.ScratchArrays<float>.Return(mixedArray);
+            Tensors.ScratchArrays<double>.Return(divisorArray);
+        }
+    }
+
+    /// <summary>The sums over the chunk in scratch memory (shared across threads, so it stays bounded by the chunks in flight).</summary>
+    private static void MixInto(Span<float> model, IReadOnlyList<Contribution> contributions, MixOptions options, Span<float> total, Span<float> mixed, Span<double> divisor)
+    {
+        int length = model.Length;
+        total.Clear();
+        mixed.Clear();
+        divisor.Clear();
+        foreach (var c in contributions)
+        {
+            var w = Tensors.TensorSpans.Floats(c.Values);
+            if (w.Length > length) throw new ArgumentException($"a contribution of {w.Length} elements is longer than the chunk of {length}");
+            // A float32 tensor times a double scalar multiplies by the scalar in float32.
+            MixKernels.Scale(w, (float)c.Ratio);
+            // Elements past a contribution's end are w = +0: adding them changes no sum, so they are skipped.
+            if (options.Consensus != ConsensusMethod.None) MixKernels.AddToTotal(w, total[..w.Length], options.Consensus == ConsensusMethod.Count);
+        }
+        foreach (var c in contributions)
+        {
+            var w = Tensors.TensorSpans.Floats(c.Values);
+            if (options.Consensus == ConsensusMethod.None)
+            {
+                MixKernels.Add(w, mixed[..w.Length]);
+                if (options.Normalize) MixKernels.Add(divisor[..w.Length], c.Ratio);
+            }
+            else
+                MixKernels.AddKept(w, total[..w.Length], mixed[..w.Length], divisor[..w.Length], c.Ratio);
+        }
+        MixKernels.Finish(model, mixed, divisor, options.Normalize, byKept: options.Consensus != ConsensusMethod.None, NegligibleRatioSum);
+    }
+
+    /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements, as tensors (float64, or another device).</summary>
     public static torch.Tensor Mix(IReadOnlyList<Contribution> contributions, long length, MixOptions options, torch.ScalarType accumulator, torch.Device device)
     {
         var weighted = contributions.Select(c => Weighted(c, length, accumulator, device)).ToList();
@@ -64,13 +120,17 @@ public static class Consensus
         return mixed.div_(divisor.to(accumulator));
     }
 
+    // Scalars are made explicitly and disposed after the call: an implicitly converted one can be finalized
+    // while libtorch still reads it (seen as "Unknown scalar type" under the streaming workers).
+
     /// <summary>r·v over the chunk, zeros beyond what the vector covers (a zero is never kept, never counted).</summary>
     private static torch.Tensor Weighted(Contribution contribution, long length, torch.ScalarType accumulator, torch.Device device)
     {
         var values = contribution.Values.to(accumulator);
         long covered = values.NumberOfElements;
         if (covered > length) throw new ArgumentException($"a contribution of {covered} elements is longer than the chunk of {length}");
-        var weighted = values.mul(contribution.Ratio);
+        using var ratio = contribution.Ratio.ToScalar();
+        var weighted = values.mul(ratio);
         if (covered == length) return weighted;
         var padded = torch.zeros(length, accumulator, device);
         padded.narrow(0, 0, covered).copy_(weighted);
@@ -82,7 +142,10 @@ public static class Consensus
     {
         var total = torch.zeros(length, accumulator, device);
         foreach (var w in weighted) total.add_(method == ConsensusMethod.Count ? w.sign() : w);
-        return total.ge(0).to(accumulator).mul_(2).sub_(1);
+        using var zero = 0.ToScalar();
+        using var two = 2.ToScalar();
+        using var one = 1.ToScalar();
+        return total.ge(zero).to(accumulator).mul_(two).sub_(one);
     }
 
     /// <summary>1 where sign(w_i) equals the elected sign (never for a zero), 0 elsewhere.</summary>
@@ -92,14 +155,26 @@ public static class Consensus
     private static torch.Tensor KeptRatioSum(IReadOnlyList<Contribution> contributions, List<torch.Tensor?> kept, long length, torch.Device device)
     {
         var sum = torch.zeros(length, torch.float64, device);
-        for (int i = 0; i < contributions.Count; i++) sum.add_(kept[i]!.to(torch.float64).mul(contributions[i].Ratio));
-        return sum.masked_fill_(sum.eq(0), 1.0);
+        for (int i = 0; i < contributions.Count; i++)
+        {
+            using var ratio = contributions[i].Ratio.ToScalar();
+            sum.add_(kept[i]!.to(torch.float64).mul(ratio));
+        }
+        using var zero = 0.ToScalar();
+        using var one = 1.0.ToScalar();
+        return sum.masked_fill_(sum.eq(zero), one);
     }
 
     private static torch.Tensor CoveringRatioSum(IReadOnlyList<Contribution> contributions, long length, torch.Device device)
     {
         var sum = torch.zeros(length, torch.float64, device);
-        foreach (var c in contributions) sum.narrow(0, 0, c.Values.NumberOfElements).add_(c.Ratio);
-        return sum.masked_fill_(sum.abs().lt(NegligibleRatioSum), 1.0);
+        foreach (var c in contributions)
+        {
+            using var ratio = c.Ratio.ToScalar();
+            sum.narrow(0, 0, c.Values.NumberOfElements).add_(ratio);
+        }
+        using var negligible = NegligibleRatioSum.ToScalar();
+        using var one = 1.0.ToScalar();
+        return sum.masked_fill_(sum.abs().lt(negligible), one);
     }
 }

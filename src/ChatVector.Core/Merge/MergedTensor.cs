@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
 using TorchSharp;
@@ -15,7 +16,7 @@ public sealed record RowOverride(long TargetRow, ITensorSource Source, long Sour
 /// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
 /// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
-public sealed class MergedTensor : ComputedTensorSource
+public sealed class MergedTensor : ComputedTensorSource, IPreparable
 {
     public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
@@ -35,13 +36,38 @@ public sealed class MergedTensor : ComputedTensorSource
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
 
-    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
+    /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
+    public void Prepare(ComputeContext context)
+    {
+        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPreparable>()) source.Prepare(context);
+    }
+
+    protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
+        ComputeAccumulated(firstElement, count, context).to(TorchTypes.ToScalarType(DType, Name));
+
+    /// <summary>BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.</summary>
+    protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
+    {
+        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32) || context.Device.type != DeviceType.CPU) return false;
+        var sum = ComputeAccumulated(firstElement, count, context).contiguous();
+        var values = TensorSpans.Floats(sum);
+        if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(destination);
+        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // NaN: libtorch's bits
+        return true;
+    }
+
+    /// <summary><c>model + Σ</c> (or model + mixed) with row overrides, in the accumulator type, not yet rounded.</summary>
+    private torch.Tensor ComputeAccumulated(long firstElement, long count, ComputeContext context)
     {
         var accumulatorType = TorchTypes.ToScalarType(Accumulator, Name);
+        // Float32 on the CPU: sources that can write float32 straight into a tensor's memory skip libtorch's conversions.
+        bool direct = Accumulator == DType.F32 && context.Device.type == DeviceType.CPU;
+        torch.Tensor Read(ITensorSource source, long first, long n) =>
+            direct ? Float32Reads.Chunk(source, first, n, context) : source.ReadChunk(first, n, context).to(accumulatorType);
         long end = firstElement + count;
-        var sum = Model.ReadChunk(firstElement, count, context).to(accumulatorType);
-        if (Mixing.IsPlain) AddTerms(sum, firstElement, context, accumulatorType);
-        else sum.add_(Consensus.Mix(ReadContributions(firstElement, end, context, accumulatorType), count, Mixing, accumulatorType, sum.device));
+        var sum = Read(Model, firstElement, count);
+        if (Mixing.IsPlain) AddTerms(sum, firstElement, direct, Read);
+        else Mix(sum, ReadContributions(firstElement, end, context, accumulatorType, Read), count, accumulatorType);
         foreach (var row in RowOverrides)
         {
             long rowStart = row.TargetRow * RowLength;
@@ -50,32 +76,50 @@ public sealed class MergedTensor : ComputedTensorSource
             var replacement = row.Source.ReadChunk(row.SourceRow * RowLength + (start - rowStart), stop - start, context).to(accumulatorType);
             sum.narrow(0, start - firstElement, stop - start).copy_(replacement);
         }
-        return sum.to(TorchTypes.ToScalarType(DType, Name));
+        return sum;
     }
 
     /// <summary>The plain sum, term by term into the model's values (the original path, kept bit for bit).</summary>
-    private void AddTerms(torch.Tensor sum, long firstElement, ComputeContext context, torch.ScalarType accumulatorType)
+    private void AddTerms(torch.Tensor sum, long firstElement, bool direct, Func<ITensorSource, long, long, torch.Tensor> read)
     {
         foreach (var term in Terms)
         {
             if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
             var (start, stop) = shared;
-            var vector = term.Vector.ReadChunk(start, stop - start, context).to(accumulatorType);
-            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: term.Ratio);
+            var vector = read(term.Vector, start, stop - start);
+            if (direct && term.Ratio == 1.0)
+            {
+                // libtorch adds s + ratio·v as a fused multiply-add; with a ratio of 1 that is exactly s + v.
+                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice((int)(start - firstElement), (int)(stop - start)));
+                continue;
+            }
+            using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
+            sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);
         }
+    }
+
+    /// <summary>model + mixed: in place in the chunk's float32 memory on the CPU, else with tensor operations.</summary>
+    private void Mix(torch.Tensor sum, List<Contribution> contributions, long count, torch.ScalarType accumulatorType)
+    {
+        if (Accumulator == DType.F32 && sum.device_type == DeviceType.CPU && sum.is_contiguous()
+            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous())
+            && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing))
+            return;
+        sum.add_(Consensus.Mix(contributions, count, Mixing, accumulatorType, sum.device));
     }
 
     /// <summary>
     /// Each term's values over the chunk. A vector covers the tensor's first elements, so its part of a chunk
     /// is always a prefix of the chunk (or nothing, which contributes zeros).
     /// </summary>
-    private List<Contribution> ReadContributions(long firstElement, long end, ComputeContext context, torch.ScalarType accumulatorType)
+    private List<Contribution> ReadContributions(long firstElement, long end, ComputeContext context, torch.ScalarType accumulatorType,
+        Func<ITensorSource, long, long, torch.Tensor> read)
     {
         var contributions = new List<Contribution>(Terms.Count);
         foreach (var term in Terms)
         {
             var values = ChunkRange.Intersect(firstElement, end, 0, term.Vector.ElementCount) is { } shared
-                ? term.Vector.ReadChunk(shared.Start, shared.End - shared.Start, context).to(accumulatorType)
+                ? read(term.Vector, shared.Start, shared.End - shared.Start)
                 : torch.empty(0, accumulatorType, context.Device);
             contributions.Add(new Contribution(values, term.Ratio));
         }

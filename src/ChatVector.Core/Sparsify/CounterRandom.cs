@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Numerics;
 using System.Text;
 
 namespace ChatVector.Core.Sparsify;
@@ -24,6 +25,18 @@ public readonly struct CounterRandom
     {
         var bits = Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden));
         return (bits >> 11) * (1.0 / (1UL << 53));
+    }
+
+    /// <summary>The 53 random bits behind <see cref="Uniform"/>: Uniform(i) = Bits53(i) · 2⁻⁵³.</summary>
+    public ulong Bits53(long index) => Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden)) >> 11;
+
+    /// <summary><see cref="Bits53(long)"/> for a vector of indices (the same integer operations, lane by lane).</summary>
+    public Vector<ulong> Bits53(Vector<ulong> indices)
+    {
+        var z = new Vector<ulong>(_streamKey) + (indices + Vector<ulong>.One) * new Vector<ulong>(Golden);
+        z = (z ^ (z >> 30)) * new Vector<ulong>(0xBF58_476D_1CE4_E5B9UL);
+        z = (z ^ (z >> 27)) * new Vector<ulong>(0x94D0_49BB_1331_11EBUL);
+        return (z ^ (z >> 31)) >> 11;
     }
 
     private static ulong Mix(ulong z)

@@ -1,3 +1,6 @@
+using ChatVector.Core.Tensors;
+using System.Runtime.ExceptionServices;
+
 namespace ChatVector.Core.Sparsify;
 
 /// <summary>
@@ -5,93 +8,214 @@ namespace ChatVector.Core.Sparsify;
 /// few sequential passes over a tensor's chunks and without holding the tensor: a radix select over the
 /// 31-bit magnitude keys (pass 1: histogram of the high 15 bits; pass 2: of the low 16 bits inside the
 /// chosen bucket), then pass 3 walks the elements equal to the found key in flat-index order to the wanted
-/// one. Memory is one chunk of keys plus the histograms; the answer does not depend on the chunk size.
+/// one. Memory is one chunk of keys plus the histograms per thread; the answer depends neither on the chunk
+/// size nor on the threads (histograms are sums; pass 3 counts per chunk, then walks the counts in order).
 /// </summary>
 public static class ExactSelection
 {
     private const int HighBits = 15, LowBits = 16;
+
+    /// <summary>Fills <c>keys</c> with the keys of elements [start, start + keys.Length); called from several threads at once.</summary>
+    public delegate void KeyReader(long start, Span<uint> keys);
 
     /// <param name="elementCount">n, the tensor's element count.</param>
     /// <param name="positions">0-based positions in [0, n) of the order.</param>
     /// <param name="readKeys">The keys of elements [start, start + count).</param>
     /// <param name="chunkElements">How many elements one read covers.</param>
     public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, Func<long, int, uint[]> readKeys, int chunkElements,
+        CancellationToken cancellation = default) =>
+        Select(elementCount, positions, (start, keys) => readKeys(start, keys.Length).AsSpan().CopyTo(keys), chunkElements, parallelism: 1, cancellation);
+
+    /// <param name="parallelism">Threads reading chunks at once (the caller's thread is one of them).</param>
+    public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
         CancellationToken cancellation = default)
     {
         foreach (var position in positions)
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (positions.Count == 0) return [];
+        var chunks = new Chunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation);
 
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
-        var high = new long[1 << HighBits];
-        ForEachChunk(elementCount, chunkElements, readKeys, cancellation, (_, keys) =>
+        var high = chunks.Histogram(1 << HighBits, (keys, histogram) =>
         {
-            foreach (var key in keys) high[key >> LowBits]++;
+            foreach (var key in keys) histogram[key >> LowBits]++;
         });
         var bucket = new uint[positions.Count];
         var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
-        for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, positions[t]);
+        for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, 0, high.Length, positions[t]);
 
-        // Pass 2: inside each wanted bucket, the exact key.
+        // Pass 2: inside each wanted bucket, the exact key. One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
-        var low = buckets.ToDictionary(b => b, _ => new long[1 << LowBits]);
-        ForEachChunk(elementCount, chunkElements, readKeys, cancellation, (_, keys) =>
+        var low = chunks.Histogram(buckets.Length << LowBits, (keys, histogram) =>
         {
             foreach (var key in keys)
-                if (low.TryGetValue(key >> LowBits, out var histogram)) histogram[key & ((1u << LowBits) - 1)]++;
+            {
+                uint high = key >> LowBits;
+                for (int slot = 0; slot < buckets.Length; slot++)
+                    if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & ((1u << LowBits) - 1))]++; break; }
+            }
         });
         var exactKey = new uint[positions.Count];
+        var equalCount = new long[positions.Count];
         for (int t = 0; t < positions.Count; t++)
         {
-            var (lowBits, tieRank) = Locate(low[bucket[t]], rest[t]);
+            int slot = Array.IndexOf(buckets, bucket[t]);
+            var (lowBits, tieRank) = Locate(low, slot << LowBits, 1 << LowBits, rest[t]);
             exactKey[t] = (bucket[t] << LowBits) | lowBits;
+            equalCount[t] = low[(slot << LowBits) | (int)lowBits];
             rest[t] = tieRank;
         }
 
         // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
-        var index = new long[positions.Count];
-        Array.Fill(index, -1);
-        var seen = new long[positions.Count];
-        ForEachChunk(elementCount, chunkElements, readKeys, cancellation, (start, keys) =>
-        {
-            for (int t = 0; t < positions.Count; t++)
-            {
-                if (index[t] >= 0) continue;
-                for (int i = 0; i < keys.Length; i++)
-                    if (keys[i] == exactKey[t] && seen[t]++ == rest[t]) { index[t] = start + i; break; }
-            }
-        }, stopWhen: () => index.All(i => i >= 0));
-
         var points = new OrderPoint[positions.Count];
-        for (int t = 0; t < positions.Count; t++)
-        {
-            if (index[t] < 0) throw new InvalidOperationException("the tensor's values changed between selection passes");
-            points[t] = new OrderPoint(exactKey[t], index[t]);
-        }
+        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
         return points;
     }
 
-    /// <summary>The bucket holding 0-based rank <paramref name="rank"/> of a histogram, and the rank within it.</summary>
-    private static (uint Bucket, long RankWithin) Locate(long[] histogram, long rank)
+    /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
+    private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank)
     {
         long below = 0;
-        for (uint b = 0; b < histogram.Length; b++)
+        for (int b = 0; b < length; b++)
         {
-            if (rank < below + histogram[b]) return (b, rank - below);
-            below += histogram[b];
+            long count = histogram[offset + b];
+            if (rank < below + count) return ((uint)b, rank - below);
+            below += count;
         }
         throw new InvalidOperationException("the tensor's values changed between selection passes");
     }
 
-    private static void ForEachChunk(long elementCount, int chunkElements, Func<long, int, uint[]> readKeys, CancellationToken cancellation,
-        Action<long, uint[]> visit, Func<bool>? stopWhen = null)
+    /// <summary>A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer.</summary>
+    private sealed class Chunks(long elementCount, int chunkElements, KeyReader readKeys, int parallelism, CancellationToken cancellation)
     {
-        for (long start = 0; start < elementCount; start += chunkElements)
+        private long Count => (elementCount + chunkElements - 1) / chunkElements;
+
+        private void Read(long chunk, uint[] buffer, out Span<uint> keys)
         {
             cancellation.ThrowIfCancellationRequested();
-            var keys = readKeys(start, (int)Math.Min(chunkElements, elementCount - start));
-            visit(start, keys);
-            if (stopWhen?.Invoke() == true) return;
+            long start = chunk * chunkElements;
+            keys = buffer.AsSpan(0, (int)Math.Min(chunkElements, elementCount - start));
+            readKeys(start, keys);
+        }
+
+        /// <summary>A histogram of <paramref name="size"/> counters filled by <paramref name="add"/> over every chunk (per thread, then summed).</summary>
+        public long[] Histogram(int size, HistogramAdder add)
+        {
+            var total = new long[size];
+            RunOnThreads(worker =>
+            {
+                var buffer = ScratchArrays<uint>.Rent(chunkElements);
+                var mine = ScratchArrays<long>.Rent(size);
+                try
+                {
+                    Array.Clear(mine, 0, size);
+                    for (long chunk = worker; chunk < Count; chunk += parallelism)
+                    {
+                        Read(chunk, buffer, out var keys);
+                        add(keys, mine);
+                    }
+                    lock (total)
+                        for (int i = 0; i < size; i++) total[i] += mine[i];
+                }
+                finally
+                {
+                    ScratchArrays<uint>.Return(buffer);
+                    ScratchArrays<long>.Return(mine);
+                }
+            });
+            return total;
+        }
+
+        /// <summary>
+        /// The flat index of the <paramref name="rank"/>-th (0-based) of the <paramref name="equalCount"/> elements whose key
+        /// is <paramref name="key"/>. Chunks are counted a batch at a time on the threads, from the end nearer the wanted
+        /// element (a quarter of the tensor read on average, not half), then the counts are walked in that order.
+        /// </summary>
+        public long NthEqual(uint key, long rank, long equalCount)
+        {
+            if (parallelism == 1 || Count == 1) return NthEqualInOrder(key, rank);
+            bool backward = rank >= equalCount / 2;
+            long wanted = backward ? equalCount - 1 - rank : rank; // counted from the end the scan starts at
+            long batch = parallelism * 4L;
+            var counts = new long[batch];
+            for (long done = 0; done < Count; done += batch)
+            {
+                long n = Math.Min(batch, Count - done);
+                long ChunkAt(long p) => backward ? Count - 1 - (done + p) : done + p;
+                RunOnThreads(worker =>
+                {
+                    var buffer = ScratchArrays<uint>.Rent(chunkElements);
+                    try
+                    {
+                        for (long p = worker; p < n; p += parallelism)
+                        {
+                            Read(ChunkAt(p), buffer, out var keys);
+                            counts[p] = CountEqual(keys, key);
+                        }
+                    }
+                    finally { ScratchArrays<uint>.Return(buffer); }
+                });
+                for (long p = 0; p < n; p++)
+                {
+                    if (wanted >= counts[p]) { wanted -= counts[p]; continue; }
+                    long chunk = ChunkAt(p);
+                    long within = backward ? counts[p] - 1 - wanted : wanted; // rank among the chunk's equal keys, from its start
+                    var buffer = ScratchArrays<uint>.Rent(chunkElements);
+                    try
+                    {
+                        Read(chunk, buffer, out var keys);
+                        for (int i = 0; i < keys.Length; i++)
+                            if (keys[i] == key && within-- == 0) return chunk * chunkElements + i;
+                    }
+                    finally { ScratchArrays<uint>.Return(buffer); }
+                    throw new InvalidOperationException("the tensor's values changed between selection passes");
+                }
+            }
+            throw new InvalidOperationException("the tensor's values changed between selection passes");
+        }
+
+        /// <summary>One thread: the chunks in order, stopping at the element (one read per chunk, none after it).</summary>
+        private long NthEqualInOrder(uint key, long rank)
+        {
+            var buffer = ScratchArrays<uint>.Rent(chunkElements);
+            try
+            {
+                for (long chunk = 0; chunk < Count; chunk++)
+                {
+                    Read(chunk, buffer, out var keys);
+                    for (int i = 0; i < keys.Length; i++)
+                        if (keys[i] == key && rank-- == 0) return chunk * chunkElements + i;
+                }
+            }
+            finally { ScratchArrays<uint>.Return(buffer); }
+            throw new InvalidOperationException("the tensor's values changed between selection passes");
+        }
+
+        private static long CountEqual(ReadOnlySpan<uint> keys, uint key)
+        {
+            long count = 0;
+            foreach (var k in keys) if (k == key) count++;
+            return count;
+        }
+
+        /// <summary>Runs <paramref name="work"/>(0 .. parallelism-1), worker 0 on this thread, the others on threads of their own
+        /// (not the thread pool: its threads may all be streaming workers waiting for this selection).</summary>
+        private void RunOnThreads(Action<int> work)
+        {
+            int workers = (int)Math.Min(parallelism, Math.Max(1, Count));
+            ExceptionDispatchInfo? failure = null;
+            void Guarded(int worker)
+            {
+                try { work(worker); }
+                catch (Exception e) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null); }
+            }
+            var threads = Enumerable.Range(1, workers - 1).Select(w => new Thread(() => Guarded(w)) { IsBackground = true }).ToList();
+            foreach (var thread in threads) thread.Start();
+            Guarded(0);
+            foreach (var thread in threads) thread.Join();
+            failure?.Throw();
         }
     }
+
+    private delegate void HistogramAdder(ReadOnlySpan<uint> keys, long[] histogram);
 }

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace ChatVector.Core.Sparsify;
 
 /// <summary>
@@ -25,6 +28,21 @@ public static class MagnitudeOrder
 {
     /// <summary>|v| in float32 as an unsigned key whose integer order is the magnitude order.</summary>
     public static uint Key(float value) => (uint)BitConverter.SingleToInt32Bits(value) & 0x7FFF_FFFFu;
+
+    /// <summary>The keys of <paramref name="values"/> into <paramref name="keys"/> (same length), a vector at a time.</summary>
+    public static void Keys(ReadOnlySpan<float> values, Span<uint> keys)
+    {
+        if (keys.Length != values.Length) throw new ArgumentException($"{keys.Length} keys for {values.Length} values", nameof(keys));
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+            for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+                (new Vector<uint>(bits[i..]) & magnitude).CopyTo(keys[i..]);
+        }
+        for (; i < bits.Length; i++) keys[i] = bits[i] & 0x7FFF_FFFFu;
+    }
 
     /// <summary>The key of a float64 vector's element: its magnitude in float32, as the rules are stated.</summary>
     public static uint Key(double value) => Key((float)value);

@@ -1,5 +1,8 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace ChatVector.Core.Sparsify;
@@ -11,7 +14,7 @@ namespace ChatVector.Core.Sparsify;
 /// shared by all threads), then mask each chunk; the random rules need no pass. Values are float32
 /// (float64 for an F64 vector), the type a vector is computed in.
 /// </summary>
-public sealed class SparsifiedTensor : ComputedTensorSource
+public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPreparable
 {
     /// <summary>Elements per read during selection: about 1 MB of float32, like the export's chunks.</summary>
     public const int DefaultSelectionChunkElements = 1 << 18;
@@ -38,38 +41,149 @@ public sealed class SparsifiedTensor : ComputedTensorSource
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
     {
-        var result = Options.Method switch
+        if (Options.Method == SparsifyMethod.Della)
         {
-            SparsifyMethod.Magnitude or SparsifyMethod.Breadcrumbs => Trim(firstElement, count, context),
-            SparsifyMethod.Random => Dare(firstElement, count, context),
-            SparsifyMethod.Della => Della(firstElement, count, context),
-            _ => throw new NotSupportedException(Options.Method.ToString()),
-        };
-        var wide = torch.tensor(result);
-        var typed = Replace(wide, wide.to(TorchTypes.ToScalarType(DType, Name)));
-        return Replace(typed, typed.to(context.Device));
+            var wide = torch.tensor(Della(firstElement, count, context));
+            var typed = Replace(wide, wide.to(TorchTypes.ToScalarType(DType, Name)));
+            return Replace(typed, typed.to(context.Device));
+        }
+        // The magnitude trims and DARE mask the chunk in place, in its own memory (no managed copy).
+        var values = ReadAccumulated(firstElement, count, context);
+        try
+        {
+            if (DType == DType.F64) Mask(TensorSpans.Doubles(values), firstElement, context);
+            else Mask(TensorSpans.Floats(values), firstElement, context);
+            return Replace(values, values.to(context.Device));
+        }
+        catch
+        {
+            values.Dispose();
+            throw;
+        }
     }
 
-    private double[] Trim(long firstElement, long count, ComputeContext context)
+    /// <summary>Float32 vectors whose inner values read directly (stored or chat-vector tensors), by every rule but Della's.</summary>
+    public bool CanReadFloat32 => DType == DType.F32 && Options.Method != SparsifyMethod.Della && Float32Reads.Direct(Inner);
+
+    public void ReadFloat32(long firstElement, Span<float> destination, ComputeContext context)
     {
-        var (lower, upper) = Bounds(context);
-        var values = ReadValues(firstElement, count, context);
+        ChunkRange.Check(this, firstElement, destination.Length);
+        if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
+        ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
+        Mask(destination, firstElement, context);
+    }
+
+    /// <summary>Runs the trims' selection passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
+    public void Prepare(ComputeContext context)
+    {
+        if (Inner is IPreparable inner) inner.Prepare(context);
+        if (Options.Method is SparsifyMethod.Magnitude or SparsifyMethod.Breadcrumbs) Bounds(context);
+    }
+
+    private void Mask<T>(Span<T> values, long firstElement, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Options.Method == SparsifyMethod.Random && typeof(T) == typeof(float)) DareFloats(MemoryMarshal.Cast<T, float>(values), firstElement);
+        else if (Options.Method == SparsifyMethod.Random) Dare(values, firstElement);
+        else if (typeof(T) == typeof(float) && !Options.Rescale) TrimFloats(MemoryMarshal.Cast<T, uint>(values), firstElement, Bounds(context));
+        else Trim(values, firstElement, Bounds(context));
+    }
+
+    private void Trim<T>(Span<T> values, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (lower, upper) = bounds;
+        for (int i = 0; i < values.Length; i++)
+        {
+            var point = new OrderPoint(Key(values[i]), firstElement + i);
+            values[i] = point >= lower && point < upper ? Scaled(values[i], Options.Density) : T.Zero;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Trim"/> for float32 without rescale, on the bit patterns a vector at a time: an element whose key lies
+    /// strictly between the bounds' keys is kept, one strictly outside is zeroed (+0 has all bits clear); a vector
+    /// holding a key equal to a bound's (where the index decides) goes through <see cref="Trim"/> element by element.
+    /// </summary>
+    private static void TrimFloats(Span<uint> bits, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
+    {
+        int i = 0, width = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+            var lower = new Vector<uint>(bounds.Lower.Key);
+            var upper = new Vector<uint>(bounds.Upper.Key);
+            for (; i <= bits.Length - width; i += width)
+            {
+                var word = new Vector<uint>(bits[i..]);
+                var keys = word & magnitude;
+                if (Vector.EqualsAny(keys, lower) || Vector.EqualsAny(keys, upper))
+                {
+                    var floats = MemoryMarshal.Cast<uint, float>(bits.Slice(i, width));
+                    TrimScalar(floats, firstElement + i, bounds);
+                    continue;
+                }
+                (word & Vector.GreaterThan(keys, lower) & Vector.LessThan(keys, upper)).CopyTo(bits[i..]);
+            }
+        }
+        TrimScalar(MemoryMarshal.Cast<uint, float>(bits[i..]), firstElement + i, bounds);
+    }
+
+    private static void TrimScalar(Span<float> values, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
+    {
         for (int i = 0; i < values.Length; i++)
         {
             var point = new OrderPoint(MagnitudeOrder.Key(values[i]), firstElement + i);
-            values[i] = point >= lower && point < upper ? Scaled(values[i], Options.Density) : 0.0;
+            if (!(point >= bounds.Lower && point < bounds.Upper)) values[i] = 0f;
         }
-        return values;
     }
 
-    private double[] Dare(long firstElement, long count, ComputeContext context)
+    /// <summary>
+    /// <see cref="Dare"/> for float32, a SIMD vector at a time: the draws' integer bits against
+    /// <see cref="RandomKeep.Threshold"/>, kept values divided in double and rounded to float32 lane by lane.
+    /// </summary>
+    private void DareFloats(Span<float> values, long firstElement)
     {
         var random = new CounterRandom(Options.Seed, Name);
-        var values = ReadValues(firstElement, count, context);
-        for (int i = 0; i < values.Length; i++)
-            values[i] = RandomKeep.Keeps(random, firstElement + i, Options.Density) ? Scaled(values[i], Options.Density) : 0.0;
-        return values;
+        ulong threshold = RandomKeep.Threshold(Options.Density);
+        int i = 0, width = Vector<float>.Count, half = Vector<ulong>.Count;
+        if (Vector.IsHardwareAccelerated && width == 2 * half)
+        {
+            var limit = new Vector<ulong>(threshold);
+            var lanes = new ulong[half];
+            for (int l = 0; l < half; l++) lanes[l] = (ulong)l;
+            var offsets = new Vector<ulong>(lanes);
+            var probability = new Vector<double>(Options.Density);
+            for (; i <= values.Length - width; i += width)
+            {
+                var index = new Vector<ulong>((ulong)(firstElement + i)) + offsets;
+                var keepLow = Vector.LessThan(random.Bits53(index), limit);
+                var keepHigh = Vector.LessThan(random.Bits53(index + new Vector<ulong>((ulong)half)), limit);
+                var keep = Vector.AsVectorSingle(Vector.Narrow(keepLow, keepHigh));
+                var value = new Vector<float>(values[i..]);
+                if (Options.Rescale)
+                {
+                    Vector.Widen(value, out var low, out var high);
+                    value = Vector.Narrow(low / probability, high / probability);
+                }
+                Vector.ConditionalSelect(Vector.AsVectorInt32(keep), value, Vector<float>.Zero).CopyTo(values[i..]);
+            }
+        }
+        for (; i < values.Length; i++)
+            values[i] = random.Bits53(firstElement + i) < threshold ? Scaled(values[i], Options.Density) : 0f;
     }
+
+    private void Dare<T>(Span<T> values, long firstElement) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new CounterRandom(Options.Seed, Name);
+        for (int i = 0; i < values.Length; i++)
+            values[i] = RandomKeep.Keeps(random, firstElement + i, Options.Density) ? Scaled(values[i], Options.Density) : T.Zero;
+    }
+
+    // Divided in double and rounded once to the vector's type (float32, or float64).
+    private T Scaled<T>(T value, double probability) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Options.Rescale ? T.CreateTruncating(double.CreateTruncating(value) / probability) : value;
+
+    // A float64 element's key is its magnitude in float32, as the rules are stated (MagnitudeOrder.Key(double)).
+    private static uint Key<T>(T value) where T : unmanaged, IFloatingPointIeee754<T> => MagnitudeOrder.Key(float.CreateTruncating(value));
 
     /// <summary>Reads the whole rows the range touches (a row is ranked as a whole), then returns the range.</summary>
     private double[] Della(long firstElement, long count, ComputeContext context)
@@ -90,7 +204,6 @@ public sealed class SparsifiedTensor : ComputedTensorSource
         return values.AsSpan((int)(firstElement - rowsStart), (int)count).ToArray();
     }
 
-    // Divided in double and rounded once to the output type.
     private double Scaled(double value, double probability) => Options.Rescale ? value / probability : value;
 
     /// <summary>The trim's order bounds, found once per tensor; a failed or cancelled search is retried by the next reader.</summary>
@@ -101,19 +214,48 @@ public sealed class SparsifiedTensor : ComputedTensorSource
             if (_bounds is { } known) return known;
             var window = OrderWindow.For(Options, ElementCount);
             var positions = window.PositionsToSelect(ElementCount);
-            var points = ExactSelection.Select(ElementCount, positions, (start, n) => ReadKeys(start, n, context), _selectionChunkElements, context.Cancellation);
+            var points = ExactSelection.Select(ElementCount, positions, (start, keys) => ReadKeys(start, keys, context), _selectionChunkElements,
+                StreamingOptions.Default.Parallelism, context.Cancellation);
             var found = positions.Zip(points).ToDictionary(p => p.First, p => p.Second);
             _bounds = window.Bounds(ElementCount, found);
             return _bounds.Value;
         }
     }
 
-    private uint[] ReadKeys(long start, int count, ComputeContext context)
+    /// <summary>The keys of elements [start, start + keys.Length), computed from the chunk in its own memory.</summary>
+    private void ReadKeys(long start, Span<uint> keys, ComputeContext context)
     {
-        var values = ReadValues(start, count, context);
-        var keys = new uint[values.Length];
-        for (int i = 0; i < keys.Length; i++) keys[i] = MagnitudeOrder.Key(values[i]);
-        return keys;
+        if (DType == DType.F32 && Inner is IFloat32Source { CanReadFloat32: true } direct)
+        {
+            var scratch = ScratchArrays<float>.Rent(keys.Length);
+            try
+            {
+                var floats = scratch.AsSpan(0, keys.Length);
+                direct.ReadFloat32(start, floats, context);
+                MagnitudeOrder.Keys(floats, keys);
+                return;
+            }
+            finally { ScratchArrays<float>.Return(scratch); }
+        }
+        // Selection threads have no scope of their own: this one frees the inner source's temporaries per read.
+        using var scope = torch.NewDisposeScope();
+        var values = ReadAccumulated(start, keys.Length, context);
+        if (DType == DType.F64)
+        {
+            var doubles = TensorSpans.Doubles(values);
+            for (int i = 0; i < keys.Length; i++) keys[i] = MagnitudeOrder.Key(doubles[i]);
+        }
+        else
+            MagnitudeOrder.Keys(TensorSpans.Floats(values), keys);
+    }
+
+    /// <summary>The inner chunk as a contiguous CPU tensor of this tensor's type (float32 or float64), owned by the caller.</summary>
+    private torch.Tensor ReadAccumulated(long start, long count, ComputeContext context)
+    {
+        if (DType == DType.F32) return Float32Reads.Chunk(Inner, start, count, context);
+        var chunk = Inner.ReadChunk(start, count, context);
+        var typed = Replace(chunk, chunk.to(TorchTypes.ToScalarType(DType, Name), torch.CPU));
+        return Replace(typed, typed.contiguous());
     }
 
     private double[] ReadValues(long start, long count, ComputeContext context)

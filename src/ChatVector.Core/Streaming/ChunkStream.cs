@@ -23,13 +23,16 @@ public sealed class ChunkStream : IDisposable
     private readonly StreamingOptions _options;
     private readonly ComputeContext _context;
     private readonly ChunkObserver? _observer;
+    private readonly IReadOnlyList<ITensorSource> _sources;
+    private readonly List<Task> _preparing = new();
 
     public ChunkStream(IEnumerable<ITensorSource> sourcesInWriteOrder, StreamingOptions options, ComputeContext context, ChunkObserver? observer = null)
     {
         _options = options;
         _context = context;
         _observer = observer;
-        _chunks = Split(sourcesInWriteOrder, options.ChunkBytes).GetEnumerator();
+        _sources = sourcesInWriteOrder.ToList();
+        _chunks = Split(_sources, options.ChunkBytes).GetEnumerator();
         Refill();
     }
 
@@ -64,8 +67,38 @@ public sealed class ChunkStream : IDisposable
         while (_inFlight.Count < _options.Parallelism + 1 && !_context.Cancellation.IsCancellationRequested && _chunks.MoveNext())
         {
             var chunk = _chunks.Current;
+            if (chunk.ByteOffset == 0) PrepareAfter(chunk.Source);
             _inFlight.Enqueue((chunk, Task.Run(() => Produce(chunk))));
         }
+    }
+
+    /// <summary>
+    /// When a tensor's first chunk is queued, the tensor after it starts its up-front work (<see cref="IPreparable"/>)
+    /// on its own task, so a selection pass overlaps the writing of this tensor. A failure there is not reported:
+    /// the tensor's first chunk does the work again and reports it.
+    /// </summary>
+    private void PrepareAfter(ITensorSource source)
+    {
+        _preparing.RemoveAll(t => t.IsCompleted);
+        int next = IndexOf(source) + 1;
+        if (next <= 0 || next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
+        _preparing.Add(Task.Run(() =>
+        {
+            try { preparable.Prepare(_context); }
+            catch (Exception) { /* reported by the tensor's own first chunk */ }
+        }));
+    }
+
+    private int _lastIndex = -1;
+
+    private int IndexOf(ITensorSource source)
+    {
+        // Sources are queued in order: the next one is almost always one step on.
+        for (int i = Math.Max(0, _lastIndex); i < _sources.Count; i++)
+            if (ReferenceEquals(_sources[i], source)) return _lastIndex = i;
+        for (int i = 0; i < _sources.Count; i++)
+            if (ReferenceEquals(_sources[i], source)) return _lastIndex = i;
+        return -1;
     }
 
     private byte[] Produce(Chunk chunk)
@@ -105,6 +138,8 @@ public sealed class ChunkStream : IDisposable
             try { bytes.Wait(); } catch (AggregateException) { /* the failure was or will be reported by the consumer */ }
         }
         _inFlight.Clear();
+        foreach (var task in _preparing) task.Wait(); // never throws: failures are caught inside
+        _preparing.Clear();
         _chunks.Dispose();
     }
 }

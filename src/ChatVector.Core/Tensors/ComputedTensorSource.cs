@@ -37,7 +37,17 @@ public abstract class ComputedTensorSource : ITensorSource
         if (byteOffset % elementSize != 0 || destination.Length % elementSize != 0)
             throw new ArgumentException($"byte range of '{Name}' must be aligned to its {elementSize}-byte elements");
         using var scope = torch.NewDisposeScope();
-        var chunk = ReadChunk(byteOffset / elementSize, destination.Length / elementSize, context);
+        long first = byteOffset / elementSize, count = destination.Length / elementSize;
+        ChunkRange.Check(this, first, count);
+        context.Cancellation.ThrowIfCancellationRequested();
+        if (TryComputeBytes(first, count, destination, context)) return;
+        var chunk = Compute(first, count, context);
         TorchTypes.CopyOut(chunk, destination);
     }
+
+    /// <summary>
+    /// Writes elements [first, first+count)'s bytes straight into <paramref name="destination"/> when the source can
+    /// (skipping the output tensor and its copy); false to go through <see cref="Compute"/>. Called inside a dispose scope.
+    /// </summary>
+    protected virtual bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context) => false;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 using ChatVector.Core.Models;
 using TorchSharp;
@@ -5,7 +6,7 @@ using TorchSharp;
 namespace ChatVector.Core.Tensors;
 
 /// <summary>A tensor read from its file on demand: ranged reads straight into libtorch-owned memory.</summary>
-public sealed class StoredTensorSource(StoredTensor stored) : ITensorSource
+public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source
 {
     public StoredTensor Stored { get; } = stored;
     public string Name => Stored.Name;
@@ -40,4 +41,22 @@ public sealed class StoredTensorSource(StoredTensor stored) : ITensorSource
         Stored.File.ReadTensorBytes(Stored.Info, byteOffset, destination);
 
     private long ElementSize => DType.Bits() / 8;
+
+    /// <summary>BF16 and F32 are widened by bits here (F16 and the rest go through libtorch).</summary>
+    public bool CanReadFloat32 => DType is DType.BF16 or DType.F32 && BitConverter.IsLittleEndian;
+
+    public void ReadFloat32(long firstElement, Span<float> destination, ComputeContext context)
+    {
+        ChunkRange.Check(this, firstElement, destination.Length);
+        if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' ({DType}) cannot be read as float32 directly");
+        var bytes = MemoryMarshal.AsBytes(destination);
+        if (DType == DType.F32)
+        {
+            Stored.File.ReadTensorBytes(Stored.Info, firstElement * 4, bytes);
+            return;
+        }
+        // The bf16 bytes land in the second half and are widened in place.
+        Stored.File.ReadTensorBytes(Stored.Info, firstElement * 2, bytes[(bytes.Length / 2)..]);
+        Float32Conversion.WidenBf16InPlace(destination);
+    }
 }

@@ -22,6 +22,25 @@ public class ExactSelectionTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Several_threads_find_the_positions_a_full_sort_gives(int parallelism)
+    {
+        // Many equal magnitudes over many chunks: pass 3 then counts ties per chunk on the threads.
+        var values = SparsifyFixture.Bf16Like(5_000, seed: 13, distinctExponents: 1);
+        var order = SparsifyFixture.SortedOrder(values);
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        var positions = new long[] { 1, 2_500, 4_999 };
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
+            chunkElements: 37, parallelism);
+        for (int t = 0; t < positions.Length; t++)
+        {
+            int expectedIndex = order[positions[t]];
+            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
+        }
+    }
+
     [Fact]
     public void Key_order_is_magnitude_order()
     {

@@ -37,6 +37,20 @@ public class RandomRulesTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Random_keeps_exactly_the_elements_whose_draw_is_below_density(bool rescale)
+    {
+        // Odd chunk sizes put every element at every place of a SIMD vector and of a scalar tail.
+        var values = Bf16Like(10_007, seed: 14);
+        const string name = "model.layers.3.self_attn.q_proj.weight";
+        var random = new CounterRandom(42, name);
+        var expected = values.Select((v, i) => random.Uniform(i) < 0.3 ? (rescale ? (float)(v / 0.3) : v) : 0f).ToArray();
+        foreach (var chunk in new[] { 1 << 20, 997, 13 })
+            Assert.Equal(expected, ReadAll(Limit(values, Options(SparsifyMethod.Random, 0.3, rescale: rescale), name: name), chunk));
+    }
+
+    [Theory]
     [InlineData(SparsifyMethod.Random, 0.0, 0)]
     [InlineData(SparsifyMethod.Random, 1.0, 1)]
     public void Random_density_zero_drops_all_and_one_keeps_all(SparsifyMethod method, double density, int keptFraction)

@@ -1,0 +1,79 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace ChatVector.Core.Tensors;
+
+/// <summary>bfloat16 to float32 by bits (the upper half of a float32 is a bfloat16: exact, as libtorch does it), a SIMD vector at a time.</summary>
+public static class Float32Conversion
+{
+    /// <summary>
+    /// Widens the bfloat16 values held in the second half of <paramref name="destination"/>'s bytes into the whole
+    /// of it, in place: element i's source lies at or after the bytes element i's result is written to, and a
+    /// vector's sources are loaded before its results are stored.
+    /// </summary>
+    public static void WidenBf16InPlace(Span<float> destination)
+    {
+        var bytes = MemoryMarshal.AsBytes(destination);
+        var source = MemoryMarshal.Cast<byte, ushort>(bytes[(bytes.Length / 2)..]);
+        var result = MemoryMarshal.Cast<float, uint>(destination);
+        int n = destination.Length, i = 0, width = Vector<ushort>.Count;
+        if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
+            for (; i <= n - width; i += width)
+            {
+                Vector.Widen(new Vector<ushort>(source[i..]), out var low, out var high);
+                (high << 16).CopyTo(result[(i + width / 2)..]);
+                (low << 16).CopyTo(result[i..]);
+            }
+        for (; i < n; i++) result[i] = (uint)source[i] << 16;
+    }
+
+    /// <summary>destination -= subtrahend, element by element (IEEE float32, as libtorch's sub).</summary>
+    public static void Subtract(Span<float> destination, ReadOnlySpan<float> subtrahend)
+    {
+        int i = 0, width = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= destination.Length - width; i += width)
+                (new Vector<float>(destination[i..]) - new Vector<float>(subtrahend[i..])).CopyTo(destination[i..]);
+        for (; i < destination.Length; i++) destination[i] -= subtrahend[i];
+    }
+}
+
+/// <summary>float32 to bfloat16 bytes, rounded to nearest even as libtorch rounds them, a SIMD vector at a time.</summary>
+public static class Bf16Rounding
+{
+    /// <summary>
+    /// Writes <paramref name="values"/> rounded to bfloat16 into <paramref name="destination"/> (2 bytes each, little-endian)
+    /// and returns true; returns false, having written an undefined part, when a value is NaN: libtorch's scalar and
+    /// vector conversions give NaN different bits, so that case is left to libtorch.
+    /// </summary>
+    public static bool TryRound(ReadOnlySpan<float> values, Span<byte> destination)
+    {
+        if (!BitConverter.IsLittleEndian || destination.Length != values.Length * 2) return false;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var result = MemoryMarshal.Cast<byte, ushort>(destination);
+        int i = 0, width = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+            var infinity = new Vector<uint>(0x7F80_0000u);
+            var bias = new Vector<uint>(0x7FFFu);
+            for (; i <= bits.Length - 2 * width; i += 2 * width)
+            {
+                var low = new Vector<uint>(bits[i..]);
+                var high = new Vector<uint>(bits[(i + width)..]);
+                if (Vector.GreaterThanAny(low & magnitude, infinity) || Vector.GreaterThanAny(high & magnitude, infinity)) return false;
+                Vector.Narrow(Round(low, bias), Round(high, bias)).CopyTo(result[i..]);
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            uint u = bits[i];
+            if ((u & 0x7FFF_FFFFu) > 0x7F80_0000u) return false;
+            result[i] = (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
+        }
+        return true;
+    }
+
+    // (u + 0x7FFF + lsb) >> 16: ties go to the even bfloat16; overflow rounds up to infinity, as in libtorch.
+    private static Vector<uint> Round(Vector<uint> u, Vector<uint> bias) => (u + bias + ((u >> 16) & Vector<uint>.One)) >> 16;
+}

@@ -1,0 +1,72 @@
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+using TorchSharp;
+using Xunit;
+
+namespace ChatVector.Core.Tests.Tensors;
+
+/// <summary>The direct float32 reads (no libtorch temporaries) give exactly libtorch's values, whatever the range.</summary>
+public sealed class Float32ReadsTests
+{
+    private static float[] ThroughTorch(ITensorSource source, long first, int count)
+    {
+        using var chunk = source.ReadChunk(first, count, ComputeContext.Cpu());
+        using var wide = chunk.to(torch.ScalarType.Float32);
+        return wide.data<float>().ToArray();
+    }
+
+    private static float[] Direct(IFloat32Source source, long first, int count)
+    {
+        var values = new float[count];
+        source.ReadFloat32(first, values, ComputeContext.Cpu());
+        return values;
+    }
+
+    // Ranges that start and end at every place of a SIMD vector and of the scalar tail.
+    private static IEnumerable<(long First, int Count)> Ranges(long n) =>
+        new (long, int)[] { (0, (int)n), (1, (int)n - 1), (3, 17), (5, 40), (n - 33, 33), (7, 1) }.Where(r => r.Item1 >= 0 && r.Item1 + r.Item2 <= n);
+
+    [Fact]
+    public void Stored_bf16_tensors_widen_to_libtorchs_float32()
+    {
+        using var trio = new Trio();
+        foreach (var stored in StoredModel.Open(trio.CpPath).Tensors.Where(t => t.Info.DType == Core.Format.DType.BF16))
+        {
+            var source = new StoredTensorSource(stored);
+            Assert.True(source.CanReadFloat32);
+            foreach (var (first, count) in Ranges(source.ElementCount))
+                Assert.Equal(ThroughTorch(source, first, count), Direct(source, first, count));
+        }
+    }
+
+    [Fact]
+    public void Chat_vectors_subtract_as_libtorch_does()
+    {
+        using var trio = new Trio();
+        foreach (var vector in trio.Pair().Vectors)
+        {
+            Assert.True(vector.CanReadFloat32);
+            foreach (var (first, count) in Ranges(vector.ElementCount))
+                Assert.Equal(ThroughTorch(vector, first, count), Direct(vector, first, count));
+        }
+    }
+
+    [Fact]
+    public void Bf16_rounding_gives_libtorchs_bits_and_leaves_nan_to_libtorch()
+    {
+        using var trio = new Trio(); // loads libtorch
+        var random = new Random(16);
+        // Random bit patterns (every exponent, denormals, infinities), exact ties to even and odd, the largest finite values.
+        var values = Enumerable.Range(0, 4_099).Select(_ => BitConverter.UInt32BitsToSingle((uint)random.NextInt64(0, 1L << 32)))
+            .Where(v => !float.IsNaN(v))
+            .Concat([BitConverter.UInt32BitsToSingle(0x3F80_8000u), BitConverter.UInt32BitsToSingle(0x3F81_8000u), float.MaxValue, -float.MaxValue, -0f, float.Epsilon])
+            .ToArray();
+        using var wide = torch.tensor(values);
+        using var rounded = wide.to(torch.ScalarType.BFloat16);
+        var bytes = new byte[values.Length * 2];
+        Assert.True(Bf16Rounding.TryRound(values, bytes));
+        Assert.Equal(rounded.bytes.ToArray(), bytes);
+        values[values.Length / 2] = float.NaN;
+        Assert.False(Bf16Rounding.TryRound(values, bytes));
+    }
+}
