@@ -41,9 +41,7 @@ $ErrorActionPreference = 'Stop'
 $repo = Split-Path -Parent $PSScriptRoot
 $project = Join-Path $PSScriptRoot 'ToyChatVector'
 if (-not $NoBuild) {
-    & (Join-Path $repo 'build.ps1') -Configuration Release
-    & dotnet build $project -c Release --nologo -v quiet
-    if ($LASTEXITCODE) { throw "Building $project failed (exit code $LASTEXITCODE)." }
+    & (Join-Path $repo 'build.ps1') -Configuration Release # the solution includes examples/ToyChatVector
 }
 if (-not $ModulePath) { $ModulePath = Join-Path $repo 'ChatVector.psd1' }
 Import-Module $ModulePath -Force

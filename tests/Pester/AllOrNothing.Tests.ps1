@@ -7,26 +7,21 @@ BeforeAll {
     # Everything under a folder, hidden staging and lock files included.
     function Get-Leftovers([string] $Folder) { @(Get-ChildItem $Folder -Force -ErrorAction SilentlyContinue) }
 
-    # Runs a script in a child pwsh like this one (under the dotnet tool the process is dotnet running
-    # pwsh.dll), as a scheduler would; returns its exit code and its output as text.
+    # Runs a script file in a child pwsh like this one (-File, as a scheduler would; Invoke-ChildPwsh uses
+    # -Command); returns its exit code and its output as text.
     function Invoke-ChildScript([string] $Script) {
         $path = Join-Path $TestDrive "child-$([guid]::NewGuid().ToString('N')).ps1"
         Set-Content $path $Script
-        $process = [Environment]::ProcessPath
-        [string[]] $arguments = @()
-        if ([IO.Path]::GetFileNameWithoutExtension($process) -ne 'pwsh') { $arguments += Join-Path $PSHOME 'pwsh.dll' }
-        $output = & $process @arguments -NoProfile -NonInteractive -File $path 2>&1 | Out-String
+        $pwsh = Get-ChildPwshCommand
+        [string[]] $arguments = @($pwsh | Select-Object -Skip 1)
+        $output = & $pwsh[0] @arguments -NoProfile -NonInteractive -File $path 2>&1 | Out-String
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
     }
 }
 
 Describe 'Header checks run before anything is written' -Tag 'AllOrNothing' {
     BeforeAll {
-        # (New-TestTrio in TestHelpers.ps1 calls .Write on the hashtable before the cast; built here instead.)
-        $trio = [pscustomobject]@{ Base = Join-Path $TestDrive 'base'; Chat = Join-Path $TestDrive 'chat'; Cp = Join-Path $TestDrive 'cp' }
-        $trio | Add-Member BaseValues ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }).Write($trio.Base)
-        $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; EosToken = '<|im_end|>' }).Write($trio.Chat)
-        $trio | Add-Member CpValues ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }).Write($trio.Cp)
+        $trio = New-TestTrio (Join-Path $TestDrive 'trio')
         # The chat model of another architecture: its MLP tensors are wider than the base's.
         $wide = Join-Path $TestDrive 'wide'
         $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 5; Vocab = 40; Intermediate = 32 }).Write($wide)

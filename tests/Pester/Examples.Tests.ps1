@@ -1,29 +1,23 @@
 # The scripts in examples/merge-methods, one per mergekit method (README.md's table), run as a user runs them:
 # in a child pwsh, on examples/tiny. Each must write a valid model folder whose recipe records the mixing the
-# table promises. The ones that sparsify need Limit-ChatVector (built on another branch); they are skipped
-# until it is there.
+# table promises.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 
     function Invoke-Example([string] $Method, [string] $Output) {
         $script = [IO.Path]::Combine($RepoRoot, 'examples', 'merge-methods', "$Method.ps1")
-        $process = [Environment]::ProcessPath
-        [string[]] $arguments = @()
-        if ([IO.Path]::GetFileNameWithoutExtension($process) -ne 'pwsh') { $arguments += Join-Path $PSHOME 'pwsh.dll' }
-        $text = & $process @arguments -NoProfile -NonInteractive -File $script -Output $Output -NoBuild 2>&1 | Out-String
+        $pwsh = Get-ChildPwshCommand
+        [string[]] $arguments = @($pwsh | Select-Object -Skip 1)
+        $text = & $pwsh[0] @arguments -NoProfile -NonInteractive -File $script -Output $Output -NoBuild 2>&1 | Out-String
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $text }
     }
 }
 
 Describe 'The mergekit-method examples run and write valid models' -Tag 'Examples' {
     BeforeDiscovery {
-        # -Skip is decided at discovery, before BeforeAll imports the module: import it here to ask for the cmdlet.
-        Import-Module (Join-Path (Split-Path -Parent (Split-Path -Parent $PSScriptRoot)) 'ChatVector.psd1') -Force
-        $plain = @(
+        $methods = @(
             @{ Method = 'task_arithmetic'; Consensus = 'none'; Normalize = $false }
             @{ Method = 'linear'; Consensus = 'none'; Normalize = $true }
-        )
-        $sparsified = @(
             @{ Method = 'ties'; Consensus = 'sum'; Normalize = $true }
             @{ Method = 'dare_linear'; Consensus = 'none'; Normalize = $false }
             @{ Method = 'dare_ties'; Consensus = 'sum'; Normalize = $false }
@@ -58,11 +52,7 @@ Describe 'The mergekit-method examples run and write valid models' -Tag 'Example
         foreach ($method in $scripts) { $readme | Should -Match "\| ``$method`` \|" -Because "README's table maps $method" }
     }
 
-    It '<Method> writes a valid folder with consensus <Consensus> and normalize <Normalize> in its recipe' -ForEach $plain {
-        Assert-ExampleOutput $Method $Consensus $Normalize
-    }
-
-    It '<Method> (with Limit-ChatVector) writes a valid folder with consensus <Consensus> and normalize <Normalize> in its recipe' -ForEach $sparsified -Skip:(-not (Get-Command Limit-ChatVector -ErrorAction SilentlyContinue)) {
+    It '<Method> writes a valid folder with consensus <Consensus> and normalize <Normalize> in its recipe' -ForEach $methods {
         Assert-ExampleOutput $Method $Consensus $Normalize
     }
 }

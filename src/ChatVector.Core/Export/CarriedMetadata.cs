@@ -15,9 +15,9 @@ public static class CarriedMetadata
     /// <summary>The keys carried from input files to outputs.</summary>
     public static readonly IReadOnlySet<string> Keys = new HashSet<string>(
         [
-            .. VectorProvenance.MetadataKeys, // a saved vector: its models, chat template, eos token, skipped tensors
+            .. VectorProvenance.MetadataKeys, // a saved vector: its models, chat template, eos token, skipped tensors,
+                                              // how Limit-ChatVector sparsified it
             MergeRecipe.MetadataKey,          // a merged model: how it was made
-            SparsifyProvenance.MetadataKey,   // a sparsified vector: method, density, gamma, epsilon, seed, rescale
         ],
         StringComparer.Ordinal);
 

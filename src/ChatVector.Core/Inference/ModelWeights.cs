@@ -44,9 +44,11 @@ public sealed class ModelWeights : IDisposable
     /// float32 on the CPU (libtorch's CPU half-precision matmuls are slow and inexact); the model's
     /// own dtype on CUDA, as the model was trained to run.
     /// </summary>
-    public torch.ScalarType ComputeType => Context.Device.type == DeviceType.CPU
+    public torch.ScalarType ComputeType => _computeType ??= Context.Device.type == DeviceType.CPU
         ? torch.ScalarType.Float32
         : TorchTypes.ToScalarType(Source(WeightNames.Embedding).DType, WeightNames.Embedding);
+
+    private torch.ScalarType? _computeType; // asked on every weight read (once per embedding row)
 
     /// <summary>Every weight present with the shape config.json implies: checked on headers alone, before any work.</summary>
     private void Check()

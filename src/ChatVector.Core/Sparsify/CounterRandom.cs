@@ -21,11 +21,7 @@ public readonly struct CounterRandom
     }
 
     /// <summary>A draw in [0, 1) with 53 random bits for element <paramref name="index"/>.</summary>
-    public double Uniform(long index)
-    {
-        var bits = Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden));
-        return (bits >> 11) * (1.0 / (1UL << 53));
-    }
+    public double Uniform(long index) => Bits53(index) * (1.0 / (1UL << 53));
 
     /// <summary>The 53 random bits behind <see cref="Uniform"/>: Uniform(i) = Bits53(i) · 2⁻⁵³.</summary>
     public ulong Bits53(long index) => Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden)) >> 11;

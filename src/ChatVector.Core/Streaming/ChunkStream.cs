@@ -15,7 +15,8 @@ public sealed class ChunkStream : IDisposable
     /// <summary>Sees each chunk's bytes on the worker thread that produced them (must be thread-safe).</summary>
     public delegate void ChunkObserver(ITensorSource source, ReadOnlySpan<byte> bytes);
 
-    private readonly record struct Chunk(ITensorSource Source, long ByteOffset, int ByteLength);
+    /// <summary>A byte range of the tensor at <c>SourceIndex</c> in write order.</summary>
+    private readonly record struct Chunk(ITensorSource Source, int SourceIndex, long ByteOffset, int ByteLength);
 
     private readonly IEnumerator<Chunk> _chunks;
     private readonly Queue<(Chunk Chunk, Task<byte[]> Bytes)> _inFlight = new();
@@ -67,7 +68,7 @@ public sealed class ChunkStream : IDisposable
         while (_inFlight.Count < _options.Parallelism + 1 && !_context.Cancellation.IsCancellationRequested && _chunks.MoveNext())
         {
             var chunk = _chunks.Current;
-            if (chunk.ByteOffset == 0) PrepareAfter(chunk.Source);
+            if (chunk.ByteOffset == 0) PrepareAfter(chunk.SourceIndex);
             _inFlight.Enqueue((chunk, Task.Run(() => Produce(chunk))));
         }
     }
@@ -77,28 +78,16 @@ public sealed class ChunkStream : IDisposable
     /// on its own task, so a selection pass overlaps the writing of this tensor. A failure there is not reported:
     /// the tensor's first chunk does the work again and reports it.
     /// </summary>
-    private void PrepareAfter(ITensorSource source)
+    private void PrepareAfter(int sourceIndex)
     {
         _preparing.RemoveAll(t => t.IsCompleted);
-        int next = IndexOf(source) + 1;
-        if (next <= 0 || next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
+        int next = sourceIndex + 1;
+        if (next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
         _preparing.Add(Task.Run(() =>
         {
             try { preparable.Prepare(_context); }
             catch (Exception) { /* reported by the tensor's own first chunk */ }
         }));
-    }
-
-    private int _lastIndex = -1;
-
-    private int IndexOf(ITensorSource source)
-    {
-        // Sources are queued in order: the next one is almost always one step on.
-        for (int i = Math.Max(0, _lastIndex); i < _sources.Count; i++)
-            if (ReferenceEquals(_sources[i], source)) return _lastIndex = i;
-        for (int i = 0; i < _sources.Count; i++)
-            if (ReferenceEquals(_sources[i], source)) return _lastIndex = i;
-        return -1;
     }
 
     private byte[] Produce(Chunk chunk)
@@ -119,14 +108,15 @@ public sealed class ChunkStream : IDisposable
     }
 
     /// <summary>Chunks aligned to whole elements, so computed sources can produce each one alone.</summary>
-    private static IEnumerable<Chunk> Split(IEnumerable<ITensorSource> sources, int chunkBytes)
+    private static IEnumerable<Chunk> Split(IReadOnlyList<ITensorSource> sources, int chunkBytes)
     {
-        foreach (var source in sources)
+        for (int index = 0; index < sources.Count; index++)
         {
+            var source = sources[index];
             int elementBytes = Math.Max(1, source.DType.Bits() / 8);
             int step = Math.Max(elementBytes, chunkBytes / elementBytes * elementBytes);
             for (long offset = 0; offset < source.ByteLength; offset += step)
-                yield return new Chunk(source, offset, (int)Math.Min(step, source.ByteLength - offset));
+                yield return new Chunk(source, index, offset, (int)Math.Min(step, source.ByteLength - offset));
         }
     }
 

@@ -16,8 +16,6 @@ namespace ChatVector.PowerShell.Cmdlets;
 public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
 {
     private const string TextSet = "Text";
-    private const string PathSet = "Path";
-    private const string LiteralPathSet = "LiteralPath";
     private const string TokenIdsSet = "TokenIds";
 
     private ComputeContext? _context;
@@ -150,9 +148,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                 inputs.Add(($"{TokenIds.Length} token ids", null, TokenIds.Select(id => (long)id).ToArray()));
                 break;
             default:
-                var files = ParameterSetName == PathSet
-                    ? ResolveExisting(Path, literal: false)
-                    : ResolveExisting(LiteralPath, literal: true);
+                var files = ResolveExisting(Literal ? LiteralPath : Path, Literal);
                 foreach (var file in files) inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
                 break;
         }
