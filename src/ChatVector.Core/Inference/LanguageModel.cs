@@ -14,6 +14,7 @@ public sealed class LanguageModel : IDisposable
 
     private LanguageModel(string name, string directory, ModelWeights weights)
     {
+        Runtime.NativeMemoryTuning.ReturnLargeBlocksAtOnce();
         Name = name;
         Directory = directory;
         Forward = new LlamaForward(weights);
