@@ -34,9 +34,12 @@ public sealed class LlamaForward(ModelWeights weights)
             for (int layer = 0; layer < Config.Layers; layer++)
             {
                 Weights.Context.Cancellation.ThrowIfCancellationRequested();
-                using var w = Weights.Layer(layer);
-                using var previous = x;
-                x = DecoderLayer.Apply(previous, w, Config, cos, sin, start, cache, layer, QueryBlock);
+                using (var w = Weights.Layer(layer))
+                using (var previous = x)
+                    x = DecoderLayer.Apply(previous, w, Config, cos, sin, start, cache, layer, QueryBlock);
+                // The layer's weights and temporaries are freed; without this, glibc keeps part of them in its heaps
+                // and the peak grows with the number of layers (measured: +15 MB a layer in the benchmark).
+                Runtime.NativeMemoryTuning.ReleaseFreedMemory();
             }
             cache?.Advance(ids.Count);
             using (x)

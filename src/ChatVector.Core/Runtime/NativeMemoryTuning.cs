@@ -17,6 +17,11 @@ internal static class NativeMemoryTuning
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int MallOpt(int parameter, int value);
 
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    private static bool _canTrim = OperatingSystem.IsLinux();
+
     public static void Apply()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is not null) return;
@@ -38,5 +43,19 @@ internal static class NativeMemoryTuning
             || Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is not null) return;
         try { MallOpt(MallocMmapThreshold, LargeBlockBytes); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    /// <summary>
+    /// Gives the pages of freed blocks back to the system, wherever they lie in glibc's heaps (it returns only a
+    /// heap's free top by itself). Blocks under the mmap threshold (activations, small weights) otherwise stay
+    /// resident once freed, fragmented between live ones, and the forward pass's peak grew with every layer
+    /// (benchmark, 2 GB model: 692 MB without this after the last layer, 475 MB with it, as at 1 GB). Costs one
+    /// walk of the free lists: called once per layer, not per operation.
+    /// </summary>
+    public static void ReleaseFreedMemory()
+    {
+        if (!_canTrim) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _canTrim = false; } // not glibc
     }
 }
