@@ -34,16 +34,18 @@ internal static class InferenceBench
             }
         }
         Console.WriteLine($"ChatVector inference benchmark (streamed layer by layer, float32 on CPU): {Environment.ProcessorCount} cores");
-        Console.WriteLine($"| model | weights MB | perplexity {PerplexityTokens} tokens s | peak RSS MB | generate {NewTokens} tokens s | tokens/s | peak RSS MB |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| model | layers | weights MB | perplexity {PerplexityTokens} tokens s | peak RSS MB | generate {NewTokens} tokens s | tokens/s | peak RSS MB |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var (label, folder) in models)
         {
-            long bytes = StoredModel.Open(folder).Tensors.Sum(t => t.Info.ByteLength);
+            var stored = StoredModel.Open(folder);
+            long bytes = stored.Tensors.Sum(t => t.Info.ByteLength);
+            int layers = LlamaConfig.Read(stored).Layers;
             Driver.RunChild("perplexity", folder); // warm the page cache
             var ppl = Child.Expect(Driver.RunChild("perplexity", folder));
             var gen = Child.Expect(Driver.RunChild("generate", folder));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {bytes / 1e6:F1} | {ppl.Seconds:F2} | {ppl.PeakRssMb:F0} | {gen.Seconds:F2} | {NewTokens / gen.Seconds:F2} | {gen.PeakRssMb:F0} |"));
+                $"| {label} | {layers} | {bytes / 1e6:F1} | {ppl.Seconds:F2} | {ppl.PeakRssMb:F0} | {gen.Seconds:F2} | {NewTokens / gen.Seconds:F2} | {gen.PeakRssMb:F0} |"));
         }
         Console.WriteLine("Target: peak RSS <= 600 MB for the 1 GB model, flat across sizes.");
         return 0;

@@ -18,7 +18,7 @@ public static class GreedyGenerator
             throw new InferenceException(InferenceProblem.InputTooShort, "The prompt has no tokens; generation needs at least one.");
         int limit = InputLimits.Limit(model.Config, contextLength);
         var generated = new List<long>();
-        using var cache = new KvCache(model.Config.Layers);
+        using var cache = new KvCache(model.Config.Layers, Math.Min(limit, prompt.Count + (long)maxNewTokens));
         var input = prompt;
         while (generated.Count < maxNewTokens && cache.Length + input.Count <= limit)
         {

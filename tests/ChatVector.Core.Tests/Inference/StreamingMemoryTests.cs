@@ -53,7 +53,7 @@ public sealed class StreamingMemoryTests : IDisposable
         }
         var weights = new ModelWeights(LlamaConfig.Read(folder), name => folder.Find(name) is { } t ? new Probe(new StoredTensorSource(t), OnRead) : null, ComputeContext.Cpu(), folder.Path);
         var forward = new LlamaForward(weights);
-        using var cache = withCache ? new KvCache(m.Layers) : null;
+        using var cache = withCache ? new KvCache(m.Layers, capacity: 5) : null;
         using (torch.NewDisposeScope())
             forward.Hidden([1, 2, 3, 4, 5], cache);
         Assert.Equal(m.Layers, live.Count);
