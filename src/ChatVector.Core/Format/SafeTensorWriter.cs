@@ -91,16 +91,18 @@ public static class SafeTensorWriter
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var output = UncachedWriteStream.Over(file))
             {
-                file.Write(prepared.HeaderWithLength);
+                output.Write(prepared.HeaderWithLength);
                 foreach (var tensor in prepared.Layout)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    long before = file.Position;
-                    writeData(tensor, file);
-                    if (file.Position - before != tensor.ByteLength)
-                        throw new InvalidOperationException($"{path}: tensor '{tensor.Name}' got {file.Position - before} bytes, {tensor.ByteLength} expected.");
+                    long before = output.Position;
+                    writeData(tensor, output);
+                    if (output.Position - before != tensor.ByteLength)
+                        throw new InvalidOperationException($"{path}: tensor '{tensor.Name}' got {output.Position - before} bytes, {tensor.ByteLength} expected.");
                 }
+                output.Flush();
                 file.Flush(flushToDisk: true);
             }
             cancellation.ThrowIfCancellationRequested();

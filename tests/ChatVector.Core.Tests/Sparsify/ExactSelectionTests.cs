@@ -41,45 +41,6 @@ public class ExactSelectionTests
         }
     }
 
-    /// <summary>
-    /// Tensors larger than the candidate bound: pass 1 collects a band around each position's sampled estimate and
-    /// answers from it; a sample that misleads, or a band over the bound, falls back to passes 2 and 3. Each way the
-    /// answer is the full sort's.
-    /// </summary>
-    [Theory]
-    [InlineData(30_000, "sampled band", 2)]
-    [InlineData(10, "band over the bound", 2)]
-    [InlineData(30_000, "misleading sample", 2)]
-    [InlineData(30_000, "misleading sample", 1)]
-    public void Tensors_above_the_candidate_bound_give_the_positions_a_full_sort_gives(int maxCandidates, string situation, int parallelism)
-    {
-        var values = SparsifyFixture.Bf16Like(40_000, seed: 17, distinctExponents: 2);
-        var reads = new List<int>();
-        if (situation == "misleading sample")
-        {
-            // The sample's spans (64 evenly spaced runs of 64) see only large values; the rest is small, so the true
-            // 70% point lies far below the band the sample suggests.
-            for (int i = 0; i < values.Length; i++) values[i] = (i % 625) < 64 ? 100f + (i % 7) : values[i] * 1e-3f;
-        }
-        var order = SparsifyFixture.SortedOrder(values);
-        var keys = values.Select(MagnitudeOrder.Key).ToArray();
-        long[] positions = [28_000, 39_600];
-        var points = ExactSelection.Select(values.Length, positions, (s, destination) =>
-        {
-            lock (reads) reads.Add(destination.Length);
-            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
-        }, chunkElements: 1000, parallelism, maxCandidates: maxCandidates);
-        for (int t = 0; t < positions.Length; t++)
-        {
-            int expectedIndex = order[positions[t]];
-            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
-        }
-        Assert.Equal(64, reads.Count(length => length == 64)); // the sample's spans: the band, not the whole tensor, was collected
-        int chunkReads = reads.Count(length => length == 1000);
-        if (situation == "sampled band") Assert.Equal(40, chunkReads); // one pass, answered from the band
-        else Assert.True(chunkReads >= 80, $"{chunkReads} chunk reads: passes 2 and 3 were expected"); // the fallback ran
-    }
-
     [Fact]
     public void Key_order_is_magnitude_order()
     {

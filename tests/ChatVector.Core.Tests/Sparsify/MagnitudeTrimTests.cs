@@ -119,7 +119,7 @@ public class MagnitudeTrimTests
         var source = new ArraySource("t", Bf16Like(10_000, seed: 7), [100, 100]);
         var limited = new SparsifiedTensor(source, Options(SparsifyMethod.Magnitude, 0.5), selectionChunkElements: 10_000);
         ReadAll(limited, chunk: 100);
-        Assert.Equal(1 + 100, source.Reads); // one pass of one read (a tensor this small is collected whole), then one read per chunk
+        Assert.Equal(3 + 100, source.Reads); // at most three passes of one read, then one read per chunk
     }
 
     [Theory]

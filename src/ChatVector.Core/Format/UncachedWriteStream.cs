@@ -1,0 +1,136 @@
+using System.Runtime.InteropServices;
+
+namespace ChatVector.Core.Format;
+
+/// <summary>
+/// Writes a new file sequentially without going through the page cache, where Linux allows it (O_DIRECT): bytes
+/// are gathered in an aligned block and written from there in whole 4 MB blocks; the last block is padded, then
+/// the file is cut to its length. Why: buffered, the kernel copies every output byte into fresh cache pages,
+/// which cost 0.2–2.4 s of kernel time per GB on these machines (dd, 1 GB: 0.40–2.63 s buffered, 0.33 s direct
+/// with no CPU), a merge's largest single cost, and those pages evict the input models the merge still reads.
+/// Where the file system refuses O_DIRECT (tmpfs, some network file systems), and on Windows and macOS, the
+/// bytes go through the <see cref="FileStream"/> as before.
+/// </summary>
+internal sealed class UncachedWriteStream : Stream
+{
+    /// <summary>Memory address, file offset and length of every direct write are multiples of this (the largest logical block size in use).</summary>
+    private const int Alignment = 4096;
+    private const int BlockBytes = 4 << 20;
+    private const int EINVAL = 22;
+
+    private readonly FileStream _file;
+    private readonly byte[] _pinned;
+    private readonly int _blockStart; // where the aligned block begins in _pinned
+    private int _filled;
+    private long _written;
+    private bool _completed;
+
+    private UncachedWriteStream(FileStream file)
+    {
+        _file = file;
+        // On the pinned object heap, so its address is fixed; the block starts at the first aligned address in it.
+        _pinned = GC.AllocateUninitializedArray<byte>(BlockBytes + Alignment, pinned: true);
+        long address = Marshal.UnsafeAddrOfPinnedArrayElement(_pinned, 0);
+        _blockStart = (int)((Alignment - address % Alignment) % Alignment);
+    }
+
+    private Span<byte> Block => _pinned.AsSpan(_blockStart, BlockBytes);
+
+    /// <summary>
+    /// A stream writing <paramref name="file"/> (new and empty) uncached, or <paramref name="file"/> itself where
+    /// that cannot be done. <see cref="Stream.Flush()"/> ends the file: nothing may be written after it.
+    /// </summary>
+    public static Stream Over(FileStream file)
+    {
+        if (file.Length != 0 || !DirectIo.TrySet(file, on: true)) return file;
+        return new UncachedWriteStream(file);
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => !_completed;
+    public override long Length => Position;
+    public override long Position { get => _written + _filled; set => throw new NotSupportedException(); }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (_completed) throw new InvalidOperationException($"{_file.Name}: written after it was completed");
+        while (!bytes.IsEmpty)
+        {
+            int n = Math.Min(bytes.Length, BlockBytes - _filled);
+            bytes[..n].CopyTo(Block[_filled..]);
+            _filled += n;
+            bytes = bytes[n..];
+            if (_filled == BlockBytes) WriteBlock(BlockBytes);
+        }
+    }
+
+    /// <summary>Writes what is gathered (the last block padded to the alignment) and cuts the file to its length.</summary>
+    public override void Flush()
+    {
+        if (_completed) return;
+        long length = Position;
+        if (_filled > 0)
+        {
+            int padded = (_filled + Alignment - 1) / Alignment * Alignment;
+            Block[_filled..padded].Clear();
+            WriteBlock(padded);
+        }
+        _completed = true;
+        _file.SetLength(length);
+    }
+
+    private void WriteBlock(int length)
+    {
+        ReadOnlySpan<byte> block = Block[..length];
+        try
+        {
+            RandomAccess.Write(_file.SafeFileHandle, block, _written);
+        }
+        catch (IOException e) when (e.HResult == EINVAL && DirectIo.TrySet(_file, on: false))
+        {
+            // The file system took the flag but refuses the writes: written through the cache instead.
+            RandomAccess.Write(_file.SafeFileHandle, block, _written);
+        }
+        _written += length;
+        _filled = 0;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Sets or clears O_DIRECT on an open file (Linux, x64 and arm64, whose flag values differ).</summary>
+    private static class DirectIo
+    {
+        private const int F_GETFL = 3, F_SETFL = 4;
+
+        [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+        private static extern int Fcntl(int fd, int command, int argument);
+
+        private static int Flag => RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => 0x4000, // 040000 octal
+            Architecture.Arm64 => 0x10000, // 0200000 octal
+            _ => 0,
+        };
+
+        public static bool TrySet(FileStream file, bool on)
+        {
+            if (!OperatingSystem.IsLinux() || Flag == 0 || Environment.GetEnvironmentVariable("CHATVECTOR_CACHED_WRITES") == "1") return false;
+            try
+            {
+                int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+                int flags = Fcntl(fd, F_GETFL, 0);
+                if (flags < 0) return false;
+                return Fcntl(fd, F_SETFL, on ? flags | Flag : flags & ~Flag) == 0; // EINVAL: the file system has no direct I/O
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                return false;
+            }
+        }
+    }
+}
