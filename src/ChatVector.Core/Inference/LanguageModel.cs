@@ -46,11 +46,13 @@ public sealed class LanguageModel : IDisposable
     public PerplexityResult Measure(IReadOnlyList<long> ids, int? contextLength = null) =>
         InferenceThreads.Run(Config, Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
 
-    public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null, Action<int>? onToken = null)
-    {
-        var eos = GenerationSettings.EosIds(Directory);
-        return InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, eos, contextLength, onToken));
-    }
+    /// <summary>The ids generation stops at (generation_config.json, else config.json), read once.</summary>
+    public IReadOnlySet<long> EosIds => _eosIds ??= GenerationSettings.EosIds(Directory);
+
+    private IReadOnlySet<long>? _eosIds;
+
+    public IReadOnlyList<long> Generate(IReadOnlyList<long> prompt, int maxNewTokens, int? contextLength = null, Action<int>? onToken = null) =>
+        InferenceThreads.Run(Config, Forward.Weights.Context, () => GreedyGenerator.Generate(Forward, prompt, maxNewTokens, EosIds, contextLength, onToken));
 
     public void Dispose()
     {

@@ -46,21 +46,28 @@ public static class Consensus
     private const double NegligibleRatioSum = 1e-8;
 
     /// <summary>
-    /// <paramref name="model"/> += mixed, in float32 on the CPU, element by element in one pass per contribution over
-    /// the chunk's own memory (the contributions' values are overwritten by w_i). Every operation is the tensor path's
-    /// (<see cref="Mix"/>), in the same order and types, so the bytes are the same; it only skips the temporaries.
-    /// Returns false, having changed nothing, when a ratio is not finite (the tensor path then decides).
+    /// <paramref name="model"/> += mixed, in float32 on the CPU, over the chunk's own memory (the contributions' values
+    /// are overwritten by w_i), a block of <see cref="BlockElements"/> at a time. Every operation is the tensor path's
+    /// (<see cref="Mix"/>), in the same order and types per element, so the bytes are the same; it only skips the
+    /// temporaries. Returns false, having changed nothing, when a ratio is not finite (the tensor path then decides).
     /// </summary>
     public static bool TryMixInto(Span<float> model, IReadOnlyList<Contribution> contributions, MixOptions options)
     {
         if (contributions.Any(c => !double.IsFinite(c.Ratio))) return false;
-        int length = model.Length;
-        var totalArray = Tensors.ScratchArrays<float>.Rent(length);
-        var mixedArray = Tensors.ScratchArrays<float>.Rent(length);
-        var divisorArray = Tensors.ScratchArrays<double>.Rent(length);
+        foreach (var c in contributions)
+            if (c.Values.NumberOfElements > model.Length)
+                throw new ArgumentException($"a contribution of {c.Values.NumberOfElements} elements is longer than the chunk of {model.Length}");
+        var totalArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
+        var mixedArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
+        var divisorArray = Tensors.ScratchArrays<double>.Rent(BlockElements);
         try
         {
-            MixInto(model, contributions, options, totalArray.AsSpan(0, length), mixedArray.AsSpan(0, length), divisorArray.AsSpan(0, length));
+            for (int start = 0; start < model.Length; start += BlockElements)
+            {
+                int length = Math.Min(BlockElements, model.Length - start);
+                MixInto(model.Slice(start, length), start, contributions, options,
+                    totalArray.AsSpan(0, length), mixedArray.AsSpan(0, length), divisorArray.AsSpan(0, length));
+            }
             return true;
         }
         finally
@@ -71,8 +78,18 @@ public static class Consensus
         }
     }
 
-    /// <summary>The sums over the chunk in scratch memory (shared across threads, so it stays bounded by the chunks in flight).</summary>
-    private static void MixInto(Span<float> model, IReadOnlyList<Contribution> contributions, MixOptions options, Span<float> total, Span<float> mixed, Span<double> divisor)
+    /// <summary>
+    /// Elements per block: the sums of a block (16 bytes an element) stay in the core's L1/L2 cache through the passes
+    /// over it. Over a whole 1 MB chunk they were 8 MB, cleared and swept several times per chunk from memory.
+    /// </summary>
+    private const int BlockElements = 4096;
+
+    /// <summary>
+    /// The elements [<paramref name="start"/>, + model.Length) of the chunk, with the block's sums in scratch memory
+    /// (per call, so it stays bounded by the chunks in flight).
+    /// </summary>
+    private static void MixInto(Span<float> model, int start, IReadOnlyList<Contribution> contributions, MixOptions options,
+        Span<float> total, Span<float> mixed, Span<double> divisor)
     {
         int length = model.Length;
         total.Clear();
@@ -80,8 +97,7 @@ public static class Consensus
         divisor.Clear();
         foreach (var c in contributions)
         {
-            var w = Tensors.TensorSpans.Floats(c.Values);
-            if (w.Length > length) throw new ArgumentException($"a contribution of {w.Length} elements is longer than the chunk of {length}");
+            var w = Block(c, start, length);
             // A float32 tensor times a double scalar multiplies by the scalar in float32.
             MixKernels.Scale(w, (float)c.Ratio);
             // Elements past a contribution's end are w = +0: adding them changes no sum, so they are skipped.
@@ -89,7 +105,7 @@ public static class Consensus
         }
         foreach (var c in contributions)
         {
-            var w = Tensors.TensorSpans.Floats(c.Values);
+            var w = Block(c, start, length);
             if (options.Consensus == ConsensusMethod.None)
             {
                 MixKernels.Add(w, mixed[..w.Length]);
@@ -99,6 +115,13 @@ public static class Consensus
                 MixKernels.AddKept(w, total[..w.Length], mixed[..w.Length], divisor[..w.Length], c.Ratio);
         }
         MixKernels.Finish(model, mixed, divisor, options.Normalize, byKept: options.Consensus != ConsensusMethod.None, NegligibleRatioSum);
+    }
+
+    /// <summary>A contribution's values over the block: what it covers of [start, start + length), possibly nothing.</summary>
+    private static Span<float> Block(Contribution contribution, int start, int length)
+    {
+        var w = Tensors.TensorSpans.Floats(contribution.Values);
+        return start >= w.Length ? Span<float>.Empty : w.Slice(start, Math.Min(length, w.Length - start));
     }
 
     /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements, as tensors (float64, or another device).</summary>

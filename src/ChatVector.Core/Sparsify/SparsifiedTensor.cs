@@ -101,9 +101,10 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     /// <summary>
     /// <see cref="Trim"/> for float32 without rescale, on the bit patterns a vector at a time: an element whose key lies
     /// strictly between the bounds' keys is kept, one strictly outside is zeroed (+0 has all bits clear); a vector
-    /// holding a key equal to a bound's (where the index decides) goes through <see cref="Trim"/> element by element.
+    /// holding a key equal to a bound's (where the index decides) goes through <see cref="Trim"/> element by element
+    /// (no rescale here, so it keeps values as they are).
     /// </summary>
-    private static void TrimFloats(Span<uint> bits, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
+    private void TrimFloats(Span<uint> bits, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
     {
         int i = 0, width = Vector<uint>.Count;
         if (Vector.IsHardwareAccelerated)
@@ -117,23 +118,13 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
                 var keys = word & magnitude;
                 if (Vector.EqualsAny(keys, lower) || Vector.EqualsAny(keys, upper))
                 {
-                    var floats = MemoryMarshal.Cast<uint, float>(bits.Slice(i, width));
-                    TrimScalar(floats, firstElement + i, bounds);
+                    Trim(MemoryMarshal.Cast<uint, float>(bits.Slice(i, width)), firstElement + i, bounds);
                     continue;
                 }
                 (word & Vector.GreaterThan(keys, lower) & Vector.LessThan(keys, upper)).CopyTo(bits[i..]);
             }
         }
-        TrimScalar(MemoryMarshal.Cast<uint, float>(bits[i..]), firstElement + i, bounds);
-    }
-
-    private static void TrimScalar(Span<float> values, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            var point = new OrderPoint(MagnitudeOrder.Key(values[i]), firstElement + i);
-            if (!(point >= bounds.Lower && point < bounds.Upper)) values[i] = 0f;
-        }
+        Trim(MemoryMarshal.Cast<uint, float>(bits[i..]), firstElement + i, bounds);
     }
 
     /// <summary>
@@ -225,6 +216,11 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     /// <summary>The keys of elements [start, start + keys.Length), computed from the chunk in its own memory.</summary>
     private void ReadKeys(long start, Span<uint> keys, ComputeContext context)
     {
+        if (Inner is IMagnitudeKeySource { CanReadMagnitudeKeys: true } keyed)
+        {
+            keyed.ReadMagnitudeKeys(start, keys, context);
+            return;
+        }
         if (DType == DType.F32 && Inner is IFloat32Source { CanReadFloat32: true } direct)
         {
             var scratch = ScratchArrays<float>.Rent(keys.Length);

@@ -27,6 +27,32 @@ public static class Float32Conversion
         for (; i < n; i++) result[i] = (uint)source[i] << 16;
     }
 
+    /// <summary>
+    /// destination = minuend − subtrahend, both given as bfloat16 bits: widened by bits and subtracted in IEEE float32
+    /// (libtorch's values for a bf16 chat vector) in one pass, no float32 copy of either side in between.
+    /// </summary>
+    public static void SubtractBf16(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<float> destination)
+    {
+        if (minuend.Length != destination.Length || subtrahend.Length != destination.Length)
+            throw new ArgumentException($"{destination.Length} results for {minuend.Length} and {subtrahend.Length} values", nameof(destination));
+        var result = MemoryMarshal.Cast<float, uint>(destination);
+        int i = 0, width = Vector<ushort>.Count;
+        if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
+            for (; i <= destination.Length - width; i += width)
+            {
+                Vector.Widen(new Vector<ushort>(minuend[i..]), out var minuendLow, out var minuendHigh);
+                Vector.Widen(new Vector<ushort>(subtrahend[i..]), out var subtrahendLow, out var subtrahendHigh);
+                DifferenceBits(minuendLow, subtrahendLow).CopyTo(result[i..]);
+                DifferenceBits(minuendHigh, subtrahendHigh).CopyTo(result[(i + width / 2)..]);
+            }
+        for (; i < destination.Length; i++)
+            destination[i] = BitConverter.UInt32BitsToSingle((uint)minuend[i] << 16) - BitConverter.UInt32BitsToSingle((uint)subtrahend[i] << 16);
+    }
+
+    /// <summary>The float32 bits of widen(minuend) − widen(subtrahend), lanes holding bfloat16 bits in their low halves.</summary>
+    public static Vector<uint> DifferenceBits(Vector<uint> minuendBits, Vector<uint> subtrahendBits) =>
+        Vector.AsVectorUInt32(Vector.AsVectorSingle(minuendBits << 16) - Vector.AsVectorSingle(subtrahendBits << 16));
+
     /// <summary>destination -= subtrahend, element by element (IEEE float32, as libtorch's sub).</summary>
     public static void Subtract(Span<float> destination, ReadOnlySpan<float> subtrahend)
     {

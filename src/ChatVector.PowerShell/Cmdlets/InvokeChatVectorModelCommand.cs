@@ -60,8 +60,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                 var generated = model.Generate(prompt, MaxNewTokens, onToken: count =>
                     ReportProgress(4, "Invoke-ChatVectorModel", $"{path}: {count} of at most {MaxNewTokens} tokens", (double)count / MaxNewTokens)).ToArray();
                 ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
-                var eos = GenerationSettings.EosIds(model.Directory);
-                bool stopped = generated.Length > 0 && eos.Contains(generated[^1]);
+                bool stopped = generated.Length > 0 && model.EosIds.Contains(generated[^1]);
                 // A -TokenIds run on a folder without tokenizer.json still returns the ids.
                 string? text = ParameterSetName == TokenIdsSet && !File.Exists(System.IO.Path.Combine(model.Directory, TextTokenizer.FileName))
                     ? null

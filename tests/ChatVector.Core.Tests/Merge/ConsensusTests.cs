@@ -171,4 +171,18 @@ public class ConsensusTests
         var mixing = new MixOptions(consensus, normalize);
         Assert.Equal(Expected(model, vectors, mixing), Merge(model, [5, 4], vectors, mixing, chunk: 8));
     }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void Chunks_longer_than_a_mixing_block_match_the_loops(ConsensusMethod consensus, bool normalize)
+    {
+        // 10,000 elements mix in blocks of 4,096; the second vector ends inside the second block, the chunks cut across blocks.
+        var random = new Random(9);
+        var model = Enumerable.Range(0, 10_000).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        (float[], double)[] vectors = [(Coarse(random, 10_000), 0.9), (Coarse(random, 5_000), 0.6), (Coarse(random, 10_000), -0.2)];
+        var mixing = new MixOptions(consensus, normalize);
+        var expected = Expected(model, vectors, mixing);
+        Assert.Equal(expected, Merge(model, [100, 100], vectors, mixing));
+        Assert.Equal(expected, Merge(model, [100, 100], vectors, mixing, chunk: 4_500));
+    }
 }

@@ -52,6 +52,46 @@ public sealed class Float32ReadsTests
     }
 
     [Fact]
+    public void Chat_vector_keys_from_bf16_bits_are_the_keys_of_libtorchs_difference()
+    {
+        using var trio = new Trio();
+        var bf16Vectors = trio.Pair().Vectors.Where(v => v.Chat.DType == Core.Format.DType.BF16 && v.Base.DType == Core.Format.DType.BF16).ToList();
+        Assert.NotEmpty(bf16Vectors);
+        foreach (var vector in bf16Vectors)
+        {
+            Assert.True(vector.CanReadMagnitudeKeys);
+            foreach (var (first, count) in Ranges(vector.ElementCount))
+            {
+                var keys = new uint[count];
+                vector.ReadMagnitudeKeys(first, keys, ComputeContext.Cpu());
+                Assert.Equal(ThroughTorch(vector, first, count).Select(v => BitConverter.SingleToUInt32Bits(Math.Abs(v))), keys);
+            }
+        }
+    }
+
+    [Fact]
+    public void Keys_of_bf16_differences_cover_every_bit_pattern()
+    {
+        using var trio = new Trio(); // loads libtorch
+        var random = new Random(21);
+        // Random bf16 patterns (every exponent, denormals, infinities, NaN), in lengths that end inside and after SIMD vectors.
+        foreach (int n in new[] { 1, 15, 16, 17, 1_000, 4_099 })
+        {
+            var minuend = Enumerable.Range(0, n).Select(_ => (ushort)random.Next(0, 1 << 16)).ToArray();
+            var subtrahend = Enumerable.Range(0, n).Select(_ => (ushort)random.Next(0, 1 << 16)).ToArray();
+            // A bfloat16 is the upper half of its float32 (the widening is exact); the subtraction is libtorch's.
+            using var a = torch.tensor(minuend.Select(u => BitConverter.UInt32BitsToSingle((uint)u << 16)).ToArray());
+            using var b = torch.tensor(subtrahend.Select(u => BitConverter.UInt32BitsToSingle((uint)u << 16)).ToArray());
+            using var difference = a - b;
+            // libtorch's |x| bits, NaN left as libtorch computes it, with the sign cleared.
+            var expected = difference.data<float>().ToArray().Select(v => BitConverter.SingleToUInt32Bits(v) & 0x7FFF_FFFFu).ToArray();
+            var keys = new uint[n];
+            Core.Sparsify.MagnitudeOrder.KeysOfBf16Difference(minuend, subtrahend, keys);
+            Assert.Equal(expected, keys);
+        }
+    }
+
+    [Fact]
     public void Bf16_rounding_gives_libtorchs_bits_and_leaves_nan_to_libtorch()
     {
         using var trio = new Trio(); // loads libtorch
