@@ -27,32 +27,47 @@ public static class ExactSelection
         Select(elementCount, positions, (start, keys) => readKeys(start, keys.Length).AsSpan().CopyTo(keys), chunkElements, parallelism: 1, cancellation);
 
     /// <param name="parallelism">Threads reading chunks at once (the caller's thread is one of them).</param>
+    /// <param name="cacheKeys">Whether the keys may be kept in memory between passes (tensors small enough); false reads every pass.</param>
     public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, bool cacheKeys = true)
     {
         foreach (var position in positions)
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (positions.Count == 0) return [];
-        var chunks = new Chunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation);
+        var cache = cacheKeys ? KeyCache.Rent(elementCount) : null;
+        try
+        {
+            var chunks = new Chunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache);
+            return Select(positions, chunks);
+        }
+        finally
+        {
+            if (cache is not null) KeyCache.Return(cache);
+        }
+    }
+
+    private static OrderPoint[] Select(IReadOnlyList<long> positions, Chunks chunks)
+    {
 
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
         var high = chunks.Histogram(1 << HighBits, (keys, histogram) =>
         {
             foreach (var key in keys) histogram[key >> LowBits]++;
         });
+        chunks.KeysAreCached();
         var bucket = new uint[positions.Count];
         var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
         for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, 0, high.Length, positions[t]);
 
         // Pass 2: inside each wanted bucket, the exact key. One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
-        var low = chunks.Histogram(buckets.Length << LowBits, (keys, histogram) =>
+        var low = chunks.Histogram(buckets.Length << LowBits, buckets.Length == 1 ? LowBitsIn(buckets[0]) : (keys, histogram) =>
         {
             foreach (var key in keys)
             {
                 uint high = key >> LowBits;
                 for (int slot = 0; slot < buckets.Length; slot++)
-                    if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & ((1u << LowBits) - 1))]++; break; }
+                    if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & LowMask)]++; break; }
             }
         });
         var exactKey = new uint[positions.Count];
@@ -72,6 +87,15 @@ public static class ExactSelection
         return points;
     }
 
+    private const uint LowMask = (1u << LowBits) - 1;
+
+    /// <summary>Pass 2 for one wanted bucket (a magnitude trim's only bound): one compare per key, the bucket in a register.</summary>
+    private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) =>
+    {
+        foreach (var key in keys)
+            if (key >> LowBits == wanted) histogram[key & LowMask]++;
+    };
+
     /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
     private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank)
     {
@@ -86,16 +110,29 @@ public static class ExactSelection
     }
 
     /// <summary>A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer.</summary>
-    private sealed class Chunks(long elementCount, int chunkElements, KeyReader readKeys, int parallelism, CancellationToken cancellation)
+    /// <param name="cache">Room for every key (pass 1 fills it, the later passes read it), or null: every pass reads.</param>
+    private sealed class Chunks(long elementCount, int chunkElements, KeyReader readKeys, int parallelism, CancellationToken cancellation, uint[]? cache)
     {
+        private bool _cached;
+
         private long Count => (elementCount + chunkElements - 1) / chunkElements;
+
+        /// <summary>Called after the first pass: with a cache, the later passes read the keys it holds.</summary>
+        public void KeysAreCached() => _cached = cache is not null;
 
         private void Read(long chunk, uint[] buffer, out Span<uint> keys)
         {
             cancellation.ThrowIfCancellationRequested();
             long start = chunk * chunkElements;
-            keys = buffer.AsSpan(0, (int)Math.Min(chunkElements, elementCount - start));
-            readKeys(start, keys);
+            int length = (int)Math.Min(chunkElements, elementCount - start);
+            if (cache is null)
+            {
+                keys = buffer.AsSpan(0, length);
+                readKeys(start, keys);
+                return;
+            }
+            keys = cache.AsSpan((int)start, length);
+            if (!_cached) readKeys(start, keys);
         }
 
         /// <summary>A histogram of <paramref name="size"/> counters filled by <paramref name="add"/> over every chunk (per thread, then summed).</summary>
@@ -218,4 +255,39 @@ public static class ExactSelection
     }
 
     private delegate void HistogramAdder(ReadOnlySpan<uint> keys, long[] histogram);
+
+    /// <summary>
+    /// One reusable array for a tensor's keys during its selection, so passes 2 and 3 scan memory instead of reading and
+    /// recomputing the vector (a trim's passes were most of TIES' time). Up to 16M keys (64 MB; every tensor of a model
+    /// with hidden size 2048, the attention tensors of a 7B model); larger tensors, and a second selection running at
+    /// the same time, read in every pass as before. Kept for the process once made: its pages are only those used.
+    /// </summary>
+    private static class KeyCache
+    {
+        public const int MaxKeys = 16 << 20;
+        private static uint[]? _spare;
+        private static bool _made;
+        private static readonly object Gate = new();
+
+        public static uint[]? Rent(long elementCount)
+        {
+            if (elementCount > MaxKeys) return null;
+            lock (Gate)
+            {
+                if (_spare is { } spare)
+                {
+                    _spare = null;
+                    return spare;
+                }
+                if (_made) return null; // in use by another selection
+                _made = true;
+                return GC.AllocateUninitializedArray<uint>(MaxKeys);
+            }
+        }
+
+        public static void Return(uint[] keys)
+        {
+            lock (Gate) _spare = keys;
+        }
+    }
 }

@@ -99,10 +99,10 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     }
 
     /// <summary>
-    /// <see cref="Trim"/> for float32 without rescale, on the bit patterns a vector at a time: an element whose key lies
-    /// strictly between the bounds' keys is kept, one strictly outside is zeroed (+0 has all bits clear); a vector
-    /// holding a key equal to a bound's (where the index decides) goes through <see cref="Trim"/> element by element
-    /// (no rescale here, so it keeps values as they are).
+    /// <see cref="Trim"/> for float32 without rescale, on the bit patterns a vector at a time: an element is kept when its
+    /// key lies strictly between the bounds' keys, or equals a bound's key on the kept side of the bound's index. The
+    /// lanes hold consecutive indices, so the index test is a lane number against where the bound falls in the vector;
+    /// bf16 data has so many equal magnitudes that a vector holding the threshold's key is common, not a rare case.
     /// </summary>
     private void TrimFloats(Span<uint> bits, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
     {
@@ -112,20 +112,33 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
             var magnitude = new Vector<uint>(0x7FFF_FFFFu);
             var lower = new Vector<uint>(bounds.Lower.Key);
             var upper = new Vector<uint>(bounds.Upper.Key);
+            var lanes = LaneNumbers(width);
             for (; i <= bits.Length - width; i += width)
             {
                 var word = new Vector<uint>(bits[i..]);
                 var keys = word & magnitude;
-                if (Vector.EqualsAny(keys, lower) || Vector.EqualsAny(keys, upper))
-                {
-                    Trim(MemoryMarshal.Cast<uint, float>(bits.Slice(i, width)), firstElement + i, bounds);
-                    continue;
-                }
-                (word & Vector.GreaterThan(keys, lower) & Vector.LessThan(keys, upper)).CopyTo(bits[i..]);
+                long index = firstElement + i;
+                // Lanes at or after the lower bound's index, and before the upper bound's (clamped to the vector's reach).
+                var fromLower = Vector.AsVectorUInt32(Vector.GreaterThanOrEqual(lanes, new Vector<int>(LaneOf(bounds.Lower.Index, index, width))));
+                var beforeUpper = Vector.AsVectorUInt32(Vector.LessThan(lanes, new Vector<int>(LaneOf(bounds.Upper.Index, index, width))));
+                var aboveLower = Vector.GreaterThan(keys, lower) | (Vector.Equals(keys, lower) & fromLower);
+                var belowUpper = Vector.LessThan(keys, upper) | (Vector.Equals(keys, upper) & beforeUpper);
+                (word & aboveLower & belowUpper).CopyTo(bits[i..]);
             }
         }
         Trim(MemoryMarshal.Cast<uint, float>(bits[i..]), firstElement + i, bounds);
     }
+
+    private static Vector<int> LaneNumbers(int width)
+    {
+        Span<int> numbers = stackalloc int[width];
+        for (int lane = 0; lane < width; lane++) numbers[lane] = lane;
+        return new Vector<int>(numbers);
+    }
+
+    /// <summary>The lane of a vector starting at <paramref name="first"/> that holds flat index <paramref name="index"/>, clamped to [−1, width].</summary>
+    private static int LaneOf(long index, long first, int width) =>
+        index < first ? -1 : index - first >= width ? width : (int)(index - first); // compared before subtracting: First.Index is long.MinValue
 
     /// <summary>
     /// <see cref="Dare"/> for float32, a SIMD vector at a time: the draws' integer bits against

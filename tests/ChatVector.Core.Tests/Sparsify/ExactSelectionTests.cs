@@ -23,22 +23,32 @@ public class ExactSelectionTests
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void Several_threads_find_the_positions_a_full_sort_gives(int parallelism)
+    [InlineData(2, true)]
+    [InlineData(3, true)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    public void Several_threads_find_the_positions_a_full_sort_gives(int parallelism, bool cacheKeys)
     {
         // Many equal magnitudes over many chunks: pass 3 then counts ties per chunk on the threads.
         var values = SparsifyFixture.Bf16Like(5_000, seed: 13, distinctExponents: 1);
         var order = SparsifyFixture.SortedOrder(values);
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
         var positions = new long[] { 1, 2_500, 4_999 };
-        var points = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
-            chunkElements: 37, parallelism);
+        int reads = 0;
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) =>
+        {
+            Interlocked.Increment(ref reads);
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 37, parallelism, cacheKeys: cacheKeys);
         for (int t = 0; t < positions.Length; t++)
         {
             int expectedIndex = order[positions[t]];
             Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
         }
+        int chunks = (5_000 + 36) / 37;
+        if (cacheKeys) Assert.Equal(chunks, reads); // one pass reads; the others scan the kept keys
+        else Assert.True(reads > 2 * chunks, $"{reads} reads of {chunks} chunks: every pass reads without a cache");
     }
 
     [Fact]
