@@ -94,6 +94,30 @@ public sealed class SafeTensorFile
         }
     }
 
+    /// <summary>
+    /// Asks the system to start reading a tensor's bytes into the page cache now, in the background (Linux:
+    /// posix_fadvise WILLNEED), so a later read finds them there. A hint only: any failure is ignored, and
+    /// elsewhere it does nothing. Models larger than the page cache are read from disk during a merge; without the
+    /// hint each worker waited for its own 1 MB read, with it the disk works ahead of them.
+    /// </summary>
+    public void Prefetch(TensorInfo tensor)
+    {
+        if (!OperatingSystem.IsLinux() || tensor.ByteLength == 0 || !_canAdvise) return;
+        try
+        {
+            using var opened = OpenForReading(Path);
+            _ = PosixFadvise((int)opened.DangerousGetHandle(), DataStart + tensor.Begin, tensor.ByteLength, PosixFadvWillNeed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _canAdvise = false; }
+    }
+
+    private const int PosixFadvWillNeed = 3;
+    private static bool _canAdvise = true;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "posix_fadvise")]
+    private static extern int PosixFadvise(int fd, long offset, long length, int advice);
+
     private static SafeFileHandle OpenForReading(string path) =>
         File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
 }

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace ChatVector.Core.Merge;
 
 /// <summary>One tensor of a chat vector, <c>chat - base</c>, computed in float32 (float64 for F64 inputs), never rounded further.</summary>
-public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMagnitudeKeySource
+public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMagnitudeKeySource, IPrefetchable
 {
     public ChatVectorTensor(ITensorSource chat, ITensorSource @base, VectorProvenance provenance)
         : base(chat.Name, TorchTypes.AccumulatorFor([chat.DType, @base.DType]), chat.Shape)
@@ -19,6 +19,8 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
     public ITensorSource Chat { get; }
     public ITensorSource Base { get; }
     public VectorProvenance Provenance { get; }
+
+    public void Prefetch() => Prefetching.Prefetch([Chat, Base]);
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
     {

@@ -92,6 +92,12 @@ public static class Consensus
         Span<float> total, Span<float> mixed, Span<double> divisor)
     {
         int length = model.Length;
+        if (contributions.Count == 2 && Block(contributions[0], start, length).Length == length && Block(contributions[1], start, length).Length == length)
+        {
+            MixKernels.MixTwo(model, Block(contributions[0], start, length), contributions[0].Ratio, Block(contributions[1], start, length), contributions[1].Ratio,
+                options.Consensus, options.Normalize, NegligibleRatioSum);
+            return;
+        }
         total.Clear();
         mixed.Clear();
         divisor.Clear();

@@ -16,7 +16,7 @@ public sealed record RowOverride(long TargetRow, ITensorSource Source, long Sour
 /// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
 /// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
-public sealed class MergedTensor : ComputedTensorSource, IPreparable
+public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetchable
 {
     public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
@@ -35,6 +35,8 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable
     public MixOptions Mixing { get; }
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
+
+    public void Prefetch() => Prefetching.Prefetch(Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source)));
 
     /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
     public void Prepare(ComputeContext context)

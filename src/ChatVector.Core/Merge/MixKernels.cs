@@ -107,6 +107,88 @@ internal static class MixKernels
         }
     }
 
+    /// <summary>
+    /// The whole mix of exactly two contributions that both cover <paramref name="model"/>, in registers: per element the
+    /// same operations in the same order as <see cref="Scale"/>, <see cref="AddToTotal"/>, <see cref="AddKept"/> (or
+    /// <see cref="Add(ReadOnlySpan{float}, Span{float})"/> and the ratio sum without consensus) and <see cref="Finish"/>
+    /// over sums that start at +0, so the bytes are those of the pass-by-pass path, without its sweeps over scratch sums.
+    /// Two vectors is the common composition (TIES and DARE-TIES of a chat and a cp vector).
+    /// </summary>
+    public static void MixTwo(Span<float> model, ReadOnlySpan<float> v1, double ratio1, ReadOnlySpan<float> v2, double ratio2,
+        ConsensusMethod consensus, bool normalize, double negligible)
+    {
+        if (v1.Length != model.Length || v2.Length != model.Length) throw new ArgumentException("both contributions must cover the block");
+        float r1 = (float)ratio1, r2 = (float)ratio2;
+        bool count = consensus == ConsensusMethod.Count, byKept = consensus != ConsensusMethod.None;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<float>.One;
+            var zero = Vector<float>.Zero;
+            var zeroD = Vector<double>.Zero;
+            var oneD = Vector<double>.One;
+            for (; j <= model.Length - Width; j += Width)
+            {
+                var w1 = new Vector<float>(v1[j..]) * r1;
+                var w2 = new Vector<float>(v2[j..]) * r2;
+                Vector<float> mixed;
+                Vector<double> low, high;
+                if (!byKept)
+                {
+                    mixed = zero + w1 + w2;
+                    low = high = zeroD + new Vector<double>(ratio1) + new Vector<double>(ratio2);
+                }
+                else
+                {
+                    var total = zero + (count ? Sign(w1) : w1) + (count ? Sign(w2) : w2);
+                    var elected = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(total, zero), one, -one);
+                    var kept1 = Vector.ConditionalSelect(Vector.Equals(Sign(w1), elected), one, zero);
+                    var kept2 = Vector.ConditionalSelect(Vector.Equals(Sign(w2), elected), one, zero);
+                    mixed = zero + w1 * kept1 + w2 * kept2;
+                    Vector.Widen(kept1, out var kept1Low, out var kept1High);
+                    Vector.Widen(kept2, out var kept2Low, out var kept2High);
+                    low = zeroD + kept1Low * ratio1 + kept2Low * ratio2;
+                    high = zeroD + kept1High * ratio1 + kept2High * ratio2;
+                }
+                var m = new Vector<float>(model[j..]);
+                if (normalize)
+                {
+                    low = Vector.ConditionalSelect(Unusable(low, byKept, negligible), oneD, low);
+                    high = Vector.ConditionalSelect(Unusable(high, byKept, negligible), oneD, high);
+                    (m + mixed / Vector.Narrow(low, high)).CopyTo(model[j..]);
+                }
+                else
+                    (m + mixed).CopyTo(model[j..]);
+            }
+        }
+        for (; j < model.Length; j++)
+        {
+            float w1 = v1[j] * r1, w2 = v2[j] * r2;
+            float mixed;
+            double d;
+            if (!byKept)
+            {
+                mixed = 0f + w1 + w2;
+                d = 0.0 + ratio1 + ratio2;
+            }
+            else
+            {
+                float total = 0f + (count ? Sign(w1) : w1) + (count ? Sign(w2) : w2);
+                float elected = total >= 0 ? 1f : -1f;
+                float kept1 = Sign(w1) == elected ? 1f : 0f, kept2 = Sign(w2) == elected ? 1f : 0f;
+                mixed = 0f + w1 * kept1 + w2 * kept2;
+                d = 0.0 + kept1 * ratio1 + kept2 * ratio2;
+            }
+            if (!normalize)
+            {
+                model[j] += mixed;
+                continue;
+            }
+            if (byKept ? d == 0 : Math.Abs(d) < negligible) d = 1.0;
+            model[j] += mixed / (float)d;
+        }
+    }
+
     private static Vector<long> Unusable(Vector<double> d, bool byKept, double negligible) =>
         byKept ? Vector.Equals(d, Vector<double>.Zero) : Vector.LessThan(Vector.Abs(d), new Vector<double>(negligible));
 

@@ -27,18 +27,16 @@ public static class ExactSelection
         Select(elementCount, positions, (start, keys) => readKeys(start, keys.Length).AsSpan().CopyTo(keys), chunkElements, parallelism: 1, cancellation);
 
     /// <param name="parallelism">Threads reading chunks at once (the caller's thread is one of them).</param>
-    /// <param name="cacheKeys">Whether the keys may be kept in memory between passes (tensors small enough); false reads every pass.</param>
     public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
-        CancellationToken cancellation = default, bool cacheKeys = true)
+        CancellationToken cancellation = default)
     {
         foreach (var position in positions)
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (positions.Count == 0) return [];
-        var cache = cacheKeys ? KeyCache.Rent(elementCount) : null;
+        var cache = KeyCache.Rent(elementCount);
         try
         {
-            var chunks = new Chunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache);
-            return Select(positions, chunks);
+            return Select(elementCount, positions, readKeys, chunkElements, parallelism, cache, cancellation);
         }
         finally
         {
@@ -46,18 +44,29 @@ public static class ExactSelection
         }
     }
 
+    /// <param name="keyCache">Room for every key, kept between passes, or null (every pass reads).</param>
+    internal static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
+        uint[]? keyCache, CancellationToken cancellation)
+    {
+        if (keyCache is not null && keyCache.LongLength < elementCount) throw new ArgumentException("the key cache is smaller than the tensor", nameof(keyCache));
+        return Select(positions, new Chunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, keyCache));
+    }
+
     private static OrderPoint[] Select(IReadOnlyList<long> positions, Chunks chunks)
     {
-
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
+        var bucket = new uint[positions.Count];
+        var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
         var high = chunks.Histogram(1 << HighBits, (keys, histogram) =>
         {
             foreach (var key in keys) histogram[key >> LowBits]++;
         });
+        try
+        {
+            for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, 0, 1 << HighBits, positions[t]);
+        }
+        finally { ScratchArrays<long>.Return(high); }
         chunks.KeysAreCached();
-        var bucket = new uint[positions.Count];
-        var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
-        for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, 0, high.Length, positions[t]);
 
         // Pass 2: inside each wanted bucket, the exact key. One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
@@ -72,14 +81,18 @@ public static class ExactSelection
         });
         var exactKey = new uint[positions.Count];
         var equalCount = new long[positions.Count];
-        for (int t = 0; t < positions.Count; t++)
+        try
         {
-            int slot = Array.IndexOf(buckets, bucket[t]);
-            var (lowBits, tieRank) = Locate(low, slot << LowBits, 1 << LowBits, rest[t]);
-            exactKey[t] = (bucket[t] << LowBits) | lowBits;
-            equalCount[t] = low[(slot << LowBits) | (int)lowBits];
-            rest[t] = tieRank;
+            for (int t = 0; t < positions.Count; t++)
+            {
+                int slot = Array.IndexOf(buckets, bucket[t]);
+                var (lowBits, tieRank) = Locate(low, slot << LowBits, 1 << LowBits, rest[t]);
+                exactKey[t] = (bucket[t] << LowBits) | lowBits;
+                equalCount[t] = low[(slot << LowBits) | (int)lowBits];
+                rest[t] = tieRank;
+            }
         }
+        finally { ScratchArrays<long>.Return(low); }
 
         // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
         var points = new OrderPoint[positions.Count];
@@ -135,10 +148,15 @@ public static class ExactSelection
             if (!_cached) readKeys(start, keys);
         }
 
-        /// <summary>A histogram of <paramref name="size"/> counters filled by <paramref name="add"/> over every chunk (per thread, then summed).</summary>
+        /// <summary>
+        /// A histogram of <paramref name="size"/> counters filled by <paramref name="add"/> over every chunk (per thread,
+        /// then summed), in a scratch array the caller returns (at least <paramref name="size"/> long): one per pass of
+        /// every trimmed tensor, so fresh ones (large-object heap, collected only by a full GC) piled up in memory.
+        /// </summary>
         public long[] Histogram(int size, HistogramAdder add)
         {
-            var total = new long[size];
+            var total = ScratchArrays<long>.Rent(size);
+            Array.Clear(total, 0, size);
             RunOnThreads(worker =>
             {
                 var buffer = ScratchArrays<uint>.Rent(chunkElements);

@@ -14,7 +14,7 @@ namespace ChatVector.Core.Sparsify;
 /// shared by all threads), then mask each chunk; the random rules need no pass. Values are float32
 /// (float64 for an F64 vector), the type a vector is computed in.
 /// </summary>
-public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPreparable
+public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPreparable, IPrefetchable
 {
     /// <summary>Elements per read during selection: about 1 MB of float32, like the export's chunks.</summary>
     public const int DefaultSelectionChunkElements = 1 << 18;
@@ -72,6 +72,8 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
         Mask(destination, firstElement, context);
     }
+
+    public void Prefetch() => Prefetching.Prefetch([Inner]);
 
     /// <summary>Runs the trims' selection passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
     public void Prepare(ComputeContext context)

@@ -74,13 +74,16 @@ public sealed class ChunkStream : IDisposable
     }
 
     /// <summary>
-    /// When a tensor's first chunk is queued, the tensor after it starts its up-front work (<see cref="IPreparable"/>)
-    /// on its own task, so a selection pass overlaps the writing of this tensor. A failure there is not reported:
-    /// the tensor's first chunk does the work again and reports it.
+    /// When a tensor's first chunk is queued, the two tensors after it are prefetched (<see cref="IPrefetchable"/>: their
+    /// stored bytes start coming from disk) and the next one starts its up-front work (<see cref="IPreparable"/>) on its
+    /// own task, so a selection pass overlaps the writing of this tensor. A failure there is not reported: the
+    /// tensor's first chunk does the work again and reports it.
     /// </summary>
     private void PrepareAfter(int sourceIndex)
     {
         _preparing.RemoveAll(t => t.IsCompleted);
+        if (sourceIndex == 0) Prefetching.Prefetch(_sources.Take(1));
+        Prefetching.Prefetch(_sources.Skip(sourceIndex + 1).Take(2));
         int next = sourceIndex + 1;
         if (next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
         _preparing.Add(Task.Run(() =>

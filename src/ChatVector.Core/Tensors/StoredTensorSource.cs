@@ -6,7 +6,7 @@ using TorchSharp;
 namespace ChatVector.Core.Tensors;
 
 /// <summary>A tensor read from its file on demand: ranged reads straight into libtorch-owned memory.</summary>
-public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source
+public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IPrefetchable
 {
     public StoredTensor Stored { get; } = stored;
     public string Name => Stored.Name;
@@ -36,6 +36,8 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source
             throw;
         }
     }
+
+    public void Prefetch() => Stored.File.Prefetch(Stored.Info);
 
     public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) =>
         Stored.File.ReadTensorBytes(Stored.Info, byteOffset, destination);

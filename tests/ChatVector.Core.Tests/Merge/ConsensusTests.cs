@@ -185,4 +185,29 @@ public class ConsensusTests
         Assert.Equal(expected, Merge(model, [100, 100], vectors, mixing));
         Assert.Equal(expected, Merge(model, [100, 100], vectors, mixing, chunk: 4_500));
     }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void Two_vectors_covering_the_chunk_match_the_loops(ConsensusMethod consensus, bool normalize)
+    {
+        // Two vectors over every element mix in one pass per block (the chunks of 4,099 end inside a SIMD vector).
+        var random = new Random(10);
+        var model = Enumerable.Range(0, 9_000).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var first = Coarse(random, 9_000);
+        var second = Coarse(random, 9_000);
+        first[7] = -0f;
+        model[8] = -0f;
+        (float[], double)[] vectors = [(first, 0.75), (second, -0.5)];
+        var mixing = new MixOptions(consensus, normalize);
+        var expected = Expected(model, vectors, mixing);
+        AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing));
+        AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing, chunk: 4_099));
+    }
+
+    private static void AssertSameBits(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"element {i}: expected {expected[i]:R}, got {actual[i]:R}");
+    }
 }

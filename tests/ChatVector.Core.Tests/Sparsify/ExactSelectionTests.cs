@@ -40,7 +40,7 @@ public class ExactSelectionTests
         {
             Interlocked.Increment(ref reads);
             keys.AsSpan((int)s, destination.Length).CopyTo(destination);
-        }, chunkElements: 37, parallelism, cacheKeys: cacheKeys);
+        }, chunkElements: 37, parallelism, keyCache: cacheKeys ? new uint[values.Length] : null, CancellationToken.None);
         for (int t = 0; t < positions.Length; t++)
         {
             int expectedIndex = order[positions[t]];
