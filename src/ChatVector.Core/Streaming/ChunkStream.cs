@@ -82,8 +82,9 @@ public sealed class ChunkStream : IDisposable
     private void PrepareAfter(int sourceIndex)
     {
         _preparing.RemoveAll(t => t.IsCompleted);
-        if (sourceIndex == 0) Prefetching.Prefetch(_sources.Take(1));
-        Prefetching.Prefetch(_sources.Skip(sourceIndex + 1).Take(2));
+        // On a task of its own: asking for hundreds of MB can wait on the disk's queue, which must not stall the writer.
+        var ahead = _sources.Skip(sourceIndex == 0 ? 0 : sourceIndex + 1).Take(sourceIndex == 0 ? 3 : 2).ToList();
+        _preparing.Add(Task.Run(() => Prefetching.Prefetch(ahead)));
         int next = sourceIndex + 1;
         if (next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
         _preparing.Add(Task.Run(() =>
