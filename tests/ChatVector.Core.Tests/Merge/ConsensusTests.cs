@@ -200,14 +200,7 @@ public class ConsensusTests
         (float[], double)[] vectors = [(first, 0.75), (second, -0.5)];
         var mixing = new MixOptions(consensus, normalize);
         var expected = Expected(model, vectors, mixing);
-        AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing));
-        AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing, chunk: 4_099));
-    }
-
-    private static void AssertSameBits(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"element {i}: expected {expected[i]:R}, got {actual[i]:R}");
+        Sparsify.SparsifyFixture.AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing));
+        Sparsify.SparsifyFixture.AssertSameBits(expected, Merge(model, [90, 100], vectors, mixing, chunk: 4_099));
     }
 }
