@@ -57,12 +57,23 @@ public static class Consensus
         foreach (var c in contributions)
             if (c.Values.NumberOfElements > model.Length)
                 throw new ArgumentException($"a contribution of {c.Values.NumberOfElements} elements is longer than the chunk of {model.Length}");
+        int done = 0;
+        if (contributions.Count == 2)
+        {
+            // Where both vectors cover the chunk (all of it, but for a vector over the leading rows of a larger vocabulary):
+            // the whole mix in registers, the spans taken once (each view of a tensor's memory asks libtorch several things).
+            var first = Tensors.TensorSpans.Floats(contributions[0].Values);
+            var second = Tensors.TensorSpans.Floats(contributions[1].Values);
+            done = Math.Min(first.Length, second.Length);
+            MixKernels.MixTwo(model[..done], first[..done], contributions[0].Ratio, second[..done], contributions[1].Ratio,
+                options.Consensus, options.Normalize, NegligibleRatioSum);
+        }
         var totalArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
         var mixedArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
         var divisorArray = Tensors.ScratchArrays<double>.Rent(BlockElements);
         try
         {
-            for (int start = 0; start < model.Length; start += BlockElements)
+            for (int start = done; start < model.Length; start += BlockElements)
             {
                 int length = Math.Min(BlockElements, model.Length - start);
                 MixInto(model.Slice(start, length), start, contributions, options,
@@ -92,12 +103,6 @@ public static class Consensus
         Span<float> total, Span<float> mixed, Span<double> divisor)
     {
         int length = model.Length;
-        if (contributions.Count == 2 && Block(contributions[0], start, length).Length == length && Block(contributions[1], start, length).Length == length)
-        {
-            MixKernels.MixTwo(model, Block(contributions[0], start, length), contributions[0].Ratio, Block(contributions[1], start, length), contributions[1].Ratio,
-                options.Consensus, options.Normalize, NegligibleRatioSum);
-            return;
-        }
         total.Clear();
         mixed.Clear();
         divisor.Clear();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using ChatVector.Core.Tensors;
 using System.Runtime.ExceptionServices;
 
@@ -102,11 +103,26 @@ public static class ExactSelection
 
     private const uint LowMask = (1u << LowBits) - 1;
 
-    /// <summary>Pass 2 for one wanted bucket (a magnitude trim's only bound): one compare per key, the bucket in a register.</summary>
+    /// <summary>
+    /// Pass 2 for one wanted bucket (a magnitude trim's only bound). Few keys lie in it (about one in a hundred), so
+    /// keys are compared a SIMD vector at a time and only a vector holding one is looked at key by key.
+    /// </summary>
     private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) =>
     {
-        foreach (var key in keys)
-            if (key >> LowBits == wanted) histogram[key & LowMask]++;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var bucket = new Vector<uint>(wanted);
+            var uints = keys;
+            for (; i <= uints.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            {
+                if (!Vector.EqualsAny(Vector.ShiftRightLogical(new Vector<uint>(uints[i..]), LowBits), bucket)) continue;
+                for (int lane = i; lane < i + Vector<uint>.Count; lane++)
+                    if (keys[lane] >> LowBits == wanted) histogram[keys[lane] & LowMask]++;
+            }
+        }
+        for (; i < keys.Length; i++)
+            if (keys[i] >> LowBits == wanted) histogram[keys[i] & LowMask]++;
     };
 
     /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
