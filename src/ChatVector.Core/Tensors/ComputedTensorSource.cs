@@ -40,9 +40,20 @@ public abstract class ComputedTensorSource : ITensorSource
         long first = byteOffset / elementSize, count = destination.Length / elementSize;
         ChunkRange.Check(this, first, count);
         context.Cancellation.ThrowIfCancellationRequested();
-        if (TryComputeBytes(first, count, destination, context)) return;
+        if (DirectFloat32(destination, first, context) || TryComputeBytes(first, count, destination, context)) return;
         var chunk = Compute(first, count, context);
         TorchTypes.CopyOut(chunk, destination);
+    }
+
+    /// <summary>
+    /// An F32 source that computes float32 straight into memory (a chat vector, a sparsified one) writes its values
+    /// into the chunk's bytes, skipping the tensor, its libtorch temporaries and the copy out: saving vectors.
+    /// </summary>
+    private bool DirectFloat32(Span<byte> destination, long first, ComputeContext context)
+    {
+        if (DType != DType.F32 || !BitConverter.IsLittleEndian || this is not IFloat32Source { CanReadFloat32: true } direct) return false;
+        direct.ReadFloat32(first, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(destination), context);
+        return true;
     }
 
     /// <summary>

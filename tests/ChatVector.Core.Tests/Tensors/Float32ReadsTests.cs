@@ -52,6 +52,19 @@ public sealed class Float32ReadsTests
     }
 
     [Fact]
+    public void Chat_vector_bytes_for_a_file_are_libtorchs_float32_bytes()
+    {
+        using var trio = new Trio();
+        foreach (var vector in trio.Pair().Vectors.Where(v => v.DType == Core.Format.DType.F32))
+            foreach (var (first, count) in Ranges(vector.ElementCount))
+            {
+                var bytes = new byte[count * 4];
+                vector.CopyBytes(first * 4, bytes, ComputeContext.Cpu());
+                Assert.Equal(ThroughTorch(vector, first, count), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray());
+            }
+    }
+
+    [Fact]
     public void Chat_vector_keys_from_bf16_bits_are_the_keys_of_libtorchs_difference()
     {
         using var trio = new Trio();
