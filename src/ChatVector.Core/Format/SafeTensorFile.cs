@@ -100,18 +100,24 @@ public sealed class SafeTensorFile
     /// elsewhere it does nothing. Models larger than the page cache are read from disk during a merge; without the
     /// hint each worker waited for its own 1 MB read, with it the disk works ahead of them.
     /// </summary>
-    public void Prefetch(TensorInfo tensor)
+    public void Prefetch(TensorInfo tensor) => Advise(tensor, PosixFadvWillNeed);
+
+    /// <summary>Tells the system a tensor's cached pages will not be read again (posix_fadvise DONTNEED); a hint, like <see cref="Prefetch"/>.</summary>
+    public void DropFromCache(TensorInfo tensor) => Advise(tensor, PosixFadvDontNeed);
+
+    private void Advise(TensorInfo tensor, int advice)
     {
         if (!OperatingSystem.IsLinux() || tensor.ByteLength == 0 || !_canAdvise) return;
         try
         {
             using var opened = OpenForReading(Path);
-            _ = PosixFadvise((int)opened.DangerousGetHandle(), DataStart + tensor.Begin, tensor.ByteLength, PosixFadvWillNeed);
+            _ = PosixFadvise((int)opened.DangerousGetHandle(), DataStart + tensor.Begin, tensor.ByteLength, advice);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _canAdvise = false; }
     }
 
+    private const int PosixFadvDontNeed = 4;
     private const int PosixFadvWillNeed = 3;
     private static bool _canAdvise = true;
 

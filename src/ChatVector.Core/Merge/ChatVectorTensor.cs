@@ -20,7 +20,7 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
     public ITensorSource Base { get; }
     public VectorProvenance Provenance { get; }
 
-    public void Prefetch() => Prefetching.Prefetch([Chat, Base]);
+    public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Chat, Base]);
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context)
     {

@@ -36,7 +36,8 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
 
-    public void Prefetch() => Prefetching.Prefetch(Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source)));
+    public IEnumerable<StoredTensorSource> StoredInputs() =>
+        Prefetching.StoredInputs(Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source)));
 
     /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
     public void Prepare(ComputeContext context)

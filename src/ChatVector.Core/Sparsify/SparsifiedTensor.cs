@@ -73,7 +73,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         Mask(destination, firstElement, context);
     }
 
-    public void Prefetch() => Prefetching.Prefetch([Inner]);
+    public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Inner]);
 
     /// <summary>Runs the trims' selection passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
     public void Prepare(ComputeContext context)

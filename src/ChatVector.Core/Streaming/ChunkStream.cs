@@ -8,7 +8,8 @@ namespace ChatVector.Core.Streaming;
 /// Produces the bytes of a sequence of tensors, in order, a chunk at a time, with the next chunks
 /// (of this tensor or the following ones) read and computed on worker threads while the caller
 /// writes the current one. This overlap is what keeps a merge near the speed of plain I/O; the
-/// bounded window is what keeps its memory flat.
+/// bounded window is what keeps its memory flat. Page-cache hints (<see cref="IPrefetchable"/>) ask for the next
+/// tensors' stored bytes ahead and, when the inputs cannot stay cached, let a written tensor's pages go.
 /// </summary>
 public sealed class ChunkStream : IDisposable
 {
@@ -26,6 +27,8 @@ public sealed class ChunkStream : IDisposable
     private readonly ChunkObserver? _observer;
     private readonly IReadOnlyList<ITensorSource> _sources;
     private readonly List<Task> _preparing = new();
+    /// <summary>The inputs exceed the memory that could cache them: a written tensor's input pages are let go at once.</summary>
+    private readonly bool _dropBehind;
 
     public ChunkStream(IEnumerable<ITensorSource> sourcesInWriteOrder, StreamingOptions options, ComputeContext context, ChunkObserver? observer = null)
     {
@@ -33,6 +36,7 @@ public sealed class ChunkStream : IDisposable
         _context = context;
         _observer = observer;
         _sources = sourcesInWriteOrder.ToList();
+        _dropBehind = Prefetching.ShouldDropBehind(_sources);
         _chunks = Split(_sources, options.ChunkBytes).GetEnumerator();
         Refill();
     }
@@ -61,6 +65,7 @@ public sealed class ChunkStream : IDisposable
             onBytesWritten?.Invoke(next.Chunk.ByteLength);
             Refill();
         }
+        if (_dropBehind) _preparing.Add(Task.Run(() => Prefetching.DropCached([source])));
     }
 
     private void Refill()

@@ -1,22 +1,55 @@
 namespace ChatVector.Core.Tensors;
 
 /// <summary>
-/// A source whose stored bytes can be asked for ahead of use: the chunk stream calls <see cref="Prefetch"/> on the
-/// next tensors while the current one is computed, so reading them from disk overlaps the work. A hint: cheap,
-/// never failing, and a source works the same without it.
+/// A source whose values come from stored tensors it can name. The chunk stream uses them to ask for the next
+/// tensors' bytes ahead of use (so reading them from disk overlaps the work) and, when the inputs are larger than
+/// the memory that could cache them, to let a finished tensor's pages go first (drop-behind). Hints only: a source
+/// works the same without them.
 /// </summary>
 public interface IPrefetchable
 {
-    /// <summary>Starts reading, in the background, every stored byte this source's values come from.</summary>
-    void Prefetch();
+    /// <summary>The stored tensors this source's values are read from.</summary>
+    IEnumerable<StoredTensorSource> StoredInputs();
 }
 
-/// <summary>Prefetches any of several sources that can be.</summary>
+/// <summary>Page-cache hints over the stored inputs of several sources.</summary>
 public static class Prefetching
 {
+    /// <summary>The distinct stored tensors behind <paramref name="sources"/> (a stored source is its own input).</summary>
+    public static IEnumerable<StoredTensorSource> StoredInputs(IEnumerable<ITensorSource> sources) =>
+        sources.SelectMany(source => source is IPrefetchable p ? p.StoredInputs() : []).DistinctBy(s => (s.Stored.File.Path, s.Name));
+
+    /// <summary>Starts reading, in the background, every stored byte the sources' values come from.</summary>
     public static void Prefetch(IEnumerable<ITensorSource> sources)
     {
-        foreach (var source in sources)
-            if (source is IPrefetchable prefetchable) prefetchable.Prefetch();
+        foreach (var stored in StoredInputs(sources)) stored.Stored.File.Prefetch(stored.Stored.Info);
+    }
+
+    /// <summary>Tells the system those bytes will not be read again, so their cache pages are the first to go.</summary>
+    public static void DropCached(IEnumerable<ITensorSource> sources)
+    {
+        foreach (var stored in StoredInputs(sources)) stored.Stored.File.DropFromCache(stored.Stored.Info);
+    }
+
+    /// <summary>
+    /// Whether reading <paramref name="sources"/> should drop behind: their stored bytes exceed the memory the system
+    /// reports available (Linux, /proc/meminfo), so they cannot stay cached anyway, and pages the merge has finished
+    /// with would only push out everything else on the server.
+    /// </summary>
+    public static bool ShouldDropBehind(IEnumerable<ITensorSource> sources)
+    {
+        if (!OperatingSystem.IsLinux() || AvailableMemoryBytes() is not { } available) return false;
+        return StoredInputs(sources).Sum(s => s.ByteLength) > available;
+    }
+
+    private static long? AvailableMemoryBytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+            var kilobytes = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var number, ..] ? long.Parse(number, System.Globalization.CultureInfo.InvariantCulture) : (long?)null;
+            return kilobytes * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
     }
 }

@@ -37,7 +37,7 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IP
         }
     }
 
-    public void Prefetch() => Stored.File.Prefetch(Stored.Info);
+    public IEnumerable<StoredTensorSource> StoredInputs() => [this];
 
     public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) =>
         Stored.File.ReadTensorBytes(Stored.Info, byteOffset, destination);
