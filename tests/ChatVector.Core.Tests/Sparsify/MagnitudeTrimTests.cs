@@ -128,7 +128,9 @@ public class MagnitudeTrimTests
         var source = new ArraySource("t", Bf16Like(10_000, seed: 7), [100, 100]);
         var limited = new SparsifiedTensor(source, Options(SparsifyMethod.Magnitude, 0.5), selectionChunkElements: 10_000);
         ReadAll(limited, chunk: 100);
-        Assert.Equal(1 + 100, source.Reads); // one pass of one read (the later passes scan the kept keys), then one read per chunk
+        // One selection of at most three passes of one read (one when the process's key cache is free: the later passes
+        // then scan the kept keys; other tests' selections may hold it), then one read per chunk: never a selection per chunk.
+        Assert.InRange(source.Reads, 1 + 100, 3 + 100);
     }
 
     [Theory]
