@@ -133,6 +133,26 @@ public sealed class SafeTensorWriterTests : TempDirTest
     }
 
     [Fact]
+    public void Direct_and_cached_writes_give_the_same_file_across_several_blocks_and_a_partial_last_one()
+    {
+        // 10 MB and some: two whole 4 MB blocks, then a last block padded to its alignment and cut back to length.
+        var prepared = SafeTensorWriter.Prepare([new("big", DType.F32, [2_500_001]), new("odd", DType.BF16, [3])], null);
+        // Every byte differs from its neighbours 256 bytes, 64 KB or a block away, so a misplaced block shows.
+        static byte[] Data(TensorInfo t) => Enumerable.Range(0, (int)t.ByteLength).Select(i => (byte)(i + (i >> 8) * 7 + (i >> 16) * 13 + t.Name.Length)).ToArray();
+        void Write(TensorInfo t, Stream s) => s.Write(Data(t));
+        var direct = Dir.File("direct.safetensors");
+        var cached = Dir.File("cached.safetensors");
+        SafeTensorWriter.Write(direct, prepared, Write, false, CancellationToken.None);
+        Environment.SetEnvironmentVariable("CHATVECTOR_CACHED_WRITES", "1");
+        try { SafeTensorWriter.Write(cached, prepared, Write, false, CancellationToken.None); }
+        finally { Environment.SetEnvironmentVariable("CHATVECTOR_CACHED_WRITES", null); }
+        Assert.Equal(prepared.TotalLength, new FileInfo(direct).Length);
+        Assert.Equal(File.ReadAllBytes(cached), File.ReadAllBytes(direct));
+        var independent = new IndependentSafeTensorReader(direct);
+        foreach (var t in prepared.Layout) Assert.Equal(Data(t), independent.Bytes(t.Name).ToArray());
+    }
+
+    [Fact]
     public void Write_NonAsciiNames_RoundTrip()
     {
         var path = Dir.File("u.safetensors");
