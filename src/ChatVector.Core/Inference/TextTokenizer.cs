@@ -9,7 +9,6 @@ namespace ChatVector.Core.Inference;
 /// </summary>
 public sealed class TextTokenizer : IDisposable
 {
-    public const string FileName = "tokenizer.json";
     private readonly Tokenizer _tokenizer;
 
     private TextTokenizer(Tokenizer tokenizer, string path)
@@ -23,7 +22,7 @@ public sealed class TextTokenizer : IDisposable
     /// <summary>Loads <c>tokenizer.json</c> from <paramref name="directory"/>.</summary>
     public static TextTokenizer Open(string directory)
     {
-        var path = System.IO.Path.Combine(directory, FileName);
+        var path = System.IO.Path.Combine(directory, Tokenization.TokenizerFile.FileName);
         if (!File.Exists(path))
             throw new InferenceException(InferenceProblem.TokenizerMissing,
                 $"{directory}: no tokenizer.json, so text cannot be turned into tokens; copy the model's tokenizer.json into the folder or pass -TokenIds.", directory);

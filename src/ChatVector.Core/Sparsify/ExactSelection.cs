@@ -113,10 +113,9 @@ public static class ExactSelection
         if (Vector.IsHardwareAccelerated)
         {
             var bucket = new Vector<uint>(wanted);
-            var uints = keys;
-            for (; i <= uints.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            for (; i <= keys.Length - Vector<uint>.Count; i += Vector<uint>.Count)
             {
-                if (!Vector.EqualsAny(Vector.ShiftRightLogical(new Vector<uint>(uints[i..]), LowBits), bucket)) continue;
+                if (!Vector.EqualsAny(Vector.ShiftRightLogical(new Vector<uint>(keys[i..]), LowBits), bucket)) continue;
                 for (int lane = i; lane < i + Vector<uint>.Count; lane++)
                     if (keys[lane] >> LowBits == wanted) histogram[keys[lane] & LowMask]++;
             }

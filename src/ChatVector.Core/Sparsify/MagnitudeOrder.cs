@@ -49,25 +49,8 @@ public static class MagnitudeOrder
     /// The keys of <c>minuend − subtrahend</c>, both given as bfloat16 bits: each widened to float32 by bits, subtracted
     /// in IEEE float32 (as a chat vector is computed), the sign cleared; one pass, no float32 array in between.
     /// </summary>
-    public static void KeysOfBf16Difference(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<uint> keys)
-    {
-        if (minuend.Length != keys.Length || subtrahend.Length != keys.Length)
-            throw new ArgumentException($"{keys.Length} keys for {minuend.Length} and {subtrahend.Length} values", nameof(keys));
-        int i = 0, width = Vector<ushort>.Count;
-        if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
-        {
-            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
-            for (; i <= keys.Length - width; i += width)
-            {
-                Vector.Widen(new Vector<ushort>(minuend[i..]), out var minuendLow, out var minuendHigh);
-                Vector.Widen(new Vector<ushort>(subtrahend[i..]), out var subtrahendLow, out var subtrahendHigh);
-                (Float32Conversion.DifferenceBits(minuendLow, subtrahendLow) & magnitude).CopyTo(keys[i..]);
-                (Float32Conversion.DifferenceBits(minuendHigh, subtrahendHigh) & magnitude).CopyTo(keys[(i + width / 2)..]);
-            }
-        }
-        for (; i < keys.Length; i++)
-            keys[i] = Key(BitConverter.UInt32BitsToSingle((uint)minuend[i] << 16) - BitConverter.UInt32BitsToSingle((uint)subtrahend[i] << 16));
-    }
+    public static void KeysOfBf16Difference(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<uint> keys) =>
+        Float32Conversion.SubtractBf16Bits(minuend, subtrahend, keys, mask: 0x7FFF_FFFFu);
 
     /// <summary>The key of a float64 vector's element: its magnitude in float32, as the rules are stated.</summary>
     public static uint Key(double value) => Key((float)value);

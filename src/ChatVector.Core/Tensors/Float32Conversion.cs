@@ -31,26 +31,35 @@ public static class Float32Conversion
     /// destination = minuend − subtrahend, both given as bfloat16 bits: widened by bits and subtracted in IEEE float32
     /// (libtorch's values for a bf16 chat vector) in one pass, no float32 copy of either side in between.
     /// </summary>
-    public static void SubtractBf16(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<float> destination)
+    public static void SubtractBf16(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<float> destination) =>
+        SubtractBf16Bits(minuend, subtrahend, MemoryMarshal.Cast<float, uint>(destination), mask: uint.MaxValue);
+
+    /// <summary>
+    /// The float32 bits of widen(minuend) − widen(subtrahend) ANDed with <paramref name="mask"/>, in one pass: all bits
+    /// for the values (<see cref="SubtractBf16"/>), the sign cleared for magnitude keys.
+    /// </summary>
+    public static void SubtractBf16Bits(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<uint> result, uint mask)
     {
-        if (minuend.Length != destination.Length || subtrahend.Length != destination.Length)
-            throw new ArgumentException($"{destination.Length} results for {minuend.Length} and {subtrahend.Length} values", nameof(destination));
-        var result = MemoryMarshal.Cast<float, uint>(destination);
+        if (minuend.Length != result.Length || subtrahend.Length != result.Length)
+            throw new ArgumentException($"{result.Length} results for {minuend.Length} and {subtrahend.Length} values", nameof(result));
         int i = 0, width = Vector<ushort>.Count;
         if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
-            for (; i <= destination.Length - width; i += width)
+        {
+            var masks = new Vector<uint>(mask);
+            for (; i <= result.Length - width; i += width)
             {
                 Vector.Widen(new Vector<ushort>(minuend[i..]), out var minuendLow, out var minuendHigh);
                 Vector.Widen(new Vector<ushort>(subtrahend[i..]), out var subtrahendLow, out var subtrahendHigh);
-                DifferenceBits(minuendLow, subtrahendLow).CopyTo(result[i..]);
-                DifferenceBits(minuendHigh, subtrahendHigh).CopyTo(result[(i + width / 2)..]);
+                (DifferenceBits(minuendLow, subtrahendLow) & masks).CopyTo(result[i..]);
+                (DifferenceBits(minuendHigh, subtrahendHigh) & masks).CopyTo(result[(i + width / 2)..]);
             }
-        for (; i < destination.Length; i++)
-            destination[i] = BitConverter.UInt32BitsToSingle((uint)minuend[i] << 16) - BitConverter.UInt32BitsToSingle((uint)subtrahend[i] << 16);
+        }
+        for (; i < result.Length; i++)
+            result[i] = BitConverter.SingleToUInt32Bits(BitConverter.UInt32BitsToSingle((uint)minuend[i] << 16) - BitConverter.UInt32BitsToSingle((uint)subtrahend[i] << 16)) & mask;
     }
 
     /// <summary>The float32 bits of widen(minuend) − widen(subtrahend), lanes holding bfloat16 bits in their low halves.</summary>
-    public static Vector<uint> DifferenceBits(Vector<uint> minuendBits, Vector<uint> subtrahendBits) =>
+    private static Vector<uint> DifferenceBits(Vector<uint> minuendBits, Vector<uint> subtrahendBits) =>
         Vector.AsVectorUInt32(Vector.AsVectorSingle(minuendBits << 16) - Vector.AsVectorSingle(subtrahendBits << 16));
 
     /// <summary>destination -= subtrahend, element by element (IEEE float32, as libtorch's sub).</summary>

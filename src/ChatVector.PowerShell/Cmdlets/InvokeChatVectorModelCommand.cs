@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ChatVector.Core.Inference;
+using ChatVector.Core.Tokenization;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using ChatVector.PowerShell.Infrastructure;
@@ -62,7 +63,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                 ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
                 bool stopped = generated.Length > 0 && model.EosIds.Contains(generated[^1]);
                 // A -TokenIds run on a folder without tokenizer.json still returns the ids.
-                string? text = ParameterSetName == TokenIdsSet && !File.Exists(System.IO.Path.Combine(model.Directory, TextTokenizer.FileName))
+                string? text = ParameterSetName == TokenIdsSet && !File.Exists(System.IO.Path.Combine(model.Directory, TokenizerFile.FileName))
                     ? null
                     : model.Tokenizer.Decode(generated);
                 WriteObject(new GeneratedText(path, text, generated, stopped));
