@@ -56,6 +56,8 @@ public sealed class SafeTensorFile
 
     public string Path { get; }
     public long FileLength { get; }
+    /// <summary>The file's write time when it was opened (with the path and length, its identity for held copies).</summary>
+    internal DateTime LastWriteUtc => _lastWriteUtc;
     /// <summary>Offset of the data section: 8 + header length.</summary>
     public long DataStart { get; }
     /// <summary>Tensors in data (offset) order.</summary>
@@ -69,13 +71,14 @@ public sealed class SafeTensorFile
     /// Copies <paramref name="destination"/>.Length bytes of <paramref name="tensor"/> starting
     /// <paramref name="offsetInTensor"/> bytes into it. Opens the file shared for reading (never a
     /// write lock) and throws <see cref="SafeTensorRule.FileChanged"/> when the file's length or
-    /// write time differ from when it was opened, or when it is shorter than expected.
+    /// write time differ from when it was opened, or when it is shorter than expected. A tensor held in memory
+    /// (<see cref="ResidentTensors"/>, read from this same file as it was opened) is copied from there instead.
     /// </summary>
     public void ReadTensorBytes(TensorInfo tensor, long offsetInTensor, Span<byte> destination)
     {
         if (offsetInTensor < 0 || offsetInTensor > tensor.ByteLength - destination.Length) // no overflow near long.MaxValue
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
-        if (destination.IsEmpty) return;
+        if (destination.IsEmpty || ResidentTensors.TryRead(this, tensor, offsetInTensor, destination)) return;
         SafeFileHandle opened;
         try { opened = OpenForReading(Path); }
         catch (FileNotFoundException e) { throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was removed after it was opened", tensor.Name, e); }
@@ -92,6 +95,18 @@ public sealed class SafeTensorFile
                 position += read;
             }
         }
+    }
+
+    /// <summary>
+    /// Lends <paramref name="length"/> bytes of <paramref name="tensor"/> from <paramref name="offsetInTensor"/> when the
+    /// tensor is held in memory (<see cref="ResidentTensors"/>); false when it is not, and the caller reads them with
+    /// <see cref="ReadTensorBytes"/>. Dispose the loan when done with its bytes.
+    /// </summary>
+    public bool TryBorrowTensorBytes(TensorInfo tensor, long offsetInTensor, int length, out ResidentTensors.Loan bytes)
+    {
+        if (offsetInTensor < 0 || length < 0 || offsetInTensor > tensor.ByteLength - length)
+            throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
+        return ResidentTensors.TryBorrow(this, tensor, offsetInTensor, length, out bytes);
     }
 
     /// <summary>

@@ -75,34 +75,73 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
         MagnitudeOrder.KeysOfBf16Difference(bits.Chat, bits.Base, keys);
     }
 
-    /// <summary>The raw bf16 bits of chat and base over elements [first, first + count), in scratch arrays returned on dispose.</summary>
+    /// <summary>
+    /// The raw bf16 bits of chat and base over elements [first, first + count): lent by a held copy
+    /// (<see cref="Format.ResidentTensors"/>) where there is one, else read into scratch arrays; all given back on dispose.
+    /// </summary>
     private Bf16Bits ReadBf16Bits(long firstElement, int count, ComputeContext context)
     {
-        var bits = new Bf16Bits(ScratchArrays<ushort>.Rent(count), ScratchArrays<ushort>.Rent(count), count);
+        var chat = Bf16Side.Read((StoredTensorSource)Chat, firstElement, count);
         try
         {
-            Chat.CopyBytes(firstElement * 2, MemoryMarshal.AsBytes(bits.ChatSpan), context);
-            Base.CopyBytes(firstElement * 2, MemoryMarshal.AsBytes(bits.BaseSpan), context);
-            return bits;
+            return new Bf16Bits(chat, Bf16Side.Read((StoredTensorSource)Base, firstElement, count));
         }
         catch
         {
-            bits.Dispose();
+            chat.Dispose();
             throw;
         }
     }
 
-    private readonly struct Bf16Bits(ushort[] chat, ushort[] @base, int count) : IDisposable
+    private readonly ref struct Bf16Bits(Bf16Side chat, Bf16Side @base)
     {
-        public Span<ushort> ChatSpan => chat.AsSpan(0, count);
-        public Span<ushort> BaseSpan => @base.AsSpan(0, count);
-        public ReadOnlySpan<ushort> Chat => ChatSpan;
-        public ReadOnlySpan<ushort> Base => BaseSpan;
+        private readonly Bf16Side _chat = chat, _base = @base;
+        public ReadOnlySpan<ushort> Chat => _chat.Bits;
+        public ReadOnlySpan<ushort> Base => _base.Bits;
 
         public void Dispose()
         {
-            ScratchArrays<ushort>.Return(chat);
-            ScratchArrays<ushort>.Return(@base);
+            _chat.Dispose();
+            _base.Dispose();
+        }
+    }
+
+    /// <summary>One side's bits: a loan of held bytes, or a scratch array filled from the file.</summary>
+    private readonly ref struct Bf16Side
+    {
+        private readonly Format.ResidentTensors.Loan _loan;
+        private readonly ushort[]? _scratch;
+
+        private Bf16Side(Format.ResidentTensors.Loan loan, ushort[]? scratch, ReadOnlySpan<ushort> bits)
+        {
+            _loan = loan;
+            _scratch = scratch;
+            Bits = bits;
+        }
+
+        public ReadOnlySpan<ushort> Bits { get; }
+
+        public static Bf16Side Read(StoredTensorSource source, long firstElement, int count)
+        {
+            if (source.TryBorrowBytes(firstElement * 2, count * 2, out var loan))
+                return new Bf16Side(loan, null, MemoryMarshal.Cast<byte, ushort>(loan.Bytes));
+            var scratch = ScratchArrays<ushort>.Rent(count);
+            try
+            {
+                source.Stored.File.ReadTensorBytes(source.Stored.Info, firstElement * 2, MemoryMarshal.AsBytes(scratch.AsSpan(0, count)));
+                return new Bf16Side(default, scratch, scratch.AsSpan(0, count));
+            }
+            catch
+            {
+                ScratchArrays<ushort>.Return(scratch);
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            _loan.Dispose();
+            if (_scratch is not null) ScratchArrays<ushort>.Return(_scratch);
         }
     }
 }

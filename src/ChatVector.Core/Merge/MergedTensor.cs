@@ -36,8 +36,12 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
 
     private long RowLength => Shape.Length == 0 || Shape[0] == 0 ? ElementCount : ElementCount / Shape[0];
 
-    public IEnumerable<StoredTensorSource> StoredInputs() =>
-        Prefetching.StoredInputs(Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source)));
+    public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs(Inputs);
+
+    /// <summary>The base of a TIES merge is the model and each vector's base; a trimmed vector reads its inputs per pass.</summary>
+    public bool RereadsInputs => Prefetching.RereadsInputs(Inputs);
+
+    private IEnumerable<ITensorSource> Inputs => Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source));
 
     /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
     public void Prepare(ComputeContext context)

@@ -75,6 +75,9 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
 
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Inner]);
 
+    /// <summary>A magnitude trim reads its inner vector in its selection passes, then again for its values.</summary>
+    public bool RereadsInputs => Options.Method is SparsifyMethod.Magnitude or SparsifyMethod.Breadcrumbs || Prefetching.RereadsInputs([Inner]);
+
     /// <summary>Runs the trims' selection passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
     public void Prepare(ComputeContext context)
     {

@@ -27,6 +27,8 @@ public sealed class ChunkStream : IDisposable
     private readonly ChunkObserver? _observer;
     private readonly IReadOnlyList<ITensorSource> _sources;
     private readonly List<Task> _preparing = new();
+    /// <summary>Inputs held in memory per tensor index (<see cref="Prefetching.HoldIfReread"/>), let go once the tensor is written.</summary>
+    private readonly Dictionary<int, Task<IDisposable?>> _held = new();
     /// <summary>The inputs exceed the memory that could cache them: a written tensor's input pages are let go at once.</summary>
     private readonly bool _dropBehind;
 
@@ -65,7 +67,23 @@ public sealed class ChunkStream : IDisposable
             onBytesWritten?.Invoke(next.Chunk.ByteLength);
             Refill();
         }
+        LetGoOf(source);
         if (_dropBehind) _preparing.Add(Task.Run(() => Prefetching.DropCached([source])));
+    }
+
+    /// <summary>Releases the inputs held for a written tensor (once their reading is over, if it is still going on).</summary>
+    private void LetGoOf(ITensorSource written)
+    {
+        int index = IndexOf(written);
+        if (index < 0 || !_held.Remove(index, out var held)) return;
+        held.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result?.Dispose(); }, TaskScheduler.Default);
+    }
+
+    private int IndexOf(ITensorSource source)
+    {
+        foreach (var (index, _) in _held)
+            if (ReferenceEquals(_sources[index], source)) return index;
+        return -1;
     }
 
     private void Refill()
@@ -90,13 +108,32 @@ public sealed class ChunkStream : IDisposable
         // On a task of its own: asking for hundreds of MB can wait on the disk's queue, which must not stall the writer.
         var ahead = _sources.Skip(sourceIndex == 0 ? 0 : sourceIndex + 1).Take(sourceIndex == 0 ? 3 : 2).ToList();
         _preparing.Add(Task.Run(() => Prefetching.Prefetch(ahead)));
+        if (sourceIndex == 0) Hold(0).Wait(); // before the first chunk reads anything
         int next = sourceIndex + 1;
-        if (next >= _sources.Count || _sources[next] is not IPreparable preparable) return;
-        _preparing.Add(Task.Run(() =>
+        if (next >= _sources.Count) return;
+        var held = Hold(next);
+        if (_sources[next] is not IPreparable preparable) return;
+        _preparing.Add(held.ContinueWith(_ =>
         {
             try { preparable.Prepare(_context); }
             catch (Exception) { /* reported by the tensor's own first chunk */ }
-        }));
+        }, TaskScheduler.Default));
+    }
+
+    /// <summary>
+    /// Starts holding the inputs of the tensor at <paramref name="index"/> in memory when it reads them more than once
+    /// (on a task: hundreds of MB may come from disk). A failure holds nothing: the chunks then read the files, and
+    /// report the failure themselves.
+    /// </summary>
+    private Task<IDisposable?> Hold(int index)
+    {
+        var held = Task.Run(() =>
+        {
+            try { return Prefetching.HoldIfReread(_sources[index], _context.Cancellation); }
+            catch (Exception) { return null; }
+        });
+        _held[index] = held;
+        return held;
     }
 
     private byte[] Produce(Chunk chunk)
@@ -139,6 +176,9 @@ public sealed class ChunkStream : IDisposable
         _inFlight.Clear();
         foreach (var task in _preparing) task.Wait(); // never throws: failures are caught inside
         _preparing.Clear();
+        foreach (var held in _held.Values) held.Result?.Dispose(); // never throws either
+        _held.Clear();
+        Format.ResidentTensors.ReleaseSpare();
         _chunks.Dispose();
     }
 }

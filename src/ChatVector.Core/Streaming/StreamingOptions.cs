@@ -15,6 +15,6 @@ public sealed record StreamingOptions(int ChunkBytes = 1 << 20, int Parallelism 
         ChunkBytes: FromEnvironment("CHATVECTOR_CHUNK_MB", 1, 1, 1024) << 20,
         Parallelism: FromEnvironment("CHATVECTOR_PARALLELISM", Math.Clamp(Environment.ProcessorCount, 2, 8), 1, 64));
 
-    private static int FromEnvironment(string name, int fallback, int min, int max) =>
+    internal static int FromEnvironment(string name, int fallback, int min, int max) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? Math.Clamp(value, min, max) : fallback;
 }

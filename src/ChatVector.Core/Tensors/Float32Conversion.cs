@@ -27,6 +27,22 @@ public static class Float32Conversion
         for (; i < n; i++) result[i] = (uint)source[i] << 16;
     }
 
+    /// <summary>bfloat16 bits widened into float32 values, from memory other than the destination's.</summary>
+    public static void WidenBf16(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        if (source.Length != destination.Length) throw new ArgumentException($"{destination.Length} results for {source.Length} values", nameof(destination));
+        var result = MemoryMarshal.Cast<float, uint>(destination);
+        int i = 0, width = Vector<ushort>.Count;
+        if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
+            for (; i <= source.Length - width; i += width)
+            {
+                Vector.Widen(new Vector<ushort>(source[i..]), out var low, out var high);
+                (low << 16).CopyTo(result[i..]);
+                (high << 16).CopyTo(result[(i + width / 2)..]);
+            }
+        for (; i < source.Length; i++) result[i] = (uint)source[i] << 16;
+    }
+
     /// <summary>
     /// destination = minuend − subtrahend, both given as bfloat16 bits: widened by bits and subtracted in IEEE float32
     /// (libtorch's values for a bf16 chat vector) in one pass, no float32 copy of either side in between.

@@ -10,6 +10,13 @@ public interface IPrefetchable
 {
     /// <summary>The stored tensors this source's values are read from.</summary>
     IEnumerable<StoredTensorSource> StoredInputs();
+
+    /// <summary>
+    /// Whether computing this source reads some stored input more than once (a trim's selection passes, a base that
+    /// is both the model and each vector's base): the chunk stream then holds its inputs in memory
+    /// (<see cref="Format.ResidentTensors"/>) rather than reading them from the file again.
+    /// </summary>
+    bool RereadsInputs => false;
 }
 
 /// <summary>Page-cache hints over the stored inputs of several sources.</summary>
@@ -18,6 +25,32 @@ public static class Prefetching
     /// <summary>The distinct stored tensors behind <paramref name="sources"/> (a stored source is its own input).</summary>
     public static IEnumerable<StoredTensorSource> StoredInputs(IEnumerable<ITensorSource> sources) =>
         sources.SelectMany(source => source is IPrefetchable p ? p.StoredInputs() : []).DistinctBy(s => (s.Stored.File.Path, s.Name));
+
+    /// <summary>
+    /// Whether the parts of one computation read a stored input more than once: one of them does so itself, or two of
+    /// them read the same stored tensor.
+    /// </summary>
+    public static bool RereadsInputs(IEnumerable<ITensorSource> parts)
+    {
+        var seen = new HashSet<(string Path, string Name)>();
+        foreach (var part in parts)
+        {
+            if (part is not IPrefetchable prefetchable) continue;
+            if (prefetchable.RereadsInputs) return true;
+            foreach (var stored in prefetchable.StoredInputs())
+                if (!seen.Add((stored.Stored.File.Path, stored.Name))) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Holds the stored inputs of <paramref name="source"/> in memory when it reads them more than once and they fit
+    /// the budget (<see cref="Format.ResidentTensors"/>); null when it holds nothing.
+    /// </summary>
+    public static IDisposable? HoldIfReread(ITensorSource source, CancellationToken cancellation) =>
+        source is IPrefetchable { RereadsInputs: true } prefetchable
+            ? Format.ResidentTensors.TryHold(StoredInputs([source]).Select(s => (s.Stored.File, s.Stored.Info)), cancellation)
+            : null;
 
     /// <summary>Starts reading, in the background, every stored byte the sources' values come from.</summary>
     public static void Prefetch(IEnumerable<ITensorSource> sources)

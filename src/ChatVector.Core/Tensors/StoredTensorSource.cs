@@ -42,6 +42,13 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IP
     public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) =>
         Stored.File.ReadTensorBytes(Stored.Info, byteOffset, destination);
 
+    /// <summary>
+    /// Lends <paramref name="length"/> of the tensor's bytes from <paramref name="byteOffset"/> when the tensor is held in
+    /// memory (<see cref="ResidentTensors"/>): readers compute from them in place instead of copying them first.
+    /// </summary>
+    public bool TryBorrowBytes(long byteOffset, int length, out ResidentTensors.Loan bytes) =>
+        Stored.File.TryBorrowTensorBytes(Stored.Info, byteOffset, length, out bytes);
+
     private long ElementSize => DType.Bits() / 8;
 
     /// <summary>BF16 and F32 are widened by bits here (F16 and the rest go through libtorch).</summary>
@@ -55,6 +62,11 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IP
         if (DType == DType.F32)
         {
             Stored.File.ReadTensorBytes(Stored.Info, firstElement * 4, bytes);
+            return;
+        }
+        if (TryBorrowBytes(firstElement * 2, bytes.Length / 2, out var held))
+        {
+            using (held) Float32Conversion.WidenBf16(MemoryMarshal.Cast<byte, ushort>(held.Bytes), destination);
             return;
         }
         // The bf16 bytes land in the second half and are widened in place.

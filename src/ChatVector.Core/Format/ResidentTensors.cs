@@ -1,0 +1,250 @@
+using System.Runtime.InteropServices;
+
+namespace ChatVector.Core.Format;
+
+/// <summary>
+/// Copies of stored tensors' bytes held in memory while an output tensor that reads them several times is computed
+/// (a TIES merge reads the base tensor as the model and once per vector, and a trimmed vector once per selection pass
+/// and once more to merge). <see cref="SafeTensorFile.ReadTensorBytes"/> serves a held tensor from its copy, and the hot
+/// readers compute straight from it (<see cref="SafeTensorFile.TryBorrowTensorBytes"/>), so each held byte is read from
+/// the file once: copying from the page cache was a third of a TIES merge's CPU at 8 GB.
+/// Transparent to readers (a tensor not held is read from its file as before), bounded by a byte budget, and keyed by
+/// the file's identity as it was opened (path, length, write time), so a reader of a file that has changed since never
+/// sees the old copy. Copies live in one native region of the budget's size (<see cref="RangeAllocator"/>), made at
+/// the first hold and freed when a stream ends (<see cref="ReleaseSpare"/>): its pages are faulted in once.
+/// </summary>
+public static class ResidentTensors
+{
+    private readonly record struct Key(string Path, long FileLength, DateTime LastWriteUtc, long Begin, long ByteLength);
+
+    /// <summary>Copies are placed in whole MB (a grain for the placement, not a page size).</summary>
+    private const long Grain = 1 << 20;
+
+    private static readonly object Gate = new();
+    private static readonly Dictionary<Key, Copy> Held = new();
+    private static Region? _region;
+    private static long _copiesMade;
+
+    /// <summary>
+    /// Bytes of memory the copies take at most. 112 MB holds every input of the tensor written and the base and chat
+    /// of the one prepared, for the MLP tensors of a model of hidden size 2048 (the benchmark's), or every input of
+    /// two attention tensors of a 7B model; for larger tensors, what fits, the most re-read first (<see cref="TryHold"/>).
+    /// The benchmark's TIES merge then peaks at about 0.5 GB: the budget is what keeps it there.
+    /// CHATVECTOR_RESIDENT_MB overrides it (0 holds nothing: every pass reads the files).
+    /// </summary>
+    public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 112, 0, 1 << 20) << 20;
+
+    /// <summary>Bytes held now, in whole MB per copy (tests and the benchmark watch it).</summary>
+    public static long HeldBytes
+    {
+        get { lock (Gate) return _region?.Placement.Used ?? 0; }
+    }
+
+    /// <summary>Tensors copied into memory since the process started (tests and the benchmark watch it).</summary>
+    public static long CopiesMade => Interlocked.Read(ref _copiesMade);
+
+    /// <summary>Bytes of native memory reserved for copies now: the region's size, or 0 when there is none.</summary>
+    public static long AllocatedBytes
+    {
+        get { lock (Gate) return _region?.Placement.Length ?? 0; }
+    }
+
+    /// <summary>
+    /// Holds the tensors of <paramref name="tensors"/> in memory until the returned lease is disposed, in the order given,
+    /// each one that still fits the budget (so the first, the most re-read, come first: a merge's model before its
+    /// vectors' inputs); null when none does. A tensor already held by another lease is shared. Read failures propagate,
+    /// holding nothing.
+    /// </summary>
+    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, CancellationToken cancellation = default)
+    {
+        var wanted = tensors.Where(t => t.Tensor.ByteLength > 0).DistinctBy(t => KeyOf(t.File, t.Tensor)).ToList();
+        var lease = new Lease();
+        var toRead = new List<(SafeTensorFile File, TensorInfo Tensor, Copy Copy)>();
+        try
+        {
+            lock (Gate)
+            {
+                foreach (var (file, tensor) in wanted)
+                {
+                    var key = KeyOf(file, tensor);
+                    if (Held.TryGetValue(key, out var held) && held.TryShare()) lease.Add(held);
+                    else if (Place(key) is { } copy)
+                    {
+                        lease.Add(copy); // released by the lease even if its reading fails
+                        toRead.Add((file, tensor, copy));
+                    }
+                }
+            }
+            if (lease.IsEmpty) return null;
+            foreach (var (file, tensor, copy) in toRead)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                file.ReadTensorBytes(tensor, 0, copy.Bytes);
+                lock (Gate) Held[copy.Key] = copy; // readable from here on
+                Interlocked.Increment(ref _copiesMade);
+            }
+            return lease;
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Frees the copies' memory when nothing is held (a stream calls it when it ends).</summary>
+    public static void ReleaseSpare()
+    {
+        lock (Gate)
+        {
+            if (_region is not { Placement.Used: 0 } idle) return;
+            idle.Free();
+            _region = null;
+        }
+    }
+
+    /// <summary>Copies the bytes from a held copy of the tensor, if there is one; false leaves reading to the file.</summary>
+    internal static bool TryRead(SafeTensorFile file, TensorInfo tensor, long offsetInTensor, Span<byte> destination)
+    {
+        if (!TryBorrow(file, tensor, offsetInTensor, destination.Length, out var borrowed)) return false;
+        using (borrowed) borrowed.Bytes.CopyTo(destination);
+        return true;
+    }
+
+    /// <summary>
+    /// Lends bytes [offset, offset + length) of a held copy of the tensor, if there is one, until the loan is disposed
+    /// (the copy's memory is not reused meanwhile): the hot readers compute straight from it, with no copy in between.
+    /// </summary>
+    internal static bool TryBorrow(SafeTensorFile file, TensorInfo tensor, long offsetInTensor, int length, out Loan loan)
+    {
+        loan = default;
+        Copy? copy;
+        lock (Gate)
+        {
+            if (Held.Count == 0 || !Held.TryGetValue(KeyOf(file, tensor), out copy) || !copy.TryEnterRead()) return false;
+        }
+        loan = Loan.Of(copy, copy.Bytes.Slice((int)offsetInTensor, length));
+        return true;
+    }
+
+    /// <summary>Bytes of a held copy, lent to a reader; disposing it ends the loan.</summary>
+    public readonly ref struct Loan
+    {
+        private readonly object? _copy; // a Copy (private to this class)
+
+        private Loan(object copy, ReadOnlySpan<byte> bytes)
+        {
+            _copy = copy;
+            Bytes = bytes;
+        }
+
+        internal static Loan Of(object copy, ReadOnlySpan<byte> bytes) => new(copy, bytes);
+
+        public ReadOnlySpan<byte> Bytes { get; }
+
+        public void Dispose()
+        {
+            if (_copy is Copy copy) ExitRead(copy);
+        }
+    }
+
+    private static Key KeyOf(SafeTensorFile file, TensorInfo tensor) => new(file.Path, file.FileLength, file.LastWriteUtc, tensor.Begin, tensor.ByteLength);
+
+    /// <summary>Called under the gate: room for a copy of the tensor in the region (made at the budget's size when there is none), or null.</summary>
+    private static Copy? Place(Key key)
+    {
+        long length = (key.ByteLength + Grain - 1) / Grain * Grain;
+        if (length > BudgetBytes) return null;
+        if (_region is { Placement.Used: 0 } stale && stale.Placement.Length != BudgetBytes)
+        {
+            stale.Free(); // the budget was changed since it was made
+            _region = null;
+        }
+        _region ??= Region.Allocate(BudgetBytes);
+        return _region.Placement.TryAllocate(length) is { } offset ? new Copy(key, _region, offset, length) : null;
+    }
+
+    private static void ExitRead(Copy copy)
+    {
+        lock (Gate)
+            if (copy.ExitRead()) Release(copy);
+    }
+
+    /// <summary>Called under the gate once a copy has no lease and no reader: its room goes back to the region.</summary>
+    private static void Release(Copy copy)
+    {
+        if (Held.TryGetValue(copy.Key, out var held) && ReferenceEquals(held, copy)) Held.Remove(copy.Key);
+        copy.Region.Placement.Free(copy.Offset, copy.Length);
+    }
+
+    /// <summary>One held tensor: where its bytes lie, the leases holding it and the readers using them right now.</summary>
+    private sealed class Copy(Key key, Region region, long offset, long length)
+    {
+        private int _leases = 1, _readers;
+
+        public Key Key { get; } = key;
+        public Region Region { get; } = region;
+        public long Offset { get; } = offset;
+        public long Length { get; } = length;
+        public unsafe Span<byte> Bytes => new((void*)(Region.Address + (nint)Offset), checked((int)Key.ByteLength));
+
+        // All called under the gate.
+        public bool TryShare()
+        {
+            if (_leases == 0) return false; // being released: a new copy is made
+            _leases++;
+            return true;
+        }
+
+        public bool TryEnterRead()
+        {
+            if (_leases == 0) return false;
+            _readers++;
+            return true;
+        }
+
+        /// <summary>True when this was the last user: the caller releases the copy.</summary>
+        public bool ExitRead() => --_readers == 0 && _leases == 0;
+
+        public bool Unlease() => --_leases == 0 && _readers == 0;
+    }
+
+    private sealed class Lease : IDisposable
+    {
+        private readonly List<Copy> _copies = new();
+        private bool _disposed;
+
+        public void Add(Copy copy) => _copies.Add(copy);
+
+        public bool IsEmpty => _copies.Count == 0;
+
+        public void Dispose()
+        {
+            lock (Gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                foreach (var copy in _copies)
+                    if (copy.Unlease()) Release(copy);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Native memory for the copies, page-aligned, freed as a whole at once (not at the next full garbage collection).
+    /// Large enough that glibc maps it on its own, so freeing it gives its pages back to the system.
+    /// </summary>
+    private sealed class Region(IntPtr address, long length)
+    {
+        public IntPtr Address { get; private set; } = address;
+        public RangeAllocator Placement { get; } = new(length);
+
+        public static unsafe Region Allocate(long bytes) => new((IntPtr)NativeMemory.AlignedAlloc((nuint)bytes, 4096), bytes);
+
+        public unsafe void Free()
+        {
+            NativeMemory.AlignedFree((void*)Address);
+            Address = IntPtr.Zero;
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using ChatVector.Core.Export;
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+using ChatVector.Core.Sparsify;
+using ChatVector.Core.Tensors;
+using ChatVector.Tests.Shared;
+using Xunit;
+
+namespace ChatVector.Core.Tests.Format;
+
+/// <summary>The held copies are process-wide: their suite runs alone, so the counts it reads are its own.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ResidentTensorsCollection
+{
+    public const string Name = "ResidentTensors";
+}
+
+/// <summary>
+/// Tensors held in memory (ResidentTensors): reads of a held tensor give the file's own bytes, copies stay within the
+/// budget, a loan outlives its lease safely, and a TIES merge writes the same bytes whether its inputs are held or read.
+/// </summary>
+[Collection(ResidentTensorsCollection.Name)]
+public sealed class ResidentTensorsTests : TempDirTest
+{
+    private const int MB = 1 << 20;
+
+    /// <summary>One file of tensors "t0", "t1", ... of the given byte lengths, filled with seeded random bytes (returned by name).</summary>
+    private (SafeTensorFile File, Dictionary<string, byte[]> Bytes) WriteTensors(string name, params int[] byteLengths)
+    {
+        var random = new Random(byteLengths.Length * 31 + byteLengths.Sum());
+        var bytes = byteLengths.Select((length, i) =>
+        {
+            var data = new byte[length];
+            random.NextBytes(data);
+            return ($"t{i}", data);
+        }).ToList();
+        LlamaModelBuilder.WriteFile(Dir.File(name), bytes.Select(b => (b.Item1, "U8", new long[] { b.data.Length }, b.data)).ToList());
+        return (SafeTensorFile.Open(Dir.File(name)), bytes.ToDictionary(b => b.Item1, b => b.data));
+    }
+
+    private static (SafeTensorFile, TensorInfo) Entry(SafeTensorFile file, string name) => (file, file.Find(name)!);
+
+    private static byte[] Read(SafeTensorFile file, string name, long offset, int length)
+    {
+        var bytes = new byte[length];
+        file.ReadTensorBytes(file.Find(name)!, offset, bytes);
+        return bytes;
+    }
+
+    private static bool IsHeld(SafeTensorFile file, string name)
+    {
+        if (!file.TryBorrowTensorBytes(file.Find(name)!, 0, 1, out var loan)) return false;
+        loan.Dispose();
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="test"/> with the budget set to <paramref name="budget"/>, then puts the default back.</summary>
+    private static void WithBudget(long budget, Action test)
+    {
+        long saved = ResidentTensors.BudgetBytes;
+        ResidentTensors.BudgetBytes = budget;
+        try { test(); }
+        finally
+        {
+            ResidentTensors.BudgetBytes = saved;
+            ResidentTensors.ReleaseSpare();
+        }
+    }
+
+    [Fact]
+    public void A_held_tensor_reads_the_files_bytes_and_is_let_go_with_its_lease()
+    {
+        var (file, expected) = WriteTensors("a.safetensors", 3 * MB + 5, 1000);
+        long copiesBefore = ResidentTensors.CopiesMade;
+        var lease = ResidentTensors.TryHold([Entry(file, "t0"), Entry(file, "t1")]);
+
+        Assert.NotNull(lease);
+        Assert.Equal(2, ResidentTensors.CopiesMade - copiesBefore);
+        Assert.Equal(4 * MB + MB, ResidentTensors.HeldBytes); // whole MB blocks: 4 MB and 1 MB
+        Assert.True(IsHeld(file, "t0") && IsHeld(file, "t1"));
+        foreach (var (offset, length) in new[] { (0L, 1), (0L, 3 * MB + 5), (MB - 3, 17), (3L * MB, 5) })
+            Assert.Equal(expected["t0"].AsSpan((int)offset, length).ToArray(), Read(file, "t0", offset, length));
+        Assert.True(file.TryBorrowTensorBytes(file.Find("t1")!, 10, 20, out var loan));
+        using (loan) Assert.Equal(expected["t1"].AsSpan(10, 20).ToArray(), loan.Bytes.ToArray());
+
+        lease!.Dispose();
+        Assert.Equal(0, ResidentTensors.HeldBytes);
+        Assert.False(IsHeld(file, "t0"));
+        Assert.Equal(expected["t0"].AsSpan(7, 100).ToArray(), Read(file, "t0", 7, 100)); // from the file again
+        ResidentTensors.ReleaseSpare();
+        Assert.Equal(0, ResidentTensors.AllocatedBytes);
+    }
+
+    [Fact]
+    public void Tensors_are_held_in_the_order_given_while_they_fit_the_budget() => WithBudget(3 * MB, () =>
+    {
+        var (file, _) = WriteTensors("b.safetensors", 2 * MB, 2 * MB, MB / 2);
+        using var lease = ResidentTensors.TryHold([Entry(file, "t0"), Entry(file, "t1"), Entry(file, "t2")]);
+
+        Assert.NotNull(lease);
+        Assert.True(IsHeld(file, "t0"));
+        Assert.False(IsHeld(file, "t1")); // 2 + 2 MB is over 3 MB
+        Assert.True(IsHeld(file, "t2"));  // 2 + 1 MB fits
+        Assert.Null(ResidentTensors.TryHold([Entry(file, "t1")])); // nothing more fits
+        Assert.Equal(3 * MB, ResidentTensors.HeldBytes);
+    });
+
+    [Fact]
+    public void A_tensor_already_held_is_shared_and_stays_until_its_last_lease_ends()
+    {
+        var (file, expected) = WriteTensors("c.safetensors", MB);
+        long copiesBefore = ResidentTensors.CopiesMade;
+        var first = ResidentTensors.TryHold([Entry(file, "t0")]);
+        var second = ResidentTensors.TryHold([Entry(file, "t0")]);
+
+        Assert.Equal(1, ResidentTensors.CopiesMade - copiesBefore);
+        Assert.Equal(MB, ResidentTensors.HeldBytes);
+        first!.Dispose();
+        Assert.True(IsHeld(file, "t0"));
+        Assert.Equal(expected["t0"].AsSpan(0, 64).ToArray(), Read(file, "t0", 0, 64));
+        second!.Dispose();
+        Assert.False(IsHeld(file, "t0"));
+        Assert.Equal(0, ResidentTensors.HeldBytes);
+    }
+
+    [Fact]
+    public void A_loan_keeps_its_bytes_after_the_lease_ends_until_it_is_given_back()
+    {
+        var (file, expected) = WriteTensors("d.safetensors", MB, MB);
+        var lease = ResidentTensors.TryHold([Entry(file, "t0")]);
+        Assert.True(file.TryBorrowTensorBytes(file.Find("t0")!, 100, 4096, out var loan));
+
+        lease!.Dispose();
+        Assert.Equal(MB, ResidentTensors.HeldBytes); // still lent: its block is neither reused nor freed
+        using (var other = ResidentTensors.TryHold([Entry(file, "t1")])) // placed elsewhere: the lent room is not free yet
+            Assert.Equal(expected["t0"].AsSpan(100, 4096).ToArray(), loan.Bytes.ToArray());
+        loan.Dispose();
+        Assert.Equal(0, ResidentTensors.HeldBytes);
+        Assert.False(IsHeld(file, "t0"));
+    }
+
+    [Fact]
+    public void Copies_stay_within_one_region_of_the_budgets_size_and_read_their_own_bytes() => WithBudget(6 * MB, () =>
+    {
+        var (file, expected) = WriteTensors("e.safetensors", 3 * MB, MB + 1, 2 * MB, MB, 4 * MB, 5 * MB + 1);
+        var random = new Random(5);
+        for (int round = 0; round < 40; round++)
+        {
+            var names = Enumerable.Range(0, 6).Where(_ => random.Next(2) == 0).Select(i => $"t{i}").ToList();
+            using var lease = ResidentTensors.TryHold(names.Select(n => Entry(file, n)));
+            Assert.Equal(6 * MB, ResidentTensors.AllocatedBytes); // one region of the budget's size
+            Assert.InRange(ResidentTensors.HeldBytes, 0, 6 * MB);
+            foreach (var name in names.Where(n => IsHeld(file, n)))
+                Assert.Equal(expected[name].AsSpan(0, MB).ToArray(), Read(file, name, 0, MB));
+        }
+        Assert.Equal(0, ResidentTensors.HeldBytes);
+        ResidentTensors.ReleaseSpare();
+        Assert.Equal(0, ResidentTensors.AllocatedBytes);
+    });
+
+    [Fact]
+    public void A_file_whose_tensor_is_held_is_told_apart_from_a_new_file_at_the_same_path()
+    {
+        var (file, _) = WriteTensors("f.safetensors", MB);
+        using var lease = ResidentTensors.TryHold([Entry(file, "t0")]);
+        var replacement = new byte[MB];
+        Array.Fill(replacement, (byte)7);
+        LlamaModelBuilder.WriteFile(Dir.File("f.safetensors"), [("t0", "U8", new long[] { MB }, replacement)]);
+        File.SetLastWriteTimeUtc(Dir.File("f.safetensors"), DateTime.UtcNow.AddMinutes(1)); // a new identity even within the clock's grain
+        var reopened = SafeTensorFile.Open(Dir.File("f.safetensors"));
+
+        Assert.False(IsHeld(reopened, "t0"));
+        Assert.Equal(replacement.AsSpan(0, 32).ToArray(), Read(reopened, "t0", 0, 32));
+    }
+
+    /// <summary>base + TIES of (chat − base, cp − base) over the bf16 trio, as the benchmark and Limit-ChatVector | Add-ChatVector build it.</summary>
+    private static IReadOnlyList<ITensorSource> TiesOutputs(Trio trio)
+    {
+        var @base = StoredModel.Open(trio.BasePath);
+        var options = new SparsifyOptions(SparsifyMethod.Magnitude, 0.3, SparsifyOptions.DefaultGamma, SparsifyOptions.DefaultEpsilon, 0, Rescale: false);
+        var vectors = new[] { trio.ChatPath, trio.CpPath }
+            .SelectMany(other => ChatVectorPairing.Pair(@base, StoredModel.Open(other), _ => true).Vectors)
+            .Select(v => new VectorInput(new SparsifiedTensor(v, options), 1.0, v.Provenance))
+            .ToList();
+        return MergePlanner.Plan(new MergeRequest(@base, vectors, Mixing: new MixOptions(ConsensusMethod.Sum, Normalize: true))).Outputs;
+    }
+
+    private static Dictionary<string, byte[]> Files(string folder) =>
+        Directory.GetFiles(folder, "*.safetensors").ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+
+    [Fact]
+    public void A_ties_merge_writes_the_same_bytes_with_its_inputs_held_or_read_from_the_files()
+    {
+        using var trio = new Trio(extraCpRows: 0);
+        string held = trio.Output("held"), read = trio.Output("read");
+        long copiesBefore = ResidentTensors.CopiesMade;
+        Trio.Export(held, TiesOutputs(trio), maxShard: "1MB");
+        Assert.True(ResidentTensors.CopiesMade - copiesBefore > 0, "the merge held no input");
+        Assert.Equal(0, ResidentTensors.HeldBytes);
+        Assert.Equal(0, ResidentTensors.AllocatedBytes); // the stream gave its spare copies back
+
+        WithBudget(0, () =>
+        {
+            long copies = ResidentTensors.CopiesMade;
+            Trio.Export(read, TiesOutputs(trio), maxShard: "1MB");
+            Assert.Equal(copies, ResidentTensors.CopiesMade);
+        });
+
+        var (heldFiles, readFiles) = (Files(held), Files(read));
+        Assert.Equal(readFiles.Keys.Order(), heldFiles.Keys.Order());
+        foreach (var (name, bytes) in readFiles) Assert.Equal(bytes, heldFiles[name]);
+    }
+}
