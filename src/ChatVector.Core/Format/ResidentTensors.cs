@@ -127,6 +127,12 @@ public static class ResidentTensors
         return true;
     }
 
+    /// <summary>Whether the tensor is held now (a hint: it may be let go right after).</summary>
+    public static bool IsHeld(SafeTensorFile file, TensorInfo tensor)
+    {
+        lock (Gate) return Held.Count > 0 && Held.ContainsKey(KeyOf(file, tensor));
+    }
+
     /// <summary>Bytes of a held copy, lent to a reader; disposing it ends the loan.</summary>
     public readonly ref struct Loan
     {

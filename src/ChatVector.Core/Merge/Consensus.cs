@@ -90,6 +90,17 @@ public static class Consensus
     }
 
     /// <summary>
+    /// <paramref name="model"/> += the mix of two contributions that both cover it, given as float32 values (what
+    /// <see cref="TryMixInto"/> does for two covering vectors); false, having changed nothing, when a ratio is not finite.
+    /// </summary>
+    public static bool TryMixTwoInto(Span<float> model, ReadOnlySpan<float> first, double firstRatio, ReadOnlySpan<float> second, double secondRatio, MixOptions options)
+    {
+        if (!double.IsFinite(firstRatio) || !double.IsFinite(secondRatio)) return false;
+        MixKernels.MixTwo(model, first, firstRatio, second, secondRatio, options.Consensus, options.Normalize, NegligibleRatioSum);
+        return true;
+    }
+
+    /// <summary>
     /// Elements per block: the sums of a block (16 bytes an element) stay in the core's L1/L2 cache through the passes
     /// over it. Over a whole 1 MB chunk they were 8 MB, cleared and swept several times per chunk from memory.
     /// </summary>

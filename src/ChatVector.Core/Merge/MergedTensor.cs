@@ -56,6 +56,7 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
     protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
     {
         if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32) || context.Device.type != DeviceType.CPU) return false;
+        if (BlockedMerge.TryCompute(this, firstElement, (int)count, destination, context)) return true;
         var sum = ComputeAccumulated(firstElement, count, context).contiguous();
         var values = TensorSpans.Floats(sum);
         if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(destination);

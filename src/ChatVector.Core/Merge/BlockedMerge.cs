@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+using ChatVector.Core.Format;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Merge;
+
+/// <summary>
+/// A float32 CPU merge of a chunk computed a block of <see cref="BlockElements"/> at a time when its inputs are held in
+/// memory (<see cref="ResidentTensors"/>), from the model's and the vectors' values read straight into small scratch
+/// arrays, to the rounded output bytes: the model, each vector (chat −
+/// base, masked), the mix and the rounding all work on a block while it is in the core's cache. Chunk-wide, each of
+/// those steps swept a 2 MB float32 tensor of its own (libtorch-allocated per chunk) from memory, and the merge pass
+/// was a fifth of a TIES merge's CPU. The same operations in the same order per element as the chunk-wide path
+/// (<see cref="MergedTensor"/>), so the same bytes.
+/// Covers the common merges: every vector covers the whole chunk and reads float32 directly, no row override touches
+/// the chunk, and either the plain sum with every ratio 1 or a mix of two vectors (TIES, DARE-TIES); anything else is
+/// left to the chunk-wide path.
+/// </summary>
+internal static class BlockedMerge
+{
+    /// <summary>16K elements: the block's four float32 arrays (model, two vectors) and its inputs' bf16 bits fit a core's L2.</summary>
+    private const int BlockElements = 1 << 14;
+
+    public static bool TryCompute(MergedTensor merge, long firstElement, int count, Span<byte> destination, ComputeContext context)
+    {
+        if (!Applies(merge, firstElement, count)) return false;
+        var model = (IFloat32Source)merge.Model;
+        var vectors = merge.Terms.Select(t => (IFloat32Source)t.Vector).ToArray();
+        // Inputs read from their files are read a chunk at a time, as before: each read opens the file (and checks that
+        // it has not changed), which per small block cost more than the block's arithmetic.
+        int blockElements = AllInputsHeld(merge) ? BlockElements : count;
+        var sumArray = ScratchArrays<float>.Rent(blockElements);
+        var firstArray = ScratchArrays<float>.Rent(blockElements);
+        var secondArray = ScratchArrays<float>.Rent(blockElements);
+        try
+        {
+            int outputBytes = merge.DType.Bits() / 8;
+            for (int start = 0; start < count; start += blockElements)
+            {
+                int length = Math.Min(blockElements, count - start);
+                long first = firstElement + start;
+                var sum = sumArray.AsSpan(0, length);
+                model.ReadFloat32(first, sum, context);
+                if (merge.Mixing.IsPlain)
+                    foreach (var vector in vectors)
+                    {
+                        var values = firstArray.AsSpan(0, length);
+                        vector.ReadFloat32(first, values, context);
+                        MixKernels.Add(values, sum); // a ratio of 1: exactly s + v, as libtorch's fused add gives it
+                    }
+                else
+                {
+                    var a = firstArray.AsSpan(0, length);
+                    var b = secondArray.AsSpan(0, length);
+                    vectors[0].ReadFloat32(first, a, context);
+                    vectors[1].ReadFloat32(first, b, context);
+                    Consensus.TryMixTwoInto(sum, a, merge.Terms[0].Ratio, b, merge.Terms[1].Ratio, merge.Mixing);
+                }
+                Round(sum, destination.Slice(start * outputBytes, length * outputBytes), merge);
+            }
+            return true;
+        }
+        finally
+        {
+            ScratchArrays<float>.Return(sumArray);
+            ScratchArrays<float>.Return(firstArray);
+            ScratchArrays<float>.Return(secondArray);
+        }
+    }
+
+    /// <summary>The sum rounded once to the output dtype; NaN (which libtorch rounds to bits of its own) goes through libtorch.</summary>
+    private static void Round(ReadOnlySpan<float> sum, Span<byte> destination, MergedTensor merge)
+    {
+        if (merge.DType == DType.F32) MemoryMarshal.AsBytes(sum).CopyTo(destination);
+        else if (!Bf16Rounding.TryRound(sum, destination))
+        {
+            using var values = TorchSharp.torch.tensor(sum.ToArray());
+            using var rounded = values.to(TorchSharp.torch.ScalarType.BFloat16);
+            TorchTypes.CopyOut(rounded, destination);
+        }
+    }
+
+    private static bool AllInputsHeld(MergedTensor merge) =>
+        merge.StoredInputs().All(input => ResidentTensors.IsHeld(input.Stored.File, input.Stored.Info));
+
+    private static bool Applies(MergedTensor merge, long firstElement, int count)
+    {
+        if (merge.Model is not IFloat32Source { CanReadFloat32: true }) return false;
+        if (merge.Terms.Any(t => t.Vector is not IFloat32Source { CanReadFloat32: true } || t.Vector.ElementCount != merge.ElementCount)) return false;
+        if (merge.RowOverrides.Count > 0) return false;
+        if (merge.Mixing.IsPlain) return merge.Terms.All(t => t.Ratio == 1.0);
+        return merge.Terms.Count == 2 && merge.Terms.All(t => double.IsFinite(t.Ratio));
+    }
+}
