@@ -126,40 +126,36 @@ internal static class MixKernels
         {
             var one = Vector<float>.One;
             var zero = Vector<float>.Zero;
-            var zeroD = Vector<double>.Zero;
-            var oneD = Vector<double>.One;
+            // Each element's divisor is one of four values (which contributions it kept), so they are computed once, in
+            // double and with the unusable ones replaced, exactly as the scalar path computes each element's; the loop
+            // picks one per lane instead of widening the kept flags to double (that was a third of this loop's time).
+            var divideByNone = new Vector<float>(Divisor(0, ratio1, 0, ratio2, byKept, negligible));
+            var divideByFirst = new Vector<float>(Divisor(1, ratio1, 0, ratio2, byKept, negligible));
+            var divideBySecond = new Vector<float>(Divisor(0, ratio1, 1, ratio2, byKept, negligible));
+            var divideByBoth = new Vector<float>(Divisor(1, ratio1, 1, ratio2, byKept, negligible));
             for (; j <= model.Length - Width; j += Width)
             {
                 var w1 = new Vector<float>(v1[j..]) * r1;
                 var w2 = new Vector<float>(v2[j..]) * r2;
-                Vector<float> mixed;
-                Vector<double> low, high;
+                Vector<float> mixed, divisor;
                 if (!byKept)
                 {
                     mixed = zero + w1 + w2;
-                    low = high = zeroD + new Vector<double>(ratio1) + new Vector<double>(ratio2);
+                    divisor = divideByBoth;
                 }
                 else
                 {
                     var total = zero + (count ? Sign(w1) : w1) + (count ? Sign(w2) : w2);
                     var elected = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(total, zero), one, -one);
-                    var kept1 = Vector.ConditionalSelect(Vector.Equals(Sign(w1), elected), one, zero);
-                    var kept2 = Vector.ConditionalSelect(Vector.Equals(Sign(w2), elected), one, zero);
-                    mixed = zero + w1 * kept1 + w2 * kept2;
-                    Vector.Widen(kept1, out var kept1Low, out var kept1High);
-                    Vector.Widen(kept2, out var kept2Low, out var kept2High);
-                    low = zeroD + kept1Low * ratio1 + kept2Low * ratio2;
-                    high = zeroD + kept1High * ratio1 + kept2High * ratio2;
+                    var keeps1 = Vector.Equals(Sign(w1), elected);
+                    var keeps2 = Vector.Equals(Sign(w2), elected);
+                    mixed = zero + w1 * Vector.ConditionalSelect(keeps1, one, zero) + w2 * Vector.ConditionalSelect(keeps2, one, zero);
+                    divisor = Vector.ConditionalSelect(keeps1,
+                        Vector.ConditionalSelect(keeps2, divideByBoth, divideByFirst),
+                        Vector.ConditionalSelect(keeps2, divideBySecond, divideByNone));
                 }
                 var m = new Vector<float>(model[j..]);
-                if (normalize)
-                {
-                    low = Vector.ConditionalSelect(Unusable(low, byKept, negligible), oneD, low);
-                    high = Vector.ConditionalSelect(Unusable(high, byKept, negligible), oneD, high);
-                    (m + mixed / Vector.Narrow(low, high)).CopyTo(model[j..]);
-                }
-                else
-                    (m + mixed).CopyTo(model[j..]);
+                (normalize ? m + mixed / divisor : m + mixed).CopyTo(model[j..]);
             }
         }
         for (; j < model.Length; j++)
@@ -188,6 +184,17 @@ internal static class MixKernels
             if (byKept ? d == 0 : Math.Abs(d) < negligible) d = 1.0;
             model[j] += mixed / (float)d;
         }
+    }
+
+    /// <summary>
+    /// The divisor of an element that kept the contributions flagged (1 or 0), as the scalar path computes it: the kept
+    /// ratios summed in double (without consensus every ratio counts), an unusable sum replaced by 1, rounded to float.
+    /// </summary>
+    private static float Divisor(float kept1, double ratio1, float kept2, double ratio2, bool byKept, double negligible)
+    {
+        double d = byKept ? 0.0 + kept1 * ratio1 + kept2 * ratio2 : 0.0 + ratio1 + ratio2;
+        if (byKept ? d == 0 : Math.Abs(d) < negligible) d = 1.0;
+        return (float)d;
     }
 
     private static Vector<long> Unusable(Vector<double> d, bool byKept, double negligible) =>
