@@ -27,6 +27,9 @@ public readonly struct CounterRandom
     public ulong Bits53(long index) => Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden)) >> 11;
 
     /// <summary><see cref="Bits53(long)"/> for a vector of indices (the same integer operations, lane by lane).</summary>
+    // Inlined into its hot caller (a DARE mask, compiled optimized from its first call): called, it ran unoptimized
+    // until tiering reached it, its vector constructors as calls, 6% of a 1 GB DARE-TIES merge's CPU.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Vector<ulong> Bits53(Vector<ulong> indices)
     {
         var z = new Vector<ulong>(_streamKey) + (indices + Vector<ulong>.One) * new Vector<ulong>(Golden);
