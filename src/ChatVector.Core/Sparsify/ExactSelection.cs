@@ -261,12 +261,7 @@ public static class ExactSelection
             throw new InvalidOperationException("the tensor's values changed between selection passes");
         }
 
-        private static long CountEqual(ReadOnlySpan<uint> keys, uint key)
-        {
-            long count = 0;
-            foreach (var k in keys) if (k == key) count++;
-            return count;
-        }
+        private static long CountEqual(ReadOnlySpan<uint> keys, uint key) => keys.Count(key); // the runtime's SIMD count
 
         /// <summary>Runs <paramref name="work"/>(0 .. parallelism-1), worker 0 on this thread, the others on threads of their own
         /// (not the thread pool: its threads may all be streaming workers waiting for this selection).</summary>
