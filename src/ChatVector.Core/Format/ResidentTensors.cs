@@ -26,13 +26,14 @@ public static class ResidentTensors
     private static long _copiesMade;
 
     /// <summary>
-    /// Bytes of memory the copies take at most. 112 MB holds every input of the tensor written and the base and chat
-    /// of the one prepared, for the MLP tensors of a model of hidden size 2048 (the benchmark's), or every input of
-    /// two attention tensors of a 7B model; for larger tensors, what fits, the most re-read first (<see cref="TryHold"/>).
-    /// The benchmark's TIES merge then peaks at about 0.5 GB: the budget is what keeps it there.
+    /// Bytes of memory the copies take at most. 144 MB holds every input of the tensor written and of the one prepared
+    /// for the MLP tensors of a model of hidden size 2048 (the benchmark's: 112 MB left the prepared one's cp to the
+    /// files, and a TIES merge at 8 GB read 31.6 GB instead of 26.6), or of two attention tensors of a 7B model; for
+    /// larger tensors, what fits, the most re-read first (<see cref="TryHold"/>). The benchmark's TIES merge then peaks
+    /// at about 440 MB: the budget is what keeps it under 0.5 GB.
     /// CHATVECTOR_RESIDENT_MB overrides it (0 holds nothing: every pass reads the files).
     /// </summary>
-    public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 112, 0, 1 << 20) << 20;
+    public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 144, 0, 1 << 20) << 20;
 
     /// <summary>Bytes held now, in whole MB per copy (tests and the benchmark watch it).</summary>
     public static long HeldBytes
@@ -55,10 +56,16 @@ public static class ResidentTensors
     /// vectors' inputs); null when none does. A tensor already held by another lease is shared. Read failures propagate,
     /// holding nothing.
     /// </summary>
-    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, CancellationToken cancellation = default)
+    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, CancellationToken cancellation = default) =>
+        TryHold(tensors, out _, cancellation);
+
+    /// <inheritdoc cref="TryHold(IEnumerable{ValueTuple{SafeTensorFile, TensorInfo}}, CancellationToken)"/>
+    /// <param name="complete">Whether every tensor given is held (none was left out for want of room).</param>
+    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, out bool complete, CancellationToken cancellation = default)
     {
         var wanted = tensors.Where(t => t.Tensor.ByteLength > 0).DistinctBy(t => KeyOf(t.File, t.Tensor)).ToList();
         var lease = new Lease();
+        complete = true;
         var toRead = new List<(SafeTensorFile File, TensorInfo Tensor, Copy Copy)>();
         try
         {
@@ -73,6 +80,7 @@ public static class ResidentTensors
                         lease.Add(copy); // released by the lease even if its reading fails
                         toRead.Add((file, tensor, copy));
                     }
+                    else complete = false;
                 }
             }
             if (lease.IsEmpty) return null;

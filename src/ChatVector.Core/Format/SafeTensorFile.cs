@@ -76,6 +76,7 @@ public sealed class SafeTensorFile
     /// </summary>
     public void ReadTensorBytes(TensorInfo tensor, long offsetInTensor, Span<byte> destination)
     {
+        int length = destination.Length;
         if (offsetInTensor < 0 || offsetInTensor > tensor.ByteLength - destination.Length) // no overflow near long.MaxValue
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
         if (destination.IsEmpty || ResidentTensors.TryRead(this, tensor, offsetInTensor, destination)) return;
@@ -95,7 +96,13 @@ public sealed class SafeTensorFile
                 position += read;
             }
         }
+        Interlocked.Add(ref _bytesReadFromFiles, length);
     }
+
+    private static long _bytesReadFromFiles;
+
+    /// <summary>Tensor bytes read from files (not from held copies) since the process started (tests and the benchmark watch it).</summary>
+    public static long BytesReadFromFiles => Interlocked.Read(ref _bytesReadFromFiles);
 
     /// <summary>
     /// Lends <paramref name="length"/> bytes of <paramref name="tensor"/> from <paramref name="offsetInTensor"/> when the

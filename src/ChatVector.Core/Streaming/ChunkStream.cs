@@ -29,6 +29,9 @@ public sealed class ChunkStream : IDisposable
     private readonly List<Task> _preparing = new();
     /// <summary>Inputs held in memory per tensor index (<see cref="Prefetching.HoldIfReread"/>), let go once the tensor is written.</summary>
     private readonly Dictionary<int, Task<IDisposable?>> _held = new();
+    /// <summary>Per tensor index whose inputs were asked to be held: completed once they are let go (or the stream ends).</summary>
+    private readonly Dictionary<int, TaskCompletionSource> _letGo = new();
+    private volatile bool _ending;
     /// <summary>The inputs exceed the memory that could cache them: a written tensor's input pages are let go at once.</summary>
     private readonly bool _dropBehind;
 
@@ -76,7 +79,13 @@ public sealed class ChunkStream : IDisposable
     {
         int index = IndexOf(written);
         if (index < 0 || !_held.Remove(index, out var held)) return;
-        held.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result?.Dispose(); }, TaskScheduler.Default);
+        var letGo = _letGo[index];
+        _letGo.Remove(index);
+        held.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) t.Result?.Dispose();
+            letGo.TrySetResult();
+        }, TaskScheduler.Default);
     }
 
     private int IndexOf(ITensorSource source)
@@ -92,7 +101,12 @@ public sealed class ChunkStream : IDisposable
         {
             var chunk = _chunks.Current;
             if (chunk.ByteOffset == 0) PrepareAfter(chunk.SourceIndex);
-            _inFlight.Enqueue((chunk, Task.Run(() => Produce(chunk))));
+            // A tensor's chunks start once its inputs are held (when they are): started earlier, they read from the files
+            // what the hold was reading at the same time.
+            var produced = _held.TryGetValue(chunk.SourceIndex, out var held) && !held.IsCompleted
+                ? held.ContinueWith(_ => Produce(chunk), TaskScheduler.Default)
+                : Task.Run(() => Produce(chunk));
+            _inFlight.Enqueue((chunk, produced));
         }
     }
 
@@ -122,15 +136,37 @@ public sealed class ChunkStream : IDisposable
 
     /// <summary>
     /// Starts holding the inputs of the tensor at <paramref name="index"/> in memory when it reads them more than once
-    /// (on a task: hundreds of MB may come from disk). A failure holds nothing: the chunks then read the files, and
-    /// report the failure themselves.
+    /// (on a task: hundreds of MB may come from disk). It is asked for when the tensor before it starts, while the last
+    /// chunks of the one before that may still be written with their inputs held, and after the hold of the tensor
+    /// before it (so that one has its room first): what does not fit the budget then is
+    /// held once that tensor lets go of its own (three MLP tensors' inputs did not fit where two did, and the third's
+    /// came from the files: a TIES merge read 2.2 times its inputs' bytes at 8 GB). A failure holds nothing: the
+    /// chunks then read the files, and report the failure themselves.
     /// </summary>
     private Task<IDisposable?> Hold(int index)
     {
-        var held = Task.Run(() =>
+        var earlierLetGo = _letGo.TryGetValue(index - 2, out var earlier) ? earlier.Task : null;
+        var previousHold = _held.TryGetValue(index - 1, out var previous) ? previous : Task.CompletedTask;
+        _letGo[index] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = Task.Run(async () =>
         {
-            try { return Prefetching.HoldIfReread(_sources[index], _context.Cancellation); }
-            catch (Exception) { return null; }
+            IDisposable? first = null;
+            try
+            {
+                await previousHold.ConfigureAwait(false); // in write order: the tensor needed sooner has its room first
+                first = Prefetching.HoldIfReread(_sources[index], out bool complete, _context.Cancellation);
+                if (complete || earlierLetGo is null) return first;
+                await earlierLetGo.ConfigureAwait(false);
+                if (_ending) return first;
+                var all = Prefetching.HoldIfReread(_sources[index], out _, _context.Cancellation); // shares what the first holds
+                first?.Dispose();
+                return all;
+            }
+            catch (Exception)
+            {
+                first?.Dispose();
+                return null;
+            }
         });
         _held[index] = held;
         return held;
@@ -169,6 +205,9 @@ public sealed class ChunkStream : IDisposable
     /// <summary>Waits for chunks still being produced so no worker outlives the stream (or the files it reads).</summary>
     public void Dispose()
     {
+        // Holds still waiting for an earlier tensor to let go (and the chunks waiting for them) end now, holding no more.
+        _ending = true;
+        foreach (var letGo in _letGo.Values) letGo.TrySetResult();
         foreach (var (_, bytes) in _inFlight)
         {
             try { bytes.Wait(); } catch (AggregateException) { /* the failure was or will be reported by the consumer */ }

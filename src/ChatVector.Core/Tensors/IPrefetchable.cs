@@ -47,10 +47,14 @@ public static class Prefetching
     /// Holds the stored inputs of <paramref name="source"/> in memory when it reads them more than once and they fit
     /// the budget (<see cref="Format.ResidentTensors"/>); null when it holds nothing.
     /// </summary>
-    public static IDisposable? HoldIfReread(ITensorSource source, CancellationToken cancellation) =>
-        source is IPrefetchable { RereadsInputs: true } prefetchable
-            ? Format.ResidentTensors.TryHold(StoredInputs([source]).Select(s => (s.Stored.File, s.Stored.Info)), cancellation)
+    /// <param name="complete">False when some of them did not fit the budget (they may once other holds are let go).</param>
+    public static IDisposable? HoldIfReread(ITensorSource source, out bool complete, CancellationToken cancellation)
+    {
+        complete = true;
+        return source is IPrefetchable { RereadsInputs: true }
+            ? Format.ResidentTensors.TryHold(StoredInputs([source]).Select(s => (s.Stored.File, s.Stored.Info)), out complete, cancellation)
             : null;
+    }
 
     /// <summary>Starts reading, in the background, every stored byte the sources' values come from.</summary>
     public static void Prefetch(IEnumerable<ITensorSource> sources)

@@ -190,6 +190,30 @@ public sealed class ResidentTensorsTests : TempDirTest
         Directory.GetFiles(folder, "*.safetensors").ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
 
     [Fact]
+    public void A_tensor_whose_inputs_do_not_fit_beside_two_others_is_held_once_the_earlier_one_is_written()
+    {
+        using var trio = new Trio(extraCpRows: 0);
+        var outputs = TiesOutputs(trio);
+        Assert.All(outputs, output => Assert.True(output.ByteLength < MB, "each input must take one 1 MB block of the budget"));
+        var inputs = outputs.SelectMany(o => Prefetching.StoredInputs([o])).ToList();
+        Assert.True(inputs.Count >= 3 * 3, "the merge must hold the inputs of three tensors at least");
+        // Room for the three inputs (base, chat, cp) of two tensors: the stream asks for the third tensor's while the
+        // first tensor's are still held, so they are held only once the first is written.
+        WithBudget(6 * MB, () =>
+        {
+            long copiesBefore = ResidentTensors.CopiesMade, readBefore = SafeTensorFile.BytesReadFromFiles;
+            Trio.Export(trio.Output("held"), outputs, maxShard: "1MB");
+            Assert.Equal(inputs.Count, ResidentTensors.CopiesMade - copiesBefore); // every input held
+            Assert.Equal(inputs.Sum(i => i.Stored.Info.ByteLength), SafeTensorFile.BytesReadFromFiles - readBefore); // each read once
+        });
+        WithBudget(0, () => Trio.Export(trio.Output("read"), outputs, maxShard: "1MB"));
+
+        var (heldFiles, readFiles) = (Files(trio.Output("held")), Files(trio.Output("read")));
+        Assert.Equal(readFiles.Keys.Order(), heldFiles.Keys.Order());
+        foreach (var (name, bytes) in readFiles) Assert.Equal(bytes, heldFiles[name]);
+    }
+
+    [Fact]
     public void A_ties_merge_writes_the_same_bytes_with_its_inputs_held_or_read_from_the_files()
     {
         using var trio = new Trio(extraCpRows: 0);
