@@ -135,13 +135,13 @@ public sealed class ChunkStream : IDisposable
     }
 
     /// <summary>
-    /// Starts holding the inputs of the tensor at <paramref name="index"/> in memory when it reads them more than once
-    /// (on a task: hundreds of MB may come from disk). It is asked for when the tensor before it starts, while the last
-    /// chunks of the one before that may still be written with their inputs held, and after the hold of the tensor
-    /// before it (so that one has its room first): what does not fit the budget then is
-    /// held once that tensor lets go of its own (three MLP tensors' inputs did not fit where two did, and the third's
-    /// came from the files: a TIES merge read 2.2 times its inputs' bytes at 8 GB). A failure holds nothing: the
-    /// chunks then read the files, and report the failure themselves.
+    /// Starts holding the inputs of the tensor at <paramref name="index"/> in memory when it reads them more than once,
+    /// on a task (hundreds of MB may come from disk). Holds are taken in write order, after the previous tensor's, so
+    /// the tensor needed sooner has its room first. This one is asked for when the tensor before it starts, while the
+    /// last chunks of the one before that may still be written with their inputs held: what does not fit then is held
+    /// once that tensor lets go of its own (three MLP tensors' inputs did not fit where two did, the third's came from
+    /// the files, and a TIES merge at 8 GB read 2.2 times its inputs' bytes). A failure holds nothing: the chunks then
+    /// read the files, and report the failure themselves.
     /// </summary>
     private Task<IDisposable?> Hold(int index)
     {

@@ -11,7 +11,7 @@ namespace ChatVector.Core.Tests.Export;
 public class ExportFaultTests
 {
     /// <summary>A source that fails (or waits) when its bytes are asked for: fault injection into the merge path.</summary>
-    private sealed class FaultySource(ITensorSource inner, Action onRead) : ITensorSource
+    internal sealed class FaultySource(ITensorSource inner, Action onRead) : ITensorSource
     {
         public string Name => inner.Name;
         public DType DType => inner.DType;

@@ -214,6 +214,27 @@ public sealed class ResidentTensorsTests : TempDirTest
     }
 
     [Fact]
+    public void A_failed_export_ends_holds_still_waiting_for_room_and_lets_every_copy_go()
+    {
+        using var trio = new Trio(extraCpRows: 0);
+        const int failing = 4;
+        // The failing tensor is never written, so a hold that waits for it to let go (the tensor two after it: with room
+        // for two tensors' inputs, the one between holds the rest) waits until the stream ends.
+        var outputs = TiesOutputs(trio).Select((o, i) => i == failing
+            ? new Export.ExportFaultTests.FaultySource(o, () => throw new IOException("injected read failure"))
+            : o).ToList();
+        WithBudget(6 * MB, () =>
+        {
+            var export = Task.Run(() => Trio.Export(trio.Output("failed"), outputs, maxShard: "1MB"));
+            Assert.True(((IAsyncResult)export).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(60)), "the export hung");
+            Assert.IsType<IOException>(export.Exception?.GetBaseException());
+            Assert.Equal(0, ResidentTensors.HeldBytes);
+            Assert.Equal(0, ResidentTensors.AllocatedBytes);
+        });
+        Assert.False(Directory.Exists(trio.Output("failed")));
+    }
+
+    [Fact]
     public void A_ties_merge_writes_the_same_bytes_with_its_inputs_held_or_read_from_the_files()
     {
         using var trio = new Trio(extraCpRows: 0);
