@@ -54,11 +54,7 @@ internal static class Child
         {
             foreach (var tensor in StoredModel.Open(Path.Combine(dir, name)).Tensors)
             {
-                for (long offset = 0; offset < tensor.Info.ByteLength; offset += buffer.Length)
-                {
-                    int n = (int)Math.Min(buffer.Length, tensor.Info.ByteLength - offset);
-                    tensor.File.ReadTensorBytes(tensor.Info, offset, buffer.AsSpan(0, n));
-                }
+                PageCache.ReadAll(tensor, buffer);
                 if (name == "cp") outputBytes += tensor.Info.ByteLength;
             }
         }

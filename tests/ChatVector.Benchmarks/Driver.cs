@@ -15,8 +15,9 @@ internal static class Driver
         var sizes = Option(args, "--sizes")?.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? [1.0, 2.0];
         var methods = Option(args, "--methods")?.Split(',').Select(MergeMethods.Parse).ToArray() ?? MergeMethods.All;
         bool keep = args.Contains("--keep");
+        var cache = PageCache.Parse(Option(args, "--cache") ?? "warm");
         var root = Path.Combine(Path.GetTempPath(), "chatvector-bench");
-        Console.WriteLine($"ChatVector streaming merge benchmark: {Environment.ProcessorCount} cores, work in {root}");
+        Console.WriteLine($"ChatVector streaming merge benchmark: {Environment.ProcessorCount} cores, work in {root}, every run starts {PageCache.Describe(cache)}");
         var rows = methods.ToDictionary(m => m, _ => new List<Row>());
         foreach (var gb in sizes)
         {
@@ -26,7 +27,7 @@ internal static class Driver
             {
                 foreach (var method in methods)
                 {
-                    var row = Measure(dir, gb, method);
+                    var row = Measure(dir, gb, method, cache);
                     rows[method].Add(row);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {MergeMethods.Name(method)} at {gb} GB: {Format(row)}"));
                 }
@@ -49,15 +50,21 @@ internal static class Driver
         return 0;
     }
 
-    /// <summary>Disk write-back makes single runs noisy: floor and merge alternate, three times; medians (peak RSS: the largest).</summary>
-    private static Row Measure(string dir, double gb, MergeMethod method)
+    /// <summary>
+    /// Disk write-back makes single runs noisy: floor and merge alternate, three times; medians (peak RSS: the largest).
+    /// Every run starts from the same page cache (<see cref="PageCache"/>): left as the run before left it, a merge after a
+    /// floor found the inputs the floor's buffered write had pushed out, and read them from disk, while a floor after a
+    /// merge (whose writes bypass the cache) found them all.
+    /// </summary>
+    private static Row Measure(string dir, double gb, MergeMethod method, PageCacheState cache)
     {
-        RunChild("floor", dir); // warm the page cache the same way for both
         var floors = new List<Child.Figures>();
         var merges = new List<Child.Figures>();
         for (int run = 0; run < Repeats; run++)
         {
+            PageCache.Prepare(dir, cache);
             floors.Add(Child.Expect(RunChild("floor", dir)));
+            PageCache.Prepare(dir, cache);
             merges.Add(Child.Expect(RunChild("merge", dir, MergeMethods.Name(method))));
         }
         Directory.Delete(Path.Combine(dir, "merged"), recursive: true);

@@ -4,6 +4,7 @@ using ChatVector.Benchmarks;
 //   dotnet run -c Release                          sizes 1 and 2 GB per model, every method, prints a table per method
 //   dotnet run -c Release -- --sizes 1,8           other sizes, in GB per model
 //   dotnet run -c Release -- --methods add,ties    some methods only (add, ties, dare-ties)
+//   dotnet run -c Release -- --cache cold          every run starts with the inputs out of the page cache (default warm: read just before)
 //   dotnet run -c Release -- --keep                keep the generated trios (they are deleted after each size otherwise)
 //   dotnet run -c Release -- infer                 perplexity of 256 tokens and greedy generation of 32 tokens on cp
 //                                                  of the 1 GB trio (--sizes as above; --model <folder> for any model)

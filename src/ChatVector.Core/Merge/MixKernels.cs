@@ -1,3 +1,4 @@
+using ChatVector.Core.Tensors;
 using System.Numerics;
 
 namespace ChatVector.Core.Merge;
@@ -114,7 +115,7 @@ internal static class MixKernels
     /// over sums that start at +0, so the bytes are those of the pass-by-pass path, without its sweeps over scratch sums.
     /// Two vectors is the common composition (TIES and DARE-TIES of a chat and a cp vector).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void MixTwo(Span<float> model, ReadOnlySpan<float> v1, double ratio1, ReadOnlySpan<float> v2, double ratio2,
         ConsensusMethod consensus, bool normalize, double negligible)
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using ChatVector.Core.Tensors;
 using System.Runtime.ExceptionServices;
 
@@ -34,16 +35,25 @@ public static class ExactSelection
         foreach (var position in positions)
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (positions.Count == 0) return [];
-        var cache = KeyCache.Rent(elementCount);
+        var cache = KeyCache.Rent(elementCount, mayWait: !_selecting, cancellation);
+        bool wasSelecting = _selecting;
+        _selecting = true;
         try
         {
             return Select(elementCount, positions, readKeys, chunkElements, parallelism, cache, cancellation);
         }
         finally
         {
+            _selecting = wasSelecting;
             if (cache is not null) KeyCache.Return(cache);
         }
     }
+
+    /// <summary>
+    /// This thread works for a selection (it called one, or runs one's chunks): a selection started here is nested in
+    /// another's key reads (a trim of a trimmed vector) and must not wait for the cache the outer one holds.
+    /// </summary>
+    [ThreadStatic] private static bool _selecting;
 
     /// <param name="keyCache">Room for every key, kept between passes, or null (every pass reads).</param>
     internal static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
@@ -58,16 +68,7 @@ public static class ExactSelection
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
         var bucket = new uint[positions.Count];
         var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
-        var high = chunks.Histogram(1 << HighBits, (keys, histogram) =>
-        {
-            foreach (var key in keys) histogram[key >> LowBits]++;
-        });
-        try
-        {
-            for (int t = 0; t < positions.Count; t++) (bucket[t], rest[t]) = Locate(high, 0, 1 << HighBits, positions[t]);
-        }
-        finally { ScratchArrays<long>.Return(high); }
-        chunks.KeysAreCached();
+        LocateHighBuckets(positions, chunks, bucket, rest);
 
         // Pass 2: inside each wanted bucket, the exact key. One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
@@ -101,6 +102,131 @@ public static class ExactSelection
         return points;
     }
 
+    /// <summary>
+    /// A prime stride for the sample: a row length that is a power of two never lines it up with one column (a model's
+    /// outlier channels would bias it; a biased sample costs the fallback pass, never a wrong answer).
+    /// </summary>
+    private const int SampleStride = 17;
+    /// <summary>Below this many elements the full histogram costs next to nothing.</summary>
+    private const long SampleFrom = 1 << 16;
+    /// <summary>Half the band's width in the sample's standard deviations (plus a few ranks for small samples).</summary>
+    private const double BandSigmas = 6;
+
+    /// <summary>
+    /// Pass 1. When the keys are kept in memory, a sample of every 17th key of each chunk estimates
+    /// each position's bucket, and one SIMD pass counts the keys below a band of buckets around the estimate and
+    /// histograms those inside it, scalar work for the few keys in the band only (the full histogram increments a
+    /// counter per key: a third of a TIES merge's CPU). A position outside its band, and every position when the keys
+    /// are not kept, take the full histogram (a sample would read the files once more). Either way the bucket and rank are exact counts over every key.
+    /// </summary>
+    private static void LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest)
+    {
+        var unresolved = Enumerable.Range(0, positions.Count).ToList();
+        if (chunks.CanKeepKeys && chunks.ElementCount >= SampleFrom)
+        {
+            var sample = chunks.Histogram(1 << HighBits, SampleHighBits);
+            chunks.KeysAreCached();
+            try
+            {
+                long sampled = 0;
+                for (int b = 0; b < 1 << HighBits; b++) sampled += sample[b];
+                unresolved.RemoveAll(t =>
+                {
+                    var (low, high) = Band(sample, sampled, positions[t], chunks.ElementCount);
+                    return TryLocateInBand(chunks, low, high, positions[t], out bucket[t], out rest[t]);
+                });
+            }
+            finally { ScratchArrays<long>.Return(sample); }
+        }
+        if (unresolved.Count == 0) return;
+        var histogram = chunks.Histogram(1 << HighBits, CountHighBits);
+        try
+        {
+            foreach (int t in unresolved) (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, positions[t]);
+        }
+        finally { ScratchArrays<long>.Return(histogram); }
+        chunks.KeysAreCached();
+    }
+
+    /// <summary>The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where <paramref name="position"/> falls in it.</summary>
+    private static (uint Low, uint High) Band(long[] sample, long sampled, long position, long elementCount)
+    {
+        double quantile = (double)position / elementCount;
+        double estimate = quantile * sampled;
+        double margin = BandSigmas * Math.Sqrt(sampled * quantile * (1 - quantile)) + 8;
+        long first = (long)Math.Clamp(Math.Floor(estimate - margin), 0, sampled - 1);
+        long last = (long)Math.Clamp(Math.Ceiling(estimate + margin), 0, sampled - 1);
+        return (Locate(sample, 0, 1 << HighBits, first).Bucket, Locate(sample, 0, 1 << HighBits, last).Bucket);
+    }
+
+    /// <summary>The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high].</summary>
+    private static bool TryLocateInBand(Chunks chunks, uint low, uint high, long position, out uint bucket, out long rankWithin)
+    {
+        int width = (int)(high - low) + 1;
+        var counts = chunks.Histogram(1 + width, (keys, histogram) => CountBand(keys, histogram, low, high));
+        try
+        {
+            long below = counts[0];
+            bucket = 0;
+            rankWithin = 0;
+            if (position < below || !TryLocate(counts, 1, width, position - below, out uint offset, out rankWithin)) return false;
+            bucket = low + offset;
+            return true;
+        }
+        finally { ScratchArrays<long>.Return(counts); }
+    }
+
+    /// <summary>The sample: the high buckets of every <see cref="SampleStride"/>-th key of a chunk, from its first.</summary>
+    private static void SampleHighBits(ReadOnlySpan<uint> keys, long[] histogram)
+    {
+        for (int i = 0; i < keys.Length; i += SampleStride) histogram[keys[i] >> LowBits]++;
+    }
+
+    /// <summary>The full pass-1 histogram: one counter per high bucket.</summary>
+    [MethodImpl(HotLoop.Options)]
+    private static void CountHighBits(ReadOnlySpan<uint> keys, long[] histogram)
+    {
+        foreach (var key in keys) histogram[key >> LowBits]++;
+    }
+
+    /// <summary>
+    /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
+    /// b of [low, high]. Compared a SIMD vector at a time; only a vector holding a key in the band is looked at key by key.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high)
+    {
+        uint span = high - low;
+        long below = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lowBucket = new Vector<uint>(low);
+            var bandSpan = new Vector<uint>(span);
+            var belowPerLane = Vector<uint>.Zero; // a chunk has far fewer than 2^32 keys per lane
+            for (; i <= keys.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            {
+                var buckets = Vector.ShiftRightLogical(new Vector<uint>(keys[i..]), LowBits);
+                belowPerLane -= Vector.LessThan(buckets, lowBucket); // all ones (−1) where true
+                // Unsigned: a bucket below the band wraps around to a large offset.
+                if (!Vector.LessThanOrEqualAny(buckets - lowBucket, bandSpan)) continue;
+                for (int lane = i; lane < i + Vector<uint>.Count; lane++)
+                {
+                    uint offset = (keys[lane] >> LowBits) - low;
+                    if (offset <= span) histogram[1 + offset]++;
+                }
+            }
+            for (int lane = 0; lane < Vector<uint>.Count; lane++) below += belowPerLane[lane];
+        }
+        for (; i < keys.Length; i++)
+        {
+            uint bucket = keys[i] >> LowBits;
+            if (bucket < low) below++;
+            else if (bucket - low <= span) histogram[1 + bucket - low]++;
+        }
+        histogram[0] += below;
+    }
+
     private const uint LowMask = (1u << LowBits) - 1;
 
     /// <summary>
@@ -125,16 +251,27 @@ public static class ExactSelection
     };
 
     /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
-    private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank)
+    private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank) =>
+        TryLocate(histogram, offset, length, rank, out uint bucket, out long rankWithin)
+            ? (bucket, rankWithin)
+            : throw new InvalidOperationException("the tensor's values changed between selection passes");
+
+    /// <summary>As <see cref="Locate"/>; false when the histogram counts <paramref name="rank"/> elements or fewer.</summary>
+    private static bool TryLocate(long[] histogram, int offset, int length, long rank, out uint bucket, out long rankWithin)
     {
         long below = 0;
         for (int b = 0; b < length; b++)
         {
             long count = histogram[offset + b];
-            if (rank < below + count) return ((uint)b, rank - below);
+            if (rank < below + count)
+            {
+                (bucket, rankWithin) = ((uint)b, rank - below);
+                return true;
+            }
             below += count;
         }
-        throw new InvalidOperationException("the tensor's values changed between selection passes");
+        (bucket, rankWithin) = (0, 0);
+        return false;
     }
 
     /// <summary>A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer.</summary>
@@ -145,7 +282,12 @@ public static class ExactSelection
 
         private long Count => (elementCount + chunkElements - 1) / chunkElements;
 
-        /// <summary>Called after the first pass: with a cache, the later passes read the keys it holds.</summary>
+        public long ElementCount => elementCount;
+
+        /// <summary>Whether every key can be kept in memory between passes.</summary>
+        public bool CanKeepKeys => cache is not null;
+
+        /// <summary>Called after a pass that read every chunk: with a cache, the later passes read the keys it holds.</summary>
         public void KeysAreCached() => _cached = cache is not null;
 
         private void Read(long chunk, uint[] buffer, out Span<uint> keys)
@@ -274,7 +416,11 @@ public static class ExactSelection
                 try { work(worker); }
                 catch (Exception e) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null); }
             }
-            var threads = Enumerable.Range(1, workers - 1).Select(w => new Thread(() => Guarded(w)) { IsBackground = true }).ToList();
+            var threads = Enumerable.Range(1, workers - 1).Select(w => new Thread(() =>
+            {
+                _selecting = true;
+                Guarded(w);
+            }) { IsBackground = true }).ToList();
             foreach (var thread in threads) thread.Start();
             Guarded(0);
             foreach (var thread in threads) thread.Join();
@@ -287,35 +433,58 @@ public static class ExactSelection
     /// <summary>
     /// One reusable array for a tensor's keys during its selection, so passes 2 and 3 scan memory instead of reading and
     /// recomputing the vector (a trim's passes were most of TIES' time). Up to 16M keys (64 MB; every tensor of a model
-    /// with hidden size 2048, the attention tensors of a 7B model); larger tensors, and a second selection running at
-    /// the same time, read in every pass as before. Kept for the process once made: its pages are only those used.
+    /// with hidden size 2048, the attention tensors of a 7B model); larger tensors read in every pass. Kept for the
+    /// process once made: its pages are only those used. A selection that finds it in use waits for it: the two vectors
+    /// of a merged tensor are often selected at once (its first chunks start while the next tensor's preparation runs
+    /// one selection), both on all cores, and the one without the array read its files in every pass (a fifth of the
+    /// selections of a TIES merge, 5% of its CPU).
     /// </summary>
     private static class KeyCache
     {
         public const int MaxKeys = 16 << 20;
+        /// <summary>
+        /// The longest wait. A selection of 16M keys takes well under a second; the bound matters only when the holder
+        /// waits for the waiter (a trim of a trimmed vector whose inner trim is being selected on another thread, its
+        /// lock held): the waiter then goes on without the array, and both finish.
+        /// </summary>
+        private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(2);
         private static uint[]? _spare;
         private static bool _made;
         private static readonly object Gate = new();
 
-        public static uint[]? Rent(long elementCount)
+        public static uint[]? Rent(long elementCount, bool mayWait, CancellationToken cancellation)
         {
             if (elementCount > MaxKeys) return null;
+            var waited = System.Diagnostics.Stopwatch.StartNew();
             lock (Gate)
             {
-                if (_spare is { } spare)
+                while (true)
                 {
-                    _spare = null;
-                    return spare;
+                    if (_spare is { } spare)
+                    {
+                        _spare = null;
+                        return spare;
+                    }
+                    if (!_made)
+                    {
+                        _made = true;
+                        return GC.AllocateUninitializedArray<uint>(MaxKeys);
+                    }
+                    var left = MaxWait - waited.Elapsed;
+                    if (!mayWait || left <= TimeSpan.Zero) return null;
+                    cancellation.ThrowIfCancellationRequested();
+                    Monitor.Wait(Gate, TimeSpan.FromMilliseconds(Math.Min(50, left.TotalMilliseconds))); // woken by Return; the slices notice cancellation
                 }
-                if (_made) return null; // in use by another selection
-                _made = true;
-                return GC.AllocateUninitializedArray<uint>(MaxKeys);
             }
         }
 
         public static void Return(uint[] keys)
         {
-            lock (Gate) _spare = keys;
+            lock (Gate)
+            {
+                _spare = keys;
+                Monitor.PulseAll(Gate);
+            }
         }
     }
 }

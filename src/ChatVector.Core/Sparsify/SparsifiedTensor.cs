@@ -109,7 +109,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     /// lanes hold consecutive indices, so the index test is a lane number against where the bound falls in the vector;
     /// bf16 data has so many equal magnitudes that a vector holding the threshold's key is common, not a rare case.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void TrimFloats(Span<uint> bits, long firstElement, (OrderPoint Lower, OrderPoint Upper) bounds)
     {
         int i = 0, width = Vector<uint>.Count;
@@ -150,7 +150,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     /// <see cref="Dare"/> for float32, a SIMD vector at a time: the draws' integer bits against
     /// <see cref="RandomKeep.Threshold"/>, kept values divided in double and rounded to float32 lane by lane.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void DareFloats(Span<float> values, long firstElement)
     {
         var random = new CounterRandom(Options.Seed, Name);

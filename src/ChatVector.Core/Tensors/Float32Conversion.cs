@@ -11,7 +11,7 @@ public static class Float32Conversion
     /// of it, in place: element i's source lies at or after the bytes element i's result is written to, and a
     /// vector's sources are loaded before its results are stored.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void WidenBf16InPlace(Span<float> destination)
     {
         var bytes = MemoryMarshal.AsBytes(destination);
@@ -29,7 +29,7 @@ public static class Float32Conversion
     }
 
     /// <summary>bfloat16 bits widened into float32 values, from memory other than the destination's.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void WidenBf16(ReadOnlySpan<ushort> source, Span<float> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"{destination.Length} results for {source.Length} values", nameof(destination));
@@ -56,7 +56,7 @@ public static class Float32Conversion
     /// The float32 bits of widen(minuend) − widen(subtrahend) ANDed with <paramref name="mask"/>, in one pass: all bits
     /// for the values (<see cref="SubtractBf16"/>), the sign cleared for magnitude keys.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void SubtractBf16Bits(ReadOnlySpan<ushort> minuend, ReadOnlySpan<ushort> subtrahend, Span<uint> result, uint mask)
     {
         if (minuend.Length != result.Length || subtrahend.Length != result.Length)
@@ -100,7 +100,7 @@ public static class Bf16Rounding
     /// and returns true; returns false, having written an undefined part, when a value is NaN: libtorch's scalar and
     /// vector conversions give NaN different bits, so that case is left to libtorch.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // hot SIMD loop: compiled fully optimized from its first call, because tier-0 code measured 1.5x the user time of a blocked merge
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static bool TryRound(ReadOnlySpan<float> values, Span<byte> destination)
     {
         if (!BitConverter.IsLittleEndian || destination.Length != values.Length * 2) return false;

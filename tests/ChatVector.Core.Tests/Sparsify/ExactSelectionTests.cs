@@ -51,6 +51,134 @@ public class ExactSelectionTests
         else Assert.True(reads > 2 * chunks, $"{reads} reads of {chunks} chunks: every pass reads without a cache");
     }
 
+    [Theory]
+    [InlineData(1, 4)]
+    [InlineData(2, 4)]
+    [InlineData(2, 0)]
+    public void A_tensor_with_its_keys_kept_is_sampled_first_and_finds_the_positions_a_full_sort_gives(int parallelism, int distinctExponents)
+    {
+        // Large enough for the sampled pass 1 (a band of buckets around the sample's estimate); exponents 0 means
+        // values spread over thousands of buckets (bf16 rounding of uniform values), so the band spans several.
+        var values = distinctExponents > 0 ? SparsifyFixture.Bf16Like(300_000, seed: 19, distinctExponents) : SpreadBf16(300_000, seed: 19);
+        var positions = new long[] { 0, 1, 29_999, 210_000, 297_000, 299_999 };
+        AssertFullSortPositions(values, positions, parallelism);
+    }
+
+    [Fact]
+    public void A_sample_that_misleads_is_caught_and_every_key_counted()
+    {
+        // The sampled elements (every 17th of each chunk) are large and the rest small: the sample puts the median among
+        // the large values, where the band then finds too many keys below it; a bias of real models' outlier columns.
+        var values = SpreadBf16(200_000, seed: 23);
+        for (int chunk = 0; chunk < values.Length; chunk += SelectionChunk)
+            for (int i = chunk; i < Math.Min(chunk + SelectionChunk, values.Length); i += 17) values[i] = 100f + i % 1000;
+        var positions = new long[] { 100_000, 150_000, 190_000, 199_999 };
+        AssertFullSortPositions(values, positions, parallelism: 2);
+    }
+
+    [Fact]
+    public void A_selection_that_finds_the_key_memory_in_use_waits_for_it_instead_of_reading_in_every_pass()
+    {
+        var values = SpreadBf16(100_000, seed: 29);
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        long[] positions = [70_000];
+        using var firstHasTheMemory = new ManualResetEventSlim();
+        using var secondHasStarted = new ManualResetEventSlim();
+        int secondReads = 0;
+        var first = Task.Run(() => ExactSelection.Select(values.Length, positions, (s, destination) =>
+        {
+            if (!firstHasTheMemory.IsSet)
+            {
+                firstHasTheMemory.Set();
+                secondHasStarted.Wait();
+                Thread.Sleep(200); // the second asks for the memory while this one holds it
+            }
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 10_000, parallelism: 1));
+        firstHasTheMemory.Wait();
+        var second = Task.Run(() =>
+        {
+            secondHasStarted.Set();
+            return ExactSelection.Select(values.Length, positions, (s, destination) =>
+            {
+                Interlocked.Increment(ref secondReads);
+                keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+            }, chunkElements: 10_000, parallelism: 2);
+        });
+        Assert.True(Task.WaitAll([first, second], TimeSpan.FromSeconds(60)), "the selections did not finish");
+        var expected = FullSortPoint(values, positions[0]);
+        Assert.Equal(expected, first.Result[0]);
+        Assert.Equal(expected, second.Result[0]);
+        Assert.Equal(10, secondReads); // one read per chunk: its later passes scanned the kept keys
+    }
+
+    [Fact]
+    public void A_selection_waiting_for_the_key_memory_goes_on_without_it_when_the_holder_waits_for_it()
+    {
+        // A trim of a trimmed vector: the outer selection holds the memory and its reads need the inner vector's lock,
+        // which the inner selection, on another thread, holds while it asks for the memory. Neither may wait forever.
+        var values = SpreadBf16(100_000, seed: 31);
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        long[] positions = [30_000];
+        var innerLock = new object();
+        using var innerLocked = new ManualResetEventSlim();
+        using var outerHasTheMemory = new ManualResetEventSlim();
+        OrderPoint[]? innerResult = null;
+        var inner = new Thread(() =>
+        {
+            lock (innerLock)
+            {
+                innerLocked.Set();
+                outerHasTheMemory.Wait();
+                innerResult = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
+                    chunkElements: 10_000, parallelism: 1);
+            }
+        }) { IsBackground = true }; // a hang fails the test below, and does not hold the test run
+        inner.Start();
+        innerLocked.Wait();
+        var outer = Task.Run(() => ExactSelection.Select(values.Length, positions, (s, destination) =>
+        {
+            outerHasTheMemory.Set();
+            lock (innerLock) keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 10_000, parallelism: 1));
+        Assert.True(outer.Wait(TimeSpan.FromSeconds(60)), "the selections waited for each other");
+        Assert.True(inner.Join(TimeSpan.FromSeconds(60)));
+        var expected = FullSortPoint(values, positions[0]);
+        Assert.Equal(expected, outer.Result[0]);
+        Assert.Equal(expected, innerResult![0]);
+    }
+
+    private static OrderPoint FullSortPoint(float[] values, long position)
+    {
+        int index = SparsifyFixture.SortedOrder(values)[position];
+        return new OrderPoint(MagnitudeOrder.Key(values[index]), index);
+    }
+
+    private const int SelectionChunk = 4_099;
+
+    /// <summary>Selects with the keys kept in memory between passes (the sampled pass 1 needs them).</summary>
+    private static void AssertFullSortPositions(float[] values, long[] positions, int parallelism)
+    {
+        var order = SparsifyFixture.SortedOrder(values);
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
+            SelectionChunk, parallelism, keyCache: new uint[values.Length], CancellationToken.None);
+        for (int t = 0; t < positions.Length; t++)
+        {
+            int expectedIndex = order[positions[t]];
+            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
+        }
+    }
+
+    /// <summary>Uniform values in (−0.06, 0.06) rounded to bf16 (cut to their top 16 bits), as the benchmark's models hold.</summary>
+    private static float[] SpreadBf16(int n, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, n)
+            .Select(_ => BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits((random.NextSingle() - 0.5f) * 0.12f) & 0xFFFF_0000u))
+            .ToArray();
+    }
+
     [Fact]
     public void Key_order_is_magnitude_order()
     {
