@@ -114,11 +114,12 @@ public static class ExactSelection
     private const double BandSigmas = 6;
 
     /// <summary>
-    /// Pass 1. When the keys are kept in memory, a sample of every 17th key of each chunk estimates
-    /// each position's bucket, and one SIMD pass counts the keys below a band of buckets around the estimate and
-    /// histograms those inside it, scalar work for the few keys in the band only (the full histogram increments a
-    /// counter per key: a third of a TIES merge's CPU). A position outside its band, and every position when the keys
-    /// are not kept, take the full histogram (a sample would read the files once more). Either way the bucket and rank are exact counts over every key.
+    /// Pass 1. When the keys are kept in memory, a sample of every 17th key of each chunk estimates each position's
+    /// bucket, and one SIMD pass counts the keys below a band of buckets around the estimate and histograms those
+    /// inside it, scalar work for the few keys in the band only (the full histogram increments a counter per key: a
+    /// third of a TIES merge's CPU). A position outside its band, and every position when the keys are not kept, take
+    /// the full histogram (a sample would read the files once more). Either way the bucket and rank are exact counts
+    /// over every key.
     /// </summary>
     private static void LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest)
     {
@@ -126,7 +127,6 @@ public static class ExactSelection
         if (chunks.CanKeepKeys && chunks.ElementCount >= SampleFrom)
         {
             var sample = chunks.Histogram(1 << HighBits, SampleHighBits);
-            chunks.KeysAreCached();
             try
             {
                 long sampled = 0;
@@ -146,7 +146,6 @@ public static class ExactSelection
             foreach (int t in unresolved) (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, positions[t]);
         }
         finally { ScratchArrays<long>.Return(histogram); }
-        chunks.KeysAreCached();
     }
 
     /// <summary>The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where <paramref name="position"/> falls in it.</summary>
@@ -274,9 +273,10 @@ public static class ExactSelection
     }
 
     /// <summary>A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer.</summary>
-    /// <param name="cache">Room for every key (pass 1 fills it, the later passes read it), or null: every pass reads.</param>
+    /// <param name="cache">Room for every key (the first pass fills it, the later passes read it), or null: every pass reads.</param>
     private sealed class Chunks(long elementCount, int chunkElements, KeyReader readKeys, int parallelism, CancellationToken cancellation, uint[]? cache)
     {
+        /// <summary>A pass over every chunk has filled the cache: the later passes read the keys it holds.</summary>
         private bool _cached;
 
         private long Count => (elementCount + chunkElements - 1) / chunkElements;
@@ -285,9 +285,6 @@ public static class ExactSelection
 
         /// <summary>Whether every key can be kept in memory between passes.</summary>
         public bool CanKeepKeys => cache is not null;
-
-        /// <summary>Called after a pass that read every chunk: with a cache, the later passes read the keys it holds.</summary>
-        public void KeysAreCached() => _cached = cache is not null;
 
         private void Read(long chunk, uint[] buffer, out Span<uint> keys)
         {
@@ -334,6 +331,7 @@ public static class ExactSelection
                     ScratchArrays<long>.Return(mine);
                 }
             });
+            _cached = cache is not null; // every chunk was read
             return total;
         }
 

@@ -11,15 +11,10 @@ public class ExactSelectionTests
         var values = SparsifyFixture.Bf16Like(2_000, seed: 11, distinctExponents: 3);
         values[5] = float.PositiveInfinity;
         values[6] = -0f;
-        var order = SparsifyFixture.SortedOrder(values);
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
         var positions = new long[] { 0, 1, 199, 1000, 1001, 1999 };
         var points = ExactSelection.Select(values.Length, positions, (s, n) => keys.AsSpan((int)s, n).ToArray(), chunkElements: 64);
-        for (int t = 0; t < positions.Length; t++)
-        {
-            int expectedIndex = order[positions[t]];
-            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
-        }
+        Assert.Equal(FullSortPoints(values, positions), points);
     }
 
     [Theory]
@@ -32,7 +27,6 @@ public class ExactSelectionTests
     {
         // Many equal magnitudes over many chunks: pass 3 then counts ties per chunk on the threads.
         var values = SparsifyFixture.Bf16Like(5_000, seed: 13, distinctExponents: 1);
-        var order = SparsifyFixture.SortedOrder(values);
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
         var positions = new long[] { 1, 2_500, 4_999 };
         int reads = 0;
@@ -41,11 +35,7 @@ public class ExactSelectionTests
             Interlocked.Increment(ref reads);
             keys.AsSpan((int)s, destination.Length).CopyTo(destination);
         }, chunkElements: 37, parallelism, keyCache: cacheKeys ? new uint[values.Length] : null, CancellationToken.None);
-        for (int t = 0; t < positions.Length; t++)
-        {
-            int expectedIndex = order[positions[t]];
-            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
-        }
+        Assert.Equal(FullSortPoints(values, positions), points);
         int chunks = (5_000 + 36) / 37;
         if (cacheKeys) Assert.Equal(chunks, reads); // one pass reads; the others scan the kept keys
         else Assert.True(reads > 2 * chunks, $"{reads} reads of {chunks} chunks: every pass reads without a cache");
@@ -106,9 +96,9 @@ public class ExactSelectionTests
             }, chunkElements: 10_000, parallelism: 2);
         });
         Assert.True(Task.WaitAll([first, second], TimeSpan.FromSeconds(60)), "the selections did not finish");
-        var expected = FullSortPoint(values, positions[0]);
-        Assert.Equal(expected, first.Result[0]);
-        Assert.Equal(expected, second.Result[0]);
+        var expected = FullSortPoints(values, positions);
+        Assert.Equal(expected, first.Result);
+        Assert.Equal(expected, second.Result);
         Assert.Equal(10, secondReads); // one read per chunk: its later passes scanned the kept keys
     }
 
@@ -143,15 +133,16 @@ public class ExactSelectionTests
         }, chunkElements: 10_000, parallelism: 1));
         Assert.True(outer.Wait(TimeSpan.FromSeconds(60)), "the selections waited for each other");
         Assert.True(inner.Join(TimeSpan.FromSeconds(60)));
-        var expected = FullSortPoint(values, positions[0]);
-        Assert.Equal(expected, outer.Result[0]);
-        Assert.Equal(expected, innerResult![0]);
+        var expected = FullSortPoints(values, positions);
+        Assert.Equal(expected, outer.Result);
+        Assert.Equal(expected, innerResult);
     }
 
-    private static OrderPoint FullSortPoint(float[] values, long position)
+    /// <summary>The order points at <paramref name="positions"/>, from a full sort (the independent expectation).</summary>
+    private static OrderPoint[] FullSortPoints(float[] values, long[] positions)
     {
-        int index = SparsifyFixture.SortedOrder(values)[position];
-        return new OrderPoint(MagnitudeOrder.Key(values[index]), index);
+        var order = SparsifyFixture.SortedOrder(values);
+        return positions.Select(p => new OrderPoint(MagnitudeOrder.Key(values[order[p]]), order[p])).ToArray();
     }
 
     private const int SelectionChunk = 4_099;
@@ -159,15 +150,10 @@ public class ExactSelectionTests
     /// <summary>Selects with the keys kept in memory between passes (the sampled pass 1 needs them).</summary>
     private static void AssertFullSortPositions(float[] values, long[] positions, int parallelism)
     {
-        var order = SparsifyFixture.SortedOrder(values);
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
         var points = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
             SelectionChunk, parallelism, keyCache: new uint[values.Length], CancellationToken.None);
-        for (int t = 0; t < positions.Length; t++)
-        {
-            int expectedIndex = order[positions[t]];
-            Assert.Equal(new OrderPoint(MagnitudeOrder.Key(values[expectedIndex]), expectedIndex), points[t]);
-        }
+        Assert.Equal(FullSortPoints(values, positions), points);
     }
 
     /// <summary>Uniform values in (−0.06, 0.06) rounded to bf16 (cut to their top 16 bits), as the benchmark's models hold.</summary>
