@@ -20,7 +20,7 @@
     Works under an installed pwsh and under the dotnet tool (dotnet tool restore; dotnet pwsh ./build.ps1).
 
 .EXAMPLE
-    ./build.ps1                                   # build (Debug) and lay out module/bin
+    ./build.ps1                                   # build (Release, optimized) and lay out module/bin
 .EXAMPLE
     dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 -Configuration Release -Test
 .EXAMPLE
@@ -28,8 +28,9 @@
 #>
 [CmdletBinding()]
 param(
+    # Release (optimized) unless asked: a Debug module merges about 3.5x slower, and says so when imported.
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Debug',
+    [string] $Configuration = 'Release',
 
     [switch] $Publish,
 

@@ -43,6 +43,30 @@ $project = Join-Path $PSScriptRoot 'ToyChatVector'
 if (-not $NoBuild) {
     & (Join-Path $repo 'build.ps1') -Configuration Release # the solution includes examples/ToyChatVector
 }
+
+# The training side pins libtorch's CPU kernels itself. The evaluation computes through the module, whose
+# kernels are pinned only when CHATVECTOR_REPRODUCIBLE_KERNELS=1 is set before libtorch loads; so that the
+# whole table is the same on any x86-64 CPU, a process that has not started that way (or has the module
+# loaded already) runs the experiment in a child pwsh that has. Its rows come back as objects.
+if ($env:CHATVECTOR_REPRODUCIBLE_KERNELS -ne '1' -or (Get-Module ChatVector)) {
+    $forwarded = @{ NoBuild = $true }
+    foreach ($bound in $PSBoundParameters.GetEnumerator()) {
+        $forwarded[$bound.Key] = if ($bound.Value -is [switch]) { $bound.Value.IsPresent } else { $bound.Value }
+    }
+    $pwsh = [Environment]::ProcessPath # under the dotnet tool that is dotnet, running $PSHOME/pwsh.dll
+    $pwshArguments = if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'pwsh') { @() } else { @(Join-Path $PSHOME 'pwsh.dll') }
+    $previous = $env:CHATVECTOR_REPRODUCIBLE_KERNELS
+    $env:CHATVECTOR_REPRODUCIBLE_KERNELS = '1'
+    try {
+        & $pwsh @pwshArguments -NoProfile -NonInteractive -Command {
+            param($Script, $Parameters)
+            & $Script @Parameters
+        } -args $PSCommandPath, $forwarded
+        if ($LASTEXITCODE) { throw "The toy experiment failed in its child pwsh (exit code $LASTEXITCODE)." }
+    }
+    finally { $env:CHATVECTOR_REPRODUCIBLE_KERNELS = $previous }
+    return
+}
 if (-not $ModulePath) { $ModulePath = Join-Path $repo 'ChatVector.psd1' }
 Import-Module $ModulePath -Force
 $toyDll = [System.IO.Path]::Combine($project, 'bin', 'Release', 'net10.0', 'ToyChatVector.dll')

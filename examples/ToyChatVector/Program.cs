@@ -52,9 +52,12 @@ internal static class Cli
     }
 
     /// <summary>The module's patched libtorch (module/bin/deps, laid out by building the module) unless
-    /// CHATVECTOR_NATIVE_DIR says otherwise: TorchSharp's own copy needs a newer libstdc++ than many systems have.</summary>
+    /// CHATVECTOR_NATIVE_DIR says otherwise: TorchSharp's own copy needs a newer libstdc++ than many systems have.
+    /// Its CPU kernels are pinned to their portable level first, so a seed trains the same bytes on any x86-64 CPU
+    /// (libtorch otherwise picks AVX2 or AVX-512 code at run time, and the models differ in every tensor).</summary>
     private static void LoadTorch()
     {
+        ReproducibleKernels.Pin();
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TorchRuntime.NativeDirEnvVar)))
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             {
@@ -80,7 +83,7 @@ internal static class Cli
         var batches = new Batches(vocabulary);
         var config = new ToyModelConfig(vocabulary.Count, size.Hidden, size.Intermediate, size.Layers, size.Heads, size.KvHeads);
         var log = Console.Out;
-        log.WriteLine($"Training the toy models: size {size.Name}, seed {seed}, {vocabulary.Count} tokens, torch threads {get_num_threads()}");
+        log.WriteLine($"Training the toy models: size {size.Name}, seed {seed}, {vocabulary.Count} tokens, kernels pinned ({ReproducibleKernels.Describe()})");
 
         manual_seed(seed);
         using var baseModel = ToyLlama.Initialise(config);

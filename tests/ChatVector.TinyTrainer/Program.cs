@@ -23,6 +23,8 @@ if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TorchRuntime.NativeD
     while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "ChatVector.PowerShell.sln"))) repo = repo.Parent;
     if (repo is not null) Environment.SetEnvironmentVariable(TorchRuntime.NativeDirEnvVar, Path.Combine(repo.FullName, "module", "bin", "deps"));
 }
+// The same model bytes on any x86-64 CPU: libtorch's kernels pinned to their portable level before it loads.
+ReproducibleKernels.Pin();
 TorchRuntime.EnsureLoaded();
 torch.manual_seed(1);
 

@@ -98,3 +98,65 @@ catch { $_.FullyQualifiedErrorId; $_.Exception.Message }
         $child.Output[1] | Should -BeLike '*CHATVECTOR_NATIVE_DIR*'
     }
 }
+
+Describe 'The build a user gets' -Tag 'Runtime' {
+    # A Debug module merges about 3.5x slower; every way README offers to build must give the optimized one.
+    It 'build.ps1 builds Release unless told otherwise' {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref]$null, [ref]$null)
+        $parameter = $ast.ParamBlock.Parameters | Where-Object { $_.Name.VariablePath.UserPath -eq 'Configuration' }
+        $parameter.DefaultValue.Value | Should -Be 'Release'
+    }
+
+    It 'a plain dotnet build of the solution builds its Release configuration' {
+        $lines = & dotnet msbuild (Join-Path $RepoRoot 'ChatVector.PowerShell.sln') -t:ValidateSolutionConfiguration -v:n -nologo
+        $LASTEXITCODE | Should -Be 0 -Because ($lines -join "`n")
+        $lines -match 'Building solution configuration' | Should -Match '"Release\|'
+    }
+
+    It 'a plain dotnet build of a project builds it optimized' {
+        $json = & dotnet msbuild (Join-Path $RepoRoot 'src/ChatVector.PowerShell/ChatVector.PowerShell.csproj') -getProperty:Configuration -getProperty:Optimize -nologo
+        $LASTEXITCODE | Should -Be 0 -Because ($json -join "`n")
+        $properties = ($json -join "`n" | ConvertFrom-Json).Properties
+        $properties.Configuration | Should -Be 'Release'
+        $properties.Optimize | Should -Be 'true'
+    }
+
+    It 'the module built for this suite is Release and imports without a warning' {
+        $child = Invoke-ChildPwsh -Script 'Import-Module ./ChatVector.psd1; "build=$((Get-ChatVectorRuntime).Build)"'
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Output[-1] | Should -Be "build=$(if ($env:CHATVECTOR_TEST_CONFIGURATION -eq 'Debug') { 'Debug' } else { 'Release' })"
+        if ($env:CHATVECTOR_TEST_CONFIGURATION -ne 'Debug') { $child.Text | Should -Not -Match 'WARNING' }
+    }
+
+    It 'a Debug build says so when imported, once, and in Get-ChatVectorRuntime' {
+        # A Debug build laid out in a folder of its own (ModuleRoot), with the manifest beside it.
+        $root = Join-Path $TestDrive 'debug-module'
+        $null = New-Item -ItemType Directory (Join-Path $root 'module') -Force
+        Copy-Item (Join-Path $RepoRoot 'ChatVector.psd1') $root
+        Copy-Item (Join-Path $RepoRoot 'module/ChatVector.format.ps1xml') (Join-Path $root 'module')
+        $build = & dotnet build (Join-Path $RepoRoot 'src/ChatVector.PowerShell/ChatVector.PowerShell.csproj') -c Debug -nologo -v:q "-p:ModuleRoot=$root/module/"
+        $LASTEXITCODE | Should -Be 0 -Because ($build -join "`n")
+        $child = Invoke-ChildPwsh -Environment @{ CV_MODULE = (Join-Path $root 'ChatVector.psd1') } -Script @'
+Import-Module $env:CV_MODULE
+Import-Module $env:CV_MODULE -Force
+"build=$((Get-ChatVectorRuntime).Build)"
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        @($child.Output -match 'WARNING: This ChatVector module is a Debug build').Count | Should -Be 1 -Because $child.Text
+        $child.Text | Should -Match 'build\.ps1'
+        $child.Output[-1] | Should -Be 'build=Debug'
+    }
+}
+
+Describe 'CHATVECTOR_REPRODUCIBLE_KERNELS' -Tag 'Runtime' {
+    It 'pins libtorch''s kernels and its thread count when set before the import, and says so' {
+        $pinned = Invoke-ChildPwsh -Environment @{ CHATVECTOR_REPRODUCIBLE_KERNELS = '1'; CHATVECTOR_TORCH_THREADS = '2' } -Script @'
+Import-Module ./ChatVector.psd1
+$r = Get-ChatVectorRuntime
+"pinned=$($r.ReproducibleKernels) threads=$($r.Threads)"
+'@
+        $pinned.Output[-1] | Should -Be 'pinned=True threads=1' -Because $pinned.Text
+        $plain = Invoke-ChildPwsh -Environment @{ CHATVECTOR_TORCH_THREADS = '2' } -Script 'Import-Module ./ChatVector.psd1; $r = Get-ChatVectorRuntime; "pinned=$($r.ReproducibleKernels) threads=$($r.Threads)"'
+        $plain.Output[-1] | Should -Be 'pinned=False threads=2' -Because $plain.Text
+    }
+}

@@ -29,6 +29,9 @@ public static class TorchRuntime
     /// <summary>The folder the natives were loaded from; null before <see cref="EnsureLoaded"/>.</summary>
     public static string? NativeDirectory => _nativeDirectory;
 
+    /// <summary>True once the natives are in the process (from then on their CPU dispatch can no longer be pinned).</summary>
+    public static bool IsLoaded => _nativeDirectory is not null;
+
     /// <summary>Version of the managed TorchSharp assembly in use.</summary>
     public static string TorchSharpVersion =>
         typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -47,7 +50,9 @@ public static class TorchRuntime
             // Chunks are already computed in parallel by the streaming workers, one per core; libtorch's own
             // intra-op threads on top of them only contend (measured: ~1.5x slower merges on 2 cores).
             // CHATVECTOR_TORCH_THREADS sets another balance where a server wants it.
-            torch.set_num_threads(int.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS"), out var threads) && threads > 0 ? threads : 1);
+            // Pinned kernels also pin the count: ATen splits its reductions by it.
+            torch.set_num_threads(ReproducibleKernels.Pinned ? ReproducibleKernels.Threads
+                : int.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS"), out var threads) && threads > 0 ? threads : 1);
             NativeMemoryTuning.Apply();
             _loaded = true;
         }
@@ -60,6 +65,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_nativeDirectory is not null) return;
+            if (ReproducibleKernels.RequestedByEnvironment) ReproducibleKernels.Pin();
             var natives = NativeLibraries.ForCurrentPlatform();
             var dir = FindNativeDirectory(natives);
             foreach (var file in natives.FilesIn(dir))

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ChatVector.Core.Runtime;
+using ChatVector.PowerShell.Infrastructure;
 
 namespace ChatVector.PowerShell.Cmdlets;
 
@@ -45,6 +46,8 @@ public sealed class GetChatVectorRuntimeCommand : PSCmdlet
             Threads = report.Threads,
             SelfTestValue = report.SelfTestValue,
             SelfTestPassed = report.SelfTestPassed,
+            Build = BuildFlavor.Name,
+            ReproducibleKernels = ReproducibleKernels.Pinned,
             SelfTest = report.SelfTestPassed
                 ? "Passed"
                 : $"Failed (got {report.SelfTestValue}, expected {TorchRuntimeReport.ExpectedSelfTestValue})",

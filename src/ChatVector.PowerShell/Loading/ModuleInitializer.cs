@@ -1,5 +1,8 @@
 using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Management.Automation.Runspaces;
 using System.Reflection;
+using ChatVector.PowerShell.Infrastructure;
 using System.Runtime.Loader;
 
 namespace ChatVector.PowerShell.Loading;
@@ -25,7 +28,38 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     internal static string DepsDirectory =>
         Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "deps");
 
-    public void OnImport() => Register();
+    public void OnImport()
+    {
+        Register();
+        if (BuildFlavor.IsDebug) WarnOnceThroughHost(BuildFlavor.DebugWarning);
+    }
+
+    private static bool _warnedOfDebugBuild;
+
+    /// <summary>An import has no pipeline to write a warning to, so it goes to the importing session's host,
+    /// once per process (a re-import says nothing new). Without a host (a bare runspace) Get-ChatVectorRuntime's
+    /// Build property still tells.</summary>
+    private static void WarnOnceThroughHost(string message)
+    {
+        lock (Gate)
+        {
+            if (_warnedOfDebugBuild) return;
+            _warnedOfDebugBuild = true;
+        }
+        try
+        {
+            // Import-Module's pipeline is running on this thread, so the session's $Host is reached through a
+            // nested pipeline (SessionStateProxy refuses while a pipeline runs).
+            if (Runspace.DefaultRunspace is null) return;
+            using var nested = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+            nested.AddCommand("Get-Variable").AddParameter("Name", "Host").AddParameter("ValueOnly");
+            if (nested.Invoke().FirstOrDefault()?.BaseObject is PSHost { UI: { } ui }) ui.WriteWarningLine(message);
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or InvalidRunspaceStateException or RuntimeException or NotImplementedException)
+        {
+            // No usable host here; the warning is not worth failing an import for.
+        }
+    }
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
