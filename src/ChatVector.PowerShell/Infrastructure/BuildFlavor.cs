@@ -11,7 +11,7 @@ internal static class BuildFlavor
 {
     /// <summary>True when the cmdlet assembly or ChatVector.Core was compiled without optimization.</summary>
     public static bool IsDebug { get; } =
-        IsUnoptimized(typeof(BuildFlavor).Assembly) || IsUnoptimized(typeof(Core.Runtime.TorchRuntime).Assembly);
+        IsUnoptimized(typeof(BuildFlavor).Assembly) || IsUnoptimized(typeof(Core.Runtime.ReproducibleKernels).Assembly);
 
     /// <summary>"Release" or "Debug", as Get-ChatVectorRuntime reports it.</summary>
     public static string Name => IsDebug ? "Debug" : "Release";
