@@ -47,24 +47,29 @@ if (-not $NoBuild) {
 # The training side pins libtorch's CPU kernels itself. The evaluation computes through the module, whose
 # kernels are pinned only when CHATVECTOR_REPRODUCIBLE_KERNELS=1 is set before libtorch loads; so that the
 # whole table is the same on any x86-64 CPU, a process that has not started that way (or has the module
-# loaded already) runs the experiment in a child pwsh that has. Its rows come back as objects.
+# loaded already) runs the experiment in a child pwsh that has, and passes its rows on (rows.json).
 if ($env:CHATVECTOR_REPRODUCIBLE_KERNELS -ne '1' -or (Get-Module ChatVector)) {
-    $forwarded = @{ NoBuild = $true }
+    function ConvertTo-ArgumentText($Value) {
+        if ($Value -is [switch]) { return '$' + $Value.IsPresent }
+        if ($Value -is [array]) { return (@($Value | ForEach-Object { ConvertTo-ArgumentText $_ }) -join ',') }
+        if ($Value -is [double] -or $Value -is [int]) { return $Value.ToString([cultureinfo]::InvariantCulture) }
+        return "'" + ($Value -replace "'", "''") + "'"
+    }
+    $Output = [System.IO.Path]::GetFullPath($Output)
+    $command = "& '{0}' -NoBuild:`$true -Output:{1}" -f ($PSCommandPath -replace "'", "''"), (ConvertTo-ArgumentText $Output)
     foreach ($bound in $PSBoundParameters.GetEnumerator()) {
-        $forwarded[$bound.Key] = if ($bound.Value -is [switch]) { $bound.Value.IsPresent } else { $bound.Value }
+        if ($bound.Key -notin 'NoBuild', 'Output', 'PassThru') { $command += " -{0}:{1}" -f $bound.Key, (ConvertTo-ArgumentText $bound.Value) }
     }
     $pwsh = [Environment]::ProcessPath # under the dotnet tool that is dotnet, running $PSHOME/pwsh.dll
-    $pwshArguments = if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'pwsh') { @() } else { @(Join-Path $PSHOME 'pwsh.dll') }
+    $pwshArguments = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -ne 'pwsh') { Join-Path $PSHOME 'pwsh.dll' })
     $previous = $env:CHATVECTOR_REPRODUCIBLE_KERNELS
     $env:CHATVECTOR_REPRODUCIBLE_KERNELS = '1'
     try {
-        & $pwsh @pwshArguments -NoProfile -NonInteractive -Command {
-            param($Script, $Parameters)
-            & $Script @Parameters
-        } -args $PSCommandPath, $forwarded
+        & $pwsh @pwshArguments -NoProfile -NonInteractive -Command $command | ForEach-Object { Write-Host $_ }
         if ($LASTEXITCODE) { throw "The toy experiment failed in its child pwsh (exit code $LASTEXITCODE)." }
     }
     finally { $env:CHATVECTOR_REPRODUCIBLE_KERNELS = $previous }
+    if ($PassThru) { Get-Content (Join-Path $Output 'rows.json') -Raw | ConvertFrom-Json }
     return
 }
 if (-not $ModulePath) { $ModulePath = Join-Path $repo 'ChatVector.psd1' }
@@ -161,6 +166,7 @@ $evaluateSeconds = $timer.Elapsed.TotalSeconds - $trainSeconds - $mergeSeconds
 
 $results = Join-Path $Output 'results.json'
 ConvertTo-Json @($rows | Where-Object Series -In 'cp', 'cp+FT') | Set-Content $results
+ConvertTo-Json @($rows) | Set-Content (Join-Path $Output 'rows.json')
 $chart = Join-Path $Output 'toy-chat-vector.png'
 $evaluatedBy = if ($useCmdlets) { 'cmdlets' } else { 'trainer' }
 Invoke-Toy chart --results $results --out $chart --title "Chat vector, toy languages (size $Size, seed $Seed, $evaluatedBy)" | Out-Null
