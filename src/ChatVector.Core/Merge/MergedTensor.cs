@@ -95,11 +95,27 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
             if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
             var (start, stop) = shared;
             var vector = read(term.Vector, start, stop - start);
+            int offset = (int)(start - firstElement), length = (int)(stop - start);
             if (direct && term.Ratio == 1.0)
             {
-                // libtorch adds s + ratio·v as a fused multiply-add; with a ratio of 1 that is exactly s + v.
-                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice((int)(start - firstElement), (int)(stop - start)));
+                // s + 1·v rounded once is exactly s + v.
+                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice(offset, length));
                 continue;
+            }
+            // s + ratio·v rounded once, here rather than by libtorch's add_(v, alpha), whose kernels fuse it or not by
+            // the CPU they find (AVX2 or not), which changed the bytes from one machine to another.
+            if (sum.device_type == DeviceType.CPU && sum.is_contiguous() && vector.device_type == DeviceType.CPU && vector.is_contiguous())
+            {
+                if (Accumulator == DType.F32)
+                {
+                    MixKernels.MultiplyAdd(TensorSpans.Floats(vector), (float)term.Ratio, TensorSpans.Floats(sum).Slice(offset, length));
+                    continue;
+                }
+                if (Accumulator == DType.F64)
+                {
+                    MixKernels.MultiplyAdd(TensorSpans.Doubles(vector), term.Ratio, TensorSpans.Doubles(sum).Slice(offset, length));
+                    continue;
+                }
             }
             using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
             sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);

@@ -174,6 +174,42 @@ public class MergeTests
         Assert.Equal(trio.Cp["model.norm.weight"].Select(f => (double)f), written["model.norm.weight"].File.Values("model.norm.weight"));
     }
 
+    /// <summary>
+    /// cp + r·v with a ratio whose products are inexact: one rounding of the exact value (a fused multiply-add), checked in
+    /// integer arithmetic. libtorch's add_(v, alpha) fused it only on CPUs with AVX2, so the bytes depended on the machine.
+    /// </summary>
+    [Theory]
+    [InlineData(Core.Format.DType.F32)]
+    [InlineData(Core.Format.DType.F64)]
+    public void A_ratio_other_than_one_adds_its_product_with_one_rounding(Core.Format.DType dtype)
+    {
+        const double ratio = 0.3;
+        using var trio = new Trio();
+        const string name = "model.layers.0.mlp.up_proj.weight";
+        var cp = StoredModel.Open(trio.CpPath);
+        var plan = MergePlanner.Plan(new MergeRequest(cp, trio.Pair(n => n == name).Vectors.Select(v => new VectorInput(v, ratio, null)).ToList(), OutputDType: dtype));
+        Trio.Export(trio.Output("fused"), plan.Outputs);
+        var values = IndependentSafeTensorReader.ReadFolder(trio.Output("fused"))[name].File.Values(name);
+        int productRoundedFirstDiffers = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float model = trio.Cp[name][i], vector = trio.Chat[name][i] - trio.Base[name][i];
+            if (dtype == Core.Format.DType.F32)
+            {
+                Assert.True(ExactRounding.IsFusedSingle((float)values[i], vector, (float)ratio, model), $"[{i}]: {values[i]}");
+                if ((float)values[i] != model + (float)ratio * vector) productRoundedFirstDiffers++;
+            }
+            else
+            {
+                // An F64 merge widens the vector, chat − base in float32 (the vector's own type), and the ratio as given.
+                Assert.True(ExactRounding.IsFusedDouble(values[i], vector, ratio, model), $"[{i}]: {values[i]}");
+                if (values[i] != model + ratio * vector) productRoundedFirstDiffers++;
+            }
+        }
+        // The data tells the two roundings apart, so a merge that rounded the product first would fail above.
+        Assert.True(productRoundedFirstDiffers > 0, "no element where rounding the product first changes the sum");
+    }
+
     [Fact]
     public void Side_files_carry_the_chat_template_eos_token_and_a_model_card()
     {
