@@ -60,7 +60,7 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
         var sum = ComputeAccumulated(firstElement, count, context).contiguous();
         var values = TensorSpans.Floats(sum);
         if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(destination);
-        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // NaN: libtorch's bits
+        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // big-endian
         return true;
     }
 
