@@ -334,6 +334,7 @@ Describe 'Merge bytes on any CPU' -Tag 'Merge' {
 Import-Module ./ChatVector.psd1
 $b = $env:CV_BASE; $c = $env:CV_CHAT; $cp = $env:CV_CP; $out = $env:CV_OUT
 Get-ChatVector $b $c | Add-ChatVector -Model $cp -Ratio 0.3 | Export-SafeTensor (Join-Path $out 'plain')
+Get-ChatVector $b $c | Add-ChatVector -Model $cp -Ratio 0.3 -DType F16 | Export-SafeTensor (Join-Path $out 'half')
 $trimmed = Get-ChatVector $b $c -Ratio 0.7 | Limit-ChatVector 0.5
 $dropped = Get-ChatVector $b $c -Ratio 0.6 | Limit-ChatVector 0.4 -Method Random -Seed 3
 @($trimmed) + @($dropped) | Add-ChatVector -Model $cp -Consensus Sum -Normalize | Export-SafeTensor (Join-Path $out 'ties')
@@ -345,7 +346,7 @@ Get-ChatVector $b $c -Ratio 0.9 | Limit-ChatVector 0.3 -Method Della -Seed 5 | A
         $portable = Invoke-ChildPwsh -Script $script -Environment ($paths + @{ CV_OUT = (Join-Path $TestDrive 'portable'); ATEN_CPU_CAPABILITY = 'default'; DOTNET_EnableAVX = '0' })
         $native.ExitCode | Should -Be 0 -Because $native.Text
         $portable.ExitCode | Should -Be 0 -Because $portable.Text
-        foreach ($merge in 'plain', 'ties', 'della') {
+        foreach ($merge in 'plain', 'half', 'ties', 'della') {
             $expected = Read-IndependentBytes (Join-Path $TestDrive "native/$merge")
             $actual = Read-IndependentBytes (Join-Path $TestDrive "portable/$merge")
             $actual.Keys | Sort-Object | Should -Be ($expected.Keys | Sort-Object)
