@@ -52,10 +52,22 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
         ComputeAccumulated(firstElement, count, context).to(TorchTypes.ToScalarType(DType, Name));
 
-    /// <summary>BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.</summary>
+    /// <summary>
+    /// BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.
+    /// A float64 CPU merge's BF16 output too, from the sum rounded to float32 first (as libtorch converts float64 to
+    /// bf16), so that its NaN are <see cref="Bf16Rounding.NaNBits"/> on any CPU rather than libtorch's per-kernel bits.
+    /// </summary>
     protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
     {
-        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32) || context.Device.type != DeviceType.CPU) return false;
+        if (context.Device.type != DeviceType.CPU) return false;
+        if (Accumulator == DType.F64 && DType == DType.BF16)
+        {
+            using var wide = ComputeAccumulated(firstElement, count, context);
+            using var narrowed = wide.to(torch.ScalarType.Float32).contiguous();
+            if (!Bf16Rounding.TryRound(TensorSpans.Floats(narrowed), destination)) TorchTypes.CopyOut(wide.to(torch.ScalarType.BFloat16), destination); // big-endian
+            return true;
+        }
+        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32)) return false;
         if (BlockedMerge.TryCompute(this, firstElement, (int)count, destination, context)) return true;
         var sum = ComputeAccumulated(firstElement, count, context).contiguous();
         var values = TensorSpans.Floats(sum);
