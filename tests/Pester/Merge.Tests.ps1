@@ -324,3 +324,34 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
         if (Test-Path $target) { (Read-IndependentBytes $target).Count | Should -Be (8 * 9 + 3) }
     }
 }
+
+Describe 'Merge bytes on any CPU' -Tag 'Merge' {
+    # README promises the same bytes on every machine. libtorch and .NET each pick their SIMD code by the CPU they find;
+    # ATEN_CPU_CAPABILITY=default and DOTNET_EnableAVX=0 make this machine take the portable code of both (no AVX2
+    # kernels in libtorch, 128-bit vectors in .NET), as a CPU without AVX would. On a CPU without AVX2 both runs are alike.
+    It 'writes the same bytes with libtorch''s and .NET''s portable SIMD code as with this CPU''s own' {
+        $script = @'
+Import-Module ./ChatVector.psd1
+$b = $env:CV_BASE; $c = $env:CV_CHAT; $cp = $env:CV_CP; $out = $env:CV_OUT
+Get-ChatVector $b $c | Add-ChatVector -Model $cp -Ratio 0.3 | Export-SafeTensor (Join-Path $out 'plain')
+Get-ChatVector $b $c | Add-ChatVector -Model $cp -Ratio 0.3 -DType F16 | Export-SafeTensor (Join-Path $out 'half')
+$trimmed = Get-ChatVector $b $c -Ratio 0.7 | Limit-ChatVector 0.5
+$dropped = Get-ChatVector $b $c -Ratio 0.6 | Limit-ChatVector 0.4 -Method Random -Seed 3
+@($trimmed) + @($dropped) | Add-ChatVector -Model $cp -Consensus Sum -Normalize | Export-SafeTensor (Join-Path $out 'ties')
+Get-ChatVector $b $c -Ratio 0.9 | Limit-ChatVector 0.3 -Method Della -Seed 5 | Add-ChatVector -Model $cp -DType F32 | Export-SafeTensor (Join-Path $out 'della')
+"vector-width=$([System.Numerics.Vector[float]]::Count)"
+'@
+        $paths = @{ CV_BASE = $trio.Base; CV_CHAT = $trio.Chat; CV_CP = $trio.Cp }
+        $native = Invoke-ChildPwsh -Script $script -Environment ($paths + @{ CV_OUT = (Join-Path $TestDrive 'native'); ATEN_CPU_CAPABILITY = $null; DOTNET_EnableAVX = $null })
+        $portable = Invoke-ChildPwsh -Script $script -Environment ($paths + @{ CV_OUT = (Join-Path $TestDrive 'portable'); ATEN_CPU_CAPABILITY = 'default'; DOTNET_EnableAVX = '0' })
+        $native.ExitCode | Should -Be 0 -Because $native.Text
+        $portable.ExitCode | Should -Be 0 -Because $portable.Text
+        foreach ($merge in 'plain', 'half', 'ties', 'della') {
+            $expected = Read-IndependentBytes (Join-Path $TestDrive "native/$merge")
+            $actual = Read-IndependentBytes (Join-Path $TestDrive "portable/$merge")
+            $actual.Keys | Sort-Object | Should -Be ($expected.Keys | Sort-Object)
+            $differing = $expected.Keys | Where-Object { -not [Linq.Enumerable]::SequenceEqual($actual[$_], $expected[$_]) }
+            $differing | Should -BeNullOrEmpty -Because "$merge ($($native.Output[-1]) natively, $($portable.Output[-1]) portable)"
+        }
+    }
+}

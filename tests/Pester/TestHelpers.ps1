@@ -49,10 +49,16 @@ function Invoke-ChildPwsh {
     )
     $variables = @{ CHATVECTOR_NATIVE_DIR = $null }
     foreach ($name in $Environment.Keys) { $variables[$name] = $Environment[$name] }
+    # PowerShell passes $null to a string parameter as '', which SetEnvironmentVariable keeps as an empty variable
+    # (libtorch then warns about an empty ATEN_CPU_CAPABILITY), so a $null removes the variable through Env: instead.
+    function Set-ProcessVariable([string] $Name, $Value) {
+        if ($null -eq $Value) { Remove-Item -LiteralPath "Env:$Name" -ErrorAction Ignore }
+        else { [Environment]::SetEnvironmentVariable($Name, [string]$Value) }
+    }
     $saved = @{}
     foreach ($name in $variables.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-        [Environment]::SetEnvironmentVariable($name, $variables[$name])
+        Set-ProcessVariable $name $variables[$name]
     }
     $command = Get-ChildPwshCommand
     Push-Location $RepoRoot
@@ -63,7 +69,7 @@ function Invoke-ChildPwsh {
     }
     finally {
         Pop-Location
-        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
     }
 }
 

@@ -68,7 +68,7 @@ internal static class BlockedMerge
         }
     }
 
-    /// <summary>The sum rounded once to the output dtype; NaN (which libtorch rounds to bits of its own) goes through libtorch.</summary>
+    /// <summary>The sum rounded once to the output dtype (libtorch only where the rounding loop cannot run: a big-endian machine).</summary>
     private static void Round(ReadOnlySpan<float> sum, Span<byte> destination, MergedTensor merge)
     {
         if (merge.DType == DType.F32) MemoryMarshal.AsBytes(sum).CopyTo(destination);

@@ -52,15 +52,27 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
         ComputeAccumulated(firstElement, count, context).to(TorchTypes.ToScalarType(DType, Name));
 
-    /// <summary>BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.</summary>
+    /// <summary>
+    /// BF16 and F32 outputs of a float32 CPU merge: rounded (or copied) from the sum straight into the chunk's bytes.
+    /// A float64 CPU merge's BF16 output too, from the sum rounded to float32 first (as libtorch converts float64 to
+    /// bf16), so that its NaN are <see cref="Bf16Rounding.NaNBits"/> on any CPU rather than libtorch's per-kernel bits.
+    /// </summary>
     protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
     {
-        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32) || context.Device.type != DeviceType.CPU) return false;
+        if (context.Device.type != DeviceType.CPU) return false;
+        if (Accumulator == DType.F64 && DType == DType.BF16)
+        {
+            using var wide = ComputeAccumulated(firstElement, count, context);
+            using var narrowed = wide.to(torch.ScalarType.Float32).contiguous();
+            if (!Bf16Rounding.TryRound(TensorSpans.Floats(narrowed), destination)) TorchTypes.CopyOut(wide.to(torch.ScalarType.BFloat16), destination); // big-endian
+            return true;
+        }
+        if (Accumulator != DType.F32 || DType is not (DType.BF16 or DType.F32)) return false;
         if (BlockedMerge.TryCompute(this, firstElement, (int)count, destination, context)) return true;
         var sum = ComputeAccumulated(firstElement, count, context).contiguous();
         var values = TensorSpans.Floats(sum);
         if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(destination);
-        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // NaN: libtorch's bits
+        else if (!Bf16Rounding.TryRound(values, destination)) TorchTypes.CopyOut(sum.to(torch.ScalarType.BFloat16), destination); // big-endian
         return true;
     }
 
@@ -95,11 +107,27 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
             if (ChunkRange.Intersect(firstElement, firstElement + sum.NumberOfElements, 0, term.Vector.ElementCount) is not { } shared) continue;
             var (start, stop) = shared;
             var vector = read(term.Vector, start, stop - start);
+            int offset = (int)(start - firstElement), length = (int)(stop - start);
             if (direct && term.Ratio == 1.0)
             {
-                // libtorch adds s + ratio·v as a fused multiply-add; with a ratio of 1 that is exactly s + v.
-                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice((int)(start - firstElement), (int)(stop - start)));
+                // s + 1·v rounded once is exactly s + v.
+                MixKernels.Add(TensorSpans.Floats(vector), TensorSpans.Floats(sum).Slice(offset, length));
                 continue;
+            }
+            // s + ratio·v rounded once, here rather than by libtorch's add_(v, alpha), whose kernels fuse it or not by
+            // the CPU they find (AVX2 or not), which changed the bytes from one machine to another.
+            if (sum.device_type == DeviceType.CPU && sum.is_contiguous() && vector.device_type == DeviceType.CPU && vector.is_contiguous())
+            {
+                if (Accumulator == DType.F32)
+                {
+                    MixKernels.MultiplyAdd(TensorSpans.Floats(vector), (float)term.Ratio, TensorSpans.Floats(sum).Slice(offset, length));
+                    continue;
+                }
+                if (Accumulator == DType.F64)
+                {
+                    MixKernels.MultiplyAdd(TensorSpans.Doubles(vector), term.Ratio, TensorSpans.Doubles(sum).Slice(offset, length));
+                    continue;
+                }
             }
             using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
             sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);

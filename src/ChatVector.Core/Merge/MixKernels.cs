@@ -1,11 +1,14 @@
 using ChatVector.Core.Tensors;
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ChatVector.Core.Merge;
 
 /// <summary>
 /// The element loops of <see cref="Consensus.TryMixInto"/>, a SIMD vector at a time with a scalar tail. Each lane
-/// does exactly the scalar operation (IEEE float32/float64, no fused multiply-add), so vector and tail agree bit
+/// does exactly the scalar operation (IEEE float32/float64; no fused multiply-add but in <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/>,
+/// which is fused in both), so vector and tail agree bit
 /// for bit with each other and with the tensor path; comparisons replace branches (random signs defeat prediction).
 /// </summary>
 internal static class MixKernels
@@ -41,6 +44,42 @@ internal static class MixKernels
         if (Vector.IsHardwareAccelerated)
             for (; j <= w.Length - Width; j += Width) (new Vector<float>(mixed[j..]) + new Vector<float>(w[j..])).CopyTo(mixed[j..]);
         for (; j < w.Length; j++) mixed[j] += w[j];
+    }
+
+    /// <summary>
+    /// sum += ratio·v rounded once (a fused multiply-add), as libtorch's AVX2 and AVX-512 kernels compute
+    /// <c>add_(v, alpha)</c>. libtorch's portable kernels (a CPU without AVX2, or <c>ATEN_CPU_CAPABILITY=default</c>)
+    /// round the product first, so the same merge gave other bytes there; the fused operation is correctly rounded
+    /// on every CPU (<see cref="MathF.FusedMultiplyAdd"/> is exact in software where the CPU has no FMA), so the vector
+    /// loop and the scalar tail agree bit for bit, whatever the vector width.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
+    public static void MultiplyAdd(ReadOnlySpan<float> v, float ratio, Span<float> sum)
+    {
+        if (v.Length != sum.Length) throw new ArgumentException("the vector and the sum must have the same length");
+        int j = 0;
+        if (Fma.IsSupported && Vector256.IsHardwareAccelerated)
+        {
+            var r = Vector256.Create(ratio);
+            for (; j <= v.Length - Vector256<float>.Count; j += Vector256<float>.Count)
+                Fma.MultiplyAdd(Vector256.Create(v[j..]), r, Vector256.Create(sum[j..])).CopyTo(sum[j..]);
+        }
+        for (; j < v.Length; j++) sum[j] = MathF.FusedMultiplyAdd(v[j], ratio, sum[j]);
+    }
+
+    /// <summary>sum += ratio·v rounded once, in float64 (see the float32 overload).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
+    public static void MultiplyAdd(ReadOnlySpan<double> v, double ratio, Span<double> sum)
+    {
+        if (v.Length != sum.Length) throw new ArgumentException("the vector and the sum must have the same length");
+        int j = 0;
+        if (Fma.IsSupported && Vector256.IsHardwareAccelerated)
+        {
+            var r = Vector256.Create(ratio);
+            for (; j <= v.Length - Vector256<double>.Count; j += Vector256<double>.Count)
+                Fma.MultiplyAdd(Vector256.Create(v[j..]), r, Vector256.Create(sum[j..])).CopyTo(sum[j..]);
+        }
+        for (; j < v.Length; j++) sum[j] = Math.FusedMultiplyAdd(v[j], ratio, sum[j]);
     }
 
     /// <summary>divisor += ratio.</summary>

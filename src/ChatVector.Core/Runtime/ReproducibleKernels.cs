@@ -6,7 +6,9 @@ namespace ChatVector.Core.Runtime;
 /// Pins every run-time CPU dispatch inside libtorch to its portable level, so the same float work gives the
 /// same bits on any x86-64 CPU (with or without AVX2 or AVX-512). For training runs that must be reproducible
 /// across machines (the toy and tiny trainers) and for evaluations a user wants comparable across servers
-/// (<see cref="EnvVar"/>); merges never need it, as they do not compute through libtorch's kernels.
+/// (<see cref="EnvVar"/>); CPU merges never need it: their arithmetic is element by element, one IEEE rounding per
+/// operation (the module's own loops, or libtorch's element-wise ops, which agree on every kernel level), with no
+/// reduction and no fused operation left to libtorch's choice (the plain add's r·v + s is fused in the module's code).
 /// </summary>
 /// <remarks>
 /// Three dispatchers live in TorchSharp's libtorch_cpu, each choosing code by the CPU it finds:

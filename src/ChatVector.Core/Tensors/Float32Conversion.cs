@@ -97,8 +97,8 @@ public static class Bf16Rounding
 {
     /// <summary>
     /// Writes <paramref name="values"/> rounded to bfloat16 into <paramref name="destination"/> (2 bytes each, little-endian)
-    /// and returns true; returns false, having written an undefined part, when a value is NaN: libtorch's scalar and
-    /// vector conversions give NaN different bits, so that case is left to libtorch.
+    /// and returns true; returns false, having written nothing meaningful, on a big-endian machine or when the lengths
+    /// disagree. Every NaN becomes <see cref="NaNBits"/>.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static bool TryRound(ReadOnlySpan<float> values, Span<byte> destination)
@@ -112,22 +112,30 @@ public static class Bf16Rounding
             var magnitude = new Vector<uint>(0x7FFF_FFFFu);
             var infinity = new Vector<uint>(0x7F80_0000u);
             var bias = new Vector<uint>(0x7FFFu);
+            var nan = new Vector<uint>(NaNBits);
             for (; i <= bits.Length - 2 * width; i += 2 * width)
             {
                 var low = new Vector<uint>(bits[i..]);
                 var high = new Vector<uint>(bits[(i + width)..]);
-                if (Vector.GreaterThanAny(low & magnitude, infinity) || Vector.GreaterThanAny(high & magnitude, infinity)) return false;
-                Vector.Narrow(Round(low, bias), Round(high, bias)).CopyTo(result[i..]);
+                var lowRounded = Vector.ConditionalSelect(Vector.GreaterThan(low & magnitude, infinity), nan, Round(low, bias));
+                var highRounded = Vector.ConditionalSelect(Vector.GreaterThan(high & magnitude, infinity), nan, Round(high, bias));
+                Vector.Narrow(lowRounded, highRounded).CopyTo(result[i..]);
             }
         }
         for (; i < bits.Length; i++)
         {
             uint u = bits[i];
-            if ((u & 0x7FFF_FFFFu) > 0x7F80_0000u) return false;
-            result[i] = (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
+            result[i] = (u & 0x7FFF_FFFFu) > 0x7F80_0000u ? NaNBits : (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
         }
         return true;
     }
+
+    /// <summary>
+    /// The bfloat16 written for any NaN: the bits libtorch's AVX2 and AVX-512 kernels give every NaN. Its portable
+    /// kernels (a CPU without AVX2, or ATEN_CPU_CAPABILITY=default) give 0x7FC0, so a merge that left NaN to libtorch
+    /// wrote different bytes on different machines; one fixed pattern here keeps the bytes of the common machines.
+    /// </summary>
+    public const ushort NaNBits = 0xFFFF;
 
     // (u + 0x7FFF + lsb) >> 16: ties go to the even bfloat16; overflow rounds up to infinity, as in libtorch.
     private static Vector<uint> Round(Vector<uint> u, Vector<uint> bias) => (u + bias + ((u >> 16) & Vector<uint>.One)) >> 16;

@@ -174,6 +174,79 @@ public class MergeTests
         Assert.Equal(trio.Cp["model.norm.weight"].Select(f => (double)f), written["model.norm.weight"].File.Values("model.norm.weight"));
     }
 
+    /// <summary>
+    /// cp + r·v with a ratio whose products are inexact: one rounding of the exact value (a fused multiply-add), checked in
+    /// integer arithmetic. libtorch's add_(v, alpha) fused it only on CPUs with AVX2, so the bytes depended on the machine.
+    /// </summary>
+    [Theory]
+    [InlineData(Core.Format.DType.F32)]
+    [InlineData(Core.Format.DType.F64)]
+    public void A_ratio_other_than_one_adds_its_product_with_one_rounding(Core.Format.DType dtype)
+    {
+        const double ratio = 0.3;
+        using var trio = new Trio();
+        const string name = "model.layers.0.mlp.up_proj.weight";
+        var cp = StoredModel.Open(trio.CpPath);
+        var plan = MergePlanner.Plan(new MergeRequest(cp, trio.Pair(n => n == name).Vectors.Select(v => new VectorInput(v, ratio, null)).ToList(), OutputDType: dtype));
+        Trio.Export(trio.Output("fused"), plan.Outputs);
+        var values = IndependentSafeTensorReader.ReadFolder(trio.Output("fused"))[name].File.Values(name);
+        int productRoundedFirstDiffers = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float model = trio.Cp[name][i], vector = trio.Chat[name][i] - trio.Base[name][i];
+            if (dtype == Core.Format.DType.F32)
+            {
+                Assert.True(ExactRounding.IsFusedSingle((float)values[i], vector, (float)ratio, model), $"[{i}]: {values[i]}");
+                if ((float)values[i] != model + (float)ratio * vector) productRoundedFirstDiffers++;
+            }
+            else
+            {
+                // An F64 merge widens the vector, chat − base in float32 (the vector's own type), and the ratio as given.
+                Assert.True(ExactRounding.IsFusedDouble(values[i], vector, ratio, model), $"[{i}]: {values[i]}");
+                if (values[i] != model + ratio * vector) productRoundedFirstDiffers++;
+            }
+        }
+        // The data tells the two roundings apart, so a merge that rounded the product first would fail above.
+        Assert.True(productRoundedFirstDiffers > 0, "no element where rounding the product first changes the sum");
+    }
+
+    /// <summary>
+    /// A float64 merge written as BF16: its F64 result rounded to float32, then to bf16 to nearest even, and every NaN
+    /// 0xFFFF, whatever the CPU (libtorch wrote 0x7FC0 for NaN with its portable kernels and 0xFFFF with AVX2).
+    /// </summary>
+    [Fact]
+    public void A_float64_merge_written_as_bf16_rounds_through_float32_and_writes_one_nan_pattern()
+    {
+        using var trio = new Trio(); // loads libtorch
+        var random = new Random(8);
+        double[] Draw() => Enumerable.Range(0, 300).Select(_ => random.NextDouble() - 0.5).ToArray();
+        double[] cpValues = Draw(), chatValues = Draw(), baseValues = Draw();
+        int[] nanAt = [0, 7, 150, 299]; // the vector loop's start and middle, and the tail
+        foreach (int i in nanAt) cpValues[i] = double.NaN;
+        string File(string name, double[] values)
+        {
+            var path = trio.Output(name + ".safetensors");
+            LlamaModelBuilder.WriteFile(path, [("x", "F64", [values.Length], ValueBytes.Of(values))]);
+            return path;
+        }
+        var cp = StoredModel.Open(File("cp64", cpValues));
+        var vectors = ChatVectorPairing.Pair(StoredModel.Open(File("base64", baseValues)), StoredModel.Open(File("chat64", chatValues)), _ => true).Vectors;
+        IndependentSafeTensorReader Merged(Core.Format.DType dtype)
+        {
+            var plan = MergePlanner.Plan(new MergeRequest(cp, vectors.Select(v => new VectorInput(v, 0.3, null)).ToList(), OutputDType: dtype));
+            var target = trio.Output(dtype + ".safetensors");
+            ModelExporter.Export(new ExportRequest(target, plan.Outputs, Core.Format.ByteSize.Parse("1MB"), null, AllowNonFinite: true), ComputeContext.Cpu());
+            return new IndependentSafeTensorReader(target);
+        }
+        var wide = Merged(Core.Format.DType.F64).Values("x");
+        var bytes = Merged(Core.Format.DType.BF16).Bytes("x");
+        for (int i = 0; i < wide.Length; i++)
+        {
+            var actual = BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2));
+            Assert.Equal(nanAt.Contains(i) ? (ushort)0xFFFF : Bf16.FromFloat((float)wide[i]), actual);
+        }
+    }
+
     [Fact]
     public void Side_files_carry_the_chat_template_eos_token_and_a_model_card()
     {
