@@ -21,6 +21,9 @@
     chat tokens (<user>, <assistant>, <eos>), taken from chat (-SkipEmbedding -SpecialTokenMap).
 .PARAMETER ModulePath
     The module to merge and evaluate with (default: this repository's ChatVector.psd1, built unless -NoBuild).
+.PARAMETER SkipTraining
+    Merges and evaluates the models an earlier run trained into -Output (same -Seed and -Size), without training
+    again: training is deterministic (the same bytes on any x86-64 CPU), so only a changed module needs a rerun.
 .PARAMETER PassThru
     Also returns the table's rows as objects (Model, Series, Ratio, InFormat, Exact, Perplexity).
 .PARAMETER Evaluator
@@ -35,6 +38,7 @@ param(
     [switch] $SkipEmbedding,
     [string] $ModulePath,
     [switch] $NoBuild,
+    [switch] $SkipTraining,
     [switch] $PassThru
 )
 $ErrorActionPreference = 'Stop'
@@ -89,9 +93,17 @@ $models = Join-Path $Output 'models'
 $data = Join-Path $models 'data'
 $timer = [System.Diagnostics.Stopwatch]::StartNew()
 
-Write-Host "== Training base, chat, cp, cp-ft (size $Size, seed $Seed) into $models"
-& dotnet $toyDll train --out $models --seed $Seed --size $Size | ForEach-Object { Write-Host $_ }
-if ($LASTEXITCODE) { throw "ToyChatVector train failed (exit code $LASTEXITCODE)." }
+if ($SkipTraining) {
+    foreach ($name in 'base', 'chat', 'cp', 'cp-ft', 'data', 'data-A') {
+        if (-not (Test-Path (Join-Path $models $name))) { throw "-SkipTraining: $(Join-Path $models $name) is missing; run once without -SkipTraining to train it." }
+    }
+    Write-Host "== Reusing the models trained in $models (-SkipTraining)"
+}
+else {
+    Write-Host "== Training base, chat, cp, cp-ft (size $Size, seed $Seed) into $models"
+    & dotnet $toyDll train --out $models --seed $Seed --size $Size | ForEach-Object { Write-Host $_ }
+    if ($LASTEXITCODE) { throw "ToyChatVector train failed (exit code $LASTEXITCODE)." }
+}
 $trainSeconds = $timer.Elapsed.TotalSeconds
 
 Write-Host ("== Merging through the cmdlets: Get-ChatVector -Base base -Chat chat | Add-ChatVector -Model <cp> -Ratio r{0} | Export-SafeTensor" -f
