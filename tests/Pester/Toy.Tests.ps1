@@ -1,17 +1,20 @@
 BeforeAll { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 
 # The reduced toy experiment (examples/toy-chat-vector.ps1 -Size ci: the full training, half the evaluation
-# sets; about 2 minutes): trains the four tiny models, merges through the cmdlets and evaluates on held-out B
-# prompts. Asserts only what held for seeds 1-3 (README, "Chat Vector at toy scale"): cp answered in format
-# 0, 0, 0 %; the best ratio of cp + r·v 76.5, 80.5, 37 %; chat's B perplexity was above 10^5, cp's about 8.
-# Which ratio is best moved between seeds, so the margin is on the best of the sweep, below the smallest seen.
+# sets): trains the four tiny models with libtorch's kernels pinned (the same bytes on any x86-64 CPU), merges
+# through the cmdlets and evaluates on held-out B prompts with pinned kernels too. It asserts only what held, with
+# margin, on every seed of the README's table (full size, seeds 1-6): cp never answered in format; the vector
+# at r = 1 raised cp's B perplexity by at least a third; chat's B perplexity was over 10^4 times cp's; chat
+# answered its own A prompts in format every time. The format transfer of cp + r·v itself did not hold on every
+# seed (README: "Chat Vector at toy scale"), so it is reported there, not asserted here.
 Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
     BeforeAll {
         $script:output = Join-Path $TestDrive 'toy'
         $script:rows = & (Join-Path $RepoRoot 'examples/toy-chat-vector.ps1') -Size ci -Seed 1 -Output $output -NoBuild -PassThru 6>$null
         $script:cp = $rows | Where-Object { $_.Series -eq 'cp' -and $_.Ratio -eq 0 }
-        $script:bestMerge = $rows | Where-Object { $_.Series -eq 'cp' -and $_.Ratio -gt 0 } | Sort-Object InFormat -Descending | Select-Object -First 1
+        $script:fullVector = $rows | Where-Object { $_.Series -eq 'cp' -and $_.Ratio -eq 1 }
         $script:chat = $rows | Where-Object Series -EQ 'chat'
+        $script:chatOnA = $rows | Where-Object Series -EQ 'chat-A'
     }
 
     It 'prints a row for cp and cp+FT at every ratio of the sweep, and for chat' {
@@ -24,8 +27,12 @@ Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
         $cp.InFormat | Should -BeLessOrEqual 5
     }
 
-    It 'cp + r chat vector, at the best ratio of the sweep, answers in format far more often than cp alone' {
-        ($bestMerge.InFormat - $cp.InFormat) | Should -BeGreaterOrEqual 25
+    It 'chat answers its own language''s prompts in format: the vector comes from a model that learned the format' {
+        $chatOnA.InFormat | Should -BeGreaterOrEqual 90
+    }
+
+    It 'the whole vector costs cp B perplexity (cp + 1·v at least 1.2 times cp''s)' {
+        $fullVector.Perplexity | Should -BeGreaterThan (1.2 * $cp.Perplexity)
     }
 
     It 'cp models B text far better than chat does, which never saw B' {
