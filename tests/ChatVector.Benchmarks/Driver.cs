@@ -104,18 +104,17 @@ internal static class Driver
             floors.Add(Measured(Self("floor", dir)));
             PageCache.Prepare(dir, cache);
             directFloors.Add(Measured(Self("floor-direct", dir)));
-            DeleteFolder(merged);
+            // Each output is deleted once measured: at 8 GB per model the disk then holds the trio and one output at most.
             PageCache.Prepare(dir, cache);
             merges.Add(Measured(Self("merge", dir, MergeMethods.Name(method))));
+            DeleteFolder(merged);
             if (!pwsh) continue;
             PageCache.Prepare(dir, cache);
             startUps.Add(Measured(Pwsh("StartUp", dir)));
-            DeleteFolder(mergedByPwsh);
             PageCache.Prepare(dir, cache);
             pipelines.Add(Measured(Pwsh(MergeMethods.Name(method), dir)));
+            DeleteFolder(mergedByPwsh);
         }
-        DeleteFolder(merged);
-        DeleteFolder(mergedByPwsh);
         double outputGb = OutputBytes(dir) / 1e9;
         PwshFigures? pwshFigures = pwsh
             ? new PwshFigures(Median(pipelines.Select(p => p.ProcessSeconds)), Median(startUps.Select(s => s.ProcessSeconds)), Median(startUps.Select(s => s.ProcessCpuSeconds)),

@@ -42,7 +42,7 @@ internal sealed record ModelShape(string Name, int Hidden, int Intermediate, int
 
     /// <summary>
     /// The layers of a model of about <paramref name="gigabytes"/> GB: the embedding and head whole, then as many whole
-    /// layers as fit in the rest, at least one (h2048: 1 GB → 7 layers, 8 GB → 79; llama7b: 1 GB → 1 layer, 0.93 GB;
+    /// layers as fit in the rest, at least one (h2048: 1 GB → 7 layers, 0.98 GB; 8 GB → 75 layers, 7.97 GB; llama7b: 1 GB → 1 layer, 0.93 GB;
     /// 8 GB → 18 layers, 7.81 GB).
     /// </summary>
     public int Layers(double gigabytes) => (int)Math.Max(1, ((long)(gigabytes * 1e9) - EmbeddingAndHeadBytes) / LayerBytes);
