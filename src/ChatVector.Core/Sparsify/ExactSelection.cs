@@ -134,7 +134,7 @@ public static class ExactSelection
                 unresolved.RemoveAll(t =>
                 {
                     var (low, high) = Band(sample, sampled, positions[t], chunks.ElementCount);
-                    return TryLocateInBand(chunks, low, high, positions[t], out bucket[t], out rest[t]);
+                    return TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions[t], out bucket[t], out rest[t]);
                 });
             }
             finally { ScratchArrays<long>.Return(sample); }
@@ -159,11 +159,23 @@ public static class ExactSelection
         return (Locate(sample, 0, 1 << HighBits, first).Bucket, Locate(sample, 0, 1 << HighBits, last).Bucket);
     }
 
-    /// <summary>The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high].</summary>
-    private static bool TryLocateInBand(Chunks chunks, uint low, uint high, long position, out uint bucket, out long rankWithin)
+    /// <summary>The bucket of [low, high] that holds the most sampled keys (the lowest of equals).</summary>
+    private static uint DensestBucket(long[] sample, uint low, uint high)
+    {
+        uint densest = low;
+        for (uint b = low + 1; b <= high; b++)
+            if (sample[b] > sample[densest]) densest = b;
+        return densest;
+    }
+
+    /// <summary>
+    /// The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high];
+    /// <paramref name="densest"/>, the band's bucket expected to hold the most keys, is counted in SIMD registers.
+    /// </summary>
+    private static bool TryLocateInBand(Chunks chunks, uint low, uint high, uint densest, long position, out uint bucket, out long rankWithin)
     {
         int width = (int)(high - low) + 1;
-        var counts = chunks.Histogram(1 + width, (keys, histogram) => CountBand(keys, histogram, low, high));
+        var counts = chunks.Histogram(1 + width, (keys, histogram) => CountBand(keys, histogram, low, high, densest));
         try
         {
             long below = counts[0];
@@ -191,30 +203,40 @@ public static class ExactSelection
 
     /// <summary>
     /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
-    /// b of [low, high]. Compared a SIMD vector at a time; only the lanes holding a key in the band are visited, from
-    /// the comparison's bit mask (a loop over every lane of such a vector was most of this pass: a quarter of them hold one).
+    /// b of [low, high]. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
+    /// per lane in a register; only the lanes holding another key of the band are visited, from the comparison's bit
+    /// mask (a loop over every lane of such a vector was most of this pass: a quarter of them hold one). On a bf16 chat
+    /// vector a few bf16 steps wide, the band is often one bucket holding a fifth of the keys, a single tied magnitude:
+    /// visited lane by lane, it was a tenth of a TIES merge's CPU, on branches no predictor can learn.
     /// </summary>
     [MethodImpl(HotLoop.Options)]
-    private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high)
+    private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high, uint densest)
     {
         uint span = high - low;
-        long below = 0;
+        long below = 0, inDensest = 0;
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var lowBucket = Vector256.Create(low);
             var bandSpan = Vector256.Create(span);
-            var belowPerLane = Vector256<uint>.Zero; // a chunk has far fewer than 2^32 keys per lane
+            var densestBucket = Vector256.Create(densest);
+            // Counted down by the comparisons' all-ones (−1) lanes; a chunk has far fewer than 2^32 keys per lane.
+            var belowPerLane = Vector256<uint>.Zero;
+            var densestPerLane = Vector256<uint>.Zero;
             for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
                 var buckets = Vector256.ShiftRightLogical(Vector256.Create(keys[i..]), LowBits);
-                belowPerLane -= Vector256.LessThan(buckets, lowBucket); // all ones (−1) where true
+                belowPerLane -= Vector256.LessThan(buckets, lowBucket);
+                var isDensest = Vector256.Equals(buckets, densestBucket);
+                densestPerLane -= isDensest;
                 // Unsigned: a bucket below the band wraps around to a large offset.
                 var offsets = buckets - lowBucket;
-                for (uint inBand = Vector256.LessThanOrEqual(offsets, bandSpan).ExtractMostSignificantBits(); inBand != 0; inBand &= inBand - 1)
-                    histogram[1 + offsets.GetElement(BitOperations.TrailingZeroCount(inBand))]++;
+                var elsewhereInBand = Vector256.AndNot(Vector256.LessThanOrEqual(offsets, bandSpan), isDensest);
+                for (uint lanes = elsewhereInBand.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
+                    histogram[1 + offsets.GetElement(BitOperations.TrailingZeroCount(lanes))]++;
             }
             below += Vector256.Sum(belowPerLane);
+            inDensest += Vector256.Sum(densestPerLane);
         }
         for (; i < keys.Length; i++)
         {
@@ -223,30 +245,46 @@ public static class ExactSelection
             else if (bucket - low <= span) histogram[1 + bucket - low]++;
         }
         histogram[0] += below;
+        histogram[1 + densest - low] += inDensest;
     }
 
     private const uint LowMask = (1u << LowBits) - 1;
 
     /// <summary>
-    /// Pass 2 for one wanted bucket (a magnitude trim's only bound). Few keys lie in it (about one in a hundred), so
-    /// keys are compared a SIMD vector at a time and only a vector holding one is looked at key by key.
+    /// Pass 2 for one wanted bucket (a magnitude trim's only bound), compared a SIMD vector at a time. The keys of the
+    /// bucket whose low bits are all zero are counted per lane in a register; only the lanes holding another key of
+    /// the bucket are visited, from the comparison's bit mask. Why zero: a difference of two bf16 values a few steps
+    /// apart has at most 8 significant bits, so its float32 key has no low bits, and a chat vector of a bf16 model ties
+    /// massively (its threshold key often held by a fifth of the keys): visiting each vector holding one, lane by lane,
+    /// was a quarter of a TIES merge's CPU. Float32 data rarely ties, and few of its keys lie in the bucket.
     /// </summary>
-    private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) =>
+    private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) => CountLowBits(keys, histogram, wanted);
+
+    [MethodImpl(HotLoop.Options)]
+    private static void CountLowBits(ReadOnlySpan<uint> keys, long[] histogram, uint wanted)
     {
+        long roundKeys = 0; // keys of the bucket with low bits zero
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var bucket = new Vector<uint>(wanted);
-            for (; i <= keys.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            var bucket = Vector256.Create(wanted);
+            var roundKey = Vector256.Create(wanted << LowBits);
+            var roundPerLane = Vector256<uint>.Zero; // counted down by the all-ones (−1) lanes
+            for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
-                if (!Vector.EqualsAny(Vector.ShiftRightLogical(new Vector<uint>(keys[i..]), LowBits), bucket)) continue;
-                for (int lane = i; lane < i + Vector<uint>.Count; lane++)
-                    if (keys[lane] >> LowBits == wanted) histogram[keys[lane] & LowMask]++;
+                var key = Vector256.Create(keys[i..]);
+                var isRound = Vector256.Equals(key, roundKey);
+                roundPerLane -= isRound;
+                var otherInBucket = Vector256.AndNot(Vector256.Equals(Vector256.ShiftRightLogical(key, LowBits), bucket), isRound);
+                for (uint lanes = otherInBucket.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
+                    histogram[key.GetElement(BitOperations.TrailingZeroCount(lanes)) & LowMask]++;
             }
+            roundKeys = Vector256.Sum(roundPerLane);
         }
         for (; i < keys.Length; i++)
             if (keys[i] >> LowBits == wanted) histogram[keys[i] & LowMask]++;
-    };
+        histogram[0] += roundKeys;
+    }
 
     /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
     private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank) =>
