@@ -3,33 +3,61 @@ using System.Globalization;
 
 namespace ChatVector.Benchmarks;
 
-/// <summary>Generates the trios, runs floor and merges in child processes, prints a table per method.</summary>
+/// <summary>Generates the trios, runs floors and merges in child processes, prints a table of them all.</summary>
 internal static class Driver
 {
-    private const int Repeats = 3;
+    /// <summary>The goals of issue 18 for realistic deltas, start-up excluded: wall against the floor, CPU seconds per GB written.</summary>
+    private const string Goals = "Goals (realistic deltas, start-up excluded): add <= 1.2 x floor, ties and dare-ties <= 1.5 x floor, "
+        + "peak RSS <= 512 MB; add <= 3, ties <= 6, dare-ties <= 5 CPU-s per GB of output.";
 
-    private sealed record Row(double Gb, Child.Figures Merge, Child.Figures Floor);
+    /// <summary>One child's figures: its own (the measured part, printed by the child) and the process's, seen from here.</summary>
+    private readonly record struct ChildRun(Child.Figures Inside, double ProcessSeconds, double ProcessCpuSeconds);
+
+    /// <summary>The medians of one method on one trio (peak RSS: the largest of the runs).</summary>
+    private sealed record Row(TrioSpec Trio, MergeMethod Method, PageCacheState Cache, double OutputGb,
+        Child.Figures Merge, Child.Figures Floor, Child.Figures DirectFloor, double OverFloor, double OverDirectFloor, PwshFigures? Pwsh);
+
+    /// <summary>
+    /// The method run as a user runs it: the whole pwsh process's wall time, a start-up-only process's wall and CPU
+    /// time, and the pipeline's own figures measured inside the process.
+    /// </summary>
+    private sealed record PwshFigures(double ProcessSeconds, double StartUpSeconds, double StartUpCpuSeconds, Child.Figures Pipeline, double OverFloor, double OverDirectFloor);
 
     public static int Run(string[] args)
     {
-        var sizes = Option(args, "--sizes")?.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? [1.0, 2.0];
+        var sizes = List(args, "--sizes", "1,2").Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var methods = Option(args, "--methods")?.Split(',').Select(MergeMethods.Parse).ToArray() ?? MergeMethods.All;
-        bool keep = args.Contains("--keep");
+        var shapes = List(args, "--shape", "h2048").Select(ModelShape.Parse).ToArray();
+        var kinds = List(args, "--kind", "realistic").Select(TrioSpec.ParseKind).ToArray();
+        var deltaUlps = List(args, "--delta-ulps", TrioSpec.DefaultDeltaUlps.ToString(CultureInfo.InvariantCulture))
+            .Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        int repeats = int.Parse(Option(args, "--repeats") ?? "3", CultureInfo.InvariantCulture);
+        bool keep = args.Contains("--keep"), pwsh = args.Contains("--pwsh");
         var cache = PageCache.Parse(Option(args, "--cache") ?? "warm");
-        var root = Path.Combine(Path.GetTempPath(), "chatvector-bench");
-        Console.WriteLine($"ChatVector streaming merge benchmark: {Environment.ProcessorCount} cores, work in {root}, every run starts {PageCache.Describe(cache)}");
-        var rows = methods.ToDictionary(m => m, _ => new List<Row>());
-        foreach (var gb in sizes)
+        var root = Option(args, "--work") ?? Path.Combine(Path.GetTempPath(), "chatvector-bench");
+        Console.WriteLine($"ChatVector streaming merge benchmark: {Environment.ProcessorCount} cores, work in {root}, every run starts {PageCache.Describe(cache)}, medians of {repeats}");
+        var rows = new List<Row>();
+        var trios = from shape in shapes
+                    from kind in kinds
+                    from ulps in kind == TrioKind.Realistic ? deltaUlps : [TrioSpec.DefaultDeltaUlps]
+                    from gb in sizes
+                    select new TrioSpec(shape, kind, gb, ulps);
+        foreach (var trio in trios)
         {
-            var dir = Path.Combine(root, gb.ToString("0.##", CultureInfo.InvariantCulture) + "GB");
-            if (!File.Exists(Path.Combine(dir, "cp", "config.json"))) Child.Expect(RunChild("gen", dir, gb.ToString(CultureInfo.InvariantCulture)));
+            var dir = Path.Combine(root, trio.FolderName);
+            if (!File.Exists(Path.Combine(dir, "cp", "config.json")))
+            {
+                var generated = Child.Expect(RunChild(trio.GenerateArguments(dir)));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  generated {trio.FolderName} in {generated.Seconds:F0} s"));
+            }
             try
             {
                 foreach (var method in methods)
                 {
-                    var row = Measure(dir, gb, method, cache);
-                    rows[method].Add(row);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {MergeMethods.Name(method)} at {gb} GB: {Format(row)}"));
+                    var row = Measure(dir, trio, method, cache, repeats, pwsh);
+                    rows.Add(row);
+                    Console.WriteLine($"  {trio.FolderName} {MergeMethods.Name(method)}: {Format(row)}");
+                    if (row.Pwsh is not null) Console.WriteLine($"  {trio.FolderName} {MergeMethods.Name(method)} in pwsh: {FormatPwsh(row)}");
                 }
             }
             finally
@@ -37,44 +65,87 @@ internal static class Driver
                 if (!keep) Directory.Delete(dir, recursive: true);
             }
         }
-        foreach (var method in methods)
+        Console.WriteLine();
+        Console.WriteLine("In-process merges (the Core as the cmdlets drive it; libtorch's load not timed). CPU: user + system of the child.");
+        Console.WriteLine("| shape | kind | GB per model | cache | method | wall s | CPU s | CPU-s per GB out | floor s | direct floor s | wall / floor | wall / direct floor | floor CPU-s per GB | direct floor CPU-s per GB | peak RSS MB |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in rows) Console.WriteLine(Format(row));
+        if (pwsh)
         {
             Console.WriteLine();
-            Console.WriteLine($"{MergeMethods.Name(method)}:");
-            Console.WriteLine("| GB per model | merge wall s | I/O floor s | wall / floor | merge peak RSS MB | floor peak RSS MB |");
-            Console.WriteLine("|---|---|---|---|---|---|");
-            foreach (var row in rows[method]) Console.WriteLine(Format(row));
+            Console.WriteLine("One pwsh process per run (dotnet pwsh -File Invoke-BenchmarkMerge.ps1): start-up (import, libtorch's load) from a process that only starts up.");
+            Console.WriteLine("| shape | kind | GB per model | cache | method | process wall s | start-up s | start-up CPU s | pipeline wall s | pipeline CPU-s per GB out | pipeline / floor | pipeline / direct floor | peak RSS MB |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var row in rows.Where(r => r.Pwsh is not null)) Console.WriteLine(FormatPwsh(row));
         }
         Console.WriteLine();
-        Console.WriteLine("Targets: add <= 1.3 x floor, ties <= 2.5 x floor, peak RSS <= 512 MB for every method.");
+        Console.WriteLine(Goals);
         return 0;
     }
 
     /// <summary>
-    /// Disk write-back makes single runs noisy: floor and merge alternate, three times; medians (peak RSS: the largest).
+    /// Disk write-back makes single runs noisy: the floors and the merge alternate, <paramref name="repeats"/> times;
+    /// medians, and the median of each run's ratio to the floors run beside it (peak RSS: the largest).
     /// Every run starts from the same page cache (<see cref="PageCache"/>): left as the run before left it, a merge after a
     /// floor found the inputs the floor's buffered write had pushed out, and read them from disk, while a floor after a
     /// merge (whose writes bypass the cache) found them all.
     /// </summary>
-    private static Row Measure(string dir, double gb, MergeMethod method, PageCacheState cache)
+    private static Row Measure(string dir, TrioSpec trio, MergeMethod method, PageCacheState cache, int repeats, bool pwsh)
     {
-        var floors = new List<Child.Figures>();
-        var merges = new List<Child.Figures>();
-        for (int run = 0; run < Repeats; run++)
+        var floors = new List<ChildRun>();
+        var directFloors = new List<ChildRun>();
+        var merges = new List<ChildRun>();
+        var startUps = new List<ChildRun>();
+        var pipelines = new List<ChildRun>();
+        string merged = Path.Combine(dir, "merged"), mergedByPwsh = Path.Combine(dir, "merged-pwsh");
+        for (int run = 0; run < repeats; run++)
         {
             PageCache.Prepare(dir, cache);
-            floors.Add(Child.Expect(RunChild("floor", dir)));
+            floors.Add(Measured(Self("floor", dir)));
             PageCache.Prepare(dir, cache);
-            merges.Add(Child.Expect(RunChild("merge", dir, MergeMethods.Name(method))));
+            directFloors.Add(Measured(Self("floor-direct", dir)));
+            // Each output is deleted once measured: at 8 GB per model the disk then holds the trio and one output at most.
+            PageCache.Prepare(dir, cache);
+            merges.Add(Measured(Self("merge", dir, MergeMethods.Name(method))));
+            DeleteFolder(merged);
+            if (!pwsh) continue;
+            PageCache.Prepare(dir, cache);
+            startUps.Add(Measured(Pwsh("StartUp", dir)));
+            PageCache.Prepare(dir, cache);
+            pipelines.Add(Measured(Pwsh(MergeMethods.Name(method), dir)));
+            DeleteFolder(mergedByPwsh);
         }
-        Directory.Delete(Path.Combine(dir, "merged"), recursive: true);
-        return new Row(gb,
-            new Child.Figures(Median(merges.Select(m => m.Seconds)), merges.Max(m => m.PeakRssMb)),
-            new Child.Figures(Median(floors.Select(f => f.Seconds)), floors.Max(f => f.PeakRssMb)));
+        double outputGb = OutputBytes(dir) / 1e9;
+        PwshFigures? pwshFigures = pwsh
+            ? new PwshFigures(Median(pipelines.Select(p => p.ProcessSeconds)), Median(startUps.Select(s => s.ProcessSeconds)), Median(startUps.Select(s => s.ProcessCpuSeconds)),
+                Medians(pipelines), Median(pipelines.Zip(floors, (p, f) => p.Inside.Seconds / f.Inside.Seconds)), Median(pipelines.Zip(directFloors, (p, f) => p.Inside.Seconds / f.Inside.Seconds)))
+            : null;
+        return new Row(trio, method, cache, outputGb, Medians(merges), Medians(floors), Medians(directFloors),
+            Median(merges.Zip(floors, (m, f) => m.Inside.Seconds / f.Inside.Seconds)), Median(merges.Zip(directFloors, (m, f) => m.Inside.Seconds / f.Inside.Seconds)), pwshFigures);
+    }
+
+    private static long OutputBytes(string dir) => ChatVector.Core.Models.StoredModel.Open(Path.Combine(dir, "cp")).Tensors.Sum(t => t.Info.ByteLength);
+
+    private static Child.Figures Medians(List<ChildRun> runs) =>
+        new(Median(runs.Select(r => r.Inside.Seconds)), Median(runs.Select(r => r.Inside.CpuSeconds)), runs.Max(r => r.Inside.PeakRssMb));
+
+    private static void DeleteFolder(string path)
+    {
+        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
     }
 
     private static string Format(Row row) => string.Create(CultureInfo.InvariantCulture,
-        $"| {row.Gb} | {row.Merge.Seconds:F2} | {row.Floor.Seconds:F2} | {row.Merge.Seconds / row.Floor.Seconds:F2} | {row.Merge.PeakRssMb:F0} | {row.Floor.PeakRssMb:F0} |");
+        $"| {Label(row)} | {row.Merge.Seconds:F2} | {row.Merge.CpuSeconds:F2} | {row.Merge.CpuSeconds / row.OutputGb:F2} | {row.Floor.Seconds:F2} | {row.DirectFloor.Seconds:F2} | {row.OverFloor:F2} | {row.OverDirectFloor:F2} | {row.Floor.CpuSeconds / row.OutputGb:F2} | {row.DirectFloor.CpuSeconds / row.OutputGb:F2} | {row.Merge.PeakRssMb:F0} |");
+
+    private static string FormatPwsh(Row row)
+    {
+        var p = row.Pwsh!;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {Label(row)} | {p.ProcessSeconds:F2} | {p.StartUpSeconds:F2} | {p.StartUpCpuSeconds:F2} | {p.Pipeline.Seconds:F2} | {p.Pipeline.CpuSeconds / row.OutputGb:F2} | {p.OverFloor:F2} | {p.OverDirectFloor:F2} | {p.Pipeline.PeakRssMb:F0} |");
+    }
+
+    private static string Label(Row row) => string.Create(CultureInfo.InvariantCulture,
+        $"{row.Trio.Shape.Name} | {(row.Trio.Kind == TrioKind.Realistic ? $"realistic {row.Trio.DeltaUlps:0.##} ulp" : "independent")} | {row.Trio.Gigabytes} | {(row.Cache == PageCacheState.Warm ? "warm" : "cold")} | {MergeMethods.Name(row.Method)}");
 
     private static string? Option(string[] args, string name)
     {
@@ -82,22 +153,53 @@ internal static class Driver
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
+    private static string[] List(string[] args, string name, string fallback) => (Option(args, name) ?? fallback).Split(',');
+
     internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
     }
 
-    internal static string RunChild(params string[] args)
+    /// <summary>Runs a child, timing the whole process from here and taking its CPU time from the waited-for children's rusage.</summary>
+    private static ChildRun Measured(ProcessStartInfo start)
+    {
+        var cpuBefore = ResourceUsage.OfWaitedChildren();
+        var clock = Stopwatch.StartNew();
+        var output = Execute(start);
+        double seconds = clock.Elapsed.TotalSeconds;
+        double cpu = (ResourceUsage.OfWaitedChildren() - cpuBefore).Seconds;
+        return new ChildRun(output.Trim().Length > 0 ? Child.Expect(output) : default, seconds, cpu);
+    }
+
+    /// <summary>This program again, with <paramref name="args"/>.</summary>
+    private static ProcessStartInfo Self(params string[] args)
     {
         var self = Environment.ProcessPath!;
         var start = new ProcessStartInfo(self) { RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(Driver).Assembly.Location);
         foreach (var a in args) start.ArgumentList.Add(a);
+        return start;
+    }
+
+    /// <summary>`dotnet pwsh` from the repository root (its tool manifest) running Invoke-BenchmarkMerge.ps1.</summary>
+    private static ProcessStartInfo Pwsh(string method, string dir)
+    {
+        var repository = Child.RepositoryRoot();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, WorkingDirectory = repository };
+        foreach (var a in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", Path.Combine(repository, "tests", "ChatVector.Benchmarks", "Invoke-BenchmarkMerge.ps1"), "-Method", method, "-Dir", dir })
+            start.ArgumentList.Add(a);
+        return start;
+    }
+
+    internal static string RunChild(params string[] args) => Execute(Self(args));
+
+    private static string Execute(ProcessStartInfo start)
+    {
         using var child = Process.Start(start)!;
         var output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
-        if (child.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', args)} failed ({child.ExitCode}): {output}");
+        if (child.ExitCode != 0) throw new InvalidOperationException($"{start.FileName} {string.Join(' ', start.ArgumentList)} failed ({child.ExitCode}): {output}");
         return output;
     }
 }

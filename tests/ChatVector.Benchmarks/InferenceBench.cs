@@ -29,7 +29,7 @@ internal static class InferenceBench
                 if (!File.Exists(Path.Combine(dir, "cp", "config.json"))) Child.Expect(Driver.RunChild("gen", dir, gb.ToString(CultureInfo.InvariantCulture)));
                 var cp = Path.Combine(dir, "cp");
                 // Trios generated before the config was complete get the full config (layers counted from the weights).
-                TrioGenerator.WriteConfig(cp, StoredModel.Open(cp).Tensors.Count(t => t.Name.EndsWith(".mlp.down_proj.weight", StringComparison.Ordinal)));
+                TrioGenerator.WriteConfig(cp, ModelShape.H2048, StoredModel.Open(cp).Tensors.Count(t => t.Name.EndsWith(".mlp.down_proj.weight", StringComparison.Ordinal)));
                 models.Add(($"{gb} GB", cp));
             }
         }

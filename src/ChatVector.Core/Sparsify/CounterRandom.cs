@@ -24,15 +24,25 @@ public readonly struct CounterRandom
     public double Uniform(long index) => Bits53(index) * (1.0 / (1UL << 53));
 
     /// <summary>The 53 random bits behind <see cref="Uniform"/>: Uniform(i) = Bits53(i) · 2⁻⁵³.</summary>
-    public ulong Bits53(long index) => Mix(unchecked(_streamKey + ((ulong)index + 1) * Golden)) >> 11;
+    public ulong Bits53(long index) => Mix(State(index)) >> 11;
 
-    /// <summary><see cref="Bits53(long)"/> for a vector of indices (the same integer operations, lane by lane).</summary>
+    /// <summary>
+    /// What the finaliser mixes for element <paramref name="index"/>: Bits53(i) = <see cref="Bits53OfStates"/> of State(i).
+    /// Element i + k's state is State(i) + k · Golden (mod 2⁶⁴, as the unchecked arithmetic here), so a loop over
+    /// consecutive elements steps the states by <see cref="StateStride"/>, an add where a multiply was: AVX2 has no
+    /// 64-bit multiply, each one is three 32-bit multiplies and their shifts and adds (a third of a DARE mask's).
+    /// </summary>
+    public ulong State(long index) => unchecked(_streamKey + ((ulong)index + 1) * Golden);
+
+    /// <summary>State(i + <paramref name="elements"/>) − State(i), mod 2⁶⁴.</summary>
+    public static ulong StateStride(int elements) => unchecked((ulong)elements * Golden);
+
+    /// <summary><see cref="Bits53(long)"/> for a vector of states (<see cref="State"/>; the same integer operations, lane by lane).</summary>
     // Inlined into its hot caller (a DARE mask, compiled optimized from its first call): called, it ran unoptimized
     // until tiering reached it, its vector constructors as calls, 6% of a 1 GB DARE-TIES merge's CPU.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public Vector<ulong> Bits53(Vector<ulong> indices)
+    public static Vector<ulong> Bits53OfStates(Vector<ulong> z)
     {
-        var z = new Vector<ulong>(_streamKey) + (indices + Vector<ulong>.One) * new Vector<ulong>(Golden);
         z = (z ^ (z >> 30)) * new Vector<ulong>(0xBF58_476D_1CE4_E5B9UL);
         z = (z ^ (z >> 27)) * new Vector<ulong>(0x94D0_49BB_1331_11EBUL);
         return (z ^ (z >> 31)) >> 11;

@@ -10,8 +10,8 @@ namespace ChatVector.Core.Sparsify;
 /// Finds the elements at given positions of the magnitude order (<see cref="OrderPoint"/>) exactly, in a
 /// few sequential passes over a tensor's chunks and without holding the tensor: a radix select over the
 /// 31-bit magnitude keys (pass 1: histogram of the high 15 bits; pass 2: of the low 16 bits inside the
-/// chosen bucket), then pass 3 walks the elements equal to the found key in flat-index order to the wanted
-/// one. Memory is one chunk of keys plus the histograms per thread; the answer depends neither on the chunk
+/// chosen bucket, skipped when no key has low bits, as in a bf16 model's chat vector), then pass 3 walks the
+/// elements equal to the found key in flat-index order to the wanted one. Memory is one chunk of keys plus the histograms per thread; the answer depends neither on the chunk
 /// size nor on the threads (histograms are sums; pass 3 counts per chunk, then walks the counts in order).
 /// </summary>
 public static class ExactSelection
@@ -69,9 +69,27 @@ public static class ExactSelection
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
         var bucket = new uint[positions.Count];
         var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
-        LocateHighBuckets(positions, chunks, bucket, rest);
+        var inBucket = new long[positions.Count];
+        var exactKey = new uint[positions.Count];
+        var equalCount = new long[positions.Count];
+        if (LocateHighBuckets(positions, chunks, bucket, rest, inBucket))
+        {
+            // No key has low bits: a bucket holds one key, and pass 2 has nothing to tell (see HasLowBits).
+            for (int t = 0; t < positions.Count; t++) (exactKey[t], equalCount[t]) = (bucket[t] << LowBits, inBucket[t]);
+        }
+        else
+            LocateLowBits(chunks, bucket, rest, exactKey, equalCount);
 
-        // Pass 2: inside each wanted bucket, the exact key. One histogram holds every wanted bucket's low bits.
+        // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
+        var points = new OrderPoint[positions.Count];
+        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
+        return points;
+    }
+
+    /// <summary>Pass 2: inside each wanted bucket, the exact key, its count, and each position's rank among its equals (into <paramref name="rest"/>).</summary>
+    private static void LocateLowBits(Chunks chunks, uint[] bucket, long[] rest, uint[] exactKey, long[] equalCount)
+    {
+        // One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
         var low = chunks.Histogram(buckets.Length << LowBits, buckets.Length == 1 ? LowBitsIn(buckets[0]) : (keys, histogram) =>
         {
@@ -82,11 +100,9 @@ public static class ExactSelection
                     if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & LowMask)]++; break; }
             }
         });
-        var exactKey = new uint[positions.Count];
-        var equalCount = new long[positions.Count];
         try
         {
-            for (int t = 0; t < positions.Count; t++)
+            for (int t = 0; t < bucket.Length; t++)
             {
                 int slot = Array.IndexOf(buckets, bucket[t]);
                 var (lowBits, tieRank) = Locate(low, slot << LowBits, 1 << LowBits, rest[t]);
@@ -96,11 +112,6 @@ public static class ExactSelection
             }
         }
         finally { ScratchArrays<long>.Return(low); }
-
-        // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
-        var points = new OrderPoint[positions.Count];
-        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
-        return points;
     }
 
     /// <summary>
@@ -119,11 +130,14 @@ public static class ExactSelection
     /// inside it, scalar work for the few keys in the band only (the full histogram increments a counter per key: a
     /// third of a TIES merge's CPU). A position outside its band, and every position when the keys are not kept, take
     /// the full histogram (a sample would read the files once more). Either way the bucket and rank are exact counts
-    /// over every key.
+    /// over every key, and so is the answer to whether any key has low bits (<see cref="HasLowBits"/>).
     /// </summary>
-    private static void LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest)
+    /// <param name="inBucket">The count of each position's bucket.</param>
+    /// <returns>Whether every key's low bits are zero.</returns>
+    private static bool LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest, long[] inBucket)
     {
         var unresolved = Enumerable.Range(0, positions.Count).ToList();
+        bool roundKeysOnly = true;
         if (chunks.CanKeepKeys && chunks.ElementCount >= SampleFrom)
         {
             var sample = chunks.Histogram(1 << HighBits, SampleHighBits);
@@ -134,19 +148,35 @@ public static class ExactSelection
                 unresolved.RemoveAll(t =>
                 {
                     var (low, high) = Band(sample, sampled, positions[t], chunks.ElementCount);
-                    return TryLocateInBand(chunks, low, high, positions[t], out bucket[t], out rest[t]);
+                    bool found = TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions[t], out bucket[t], out rest[t], out inBucket[t], out bool round);
+                    roundKeysOnly &= round;
+                    return found;
                 });
             }
             finally { ScratchArrays<long>.Return(sample); }
         }
-        if (unresolved.Count == 0) return;
-        var histogram = chunks.Histogram(1 << HighBits, CountHighBits);
+        if (unresolved.Count == 0) return roundKeysOnly;
+        const int withLowBits = 1 << HighBits; // the slot after the buckets: chunks holding a key with low bits
+        var histogram = chunks.Histogram(withLowBits + 1, CountHighBits);
         try
         {
-            foreach (int t in unresolved) (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, positions[t]);
+            foreach (int t in unresolved)
+            {
+                (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, positions[t]);
+                inBucket[t] = histogram[bucket[t]];
+            }
+            return roundKeysOnly && histogram[withLowBits] == 0;
         }
         finally { ScratchArrays<long>.Return(histogram); }
     }
+
+    /// <summary>
+    /// A key with low bits (any of the 16 below a bucket's): pass 1 notes whether it saw one, at the cost of an OR per
+    /// key. A difference of two bf16 values a few steps apart has at most 8 significant bits, so no key of a bf16 model's
+    /// chat vector has low bits: each bucket then holds one key, and pass 2, a whole pass over the vector (on tensors
+    /// over the kept keys, a reading of both models' bytes), is skipped.
+    /// </summary>
+    private static bool HasLowBits(uint orOfKeys) => (orOfKeys & LowMask) != 0;
 
     /// <summary>The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where <paramref name="position"/> falls in it.</summary>
     private static (uint Low, uint High) Band(long[] sample, long sampled, long position, long elementCount)
@@ -159,18 +189,34 @@ public static class ExactSelection
         return (Locate(sample, 0, 1 << HighBits, first).Bucket, Locate(sample, 0, 1 << HighBits, last).Bucket);
     }
 
-    /// <summary>The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high].</summary>
-    private static bool TryLocateInBand(Chunks chunks, uint low, uint high, long position, out uint bucket, out long rankWithin)
+    /// <summary>The bucket of [low, high] that holds the most sampled keys (the lowest of equals).</summary>
+    private static uint DensestBucket(long[] sample, uint low, uint high)
+    {
+        uint densest = low;
+        for (uint b = low + 1; b <= high; b++)
+            if (sample[b] > sample[densest]) densest = b;
+        return densest;
+    }
+
+    /// <summary>
+    /// The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high];
+    /// <paramref name="densest"/>, the band's bucket expected to hold the most keys, is counted in SIMD registers.
+    /// </summary>
+    private static bool TryLocateInBand(Chunks chunks, uint low, uint high, uint densest, long position,
+        out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly)
     {
         int width = (int)(high - low) + 1;
-        var counts = chunks.Histogram(1 + width, (keys, histogram) => CountBand(keys, histogram, low, high));
+        var counts = chunks.Histogram(width + 2, (keys, histogram) => CountBand(keys, histogram, low, high, densest));
         try
         {
             long below = counts[0];
+            roundKeysOnly = counts[width + 1] == 0;
             bucket = 0;
             rankWithin = 0;
+            inBucket = 0;
             if (position < below || !TryLocate(counts, 1, width, position - below, out uint offset, out rankWithin)) return false;
             bucket = low + offset;
+            inBucket = counts[1 + offset];
             return true;
         }
         finally { ScratchArrays<long>.Return(counts); }
@@ -182,71 +228,110 @@ public static class ExactSelection
         for (int i = 0; i < keys.Length; i += SampleStride) histogram[keys[i] >> LowBits]++;
     }
 
-    /// <summary>The full pass-1 histogram: one counter per high bucket.</summary>
+    /// <summary>The full pass-1 histogram: one counter per high bucket; the slot after them counts the chunks holding a key with low bits.</summary>
     [MethodImpl(HotLoop.Options)]
     private static void CountHighBits(ReadOnlySpan<uint> keys, long[] histogram)
     {
-        foreach (var key in keys) histogram[key >> LowBits]++;
+        uint orOfKeys = 0;
+        foreach (var key in keys)
+        {
+            histogram[key >> LowBits]++;
+            orOfKeys |= key;
+        }
+        if (HasLowBits(orOfKeys)) histogram[1 << HighBits]++;
     }
 
     /// <summary>
     /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
-    /// b of [low, high]. Compared a SIMD vector at a time; only the lanes holding a key in the band are visited, from
-    /// the comparison's bit mask (a loop over every lane of such a vector was most of this pass: a quarter of them hold one).
+    /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
+    /// per lane in a register; only the lanes holding another key of the band are visited, from the comparison's bit
+    /// mask (a loop over every lane of such a vector was most of this pass: a quarter of them hold one). On a bf16 chat
+    /// vector a few bf16 steps wide, the band is often one bucket holding a fifth of the keys, a single tied magnitude:
+    /// visited lane by lane, it was a tenth of a TIES merge's CPU, on branches no predictor can learn.
     /// </summary>
     [MethodImpl(HotLoop.Options)]
-    private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high)
+    private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high, uint densest)
     {
         uint span = high - low;
-        long below = 0;
+        long below = 0, inDensest = 0;
+        uint orOfKeys = 0;
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var lowBucket = Vector256.Create(low);
             var bandSpan = Vector256.Create(span);
-            var belowPerLane = Vector256<uint>.Zero; // a chunk has far fewer than 2^32 keys per lane
+            var densestBucket = Vector256.Create(densest);
+            // Counted down by the comparisons' all-ones (−1) lanes; a chunk has far fewer than 2^32 keys per lane.
+            var belowPerLane = Vector256<uint>.Zero;
+            var densestPerLane = Vector256<uint>.Zero;
+            var orPerLane = Vector256<uint>.Zero;
             for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
-                var buckets = Vector256.ShiftRightLogical(Vector256.Create(keys[i..]), LowBits);
-                belowPerLane -= Vector256.LessThan(buckets, lowBucket); // all ones (−1) where true
+                var key = Vector256.Create(keys[i..]);
+                orPerLane |= key;
+                var buckets = Vector256.ShiftRightLogical(key, LowBits);
+                belowPerLane -= Vector256.LessThan(buckets, lowBucket);
+                var isDensest = Vector256.Equals(buckets, densestBucket);
+                densestPerLane -= isDensest;
                 // Unsigned: a bucket below the band wraps around to a large offset.
                 var offsets = buckets - lowBucket;
-                for (uint inBand = Vector256.LessThanOrEqual(offsets, bandSpan).ExtractMostSignificantBits(); inBand != 0; inBand &= inBand - 1)
-                    histogram[1 + offsets.GetElement(BitOperations.TrailingZeroCount(inBand))]++;
+                var elsewhereInBand = Vector256.AndNot(Vector256.LessThanOrEqual(offsets, bandSpan), isDensest);
+                for (uint lanes = elsewhereInBand.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
+                    histogram[1 + offsets.GetElement(BitOperations.TrailingZeroCount(lanes))]++;
             }
             below += Vector256.Sum(belowPerLane);
+            inDensest += Vector256.Sum(densestPerLane);
+            for (int lane = 0; lane < Vector256<uint>.Count; lane++) orOfKeys |= orPerLane.GetElement(lane);
         }
         for (; i < keys.Length; i++)
         {
+            orOfKeys |= keys[i];
             uint bucket = keys[i] >> LowBits;
             if (bucket < low) below++;
             else if (bucket - low <= span) histogram[1 + bucket - low]++;
         }
         histogram[0] += below;
+        histogram[1 + densest - low] += inDensest;
+        if (HasLowBits(orOfKeys)) histogram[2 + span]++;
     }
 
     private const uint LowMask = (1u << LowBits) - 1;
 
     /// <summary>
-    /// Pass 2 for one wanted bucket (a magnitude trim's only bound). Few keys lie in it (about one in a hundred), so
-    /// keys are compared a SIMD vector at a time and only a vector holding one is looked at key by key.
+    /// Pass 2 for one wanted bucket (a magnitude trim's only bound), compared a SIMD vector at a time. The keys of the
+    /// bucket whose low bits are all zero are counted per lane in a register; only the lanes holding another key of
+    /// the bucket are visited, from the comparison's bit mask. Why zero: a difference of two bf16 values a few steps
+    /// apart has at most 8 significant bits, so its float32 key has no low bits, and a chat vector of a bf16 model ties
+    /// massively (its threshold key often held by a fifth of the keys): visiting each vector holding one, lane by lane,
+    /// was a quarter of a TIES merge's CPU. Float32 data rarely ties, and few of its keys lie in the bucket.
     /// </summary>
-    private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) =>
+    private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) => CountLowBits(keys, histogram, wanted);
+
+    [MethodImpl(HotLoop.Options)]
+    private static void CountLowBits(ReadOnlySpan<uint> keys, long[] histogram, uint wanted)
     {
+        long roundKeys = 0; // keys of the bucket with low bits zero
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var bucket = new Vector<uint>(wanted);
-            for (; i <= keys.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            var bucket = Vector256.Create(wanted);
+            var roundKey = Vector256.Create(wanted << LowBits);
+            var roundPerLane = Vector256<uint>.Zero; // counted down by the all-ones (−1) lanes
+            for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
-                if (!Vector.EqualsAny(Vector.ShiftRightLogical(new Vector<uint>(keys[i..]), LowBits), bucket)) continue;
-                for (int lane = i; lane < i + Vector<uint>.Count; lane++)
-                    if (keys[lane] >> LowBits == wanted) histogram[keys[lane] & LowMask]++;
+                var key = Vector256.Create(keys[i..]);
+                var isRound = Vector256.Equals(key, roundKey);
+                roundPerLane -= isRound;
+                var otherInBucket = Vector256.AndNot(Vector256.Equals(Vector256.ShiftRightLogical(key, LowBits), bucket), isRound);
+                for (uint lanes = otherInBucket.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
+                    histogram[key.GetElement(BitOperations.TrailingZeroCount(lanes)) & LowMask]++;
             }
+            roundKeys = Vector256.Sum(roundPerLane);
         }
         for (; i < keys.Length; i++)
             if (keys[i] >> LowBits == wanted) histogram[keys[i] & LowMask]++;
-    };
+        histogram[0] += roundKeys;
+    }
 
     /// <summary>The bucket of histogram[offset, offset + length) holding 0-based rank <paramref name="rank"/>, and the rank within it.</summary>
     private static (uint Bucket, long RankWithin) Locate(long[] histogram, int offset, int length, long rank) =>

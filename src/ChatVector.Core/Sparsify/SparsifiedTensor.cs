@@ -159,15 +159,17 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         if (Vector.IsHardwareAccelerated && width == 2 * half)
         {
             var limit = new Vector<ulong>(threshold);
+            // The draws' states of the vector's lower half, stepped by adds (see CounterRandom.State).
             var lanes = new ulong[half];
-            for (int l = 0; l < half; l++) lanes[l] = (ulong)l;
-            var offsets = new Vector<ulong>(lanes);
+            for (int l = 0; l < half; l++) lanes[l] = random.State(firstElement + l);
+            var states = new Vector<ulong>(lanes);
+            var upperHalf = new Vector<ulong>(CounterRandom.StateStride(half));
+            var nextVector = new Vector<ulong>(CounterRandom.StateStride(width));
             var probability = new Vector<double>(Options.Density);
-            for (; i <= values.Length - width; i += width)
+            for (; i <= values.Length - width; i += width, states += nextVector)
             {
-                var index = new Vector<ulong>((ulong)(firstElement + i)) + offsets;
-                var keepLow = Vector.LessThan(random.Bits53(index), limit);
-                var keepHigh = Vector.LessThan(random.Bits53(index + new Vector<ulong>((ulong)half)), limit);
+                var keepLow = Vector.LessThan(CounterRandom.Bits53OfStates(states), limit);
+                var keepHigh = Vector.LessThan(CounterRandom.Bits53OfStates(states + upperHalf), limit);
                 var keep = Vector.AsVectorSingle(Vector.Narrow(keepLow, keepHigh));
                 var value = new Vector<float>(values[i..]);
                 if (Options.Rescale)

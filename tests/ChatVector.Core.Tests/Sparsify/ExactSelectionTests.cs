@@ -38,7 +38,31 @@ public class ExactSelectionTests
         Assert.Equal(FullSortPoints(values, positions), points);
         int chunks = (5_000 + 36) / 37;
         if (cacheKeys) Assert.Equal(chunks, reads); // one pass reads; the others scan the kept keys
-        else Assert.True(reads > 2 * chunks, $"{reads} reads of {chunks} chunks: every pass reads without a cache");
+        else Assert.True(reads > chunks, $"{reads} reads of {chunks} chunks: pass 3 reads again without a cache");
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 2)]
+    public void Pass_two_reads_only_when_a_key_has_low_bits(bool oneKeyWithLowBits, int passesOverEveryChunk)
+    {
+        // Bf16-like magnitudes have no low bits: each high bucket then holds one key, and pass 2 is skipped. Without a
+        // key cache every pass reads; position 0 is the zero at index 0, which pass 3 finds in the first chunk it reads.
+        var values = SparsifyFixture.Bf16Like(5_000, seed: 31, distinctExponents: 2);
+        for (int i = 0; i < values.Length; i++) if (values[i] == 0) values[i] = 1f; // one zero only, at index 0
+        values[0] = 0f;
+        if (oneKeyWithLowBits) values[4_321] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(values[4_321]) | 0x1234u);
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        var positions = new long[] { 0 };
+        int reads = 0;
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) =>
+        {
+            reads++;
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 37, parallelism: 1, keyCache: null, CancellationToken.None);
+        Assert.Equal(FullSortPoints(values, positions), points);
+        int chunks = (5_000 + 36) / 37;
+        Assert.Equal(passesOverEveryChunk * chunks + 1, reads);
     }
 
     [Theory]
@@ -64,6 +88,50 @@ public class ExactSelectionTests
             for (int i = chunk; i < Math.Min(chunk + SelectionChunk, values.Length); i += 17) values[i] = 100f + i % 1000;
         var positions = new long[] { 100_000, 150_000, 190_000, 199_999 };
         AssertFullSortPositions(values, positions, parallelism: 2);
+    }
+
+    [Theory]
+    [InlineData(1, true, true)]
+    [InlineData(2, true, true)]
+    [InlineData(2, false, true)]
+    [InlineData(1, true, false)]
+    [InlineData(2, true, false)]
+    [InlineData(2, false, false)]
+    public void Massive_ties_beside_keys_of_the_same_bucket_with_low_bits_find_the_positions_a_full_sort_gives(int parallelism, bool cacheKeys, bool oneBucket)
+    {
+        // As a chat vector of a bf16 model: half the elements tie at one magnitude (its key's low 16 bits zero), counted
+        // in registers; beside it keys of the same high bucket with low bits set, and of the buckets either side, which
+        // the passes count one by one. Positions in the tie's bucket only (pass 2 for one bucket, a trim's case), or
+        // also around it (the band spans several buckets, pass 2 several).
+        var random = new Random(29);
+        float tied = MathF.Pow(2, -13);
+        uint tiedBits = BitConverter.SingleToUInt32Bits(tied);
+        var values = new float[200_000];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int draw = random.Next(20);
+            uint bits = draw switch
+            {
+                < 10 => tiedBits,
+                < 12 => tiedBits | (uint)random.Next(1, 1 << 16),            // same bucket, low bits set
+                < 14 => tiedBits + 0x1_0000u * (uint)random.Next(1, 3),     // the buckets above, round
+                < 16 => (tiedBits - 0x1_0000u * (uint)random.Next(1, 3)) | (uint)random.Next(1 << 16), // the buckets below
+                _ => BitConverter.SingleToUInt32Bits(random.NextSingle() * 0.01f),
+            };
+            values[i] = BitConverter.UInt32BitsToSingle(random.Next(2) == 0 ? bits : bits | 0x8000_0000u);
+        }
+        var order = SparsifyFixture.SortedOrder(values);
+        var tiedKey = MagnitudeOrder.Key(tied);
+        long first = Array.FindIndex(order, i => MagnitudeOrder.Key(values[i]) == tiedKey);
+        long last = Array.FindLastIndex(order, i => MagnitudeOrder.Key(values[i]) == tiedKey);
+        // After the tie come the keys of its bucket with low bits set (a tenth of the elements), before it those of the buckets below.
+        var positions = oneBucket
+            ? new[] { first, first + 1, (first + last) / 2, last - 1, last, last + 1, last + 500 }
+            : new[] { 0, first - 1, first, (first + last) / 2, last, last + 1, last + 15_000, values.Length - 1L };
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
+            SelectionChunk, parallelism, keyCache: cacheKeys ? new uint[values.Length] : null, CancellationToken.None);
+        Assert.Equal(FullSortPoints(values, positions), points);
     }
 
     [Fact]
