@@ -49,7 +49,9 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter SkipMismatched { get; set; }
 
-    protected override void EndProcessing()
+    protected override object? FailureTarget => Chat;
+
+    protected override void EndProcessingCore()
     {
         ChatVectorPairing pairing;
         try

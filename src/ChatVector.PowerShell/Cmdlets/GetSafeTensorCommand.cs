@@ -34,7 +34,7 @@ public sealed class GetSafeTensorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Exclude { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         var include = NameFilter.Create(Name, Exclude);
         foreach (var path in ResolveExisting(Literal ? LiteralPath : Path, Literal))

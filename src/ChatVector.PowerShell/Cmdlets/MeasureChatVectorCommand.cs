@@ -35,16 +35,15 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
-        base.BeginProcessing();
         _context = CreateComputeContext(Device);
         if (Reference is null) return;
         try { _pairs = new MeasurementPairs(StoredModel.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
         catch (Exception e) when (e is not PipelineStoppedException) { ThrowTerminatingError(Errors.From(e, Reference)); }
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (var handle in InputObject)
         {
@@ -71,7 +70,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         ReportProgress(2, "Measure-ChatVector", "done", 1, final: true);
         if (!Summary) return;

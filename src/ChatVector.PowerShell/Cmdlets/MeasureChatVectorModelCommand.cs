@@ -55,9 +55,8 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     [ValidateRange(2, int.MaxValue)]
     public int? ContextLength { get; set; }
 
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
-        base.BeginProcessing();
         _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
         if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput)
             ThrowTerminatingError(Errors.Argument("Give -Model (model folders), or pipe model folders or the tensor handles of a model or merge.", null));
@@ -65,7 +64,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         _inputs = ReadInputs();
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         try
         {
@@ -87,7 +86,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         }
     }
 
-    protected override void EndProcessing() => FlushPending();
+    protected override void EndProcessingCore() => FlushPending();
 
     private void Gather(TensorHandle handle)
     {

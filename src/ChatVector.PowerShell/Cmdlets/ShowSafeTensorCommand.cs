@@ -24,7 +24,7 @@ public sealed class ShowSafeTensorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         var context = CreateComputeContext(Device);
         foreach (var handle in InputObject)

@@ -23,9 +23,39 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing runs on another thread).</summary>
     protected CancellationToken Cancellation => (_cancellation ??= new CancellationTokenSource()).Token;
 
-    protected override void BeginProcessing() => _cancellation ??= new CancellationTokenSource();
+    // The three stages run guarded: a failure the cmdlet did not turn into an ErrorRecord itself still becomes
+    // one (Errors.From), so no user ever sees a bare exception from a library. Cmdlets override the *Core methods.
+    protected sealed override void BeginProcessing()
+    {
+        _cancellation ??= new CancellationTokenSource();
+        Guarded(BeginProcessingCore);
+    }
+
+    protected sealed override void ProcessRecord() => Guarded(ProcessRecordCore);
+
+    protected sealed override void EndProcessing() => Guarded(EndProcessingCore);
+
+    protected virtual void BeginProcessingCore() { }
+
+    protected virtual void ProcessRecordCore() { }
+
+    protected virtual void EndProcessingCore() { }
+
+    /// <summary>What an unexpected failure names as its target (the cmdlet's main input or output path); null when none fits.</summary>
+    protected virtual object? FailureTarget => null;
 
     protected override void StopProcessing() => _cancellation?.Cancel();
+
+    private void Guarded(Action stage)
+    {
+        try { stage(); }
+        // PowerShell's own exceptions (ThrowTerminatingError, -ErrorAction Stop, a stopped pipeline) already carry their record.
+        catch (Exception e) when (e is not RuntimeException)
+        {
+            WriteVerbose($"{MyInvocation.MyCommand.Name} failed: {e}");
+            ThrowTerminatingError(Errors.From(e, FailureTarget));
+        }
+    }
 
     /// <summary>
     /// The existing file system items a -Path (wildcards expanded) or -LiteralPath (taken as written) names,
