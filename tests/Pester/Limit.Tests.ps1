@@ -138,7 +138,8 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
 
     It 'a handle''s Density outside [0, 1] cannot be set' {
         $handle = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'lm_head.weight'
-        { $handle.Density = 2 } | Should -Throw '*between 0 and 1*'
+        $failure = { $handle.Density = 2 } | Should -Throw '*lm_head.weight: Density must be between 0 and 1; it cannot be 2*' -PassThru
+        "$failure" | Should -Not -BeLike "*(Parameter '*" # .NET's suffix, meaningless at the prompt
         $handle.Density | Should -BeNullOrEmpty
     }
 
@@ -158,5 +159,26 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -ErrorAction SilentlyContinue } |
             Should -Throw -ErrorId 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
         $Error[1].FullyQualifiedErrorId | Should -Be 'DensityMissing,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+    }
+
+    It 'a tensor of one vector arriving twice is refused by name, whatever the densities (it has one sparsification record)' {
+        $vector = @(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention)
+        $vector[0].Density = 0.5 # differing densities once reached the record's JSON library, which complained in its own words
+        $emitted = [Collections.Generic.List[object]]::new()
+        $failure = $null
+        try { @($vector; $vector) | Limit-ChatVector 0.3 -ErrorVariable problems 2>$null | ForEach-Object { $emitted.Add($_) } }
+        catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -Be 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+        "$failure" | Should -BeLike "$($vector.Count) input(s) cannot be sparsified*"
+        $emitted.Count | Should -Be 0
+        $duplicates = @($problems | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) # -ErrorVariable also holds the final error, as an exception
+        $duplicates.Count | Should -Be $vector.Count
+        foreach ($problem in $duplicates) {
+            $problem.FullyQualifiedErrorId | Should -Be 'DuplicateTensorName,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+            $problem.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $problem.TargetObject.Name | Should -BeIn $vector.Name
+            "$problem" | Should -BeLike "'$($problem.TargetObject.Name)' of $($trio.Chat) arrived 2 times*"
+            "$problem" | Should -Not -BeLike '*JObject*'
+        }
     }
 }
