@@ -188,6 +188,33 @@ Describe 'Files that go away or stand in the way' -Tag 'Errors' {
     }
 }
 
+Describe 'Inputs of the wrong kind' -Tag 'Errors' {
+    It 'Measure-ChatVectorModel -Path naming a folder: InvalidArgument saying so (not the system''s "access denied")' {
+        $texts = Join-Path $TestDrive 'texts'
+        New-Item -ItemType Directory $texts | Out-Null
+        $record = Get-TerminatingError { Measure-ChatVectorModel -Model $trio.Chat -Path $texts }
+        $record.FullyQualifiedErrorId | Should -Be 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
+        $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $record.TargetObject | Should -Be $texts
+        $message = Get-ShownMessage $record
+        $message | Should -BeLike "$texts is a folder; -Path names text files*"
+        Assert-NoInternalText $message
+    }
+
+    It 'Test-SafeTensor on a file that may not be read: the problem''s rule is PermissionDenied, not an exception type' {
+        # A write-only sysfs attribute: even root gets EACCES when opening it for reading.
+        $writeOnly = if ($IsLinux) { '/sys/bus/pci/rescan', '/sys/kernel/uevent_helper' | Where-Object { Test-Path -LiteralPath $_ } |
+            Where-Object { (Get-Item -LiteralPath $_).UnixFileMode -notmatch 'UserRead' } | Select-Object -First 1 }
+        if (-not $writeOnly) { Set-ItResult -Skipped -Because 'needs a write-only sysfs file'; return }
+        $result = Test-SafeTensor -LiteralPath $writeOnly
+        $result.Valid | Should -BeFalse
+        $result.Problems.Count | Should -Be 1
+        $result.Problems[0].Rule | Should -Be 'PermissionDenied'
+        $result.Problems[0].File | Should -Be $writeOnly
+        $result.Problems[0].Message | Should -BeLike "*$writeOnly*"
+    }
+}
+
 Describe 'A failure no check foresaw' -Tag 'Errors' {
     BeforeAll {
         # No input reaches such a failure once its check exists, so the test breaks a handle on purpose: its

@@ -148,7 +148,13 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                 break;
             default:
                 var files = ResolveExisting(Literal ? LiteralPath : Path, Literal);
-                foreach (var file in files) inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
+                foreach (var file in files)
+                {
+                    // Reading a folder as text fails with the system's "access denied", which sends the user to the permissions.
+                    if (Directory.Exists(file))
+                        ThrowTerminatingError(Errors.Argument($"{file} is a folder; -{(Literal ? "LiteralPath" : "Path")} names text files to score (a wildcard such as {System.IO.Path.Combine(file, "*.txt")} selects those in it).", file));
+                    inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
+                }
                 break;
         }
         return inputs;
