@@ -161,6 +161,25 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         $Error[1].FullyQualifiedErrorId | Should -Be 'DensityMissing,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
     }
 
+    It 'a saved vector of integers is refused, naming the handle' {
+        $savedFolder = Join-Path $TestDrive 'saved-norm'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.norm.weight' | Export-SafeTensor (Join-Path $savedFolder 'norm-vector.safetensors')
+        # The same vector file, its tensor rewritten as I32 (its metadata still says it is a vector).
+        $metadata = Get-FileMetadata $savedFolder
+        $header = [ordered]@{ '__metadata__' = $metadata; 'model.norm.weight' = [ordered]@{ dtype = 'I32'; shape = @(16); data_offsets = @(0, 64) } } |
+            ConvertTo-Json -Compress -Depth 5
+        $headerBytes = [Text.Encoding]::UTF8.GetBytes($header)
+        $integers = Join-Path $TestDrive 'integers' 'norm-vector.safetensors'
+        New-Item -ItemType Directory (Split-Path $integers) | Out-Null
+        [IO.File]::WriteAllBytes($integers, [BitConverter]::GetBytes([long]$headerBytes.Length) + $headerBytes + [byte[]]::new(64))
+        $handle = Get-SafeTensor $integers
+        $handle.Kind | Should -Be 'ChatVector'
+        $failure = { $handle | Limit-ChatVector 0.5 } |
+            Should -Throw -ErrorId 'NotSupported,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand' -PassThru
+        $failure.TargetObject.Name | Should -Be 'model.norm.weight'
+        "$failure" | Should -Be "'model.norm.weight' is I32; only F16, BF16, F32 and F64 vectors can be sparsified."
+    }
+
     It 'a tensor of one vector arriving twice is refused by name, whatever the densities (it has one sparsification record)' {
         $vector = @(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention)
         $vector[0].Density = 0.5 # differing densities once reached the record's JSON library, which complained in its own words

@@ -78,15 +78,16 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         bool rescale = Rescale.IsPresent || (!NoRescale.IsPresent && SparsifyOptions.RescalesByDefault(method));
         WriteVerbose($"{method}, seed {seed}, {(rescale ? "rescaled" : "no rescale")}, {_vectors.Count} tensor(s).");
 
-        List<(TensorHandle Handle, SparsifiedTensor Source)> limited;
-        try
+        var limited = new List<(TensorHandle Handle, SparsifiedTensor Source)>(_vectors.Count);
+        foreach (var handle in _vectors)
         {
-            limited = _vectors.Select(h => (h, new SparsifiedTensor(h.Source, new SparsifyOptions(method, (h.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))).ToList();
-        }
-        catch (Exception e) when (e is not PipelineStoppedException)
-        {
-            ThrowTerminatingError(Errors.From(e, null));
-            return;
+            // One at a time, so a refusal (a dtype that cannot be sparsified) names the handle it is about.
+            try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))); }
+            catch (Exception e) when (e is not PipelineStoppedException)
+            {
+                ThrowTerminatingError(Errors.From(e, handle));
+                return;
+            }
         }
         // One context per input vector: its provenance plus how it was sparsified, which the export saves.
         var contexts = limited.GroupBy(l => l.Handle.Context).ToDictionary(g => g.Key, g =>
