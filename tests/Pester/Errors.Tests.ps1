@@ -80,6 +80,15 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         Assert-NoInternalText $message
     }
 
+    It 'a broken base model is the target of Get-ChatVector''s error, not the chat model' {
+        $base = Copy-Model $trio.Base 'cut-index-base'
+        Set-Content (Join-Path $base 'model.safetensors.index.json') '{ "weight_map": '
+        $record = Get-TerminatingError { Get-ChatVector -Base $base -Chat $trio.Chat }
+        $record.FullyQualifiedErrorId | Should -Be 'IndexInvalid,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
+        $record.TargetObject | Should -Be $base
+        Get-ShownMessage $record | Should -BeLike "*$(Join-Path $base 'model.safetensors.index.json')*not valid JSON at line 2*"
+    }
+
     It 'generation_config.json that holds an array: InvalidData saying an object belongs there' {
         $chat = Copy-Model $trio.Chat 'array-generation-config'
         Set-Content (Join-Path $chat 'generation_config.json') '[2]'
