@@ -3,6 +3,9 @@
 # a null reference...). Each pipeline runs as a user runs it, with the default $ErrorActionPreference.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    # A user's session has the default; build.ps1 runs the suites under 'Stop', which would turn every
+    # non-terminating error here into a terminating one.
+    $script:ErrorActionPreference = 'Continue'
     $script:trio = New-TestTrio -Root (Join-Path $TestDrive 'trio')
     # A second chat model of the same shapes: its vector has the same tensor names as the trio's.
     $script:otherChat = Join-Path $TestDrive 'other-chat'
@@ -221,6 +224,25 @@ Describe 'Inputs of the wrong kind' -Tag 'Errors' {
         $result.Problems[0].Rule | Should -Be 'PermissionDenied'
         $result.Problems[0].File | Should -Be $writeOnly
         $result.Problems[0].Message | Should -BeLike "*$writeOnly*"
+    }
+}
+
+Describe 'Not a failure' -Tag 'Errors' {
+    # A `break` in a downstream script block reaches the producing cmdlet's WriteObject as an exception of
+    # PowerShell's own; taken for a failure it became an error record and the loop went on.
+    It 'a downstream break after <Case> ends the loop without an error' -ForEach @(
+        @{ Case = 'Get-SafeTensor'; Producer = { param($t) Get-SafeTensor $t.Base } }
+        @{ Case = 'Show-SafeTensor'; Producer = { param($t) Get-SafeTensor $t.Base -Name 'model.norm.weight' | Show-SafeTensor } }
+        @{ Case = 'Measure-ChatVector'; Producer = { param($t) Get-ChatVector $t.Base $t.Chat -Name 'model.norm.weight' | Measure-ChatVector } }
+    ) {
+        $Error.Clear()
+        $rounds = 0
+        foreach ($round in 1..3) {
+            $rounds++
+            & $Producer $trio | ForEach-Object { break }
+        }
+        $rounds | Should -Be 1
+        $Error.Count | Should -Be 0
     }
 }
 

@@ -88,7 +88,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 SpecialToken ?? []);
             plan = MergePlanner.Plan(request);
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, Model));
             return;

@@ -89,7 +89,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
                 Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
             layout = ExportLayout.Arrange(request);
         }
-        catch (Exception e) when (e is not RuntimeException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, target));
             return;
@@ -106,7 +106,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
                 $"{p.TensorsDone}/{p.TensorsTotal} tensors, {ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)}: {p.CurrentTensor} -> {p.CurrentFile}",
                 p.BytesTotal == 0 ? 1 : (double)p.BytesDone / p.BytesTotal));
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, target, writing: true));
         }

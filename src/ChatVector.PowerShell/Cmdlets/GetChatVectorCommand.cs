@@ -60,7 +60,7 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         {
             pairing = ChatVectorPairing.Pair(@base, chat, NameFilter.Create(Name, Exclude), SkipMismatched);
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, Chat));
             return;
@@ -77,7 +77,7 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     private StoredModel Open(string path, string parameterName)
     {
         try { return StoredModel.Open(ResolveSingleExisting(path, parameterName)); }
-        catch (Exception e) when (e is not RuntimeException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, path));
             throw; // unreachable

@@ -67,7 +67,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                     : model.Tokenizer.Decode(generated);
                 WriteObject(new GeneratedText(path, text, generated, stopped));
             }
-            catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, path));
             }

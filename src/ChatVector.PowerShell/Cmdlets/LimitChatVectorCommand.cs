@@ -83,7 +83,7 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         {
             // One at a time, so a refusal (a dtype that cannot be sparsified) names the handle it is about.
             try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))); }
-            catch (Exception e) when (e is not PipelineStoppedException)
+            catch (Exception e) when (!IsEngineSignal(e))
             {
                 ThrowTerminatingError(Errors.From(e, handle));
                 return;

@@ -40,7 +40,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
         _context = CreateComputeContext(Device);
         if (Reference is null) return;
         try { _pairs = new MeasurementPairs(StoredModel.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
-        catch (Exception e) when (e is not PipelineStoppedException) { ThrowTerminatingError(Errors.From(e, Reference)); }
+        catch (Exception e) when (!IsEngineSignal(e)) { ThrowTerminatingError(Errors.From(e, Reference)); }
     }
 
     protected override void ProcessRecordCore()
@@ -63,7 +63,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 }
                 else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics));
             }
-            catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, handle.Name));
             }

@@ -111,7 +111,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     {
         LanguageModel model;
         try { model = open(); }
-        catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+        catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
         {
             WriteError(Errors.From(e, name));
             return;
@@ -126,7 +126,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                     var result = model.Measure(tokens, ContextLength);
                     WriteObject(new ModelMeasurement(name, ratio, label, result.Tokens, result.NegativeLogLikelihood));
                 }
-                catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+                catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
                 {
                     WriteError(Errors.From(e, name));
                 }

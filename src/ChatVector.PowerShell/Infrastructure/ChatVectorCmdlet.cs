@@ -46,11 +46,19 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _cancellation?.Cancel();
 
+    /// <summary>
+    /// An exception of PowerShell's own (a terminating error already recorded, -ErrorAction Stop, a stopped pipeline,
+    /// or a downstream <c>break</c>/<c>continue</c>, which reaches a cmdlet's WriteObject as a flow-control exception):
+    /// never a failure to report, always to let through.
+    /// </summary>
+    protected static bool IsEngineSignal(Exception e) => e.GetType().Assembly == typeof(PSCmdlet).Assembly;
+
     private void Guarded(Action stage)
     {
         try { stage(); }
-        // PowerShell's own exceptions (ThrowTerminatingError, -ErrorAction Stop, a stopped pipeline) already carry their record.
-        catch (Exception e) when (e is not RuntimeException)
+        // PowerShell's own exceptions pass: ThrowTerminatingError, -ErrorAction Stop and a stopped pipeline carry their
+        // record, and a downstream `break` (a flow-control exception, not a RuntimeException) must keep its meaning.
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             WriteVerbose($"{MyInvocation.MyCommand.Name} failed: {e}");
             ThrowTerminatingError(Errors.From(e, FailureTarget));
