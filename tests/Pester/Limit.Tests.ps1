@@ -138,7 +138,8 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
 
     It 'a handle''s Density outside [0, 1] cannot be set' {
         $handle = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'lm_head.weight'
-        { $handle.Density = 2 } | Should -Throw '*between 0 and 1*'
+        $failure = { $handle.Density = 2 } | Should -Throw '*lm_head.weight: Density must be between 0 and 1; it cannot be 2*' -PassThru
+        "$failure" | Should -Not -BeLike "*(Parameter '*" # .NET's suffix, meaningless at the prompt
         $handle.Density | Should -BeNullOrEmpty
     }
 
@@ -158,5 +159,46 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -ErrorAction SilentlyContinue } |
             Should -Throw -ErrorId 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
         $Error[1].FullyQualifiedErrorId | Should -Be 'DensityMissing,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+    }
+
+    It 'a saved vector of integers is refused, naming the handle' {
+        $savedFolder = Join-Path $TestDrive 'saved-norm'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.norm.weight' | Export-SafeTensor (Join-Path $savedFolder 'norm-vector.safetensors')
+        # The same vector file, its tensor rewritten as I32 (its metadata still says it is a vector).
+        $metadata = Get-FileMetadata $savedFolder
+        $header = [ordered]@{ '__metadata__' = $metadata; 'model.norm.weight' = [ordered]@{ dtype = 'I32'; shape = @(16); data_offsets = @(0, 64) } } |
+            ConvertTo-Json -Compress -Depth 5
+        $headerBytes = [Text.Encoding]::UTF8.GetBytes($header)
+        $integers = Join-Path $TestDrive 'integers' 'norm-vector.safetensors'
+        New-Item -ItemType Directory (Split-Path $integers) | Out-Null
+        [IO.File]::WriteAllBytes($integers, [BitConverter]::GetBytes([long]$headerBytes.Length) + $headerBytes + [byte[]]::new(64))
+        $handle = Get-SafeTensor $integers
+        $handle.Kind | Should -Be 'ChatVector'
+        $failure = { $handle | Limit-ChatVector 0.5 } |
+            Should -Throw -ErrorId 'NotSupported,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand' -PassThru
+        $failure.TargetObject.Name | Should -Be 'model.norm.weight'
+        "$failure" | Should -Be "'model.norm.weight' is I32; only F16, BF16, F32 and F64 vectors can be sparsified."
+    }
+
+    It 'a tensor of one vector arriving twice is refused by name, whatever the densities (it has one sparsification record)' {
+        $vector = @(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention)
+        $vector[0].Density = 0.5 # differing densities once reached the record's JSON library, which complained in its own words
+        $ErrorActionPreference = 'Continue' # the user's default (build.ps1 runs the suites under 'Stop'): the per-tensor errors, then the final one
+        $emitted = [Collections.Generic.List[object]]::new()
+        $failure = $null
+        try { @($vector; $vector) | Limit-ChatVector 0.3 -ErrorVariable problems 2>$null | ForEach-Object { $emitted.Add($_) } }
+        catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -Be 'LimitNotPossible,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+        "$failure" | Should -BeLike "$($vector.Count) input(s) cannot be sparsified*"
+        $emitted.Count | Should -Be 0
+        $duplicates = @($problems | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) # -ErrorVariable also holds the final error, as an exception
+        $duplicates.Count | Should -Be $vector.Count
+        foreach ($problem in $duplicates) {
+            $problem.FullyQualifiedErrorId | Should -Be 'DuplicateTensorName,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
+            $problem.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $problem.TargetObject.Name | Should -BeIn $vector.Name
+            "$problem" | Should -BeLike "'$($problem.TargetObject.Name)' of $($trio.Chat) arrived 2 times*"
+            "$problem" | Should -Not -BeLike '*JObject*'
+        }
     }
 }

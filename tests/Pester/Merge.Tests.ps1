@@ -268,8 +268,10 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
     }
 
     It 'refuses a -MaxShardSize that is not a size' {
-        { Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $TestDrive 'badsize') -MaxShardSize 'lots' } |
-            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand'
+        $failure = { Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $TestDrive 'badsize') -MaxShardSize 'lots' } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand' -PassThru
+        $failure.TargetObject | Should -Be 'lots'
+        "$failure" | Should -Be "-MaxShardSize 'lots' is not a size; write it like 5GB, 500MB, 2GiB or a number of bytes."
         Join-Path $TestDrive 'badsize' | Should -Not -Exist
     }
 

@@ -40,8 +40,10 @@ Describe 'Get-ChatVectorRuntime' -Tag 'Runtime' {
     }
 
     It 'rejects an unknown device with a terminating InvalidDevice error' {
-        { Get-ChatVectorRuntime -Device tpu } |
-            Should -Throw -ErrorId 'InvalidDevice,ChatVector.PowerShell.Cmdlets.GetChatVectorRuntimeCommand'
+        $failure = { Get-ChatVectorRuntime -Device tpu } |
+            Should -Throw -ErrorId 'InvalidDevice,ChatVector.PowerShell.Cmdlets.GetChatVectorRuntimeCommand' -PassThru
+        $failure.TargetObject | Should -Be 'tpu'
+        "$failure" | Should -Be "Unknown device 'tpu': use 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...)." # no .NET "(Parameter ...)" suffix
     }
 
     It 'says a CUDA device that is not there is not there' {

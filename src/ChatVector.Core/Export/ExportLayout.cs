@@ -27,7 +27,7 @@ public sealed record ExportLayout(IReadOnlyList<OutputFile> Files, ModelIndex? I
 
     public static ExportLayout Arrange(ExportRequest request)
     {
-        RejectDuplicateNames(request.Tensors);
+        DuplicateTensorNamesException.ThrowIfAny(request.Tensors.Select(t => t.Name), "one model");
         var byName = request.Tensors.ToDictionary(t => t.Name);
         var layouts = request.Tensors.Select(t => new TensorDeclaration(t.Name, t.DType, t.Shape)).ToList();
         var shards = request.IsSingleFile
@@ -57,12 +57,5 @@ public sealed record ExportLayout(IReadOnlyList<OutputFile> Files, ModelIndex? I
         metadata.Remove(ContentChecksums.MetadataKey);
         if (request.Checksums) metadata[ContentChecksums.MetadataKey] = ContentChecksums.Placeholder(tensorCount);
         return metadata;
-    }
-
-    private static void RejectDuplicateNames(IReadOnlyList<ITensorSource> tensors)
-    {
-        var duplicates = tensors.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-        if (duplicates.Count > 0)
-            throw new ArgumentException($"Tensor names must be unique in one model; received more than once: {string.Join(", ", duplicates.Take(5))}");
     }
 }

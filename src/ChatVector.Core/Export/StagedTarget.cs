@@ -29,6 +29,7 @@ public sealed class StagedTarget : IDisposable
         var parent = Path.GetDirectoryName(targetPath) ?? throw new IOException($"{targetPath}: cannot write at a filesystem root");
         var name = Path.GetFileName(targetPath);
         RefuseExisting(targetPath, isFolder, force);
+        RefuseFileOnTheWay(targetPath, parent);
         Directory.CreateDirectory(parent);
         var lockFile = AcquireLock(Path.Combine(parent, $".{name}.lock"), targetPath);
         try
@@ -52,6 +53,14 @@ public sealed class StagedTarget : IDisposable
         if (!force) throw new IOException($"{targetPath} already exists; use -Force to replace it.");
         if (isFolder ? fileThere : folderThere)
             throw new IOException($"{targetPath} exists as a {(fileThere ? "file" : "folder")}; a {(isFolder ? "model folder" : "file")} cannot replace it.");
+    }
+
+    /// <summary>The missing folders above the target are created; a file where one of them belongs would fail that with the system's bare "already exists".</summary>
+    private static void RefuseFileOnTheWay(string targetPath, string parent)
+    {
+        for (var folder = parent; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
+            if (File.Exists(folder))
+                throw new IOException($"{targetPath}: {folder} is a file, so no folder can be made there; choose a target inside a folder.");
     }
 
     private static FileStream AcquireLock(string lockPath, string targetPath)

@@ -82,7 +82,10 @@ public sealed class SafeTensorFile
         if (destination.IsEmpty || ResidentTensors.TryRead(this, tensor, offsetInTensor, destination)) return;
         SafeFileHandle opened;
         try { opened = OpenForReading(Path); }
-        catch (FileNotFoundException e) { throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was removed after it was opened", tensor.Name, e); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) // the file, or its whole folder, is gone
+        {
+            throw new SafeTensorException(SafeTensorRule.FileChanged, Path, "the file was removed after it was opened", tensor.Name, e);
+        }
         using (opened)
         {
             if (RandomAccess.GetLength(opened) != FileLength || File.GetLastWriteTimeUtc(Path) != _lastWriteUtc)

@@ -47,13 +47,13 @@ internal static class SafeTensorHeaderParser
         }
         catch (JsonReaderException e) when (e.Message.Contains("Property with the name", StringComparison.Ordinal))
         {
-            throw new SafeTensorException(SafeTensorRule.DuplicateTensorName, path, $"the header names a tensor twice: {e.Message}", inner: e);
+            throw new SafeTensorException(SafeTensorRule.DuplicateTensorName, path, $"the header has the key '{e.Path}' twice{JsonProblems.Where(e)}", inner: e);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or OverflowException)
         {
-            throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not JSON: {e.Message}", inner: e);
+            throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not JSON{(e is JsonException json ? JsonProblems.Where(json) : "")}", inner: e);
         }
-        return token as JObject ?? throw new SafeTensorException(SafeTensorRule.HeaderNotObject, path, $"the header is a JSON {token.Type}, not an object");
+        return token as JObject ?? throw new SafeTensorException(SafeTensorRule.HeaderNotObject, path, $"the header is a JSON {JsonProblems.Describe(token.Type)}, not an object");
     }
 
     /// <summary>
@@ -70,7 +70,7 @@ internal static class SafeTensorHeaderParser
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not strict JSON: {e.Message}", inner: e);
+            throw new SafeTensorException(SafeTensorRule.HeaderNotJson, path, $"the header is not strict JSON{JsonProblems.Where(e)} (comments, single quotes, unquoted names and trailing commas are not allowed)", inner: e);
         }
     }
 

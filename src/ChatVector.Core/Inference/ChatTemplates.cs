@@ -1,3 +1,4 @@
+using ChatVector.Core.Format;
 using System.Text.RegularExpressions;
 using Newtonsoft.Json.Linq;
 
@@ -20,8 +21,7 @@ public static partial class ChatTemplates
         JObject? config = null;
         if (File.Exists(path))
         {
-            try { config = JObject.Parse(File.ReadAllText(path)); }
-            catch (Newtonsoft.Json.JsonException e) { throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: not a valid JSON object ({e.Message}).", path); }
+            config = JsonProblems.ReadObjectFile(path, (detail, inner) => new InferenceException(InferenceProblem.InvalidConfig, $"{path}: {detail}.", path, inner));
         }
         var template = config?["chat_template"] switch
         {

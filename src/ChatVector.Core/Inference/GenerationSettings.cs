@@ -1,3 +1,4 @@
+using ChatVector.Core.Format;
 using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Inference;
@@ -11,9 +12,7 @@ public static class GenerationSettings
         {
             var path = Path.Combine(directory, file);
             if (!File.Exists(path)) continue;
-            JObject json;
-            try { json = JObject.Parse(File.ReadAllText(path)); }
-            catch (Newtonsoft.Json.JsonException e) { throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: not a valid JSON object ({e.Message}).", path); }
+            var json = JsonProblems.ReadObjectFile(path, (detail, inner) => new InferenceException(InferenceProblem.InvalidConfig, $"{path}: {detail}.", path, inner));
             var ids = json["eos_token_id"] switch
             {
                 JValue { Type: JTokenType.Integer } one => [(long)one],

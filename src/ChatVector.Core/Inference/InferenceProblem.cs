@@ -26,7 +26,7 @@ public enum InferenceProblem
 }
 
 /// <summary>A problem with the model or the input found before (or while) inference runs; the message names the file and the fix.</summary>
-public sealed class InferenceException(InferenceProblem problem, string message, string? path = null) : Exception(message)
+public sealed class InferenceException(InferenceProblem problem, string message, string? path = null, Exception? inner = null) : Exception(message, inner)
 {
     public InferenceProblem Problem { get; } = problem;
     /// <summary>The file or folder the problem is about, when there is one.</summary>

@@ -1,3 +1,4 @@
+using ChatVector.Core.Format;
 using ChatVector.Core.Models;
 using Newtonsoft.Json.Linq;
 
@@ -35,12 +36,7 @@ public sealed record LlamaConfig(
         var path = Path.Combine(model.Directory, FileName);
         if (!File.Exists(path))
             throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: no config.json beside the weights; inference needs the model's Hugging Face config.", path);
-        JObject json;
-        try { json = JObject.Parse(File.ReadAllText(path)); }
-        catch (Exception e) when (e is Newtonsoft.Json.JsonException or IOException)
-        {
-            throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: not a readable JSON object ({e.Message}).", path);
-        }
+        var json = JsonProblems.ReadObjectFile(path, (detail, inner) => new InferenceException(InferenceProblem.InvalidConfig, $"{path}: {detail}.", path, inner));
         return Parse(json, path);
     }
 

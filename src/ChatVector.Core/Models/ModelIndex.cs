@@ -24,7 +24,7 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
         }
         catch (JsonException e)
         {
-            throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"the index is not valid JSON: {e.Message}", inner: e);
+            throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"the index is not valid JSON{JsonProblems.Where(e)}", inner: e);
         }
         if (root["weight_map"] is not JObject map)
             throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, "the index has no weight_map object");
@@ -33,7 +33,7 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
         foreach (var entry in map.Properties())
         {
             if (entry.Value.Type != JTokenType.String)
-                throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"weight_map maps '{entry.Name}' to a {entry.Value.Type}, not a file name");
+                throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, $"weight_map maps '{entry.Name}' to a {JsonProblems.Describe(entry.Value.Type)}, not a file name");
             var file = (string)entry.Value!;
             if (!IsPlainFileName(file))
                 throw new ModelFolderException(ModelFolderRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");

@@ -129,8 +129,7 @@ public sealed class StoredModel
         if (!IsFolder) return null;
         var path = System.IO.Path.Combine(Directory, fileName);
         if (!File.Exists(path)) return null;
-        try { return JObject.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid JSON object: {e.Message}", e); }
+        return JsonProblems.ReadObjectFile(path, (detail, inner) => new InvalidDataException($"{path}: {detail}.", inner));
     }
 
     /// <summary>Files of the folder that are not weights or the index (config, tokenizer, generation config...), full paths.</summary>

@@ -15,6 +15,6 @@ internal static class DeviceSpec
         if (s.StartsWith("cuda:", StringComparison.Ordinal)
             && int.TryParse(s.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
             return (DeviceType.CUDA, index);
-        throw new ArgumentException($"Unknown device '{spec}': use 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...).", nameof(spec));
+        throw new ArgumentException($"Unknown device '{spec}': use 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...).");
     }
 }

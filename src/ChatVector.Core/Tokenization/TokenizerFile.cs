@@ -44,7 +44,10 @@ public sealed class TokenizerFile : IDisposable
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
         {
             tokenizer.Dispose();
-            throw new TokenizerFileException(file, $"its vocabulary cannot be read ({e.Message}).", e);
+            var detail = e is JsonException json
+                ? $"it is not valid JSON{Format.JsonProblems.Where(json)}"
+                : "model.vocab or added_tokens is not in tokenizer.json's form (token text to integer id)";
+            throw new TokenizerFileException(file, $"its vocabulary cannot be read: {detail}.", e);
         }
     }
 

@@ -16,11 +16,11 @@ public static class ModelValidator
     {
         var problems = new List<ValidationProblem>();
         var files = Directory.Exists(path) ? StoredModel.WeightFiles(path) : [path];
-        var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), problems)).OfType<SafeTensorFile>().ToList();
-        if (problems.Count == 0 && Directory.Exists(path)) Try(() => StoredModel.Open(path), problems);
+        var opened = files.Select(file => Try(() => SafeTensorFile.Open(file), file, problems)).OfType<SafeTensorFile>().ToList();
+        if (problems.Count == 0 && Directory.Exists(path)) Try(() => StoredModel.Open(path), path, problems);
         var data = new DataSummary { BytesTotal = opened.Sum(f => f.Tensors.Sum(t => t.ByteLength)), Progress = progress };
         if (checkData)
-            foreach (var file in opened) Try(() => CheckData(file, data, problems, cancellation), problems);
+            foreach (var file in opened) Try(() => CheckData(file, data, problems, cancellation), file.Path, problems);
         return new ValidationReport(path, files.Count, opened.Sum(f => f.Tensors.Count), problems)
         {
             NaNCount = data.NaN,
@@ -77,7 +77,8 @@ public static class ModelValidator
         return (nan, inf);
     }
 
-    private static T? Try<T>(Func<T> open, List<ValidationProblem> problems) where T : class
+    /// <param name="path">The file or folder being read: what a problem names when the exception does not.</param>
+    private static T? Try<T>(Func<T> open, string path, List<ValidationProblem> problems) where T : class
     {
         try
         {
@@ -89,7 +90,14 @@ public static class ModelValidator
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            problems.Add(new ValidationProblem(e is FileNotFoundException f ? f.FileName ?? "" : "", null, e.GetType().Name, e.Message));
+            // The rule as the cmdlets' error ids name it, not the exception's type.
+            var rule = e is InvalidDataException ? "InvalidData" : Export.IoFailure.Classify(e) switch
+            {
+                Export.IoFailureKind.NotFound => "PathNotFound",
+                Export.IoFailureKind.PermissionDenied => "PermissionDenied",
+                _ => "ReadFailed",
+            };
+            problems.Add(new ValidationProblem(e is FileNotFoundException { FileName: { } missing } ? missing : path, null, rule, e.Message));
         }
         return null;
     }

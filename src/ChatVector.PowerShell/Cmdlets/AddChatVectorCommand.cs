@@ -65,9 +65,11 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
     [ValidateSet("BF16", "F16", "F32", "F64")]
     public string? DType { get; set; }
 
-    protected override void ProcessRecord() => _vectors.AddRange(InputObject);
+    protected override object? FailureTarget => Model;
 
-    protected override void EndProcessing()
+    protected override void ProcessRecordCore() => _vectors.AddRange(InputObject);
+
+    protected override void EndProcessingCore()
     {
         MergePlan plan;
         StoredModel model;
@@ -86,7 +88,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 SpecialToken ?? []);
             plan = MergePlanner.Plan(request);
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, Model));
             return;

@@ -63,9 +63,11 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void ProcessRecord() => _handles.AddRange(InputObject);
+    protected override object? FailureTarget => Literal ? LiteralPath : Path;
 
-    protected override void EndProcessing()
+    protected override void ProcessRecordCore() => _handles.AddRange(InputObject);
+
+    protected override void EndProcessingCore()
     {
         var target = Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path));
         if (_handles.Count == 0)
@@ -75,13 +77,23 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
             return;
         }
         long maxShard = ParseShardSize();
-        var output = OutputContext.Combine(_handles.Select(h => new OutputTensor(h.Source, h.Context, h.Ratio)).ToList(), ToStrings(Metadata));
-        var request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, output.Metadata, Force, output.SideFiles,
-            Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
-
+        // Everything up to the layout reads headers only: a refusal here leaves the disk untouched.
+        ExportRequest request;
         ExportLayout layout;
-        try { layout = ExportLayout.Arrange(request); }
-        catch (ArgumentException e) { ThrowTerminatingError(Errors.From(e, target)); return; }
+        try
+        {
+            // Names first: the ratio and sparsification records built next are keyed by name.
+            DuplicateTensorNamesException.ThrowIfAny(_handles.Select(h => h.Name), "one model");
+            var output = OutputContext.Combine(_handles.Select(h => new OutputTensor(h.Source, h.Context, h.Ratio)).ToList(), ToStrings(Metadata));
+            request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, output.Metadata, Force, output.SideFiles,
+                Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
+            layout = ExportLayout.Arrange(request);
+        }
+        catch (Exception e) when (!IsEngineSignal(e))
+        {
+            ThrowTerminatingError(Errors.From(e, target));
+            return;
+        }
 
         if (!ShouldProcess(target, Describe(request, layout))) return;
         WriteVerbose(Describe(request, layout));
@@ -94,7 +106,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
                 $"{p.TensorsDone}/{p.TensorsTotal} tensors, {ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)}: {p.CurrentTensor} -> {p.CurrentFile}",
                 p.BytesTotal == 0 ? 1 : (double)p.BytesDone / p.BytesTotal));
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, target, writing: true));
         }
@@ -121,7 +133,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     private long ParseShardSize()
     {
         try { return ByteSize.Parse(MaxShardSize); }
-        catch (FormatException e) { ThrowTerminatingError(Errors.From(new ArgumentException(e.Message, nameof(MaxShardSize), e), MaxShardSize)); return 0; }
+        catch (FormatException e) { ThrowTerminatingError(Errors.Argument($"-{nameof(MaxShardSize)} {e.Message}", MaxShardSize)); return 0; }
     }
 
     private static string Describe(ExportRequest request, ExportLayout layout)

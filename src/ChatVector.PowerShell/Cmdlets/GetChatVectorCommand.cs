@@ -49,16 +49,18 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter SkipMismatched { get; set; }
 
-    protected override void EndProcessing()
+    protected override object? FailureTarget => Chat;
+
+    protected override void EndProcessingCore()
     {
+        var @base = Open(Base, nameof(Base));
+        var chat = Open(Chat, nameof(Chat));
         ChatVectorPairing pairing;
         try
         {
-            var @base = StoredModel.Open(ResolveSingleExisting(Base, nameof(Base)));
-            var chat = StoredModel.Open(ResolveSingleExisting(Chat, nameof(Chat)));
             pairing = ChatVectorPairing.Pair(@base, chat, NameFilter.Create(Name, Exclude), SkipMismatched);
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
+        catch (Exception e) when (!IsEngineSignal(e))
         {
             ThrowTerminatingError(Errors.From(e, Chat));
             return;
@@ -68,6 +70,17 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         {
             var context = VectorContext(vector.Provenance);
             WriteObject(new TensorHandle(vector, TensorKind.ChatVector, context, model: vector.Provenance.ChatModel) { Ratio = Ratio });
+        }
+    }
+
+    /// <summary>One of the two models; a refusal names it as the target (not always the chat model).</summary>
+    private StoredModel Open(string path, string parameterName)
+    {
+        try { return StoredModel.Open(ResolveSingleExisting(path, parameterName)); }
+        catch (Exception e) when (!IsEngineSignal(e))
+        {
+            ThrowTerminatingError(Errors.From(e, path));
+            throw; // unreachable
         }
     }
 

@@ -10,13 +10,13 @@ namespace ChatVector.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ChatVectorRuntime")]
 [OutputType(typeof(RuntimeInfo))]
-public sealed class GetChatVectorRuntimeCommand : PSCmdlet
+public sealed class GetChatVectorRuntimeCommand : ChatVectorCmdlet
 {
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Device { get; set; } = "cpu";
 
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         TorchRuntimeReport report;
         try

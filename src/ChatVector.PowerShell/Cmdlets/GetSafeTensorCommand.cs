@@ -34,7 +34,7 @@ public sealed class GetSafeTensorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(TensorNameCompleter))]
     public string[]? Exclude { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         var include = NameFilter.Create(Name, Exclude);
         foreach (var path in ResolveExisting(Literal ? LiteralPath : Path, Literal))
@@ -45,7 +45,7 @@ public sealed class GetSafeTensorCommand : ChatVectorCmdlet
                 WriteVerbose($"{path}: {model.Tensors.Count} tensors in {model.Files.Count} file(s).");
                 foreach (var handle in StoredHandles.For(model, include)) WriteObject(handle);
             }
-            catch (Exception e) when (e is not PipelineStoppedException)
+            catch (Exception e) when (!IsEngineSignal(e))
             {
                 WriteError(Errors.From(e, path));
             }

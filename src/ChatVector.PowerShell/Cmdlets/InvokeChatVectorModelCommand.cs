@@ -43,13 +43,12 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
-        base.BeginProcessing();
         _context = CreateComputeContext(Device);
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (var path in Model.Select(p => ResolveSingleExisting(p, nameof(Model))))
         {
@@ -68,7 +67,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                     : model.Tokenizer.Decode(generated);
                 WriteObject(new GeneratedText(path, text, generated, stopped));
             }
-            catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, path));
             }

@@ -49,7 +49,7 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
     [Parameter(ParameterSetName = NoRescaleSet)]
     public SwitchParameter NoRescale { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (var handle in InputObject)
         {
@@ -64,8 +64,9 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
+        ReportRepeatedNames();
         if (_problems.Count > 0)
         {
             foreach (var problem in _problems) WriteError(problem);
@@ -77,15 +78,16 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         bool rescale = Rescale.IsPresent || (!NoRescale.IsPresent && SparsifyOptions.RescalesByDefault(method));
         WriteVerbose($"{method}, seed {seed}, {(rescale ? "rescaled" : "no rescale")}, {_vectors.Count} tensor(s).");
 
-        List<(TensorHandle Handle, SparsifiedTensor Source)> limited;
-        try
+        var limited = new List<(TensorHandle Handle, SparsifiedTensor Source)>(_vectors.Count);
+        foreach (var handle in _vectors)
         {
-            limited = _vectors.Select(h => (h, new SparsifiedTensor(h.Source, new SparsifyOptions(method, (h.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))).ToList();
-        }
-        catch (Exception e) when (e is not PipelineStoppedException)
-        {
-            ThrowTerminatingError(Errors.From(e, null));
-            return;
+            // One at a time, so a refusal (a dtype that cannot be sparsified) names the handle it is about.
+            try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))); }
+            catch (Exception e) when (!IsEngineSignal(e))
+            {
+                ThrowTerminatingError(Errors.From(e, handle));
+                return;
+            }
         }
         // One context per input vector: its provenance plus how it was sparsified, which the export saves.
         var contexts = limited.GroupBy(l => l.Handle.Context).ToDictionary(g => g.Key, g =>
@@ -95,5 +97,17 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
             }));
         foreach (var (handle, source) in limited)
             WriteObject(new TensorHandle(source, TensorKind.ChatVector, contexts[handle.Context], model: handle.Model) { Ratio = handle.Ratio });
+    }
+
+    /// <summary>
+    /// A tensor of one vector arriving twice (the same Get-ChatVector output piped twice): its sparsification
+    /// is recorded by name in that vector's provenance, and one export could not hold both copies anyway.
+    /// </summary>
+    private void ReportRepeatedNames()
+    {
+        foreach (var repeated in _vectors.GroupBy(h => (h.Context, h.Name)).Where(g => g.Count() > 1))
+            _problems.Add(Errors.Problem("DuplicateTensorName", ErrorCategory.InvalidArgument,
+                $"'{repeated.Key.Name}' of {repeated.First().Model} arrived {repeated.Count()} times; each tensor of a vector can be sparsified once. " +
+                "Pipe each Get-ChatVector output once (or select with its -Name/-Exclude).", repeated.First()));
     }
 }

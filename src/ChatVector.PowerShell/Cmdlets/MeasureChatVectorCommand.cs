@@ -35,16 +35,15 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
-        base.BeginProcessing();
         _context = CreateComputeContext(Device);
         if (Reference is null) return;
         try { _pairs = new MeasurementPairs(StoredModel.Open(ResolveSingleExisting(Reference, nameof(Reference)))); }
-        catch (Exception e) when (e is not PipelineStoppedException) { ThrowTerminatingError(Errors.From(e, Reference)); }
+        catch (Exception e) when (!IsEngineSignal(e)) { ThrowTerminatingError(Errors.From(e, Reference)); }
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (var handle in InputObject)
         {
@@ -64,14 +63,14 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 }
                 else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics));
             }
-            catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, handle.Name));
             }
         }
     }
 
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         ReportProgress(2, "Measure-ChatVector", "done", 1, final: true);
         if (!Summary) return;

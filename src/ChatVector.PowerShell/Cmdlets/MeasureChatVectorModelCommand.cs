@@ -55,9 +55,8 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     [ValidateRange(2, int.MaxValue)]
     public int? ContextLength { get; set; }
 
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
-        base.BeginProcessing();
         _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
         if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput)
             ThrowTerminatingError(Errors.Argument("Give -Model (model folders), or pipe model folders or the tensor handles of a model or merge.", null));
@@ -65,7 +64,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         _inputs = ReadInputs();
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         try
         {
@@ -87,7 +86,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         }
     }
 
-    protected override void EndProcessing() => FlushPending();
+    protected override void EndProcessingCore() => FlushPending();
 
     private void Gather(TensorHandle handle)
     {
@@ -112,7 +111,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     {
         LanguageModel model;
         try { model = open(); }
-        catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+        catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
         {
             WriteError(Errors.From(e, name));
             return;
@@ -127,7 +126,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                     var result = model.Measure(tokens, ContextLength);
                     WriteObject(new ModelMeasurement(name, ratio, label, result.Tokens, result.NegativeLogLikelihood));
                 }
-                catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+                catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
                 {
                     WriteError(Errors.From(e, name));
                 }
@@ -149,7 +148,13 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                 break;
             default:
                 var files = ResolveExisting(Literal ? LiteralPath : Path, Literal);
-                foreach (var file in files) inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
+                foreach (var file in files)
+                {
+                    // Reading a folder as text fails with the system's "access denied", which sends the user to the permissions.
+                    if (Directory.Exists(file))
+                        ThrowTerminatingError(Errors.Argument($"{file} is a folder; -{(Literal ? "LiteralPath" : "Path")} names text files to score (a wildcard such as {System.IO.Path.Combine(file, "*.txt")} selects those in it).", file));
+                    inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
+                }
                 break;
         }
         return inputs;

@@ -24,7 +24,7 @@ public sealed class ShowSafeTensorCommand : ChatVectorCmdlet
     [ArgumentCompleter(typeof(DeviceCompleter))]
     public string? Device { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         var context = CreateComputeContext(Device);
         foreach (var handle in InputObject)
@@ -34,7 +34,7 @@ public sealed class ShowSafeTensorCommand : ChatVectorCmdlet
                 var first = TensorMeasurer.FirstValues(handle.Source, Count, context);
                 WriteObject(new TensorPreview(handle, first, TensorMeasurer.Measure(handle.Source, context)));
             }
-            catch (Exception e) when (e is not PipelineStoppedException and not OperationCanceledException)
+            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, handle.Name));
             }

@@ -30,7 +30,7 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Data { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (var path in Literal ? LiteralPath : Path)
         {

@@ -23,9 +23,47 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing runs on another thread).</summary>
     protected CancellationToken Cancellation => (_cancellation ??= new CancellationTokenSource()).Token;
 
-    protected override void BeginProcessing() => _cancellation ??= new CancellationTokenSource();
+    // The three stages run guarded: a failure the cmdlet did not turn into an ErrorRecord itself still becomes
+    // one (Errors.From), so no user ever sees a bare exception from a library. Cmdlets override the *Core methods.
+    protected sealed override void BeginProcessing()
+    {
+        _cancellation ??= new CancellationTokenSource();
+        Guarded(BeginProcessingCore);
+    }
+
+    protected sealed override void ProcessRecord() => Guarded(ProcessRecordCore);
+
+    protected sealed override void EndProcessing() => Guarded(EndProcessingCore);
+
+    protected virtual void BeginProcessingCore() { }
+
+    protected virtual void ProcessRecordCore() { }
+
+    protected virtual void EndProcessingCore() { }
+
+    /// <summary>What an unexpected failure names as its target (the cmdlet's main input or output path); null when none fits.</summary>
+    protected virtual object? FailureTarget => null;
 
     protected override void StopProcessing() => _cancellation?.Cancel();
+
+    /// <summary>
+    /// An exception of PowerShell's own (a terminating error already recorded, -ErrorAction Stop, a stopped pipeline,
+    /// or a downstream <c>break</c>/<c>continue</c>, which reaches a cmdlet's WriteObject as a flow-control exception):
+    /// never a failure to report, always to let through.
+    /// </summary>
+    protected static bool IsEngineSignal(Exception e) => e.GetType().Assembly == typeof(PSCmdlet).Assembly;
+
+    private void Guarded(Action stage)
+    {
+        try { stage(); }
+        // PowerShell's own exceptions pass: ThrowTerminatingError, -ErrorAction Stop and a stopped pipeline carry their
+        // record, and a downstream `break` (a flow-control exception, not a RuntimeException) must keep its meaning.
+        catch (Exception e) when (!IsEngineSignal(e))
+        {
+            WriteVerbose($"{MyInvocation.MyCommand.Name} failed: {e}");
+            ThrowTerminatingError(Errors.From(e, FailureTarget));
+        }
+    }
 
     /// <summary>
     /// The existing file system items a -Path (wildcards expanded) or -LiteralPath (taken as written) names,

@@ -15,6 +15,7 @@ internal static class Errors
     public static ErrorRecord From(Exception exception, object? target, bool writing = false)
     {
         if (exception is Core.Inference.InferenceException inference) return InferenceErrors.From(inference, target);
+        if (!IsWrittenForUsers(exception)) return Unexpected(exception, target, writing);
         var (id, category, advice) = Classify(exception, writing);
         var record = new ErrorRecord(exception, id, category, target ?? (exception as InputRuleException)?.FilePath);
         if (advice is not null) record.ErrorDetails = new ErrorDetails($"{exception.Message} {advice}");
@@ -23,6 +24,7 @@ internal static class Errors
 
     private static (string Id, ErrorCategory Category, string? Advice) Classify(Exception exception, bool writing) => exception switch
     {
+        DuplicateTensorNamesException => ("DuplicateTensorName", ErrorCategory.InvalidArgument, null),
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
         ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
         InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
@@ -36,6 +38,29 @@ internal static class Errors
         NotSupportedException => ("NotSupported", ErrorCategory.NotImplemented, null),
         _ => (exception.GetType().Name, ErrorCategory.NotSpecified, null),
     };
+
+    /// <summary>
+    /// Whether the exception's message was written by ChatVector for the user (or is the system's own report of an
+    /// I/O failure, which names the file). Anything else (a library's message, a null reference, a missing key) would
+    /// show internal text: it means a check is missing, and <see cref="Unexpected"/> reports it without that text.
+    /// </summary>
+    private static bool IsWrittenForUsers(Exception exception) => exception switch
+    {
+        InputRuleException or OperationCanceledException or IOException or UnauthorizedAccessException or ItemNotFoundException => true,
+        NullReferenceException or KeyNotFoundException or IndexOutOfRangeException or InvalidCastException or ArgumentNullException
+            or DivideByZeroException or NotImplementedException => false,
+        // Thrown by ChatVector's code, or built by it and never thrown (a library's exception always was thrown).
+        _ => exception.StackTrace is null || exception.Source?.StartsWith("ChatVector", StringComparison.Ordinal) == true,
+    };
+
+    /// <summary>A failure no check foresaw: a plain message (the internal one stays in the record's inner exception).</summary>
+    private static ErrorRecord Unexpected(Exception exception, object? target, bool writing)
+    {
+        var where = target is null ? "" : $" {(writing ? "writing" : "on")} {target}";
+        var message = $"Failed unexpectedly{where}. ChatVector has no clearer message for this failure, which is a ChatVector bug: " +
+            "please report it with the details that -Verbose shows (the error record keeps them too).";
+        return new ErrorRecord(new InvalidOperationException(message, exception), "UnexpectedFailure", ErrorCategory.NotSpecified, target);
+    }
 
     private static (string, ErrorCategory, string?) ClassifyIo(Exception exception, bool writing) => IoFailure.Classify(exception) switch
     {

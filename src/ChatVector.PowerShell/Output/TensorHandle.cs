@@ -46,7 +46,8 @@ public sealed class TensorHandle
     {
         get => _density;
         set => _density = value is { } d && !(d >= 0 && d <= 1)
-            ? throw new ArgumentOutOfRangeException(nameof(Density), d, $"{Name}: Density must be between 0 and 1.")
+            // No parameter name: PowerShell shows this message when the property is set, and a name would add .NET's "(Parameter ...)".
+            ? throw new ArgumentException($"{Name}: Density must be between 0 and 1; it cannot be {d.ToString(System.Globalization.CultureInfo.InvariantCulture)}.")
             : value;
     }
     private double? _density;

@@ -1,3 +1,4 @@
+using ChatVector.Core.Export;
 using ChatVector.Core.Merge;
 using Xunit;
 
@@ -26,6 +27,13 @@ public class VectorRatiosTests
         Assert.Equal(0.25, VectorRatios.Read(metadata, "a"));
         Assert.Equal(0.5, VectorRatios.Read(metadata, "b"));
         Assert.Null(VectorRatios.Read(metadata, "c"));
+    }
+
+    [Fact]
+    public void Different_ratios_under_one_name_are_refused_by_name()
+    {
+        var e = Assert.Throws<DuplicateTensorNamesException>(() => VectorRatios.ToMetadata([("a", 0.5), ("b", 0.5), ("a", 0.7)]));
+        Assert.Equal(["a"], e.Names);
     }
 
     [Fact]

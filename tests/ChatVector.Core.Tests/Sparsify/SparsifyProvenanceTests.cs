@@ -1,3 +1,4 @@
+using ChatVector.Core.Export;
 using ChatVector.Core.Sparsify;
 using Xunit;
 
@@ -22,6 +23,15 @@ public class SparsifyProvenanceTests
         Assert.Equal(0.6, SparsifyProvenance.Read(value, "b")!.Density);
         Assert.Null(SparsifyProvenance.Read(value, "c"));
         Assert.Equal("magnitude, density 0.3–0.6 per tensor, no rescale", SparsifyProvenance.Describe(value));
+    }
+
+    [Fact]
+    public void A_name_twice_is_refused_by_name_whatever_the_options()
+    {
+        // The record is keyed by name: a repeated one cannot be saved (its JSON library refused it in its own words).
+        var e = Assert.Throws<DuplicateTensorNamesException>(() => SparsifyProvenance.ToMetadata([("a", Ties), ("a", Ties with { Density = 0.6 }), ("b", Ties)]));
+        Assert.Equal(["a"], e.Names);
+        Assert.StartsWith("Tensor names must be unique in one vector; received more than once: a.", e.Message);
     }
 
     [Fact]
