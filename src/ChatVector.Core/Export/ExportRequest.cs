@@ -22,6 +22,9 @@ public sealed record ExportRequest(
     StreamingOptions? Streaming = null,
     bool AllowNonFinite = false)
 {
+    /// <summary>Full, without a trailing separator (see <see cref="StagedTarget.Normalize"/>).</summary>
+    public string TargetPath { get; init; } = StagedTarget.Normalize(TargetPath);
+
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>
     public bool IsSingleFile => TargetPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
 }

@@ -25,7 +25,7 @@ public sealed class StagedTarget : IDisposable
 
     public static StagedTarget Begin(string targetPath, bool isFolder, bool force)
     {
-        targetPath = Path.GetFullPath(targetPath);
+        targetPath = Normalize(targetPath);
         var parent = Path.GetDirectoryName(targetPath) ?? throw new IOException($"{targetPath}: cannot write at a filesystem root");
         var name = Path.GetFileName(targetPath);
         RefuseExisting(targetPath, isFolder, force);
@@ -44,6 +44,12 @@ public sealed class StagedTarget : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The full path without a trailing separator. Tab completion of a folder gives <c>./m/</c>; kept, its
+    /// file name is empty, so the lock and staging would go inside the target instead of beside it.
+    /// </summary>
+    public static string Normalize(string targetPath) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(targetPath));
 
     private static void RefuseExisting(string targetPath, bool isFolder, bool force)
     {

@@ -67,7 +67,8 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
 
     protected override void EndProcessing()
     {
-        var target = Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path));
+        // Without its trailing separator (tab completion's ./m/): that names the folder m, not a file inside it.
+        var target = StagedTarget.Normalize(Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path)));
         if (_handles.Count == 0)
         {
             // An empty pipeline (a -Name that matched nothing) must not produce an empty "model".
