@@ -17,3 +17,28 @@ Describe 'Export-SafeTensor targets as PowerShell completes them' -Tag 'Windows'
         (Test-SafeTensor (Join-Path $work 'm')).Tensors | Should -Be $trio.ChatValues.Count
     }
 }
+
+Describe 'Names Windows cannot hold are refused on every OS' -Tag 'Windows' {
+    It 'refuses an export to <Name> with InvalidArgument naming it, and writes nothing' -ForEach @(
+        @{ Name = 'NUL.safetensors' }, @{ Name = 'com1.safetensors' }, @{ Name = 'aux' }
+    ) {
+        $work = Join-Path $TestDrive "device-$Name"
+        $null = New-Item -ItemType Directory $work
+        $failure = { Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $work $Name) } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand' -PassThru
+        $failure.Exception.Message | Should -BeLike "*'$Name' is the Windows device name*"
+        @(Get-ChildItem -Force $work) | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a model whose index names a shard ending in a dot, with NonPortableName naming the index' {
+        $model = Join-Path $TestDrive 'dotted'
+        Copy-Item -Recurse $trio.Cp $model
+        $index = Join-Path $model 'model.safetensors.index.json'
+        $text = [IO.File]::ReadAllText($index) -replace 'model-00002-of-00002\.safetensors', 'model-00002-of-00002.safetensors.'
+        [IO.File]::WriteAllText($index, $text)
+        $null = Get-SafeTensor $model -ErrorVariable failures -ErrorAction SilentlyContinue
+        $failures[0].FullyQualifiedErrorId | Should -Be 'NonPortableName,ChatVector.PowerShell.Cmdlets.GetSafeTensorCommand'
+        $failures[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $failures[0].Exception.Message | Should -BeLike "*model.safetensors.index.json*'model-00002-of-00002.safetensors.'*ends with a dot or a space*"
+    }
+}

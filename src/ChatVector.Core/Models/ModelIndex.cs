@@ -37,6 +37,8 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             var file = (string)entry.Value!;
             if (!IsPlainFileName(file))
                 throw new ModelFolderException(ModelFolderRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");
+            if (PortableFileName.Problem(file) is { } problem)
+                throw new ModelFolderException(ModelFolderRule.NonPortableName, path, $"weight_map maps '{entry.Name}' to '{file}', which {problem}; rename the shard and its weight_map entries");
             weightMap[entry.Name] = file;
             order.Add(entry.Name);
         }
