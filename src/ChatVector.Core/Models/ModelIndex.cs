@@ -59,6 +59,6 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             ["metadata"] = new JObject { ["total_size"] = TotalSize },
             ["weight_map"] = new JObject(WeightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new JProperty(kv.Key, kv.Value))),
         };
-        File.WriteAllText(path, json.ToString(Formatting.Indented));
+        File.WriteAllText(path, PortableText.IndentedJson(json));
     }
 }
