@@ -42,3 +42,27 @@ Describe 'Names Windows cannot hold are refused on every OS' -Tag 'Windows' {
         $failures[0].Exception.Message | Should -BeLike "*model.safetensors.index.json*'model-00002-of-00002.safetensors.'*ends with a dot or a space*"
     }
 }
+
+Describe 'A saved vector read where its recorded chat model is not' -Tag 'Windows' {
+    It 'asks for -ChatModel when -SpecialTokenMap needs the chat model the vector records, and merges once it is given' {
+        $work = Join-Path $TestDrive 'moved'
+        $chat = Join-Path $work 'chat'
+        $null = New-Item -ItemType Directory $work
+        Copy-Item -Recurse $trio.Chat $chat
+        $saved = Join-Path $work 'vector.safetensors'
+        Get-ChatVector $trio.Base $chat | Export-SafeTensor $saved
+        Rename-Item $chat 'chat-elsewhere' # as if saved on another machine: the recorded path is not here
+
+        $out = Join-Path $work 'merged'
+        $failure = $null
+        try { Get-SafeTensor $saved | Add-ChatVector -Model $trio.Cp -SpecialTokenMap @{ 41 = 7 } -ErrorVariable problems -ErrorAction SilentlyContinue | Export-SafeTensor $out }
+        catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -Be 'MergeNotPossible,ChatVector.PowerShell.Cmdlets.AddChatVectorCommand'
+        $problems[0].FullyQualifiedErrorId | Should -Be 'MergeProblem,ChatVector.PowerShell.Cmdlets.AddChatVectorCommand'
+        $problems[0].Exception.Message | Should -BeLike "*'$chat', which does not exist here*-ChatModel*"
+        $out | Should -Not -Exist
+
+        Get-SafeTensor $saved | Add-ChatVector -Model $trio.Cp -SpecialTokenMap @{ 41 = 7 } -ChatModel (Join-Path $work 'chat-elsewhere') | Export-SafeTensor $out
+        (Test-SafeTensor $out).Tensors | Should -Be $trio.CpValues.Count
+    }
+}
