@@ -66,3 +66,37 @@ Describe 'A saved vector read where its recorded chat model is not' -Tag 'Window
         (Test-SafeTensor $out).Tensors | Should -Be $trio.CpValues.Count
     }
 }
+
+Describe 'A server''s culture changes nothing written' -Tag 'Windows' {
+    # LC_ALL sets a Linux process's culture, for every thread; Windows ignores it, so the child also sets
+    # the culture itself (then worker threads take the default thread culture).
+    It 'under <Culture>, a saved vector''s ratio, the merged model''s recipe and card, and (de-DE) the help say 0.5' -ForEach @(
+        @{ Culture = 'de-DE'; Locale = 'de_DE.UTF-8'; Help = $true }, @{ Culture = 'tr-TR'; Locale = 'tr_TR.UTF-8'; Help = $false }
+    ) {
+        $out = Join-Path $TestDrive "culture-$Culture"
+        $child = Invoke-ChildPwsh -Environment @{ LC_ALL = $Locale; LANG = $Locale; CV_CULTURE = $Culture; CV_BASE = $trio.Base; CV_CHAT = $trio.Chat; CV_CP = $trio.Cp; CV_OUT = $out; CV_HELP = "$Help" } -Script @'
+$ErrorActionPreference = 'Stop'
+[cultureinfo]::CurrentCulture = [cultureinfo]::DefaultThreadCurrentCulture = [cultureinfo]::GetCultureInfo($env:CV_CULTURE)
+"culture=$((Get-Culture).Name) sample=$((0.5).ToString())"
+Import-Module ./ChatVector.psd1
+$vector = Join-Path $env:CV_OUT 'vector.safetensors'
+Get-ChatVector $env:CV_BASE $env:CV_CHAT -Ratio 0.5 | Export-SafeTensor $vector
+Get-SafeTensor $vector | Add-ChatVector -Model $env:CV_CP | Export-SafeTensor (Join-Path $env:CV_OUT 'merged')
+# Help is built by the build machine, in its culture (slow: one culture covers the decimal comma).
+if ($env:CV_HELP -eq 'True') { & ./build/New-ModuleHelp.ps1 -OutputPath (Join-Path $env:CV_OUT 'help') }
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Text | Should -BeLike "*culture=$Culture sample=0,5*" -Because 'the child must really run under the culture'
+
+        $vector = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new((Join-Path $out 'vector.safetensors'))
+        $vector.Metadata['chatvector.ratio'] | Should -Be '0.5'
+        $merged = Join-Path $out 'merged'
+        $shard = Get-ChildItem $merged -Filter '*.safetensors' | Select-Object -First 1
+        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($shard.FullName)).Metadata['chatvector.recipe'] | Should -BeLike '*"ratio":0.5,*'
+        Get-Content -Raw (Join-Path $merged 'README.md') | Should -BeLike '*ratio 0.5 ×*"ratio": 0.5,*'
+        if (-not $Help) { return }
+        $maml = Get-Content -Raw (Get-ChildItem (Join-Path $out 'help') -Recurse -Filter 'ChatVector.PowerShell.dll-Help.xml' | Select-Object -First 1).FullName
+        $maml | Should -BeLike '*<dev:defaultValue>0.15</dev:defaultValue>*'
+        $maml | Should -Not -BeLike '*<dev:defaultValue>0,*'
+    }
+}

@@ -47,7 +47,7 @@ public static class TorchRuntime
             // Chunks are already computed in parallel by the streaming workers, one per core; libtorch's own
             // intra-op threads on top of them only contend (measured: ~1.5x slower merges on 2 cores).
             // CHATVECTOR_TORCH_THREADS sets another balance where a server wants it.
-            torch.set_num_threads(int.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS"), out var threads) && threads > 0 ? threads : 1);
+            torch.set_num_threads(EnvironmentNumbers.Int("CHATVECTOR_TORCH_THREADS") is > 0 and var threads ? threads : 1);
             NativeMemoryTuning.Apply();
             _loaded = true;
         }
