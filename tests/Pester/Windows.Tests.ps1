@@ -100,3 +100,16 @@ if ($env:CV_HELP -eq 'True') { & ./build/New-ModuleHelp.ps1 -OutputPath (Join-Pa
         $maml | Should -Not -BeLike '*<dev:defaultValue>0,*'
     }
 }
+
+Describe 'A clone on Windows has the bytes a clone on Linux has' -Tag 'Windows' {
+    It 'pins every tracked file''s line ends in .gitattributes (LF text, binary weights), whatever core.autocrlf says' {
+        if (-not (Get-Command git -ErrorAction Ignore) -or -not (Test-Path (Join-Path $RepoRoot '.git'))) {
+            Set-ItResult -Skipped -Because 'needs git and a clone of the repository'; return
+        }
+        # One line per tracked file: index and work-tree line ends, then the attributes that decide checkout.
+        $unpinned = git -C $RepoRoot ls-files --eol | Where-Object { $_ -notmatch "attr/(-text|text=auto eol=lf|text eol=crlf)\s*`t" }
+        $unpinned | Should -BeNullOrEmpty -Because 'a file without eol pinned is rewritten by a Windows checkout with autocrlf'
+        git -C $RepoRoot check-attr text -- examples/tiny/cp/model-00001-of-00003.safetensors | Should -Be 'examples/tiny/cp/model-00001-of-00003.safetensors: text: unset'
+        git -C $RepoRoot check-attr eol -- examples/tiny/cp/config.json | Should -Be 'examples/tiny/cp/config.json: eol: lf'
+    }
+}
