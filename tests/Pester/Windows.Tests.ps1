@@ -113,3 +113,54 @@ Describe 'A clone on Windows has the bytes a clone on Linux has' -Tag 'Windows' 
         git -C $RepoRoot check-attr eol -- examples/tiny/cp/config.json | Should -Be 'examples/tiny/cp/config.json: eol: lf'
     }
 }
+
+Describe 'Where the tokenizers library is not shipped (win-x64 today)' -Tag 'Windows' {
+    BeforeAll {
+        # A copy of the module without libhf_tokenizers, as a Windows server has it (hard links on Linux:
+        # the libtorch natives are hundreds of MB).
+        $copy = Join-Path $TestDrive 'module-without-tokenizers'
+        $null = New-Item -ItemType Directory $copy
+        Copy-Item (Join-Path $RepoRoot 'ChatVector.psd1') $copy
+        if ($IsLinux) { & cp -al (Join-Path $RepoRoot 'module') (Join-Path $copy 'module') }
+        else { Copy-Item -Recurse (Join-Path $RepoRoot 'module') (Join-Path $copy 'module') }
+        Get-ChildItem (Join-Path $copy 'module/bin/deps') -Filter '*hf_tokenizers*' | Remove-Item
+        $environment = @{ CV_MODULE = (Join-Path $copy 'ChatVector.psd1'); CV_TINY = $Tiny; CV_OUT = (Join-Path $TestDrive 'special-by-text') }
+    }
+
+    It 'Invoke-ChatVectorModel -TokenIds returns the generated ids without text, with a warning saying why' {
+        $child = Invoke-ChildPwsh -Environment $environment -Script @'
+Import-Module $env:CV_MODULE
+$result = Invoke-ChatVectorModel -Model (Join-Path $env:CV_TINY 'chat') -TokenIds 1, 2, 3 -MaxNewTokens 3 -WarningVariable warnings 3>$null
+"ids=$($result.TokenIds.Count) text=$($null -eq $result.Text)"
+"warning=$warnings"
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Output | Should -Contain 'ids=3 text=True'
+        ($child.Output | Where-Object { $_ -like 'warning=*' }) | Should -BeLike '*chat: the generated token ids are returned without text: *hf_tokenizers*linux-x64 only*'
+    }
+
+    It 'Invoke-ChatVectorModel -Prompt fails with TokenizerLibraryMissing (NotInstalled), pointing to -TokenIds' {
+        $child = Invoke-ChildPwsh -Environment $environment -Script @'
+Import-Module $env:CV_MODULE
+$null = Invoke-ChatVectorModel -Model (Join-Path $env:CV_TINY 'chat') -Prompt 'hello' -ErrorVariable failures -ErrorAction SilentlyContinue
+$failures[0].FullyQualifiedErrorId; "$($failures[0].CategoryInfo.Category)"; $failures[0].Exception.Message
+'@
+        $child.Output[0] | Should -Be 'TokenizerLibraryMissing,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+        $child.Output[1] | Should -Be 'NotInstalled'
+        $child.Output[2] | Should -BeLike '*tokenizer.json: *hf_tokenizers*-TokenIds*'
+    }
+
+    It 'Add-ChatVector -SpecialToken looks the ids up in tokenizer.json itself' {
+        $child = Invoke-ChildPwsh -Environment $environment -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:CV_MODULE
+Get-ChatVector (Join-Path $env:CV_TINY 'base') (Join-Path $env:CV_TINY 'chat') |
+    Add-ChatVector -Model (Join-Path $env:CV_TINY 'cp') -SpecialToken '<|eot_id|>' | Export-SafeTensor $env:CV_OUT
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        # The id computed here from the example's tokenizer.json, not by the module.
+        $added = (Get-Content -Raw (Join-Path $Tiny 'chat/tokenizer.json') | ConvertFrom-Json).added_tokens | Where-Object content -EQ '<|eot_id|>'
+        $card = Get-Content -Raw (Join-Path $TestDrive 'special-by-text/README.md')
+        $card.Contains("``<|eot_id|>`` (model id $($added.id) ← chat id $($added.id))") | Should -BeTrue -Because $card
+    }
+}

@@ -13,3 +13,16 @@ public sealed class LinuxFactAttribute : FactAttribute
         if (!OperatingSystem.IsLinux()) Skip = $"Linux only: {reason}";
     }
 }
+
+/// <summary>
+/// A fact that runs text through the Hugging Face tokenizers library, whose package serves linux-x64 only:
+/// elsewhere it is reported as skipped, saying why.
+/// </summary>
+public sealed class TokenizerLibraryFactAttribute : FactAttribute
+{
+    public TokenizerLibraryFactAttribute()
+    {
+        if (System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier != "linux-x64")
+            Skip = "the Hugging Face tokenizers library is shipped for linux-x64 only";
+    }
+}
