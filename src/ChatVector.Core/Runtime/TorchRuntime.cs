@@ -62,6 +62,7 @@ public static class TorchRuntime
             if (_nativeDirectory is not null) return;
             var natives = NativeLibraries.ForCurrentPlatform();
             var dir = FindNativeDirectory(natives);
+            VisualCppRuntime.RequireOnWindows(); // before the first native, whose failure would not say what is missing
             foreach (var file in natives.FilesIn(dir))
                 Preloaded[NativeLibraries.BareName(file)] = Preload(file);
             _nativeDirectory = dir;
