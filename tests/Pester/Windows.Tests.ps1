@@ -164,3 +164,36 @@ Get-ChatVector (Join-Path $env:CV_TINY 'base') (Join-Path $env:CV_TINY 'chat') |
         $card.Contains("``<|eot_id|>`` (model id $($added.id) ← chat id $($added.id))") | Should -BeTrue -Because $card
     }
 }
+
+Describe 'Export-SafeTensor -Force over a model another process has open' -Tag 'Windows' {
+    It 'says FileInUse (ResourceBusy) naming the open file before writing anything, and leaves the model as it was' {
+        $work = Join-Path $TestDrive 'in-use'
+        $null = New-Item -ItemType Directory $work
+        $model = Join-Path $work 'm'
+        Get-SafeTensor $trio.Cp | Export-SafeTensor $model
+        $shard = Get-ChildItem $model -Filter '*.safetensors' | Select-Object -First 1
+        $before = [IO.File]::ReadAllBytes($shard.FullName)
+        # A reader holding the shard, as a server does (on Linux, .NET's lock is what shows).
+        $reader = [IO.FileStream]::new($shard.FullName, 'Open', 'Read', 'Read')
+        try {
+            $failure = { Get-SafeTensor $trio.Chat | Export-SafeTensor $model -Force } |
+                Should -Throw -ErrorId 'FileInUse,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand' -PassThru
+        }
+        finally { $reader.Dispose() }
+        $failure.CategoryInfo.Category | Should -Be 'ResourceBusy'
+        $failure.Exception.Message | Should -BeLike "*$model is in use: $($shard.FullName) is open in another process*"
+        $failure.Exception.Message | Should -Not -BeLike '*Choose a folder you may write to*'
+        [IO.File]::ReadAllBytes($shard.FullName) | Should -Be $before
+        @(Get-ChildItem -Force $work).Name | Should -Be @('m')
+    }
+
+    It 'deletes what an earlier export left beside the target (a crashed staging, an old target), silently when it can' {
+        $work = Join-Path $TestDrive 'leftovers'
+        $null = New-Item -ItemType Directory $work
+        $null = New-Item -ItemType Directory (Join-Path $work '.m.old-0123456789abcdef')
+        Set-Content (Join-Path $work '.m.partial-fedcba9876543210') 'crashed export'
+        Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $work 'm') -WarningVariable warnings
+        $warnings | Should -BeNullOrEmpty
+        @(Get-ChildItem -Force $work).Name | Should -Be @('m')
+    }
+}

@@ -30,7 +30,11 @@ public sealed record ExportRequest(
 }
 
 /// <summary>What an export wrote: its layout, and the computed tensors with NaN/Inf it was allowed to write.</summary>
-public sealed record ExportOutcome(ExportLayout Layout, IReadOnlyList<NonFiniteTensor> NonFinite);
+public sealed record ExportOutcome(ExportLayout Layout, IReadOnlyList<NonFiniteTensor> NonFinite)
+{
+    /// <summary>Leftovers of earlier exports, or the replaced target, that could not be deleted.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>Where an export stands, reported after each chunk written.</summary>
 public sealed record ExportProgress(int TensorsDone, int TensorsTotal, long BytesDone, long BytesTotal, string CurrentTensor, string CurrentFile);

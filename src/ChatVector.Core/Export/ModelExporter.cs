@@ -60,7 +60,7 @@ public static class ModelExporter
         }
         context.Cancellation.ThrowIfCancellationRequested();
         target.Commit();
-        return new ExportOutcome(layout, nonFinite);
+        return new ExportOutcome(layout, nonFinite) { Warnings = target.Warnings };
     }
 
     /// <summary>Counts tensors and bytes done and reports them.</summary>

@@ -103,6 +103,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
         }
+        foreach (var warning in outcome?.Warnings ?? []) WriteWarning(warning);
         if (outcome is { NonFinite.Count: > 0 } written)
             WriteWarning($"{target}: written with NaN/Inf values (-AllowNonFinite) in {written.NonFinite.Count} tensor(s): {string.Join("; ", written.NonFinite.Take(5))}");
         if (Verify) VerifyWritten(target);
