@@ -49,8 +49,9 @@ public static class ModelExporter
                         nonFinite.Add(bad);
                     }
                     tracker.Finished();
-                }, overwrite: false, context.Cancellation);
-                if (request.Checksums) ContentChecksums.Patch(path, digests);
+                }, overwrite: false, context.Cancellation,
+                    // The checksums, known once the data is written, go into the header through the writing handle.
+                    finalHeader: request.Checksums ? () => ContentChecksums.Patched(file.Prepared.HeaderWithLength, digests, path) : null);
             }
         }
         if (!request.IsSingleFile)

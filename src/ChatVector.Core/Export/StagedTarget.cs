@@ -171,11 +171,12 @@ public sealed class StagedTarget : IDisposable
         else if (File.Exists(path)) File.Delete(path);
     }
 
-    private static void Move(string from, string to, bool isFolder)
+    /// <summary>A rename, retried while a scanner or indexer holds a file in it (Windows; see <see cref="SharingRetry"/>).</summary>
+    private static void Move(string from, string to, bool isFolder) => SharingRetry.Run(() =>
     {
         if (isFolder) Directory.Move(from, to);
         else File.Move(from, to);
-    }
+    });
 
     private static void DeleteQuietly(string path)
     {
