@@ -49,7 +49,8 @@ public sealed class PortableFileNameTests : TempDirTest
     public void An_export_to_a_device_name_is_refused_before_anything_is_written(string name)
     {
         var e = Assert.Throws<ArgumentException>(() => ExportLayout.Arrange(new ExportRequest(Dir.File(name), [])));
-        Assert.Contains($"'{name}'", e.Message);
+        // Older Windows resolves the full path itself to the device (\\.\NUL): the device is named either way.
+        Assert.Contains($"is the Windows device name {name.Split('.')[0].ToUpperInvariant()},", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(Dir.Path));
     }
 }
