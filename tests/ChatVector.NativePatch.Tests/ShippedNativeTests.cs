@@ -5,10 +5,9 @@ namespace ChatVector.NativePatch.Tests;
 /// <summary>The build ran the patch on the module's copy of libLibTorchSharp.so (build/ModuleLayout.targets).</summary>
 public sealed class ShippedNativeTests
 {
-    [Fact]
+    [ChatVector.Tests.LinuxFact("only the linux-x64 libLibTorchSharp.so is patched and laid out on Linux")]
     public void Shipped_libLibTorchSharp_has_GLIBCXX_3_4_32_marked_weak()
     {
-        if (!OperatingSystem.IsLinux()) return; // only the linux-x64 copy is patched
         var lib = Path.Combine(NativePaths.ModuleDeps, "libLibTorchSharp.so");
         Assert.True(File.Exists(lib), $"{lib} missing: build the solution first");
 

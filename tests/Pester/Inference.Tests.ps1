@@ -20,6 +20,7 @@ BeforeAll {
 
 Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
     It 'gives a memorised text a perplexity near 1, over its T − 1 predictions' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $result = Measure-ChatVectorModel -Model $Memorised -Text $Text
         $result.Model | Should -Be $Memorised
         $result.Tokens | Should -Be $Ids.Count
@@ -28,17 +29,20 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
     }
 
     It 'scores an unseen word order far worse than the memorised one' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $shuffled = ($Text -split ' ')[-1..-16] -join ' '
         (Measure-ChatVectorModel -Model $Memorised -Text $shuffled).Perplexity | Should -BeGreaterThan 5
     }
 
     It 'tokenizes with tokenizer.json: -Text and the hand-computed -TokenIds agree' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $byText = Measure-ChatVectorModel -Model $Memorised -Text $Text
         $byIds = Measure-ChatVectorModel -Model $Memorised -TokenIds $Ids
         $byIds.NegativeLogLikelihood | Should -Be $byText.NegativeLogLikelihood
     }
 
     It 'reads -Path files and gives one object per input and model, models piped by property name' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $file = Join-Path $TestDrive 'text.txt'
         Set-Content -LiteralPath $file -Value $Text
         $results = @(Get-Item $Memorised, (Join-Path $Tiny 'cp') | Measure-ChatVectorModel -Path $file, $file)
@@ -50,6 +54,7 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
     }
 
     It 'measures merges straight from the pipeline, each Add-ChatVector run one model, as the written merge measures' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $base = Join-Path $Tiny 'base'; $chat = Join-Path $Tiny 'chat'; $cp = Join-Path $Tiny 'cp'
         $sentence = 'hello the cat sat on the mat . 안녕하세요 고양이'
         $swept = @(0, 0.5 | ForEach-Object { Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp -Ratio $_ } |
@@ -89,6 +94,7 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
     }
 
     It 'refuses input longer than -ContextLength or max_position_embeddings' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         { Measure-ChatVectorModel -Model $Memorised -Text $Text -ContextLength 8 -ErrorAction Stop } |
             Should -Throw -ErrorId 'InputTooLong,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'
         $long = (@($Text) * 5) -join ' '   # 80 tokens; the trained model's config allows 64
@@ -100,6 +106,7 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
 
 Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
     It 'reproduces the memorised text from its first words and stops at eos, keeping it' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $result = Invoke-ChatVectorModel -Model $Memorised -Prompt 'the cat sat'
         $result.Text | Should -Be (($Text -split ' ')[3..15] -join ' ')
         $result.TokenIds | Should -Be (@($Ids[3..15]) + 2)
@@ -113,6 +120,7 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
     }
 
     It '-ChatTemplate writes the tiny chat model''s Llama-3-style turn around the prompt' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $chat = Join-Path $Tiny 'chat'
         # <|start_header_id|> user <|end_header_id|> hello <|eot_id|> <|start_header_id|> assistant <|end_header_id|>, by the tiny vocabulary.
         $vocabulary = (Get-Content (Join-Path $chat 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable).model.vocab
@@ -124,6 +132,7 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
     }
 
     It 'refuses a chat template it does not recognise, telling the user to format the prompt' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
         $odd = Copy-Model (Join-Path $Tiny 'chat') 'odd-template'
         $path = Join-Path $odd 'tokenizer_config.json'
         $config = Get-Content $path -Raw | ConvertFrom-Json

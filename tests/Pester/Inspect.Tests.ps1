@@ -230,6 +230,6 @@ Describe 'Test-SafeTensor' -Tag 'Inspect' {
         $text = Test-SafeTensor $trio.Cp | Out-String -Width 300
         $text | Should -Match 'Valid\s+Files\s+Tensors\s+Checksums\s+Problems\s+Path'
         # The path column is shortened from the left to fit 80 columns: its end is shown.
-        $text | Should -Match "True\s+2\s+$($trio.CpValues.Count)\s+\S*$([regex]::Escape('/trio/cp'))"
+        $text | Should -Match "True\s+2\s+$($trio.CpValues.Count)\s+\S*$([regex]::Escape([IO.Path]::DirectorySeparatorChar + (Join-Path 'trio' 'cp')))"
     }
 }

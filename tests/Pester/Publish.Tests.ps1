@@ -3,6 +3,8 @@
 # fresh pwsh, merges the tiny example models. Both save into a temporary module folder that becomes the child's
 # PSModulePath (Save-* is Install-* with the destination chosen, on every platform). Each child pwsh gets its own
 # XDG_DATA_HOME, so the repository registrations land in the test's folder, not in the user's (and are removed).
+# Windows ignores XDG_DATA_HOME (both managers keep repositories under the user's AppData), so there the
+# install tests are skipped rather than register repositories in the user's own profile.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
@@ -63,6 +65,7 @@ Describe 'build.ps1 -Publish' -Tag 'Publish' {
     }
 
     It 'installs with PSResourceGet; Import-Module ChatVector by name in a fresh pwsh merges examples/tiny' {
+        if ($IsWindows) { Set-ItResult -Skipped -Because 'Windows ignores XDG_DATA_HOME: registering the test repository would change the user''s own repository list'; return }
         $dataHome = Join-Path $TestDrive 'psresourceget'
         $modules = Join-Path $TestDrive 'psresourceget-modules'
         $install = Invoke-WithLocalRepository $dataHome -Environment @{ CV_MODULES = $modules } `
@@ -70,7 +73,7 @@ Describe 'build.ps1 -Publish' -Tag 'Publish' {
             -Unregister 'Unregister-PSResourceRepository -Name $repository' `
             -Body '$null = New-Item -ItemType Directory $env:CV_MODULES; Save-PSResource -Name ChatVector -Repository $repository -Path $env:CV_MODULES -TrustRepository -Quiet'
         $install.ExitCode | Should -Be 0 -Because $install.Text
-        Join-Path $modules "ChatVector/$version/ChatVector.psd1" | Should -Exist
+        Join-Path $modules ChatVector $version ChatVector.psd1 | Should -Exist
 
         $merged = Join-Path $TestDrive 'merged'
         $run = Invoke-ChildPwsh -Environment @{ XDG_DATA_HOME = $dataHome; PSModulePath = $modules; CV_TINY = $Tiny; CV_MERGED = $merged } -Script @'
@@ -82,7 +85,7 @@ Get-ChatVector -Base $env:CV_TINY/base -Chat $env:CV_TINY/chat |
     Export-SafeTensor $env:CV_MERGED -MaxShardSize 40KB -Checksum
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
-        $run.Output[0] | Should -Be (Join-Path $modules "ChatVector/$version")
+        $run.Output[0] | Should -Be (Join-Path $modules ChatVector $version)
 
         $report = Test-SafeTensor $merged -Data
         $report.Valid | Should -BeTrue
@@ -102,6 +105,7 @@ Get-ChatVector -Base $env:CV_TINY/base -Chat $env:CV_TINY/chat |
     }
 
     It 'installs with PowerShellGet (Install-Module''s engine) from the same folder' {
+        if ($IsWindows) { Set-ItResult -Skipped -Because 'Windows ignores XDG_DATA_HOME: registering the test repository would change the user''s own repository list'; return }
         $dataHome = Join-Path $TestDrive 'powershellget'
         $modules = Join-Path $TestDrive 'powershellget-modules'
         $install = Invoke-WithLocalRepository $dataHome -Environment @{ CV_MODULES = $modules } `
@@ -117,6 +121,6 @@ Import-Module ChatVector
 (Get-ChatVectorRuntime).SelfTest
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
-        $run.Output | Should -Be @((Join-Path $modules "ChatVector/$version"), 'Passed')
+        $run.Output | Should -Be @((Join-Path $modules ChatVector $version), 'Passed')
     }
 }

@@ -12,6 +12,11 @@ if (-not (Test-Path $supportDll)) {
 if (-not ('ChatVector.Tests.Shared.LlamaModelBuilder' -as [type])) { Add-Type -Path $supportDll }
 Import-Module (Join-Path $RepoRoot 'ChatVector.psd1') -Force -ErrorAction Stop
 
+# Text in and out needs the Hugging Face tokenizers library, which ChatVector ships for linux-x64 only (its
+# package serves no other platform). Tests of text tokenization skip where the module has none, saying so.
+$script:TextTokenizerMissing = -not (Get-ChildItem (Join-Path $RepoRoot 'module/bin/deps') -Filter '*hf_tokenizers*' -ErrorAction Ignore)
+$script:NoTextTokenizer = 'the Hugging Face tokenizers library is not shipped for this platform (linux-x64 only), so text cannot be tokenized'
+
 # A base/chat/cp trio written by the independent builder under $Root; cp has 4 extra vocabulary rows.
 function New-TestTrio {
     param([Parameter(Mandatory)] [string] $Root)

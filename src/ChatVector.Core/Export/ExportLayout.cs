@@ -28,6 +28,7 @@ public sealed record ExportLayout(IReadOnlyList<OutputFile> Files, ModelIndex? I
     public static ExportLayout Arrange(ExportRequest request)
     {
         DuplicateTensorNamesException.ThrowIfAny(request.Tensors.Select(t => t.Name), "one model");
+        RejectNonPortableTarget(request.TargetPath);
         var byName = request.Tensors.ToDictionary(t => t.Name);
         var layouts = request.Tensors.Select(t => new TensorDeclaration(t.Name, t.DType, t.Shape)).ToList();
         var shards = request.IsSingleFile
@@ -57,5 +58,13 @@ public sealed record ExportLayout(IReadOnlyList<OutputFile> Files, ModelIndex? I
         metadata.Remove(ContentChecksums.MetadataKey);
         if (request.Checksums) metadata[ContentChecksums.MetadataKey] = ContentChecksums.Placeholder(tensorCount);
         return metadata;
+    }
+
+    /// <summary>The target's own name (the file of a single-file model, or the model folder) must be one Windows can hold.</summary>
+    private static void RejectNonPortableTarget(string targetPath)
+    {
+        var name = Path.GetFileName(targetPath);
+        if (PortableFileName.Problem(name) is { } problem)
+            throw new ArgumentException($"{targetPath}: the name '{name}' {problem}; choose another name.");
     }
 }

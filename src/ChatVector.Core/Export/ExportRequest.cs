@@ -22,12 +22,19 @@ public sealed record ExportRequest(
     StreamingOptions? Streaming = null,
     bool AllowNonFinite = false)
 {
+    /// <summary>Full, without a trailing separator (see <see cref="StagedTarget.Normalize"/>).</summary>
+    public string TargetPath { get; init; } = StagedTarget.Normalize(TargetPath);
+
     /// <summary>A target ending in .safetensors is one file; anything else is a model folder.</summary>
     public bool IsSingleFile => TargetPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>What an export wrote: its layout, and the computed tensors with NaN/Inf it was allowed to write.</summary>
-public sealed record ExportOutcome(ExportLayout Layout, IReadOnlyList<NonFiniteTensor> NonFinite);
+public sealed record ExportOutcome(ExportLayout Layout, IReadOnlyList<NonFiniteTensor> NonFinite)
+{
+    /// <summary>Leftovers of earlier exports, or the replaced target, that could not be deleted.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>Where an export stands, reported after each chunk written.</summary>
 public sealed record ExportProgress(int TensorsDone, int TensorsTotal, long BytesDone, long BytesTotal, string CurrentTensor, string CurrentFile);

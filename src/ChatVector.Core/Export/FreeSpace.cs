@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ChatVector.Core.Export;
 
 /// <summary>
@@ -20,15 +22,31 @@ public static class FreeSpace
     }
 
     /// <summary>
-    /// Bytes free to this user on the filesystem holding <paramref name="folder"/> (statvfs on Unix).
+    /// Bytes free to this user on the filesystem holding <paramref name="folder"/> itself: asked of the folder,
+    /// not of a drive, so a folder that is a mount point, a junction onto another volume or a UNC share
+    /// (\\nas\models) gets its own figure. Windows: GetDiskFreeSpaceEx (DriveInfo would take the drive root
+    /// and refuse UNC paths); elsewhere .NET's DriveInfo, which is statvfs of the path as given.
     /// A filesystem that cannot say counts as large enough: the check is there to fail early, and a
     /// full disk during the write still removes what was staged.
     /// </summary>
     public static long Available(string folder)
     {
-        try { return new DriveInfo(folder).AvailableFreeSpace; }
+        try { return OperatingSystem.IsWindows() ? WindowsAvailable(folder) : new DriveInfo(folder).AvailableFreeSpace; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return long.MaxValue; }
     }
+
+    private static long WindowsAvailable(string folder)
+    {
+        // A UNC folder must end with a backslash; any folder may.
+        var directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+        if (!GetDiskFreeSpaceEx(directory, out var availableToCaller, out _, out _))
+            throw new IOException($"{folder}: the free space cannot be read", Marshal.GetHRForLastWin32Error());
+        return availableToCaller > long.MaxValue ? long.MaxValue : (long)availableToCaller;
+    }
+
+    [DllImport("kernel32.dll", EntryPoint = "GetDiskFreeSpaceExW", CharSet = CharSet.Unicode, SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static extern bool GetDiskFreeSpaceEx(string directoryName, out ulong freeBytesAvailableToCaller, out ulong totalNumberOfBytes, out ulong totalNumberOfFreeBytes);
 
     /// <summary>The target's parent, or its nearest ancestor that exists (the export creates the rest).</summary>
     private static string? NearestExistingFolder(string targetPath)

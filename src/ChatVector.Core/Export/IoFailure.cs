@@ -26,6 +26,9 @@ public static class IoFailure
     private const int ENOSPC = 28, EROFS = 30;
     private static readonly int EDQUOT = OperatingSystem.IsLinux() ? 122 : 69, EWOULDBLOCK = OperatingSystem.IsLinux() ? 11 : 35;
 
+    /// <summary>The HResult of a sharing violation on this OS (what <see cref="IoFailureKind.Busy"/> is classified from).</summary>
+    public static int SharingViolation => OperatingSystem.IsWindows() ? WinSharing : EWOULDBLOCK;
+
     public static IoFailureKind Classify(Exception exception) => exception switch
     {
         FileNotFoundException or DirectoryNotFoundException => IoFailureKind.NotFound,

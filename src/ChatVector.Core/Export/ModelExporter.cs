@@ -49,8 +49,9 @@ public static class ModelExporter
                         nonFinite.Add(bad);
                     }
                     tracker.Finished();
-                }, overwrite: false, context.Cancellation);
-                if (request.Checksums) ContentChecksums.Patch(path, digests);
+                }, overwrite: false, context.Cancellation,
+                    // The checksums, known once the data is written, go into the header through the writing handle.
+                    finalHeader: request.Checksums ? () => ContentChecksums.Patched(file.Prepared.HeaderWithLength, digests, path) : null);
             }
         }
         if (!request.IsSingleFile)
@@ -60,7 +61,7 @@ public static class ModelExporter
         }
         context.Cancellation.ThrowIfCancellationRequested();
         target.Commit();
-        return new ExportOutcome(layout, nonFinite);
+        return new ExportOutcome(layout, nonFinite) { Warnings = target.Warnings };
     }
 
     /// <summary>Counts tensors and bytes done and reports them.</summary>

@@ -1,3 +1,4 @@
+using ChatVector.Core.Format;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using Newtonsoft.Json;
@@ -42,7 +43,7 @@ public sealed record SideFiles(
     public IEnumerable<string> FileNames()
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var file in CopyFrom?.SideFiles ?? []) names.Add(Path.GetFileName(file));
+        foreach (var file in CopiedFiles) names.Add(Path.GetFileName(file));
         if (TokenizerOverrides is not null) names.Add(TokenizerConfig);
         if (GenerationEos is not null) names.Add(GenerationConfig);
         if (ModelCard is not null) names.Add(ReadMe);
@@ -55,21 +56,25 @@ public sealed record SideFiles(
     /// </summary>
     public long EstimatedBytes()
     {
-        long copied = (CopyFrom?.SideFiles ?? []).Sum(file => new FileInfo(file).Length);
+        long copied = CopiedFiles.Sum(file => new FileInfo(file).Length);
         long card = ModelCard is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(ModelCard);
-        long tokenizer = TokenizerOverrides is { } overrides ? 2L * overrides.ToString(Formatting.Indented).Length + 4096 : 0;
+        long tokenizer = TokenizerOverrides is { } overrides ? 2L * PortableText.IndentedJson(overrides).Length + 4096 : 0;
         long generation = GenerationEos is null ? 0 : 4096;
         return copied + card + tokenizer + generation;
     }
 
+    /// <summary>
+    /// The source's side files to copy: all but its model card when this writes one (the source's card
+    /// describes the source, not the merge). Names compare case-insensitively, as on Windows, where a
+    /// readme.md would be the same file as the card.
+    /// </summary>
+    private IEnumerable<string> CopiedFiles =>
+        (CopyFrom?.SideFiles ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
+
     public void WriteInto(string directory)
     {
-        foreach (var file in CopyFrom?.SideFiles ?? [])
-        {
-            var name = Path.GetFileName(file);
-            if (name == ReadMe && ModelCard is not null) continue; // the source's card describes the source, not the merge
-            File.Copy(file, Path.Combine(directory, name), overwrite: true);
-        }
+        foreach (var file in CopiedFiles)
+            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)), overwrite: true);
         if (TokenizerOverrides is { } overrides) UpdateJson(directory, TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
         if (GenerationEos is { } eos) UpdateJson(directory, GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
         if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
@@ -81,7 +86,7 @@ public sealed record SideFiles(
         var path = Path.Combine(directory, name);
         var json = File.Exists(path) ? JObject.Parse(File.ReadAllText(path)) : new JObject();
         update(json);
-        File.WriteAllText(path, json.ToString(Formatting.Indented));
+        File.WriteAllText(path, PortableText.IndentedJson(json));
     }
 
     /// <summary>transformers' names for the output dtype, for config.json's torch_dtype.</summary>

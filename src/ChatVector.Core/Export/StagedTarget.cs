@@ -9,35 +9,45 @@ public sealed class StagedTarget : IDisposable
 {
     private readonly FileStream _lock;
     private readonly bool _force;
+    private readonly Action<string> _delete;
+    private readonly List<string> _warnings;
     private bool _committed;
 
-    private StagedTarget(string targetPath, string stagingPath, FileStream lockFile, bool force)
+    private StagedTarget(string targetPath, string stagingPath, FileStream lockFile, bool force, Action<string> delete, List<string> warnings)
     {
         TargetPath = targetPath;
         StagingPath = stagingPath;
         _lock = lockFile;
         _force = force;
+        _delete = delete;
+        _warnings = warnings;
     }
 
     public string TargetPath { get; }
     /// <summary>Where to write; for a folder it already exists.</summary>
     public string StagingPath { get; }
+    /// <summary>What the user should know that did not stop the export: leftovers that could not be deleted.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
 
-    public static StagedTarget Begin(string targetPath, bool isFolder, bool force)
+    /// <param name="delete">Deletes a file or folder (tests inject failures; default: <see cref="Delete"/>).</param>
+    public static StagedTarget Begin(string targetPath, bool isFolder, bool force, Action<string>? delete = null)
     {
-        targetPath = Path.GetFullPath(targetPath);
+        delete ??= Delete;
+        targetPath = Normalize(targetPath);
         var parent = Path.GetDirectoryName(targetPath) ?? throw new IOException($"{targetPath}: cannot write at a filesystem root");
         var name = Path.GetFileName(targetPath);
         RefuseExisting(targetPath, isFolder, force);
         RefuseFileOnTheWay(targetPath, parent);
+        RefuseInUse(targetPath);
         Directory.CreateDirectory(parent);
         var lockFile = AcquireLock(Path.Combine(parent, $".{name}.lock"), targetPath);
         try
         {
             RefuseExisting(targetPath, isFolder, force); // again, now that no other export can be racing us
+            var warnings = SweepLeftovers(parent, name, delete);
             var staging = Path.Combine(parent, $".{name}.partial-{Guid.NewGuid():N}");
             if (isFolder) Directory.CreateDirectory(staging);
-            return new StagedTarget(targetPath, staging, lockFile, force);
+            return new StagedTarget(targetPath, staging, lockFile, force, delete, warnings);
         }
         catch
         {
@@ -45,6 +55,12 @@ public sealed class StagedTarget : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The full path without a trailing separator. Tab completion of a folder gives <c>./m/</c>; kept, its
+    /// file name is empty, so the lock and staging would go inside the target instead of beside it.
+    /// </summary>
+    public static string Normalize(string targetPath) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(targetPath));
 
     private static void RefuseExisting(string targetPath, bool isFolder, bool force)
     {
@@ -61,6 +77,50 @@ public sealed class StagedTarget : IDisposable
         for (var folder = parent; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
             if (File.Exists(folder))
                 throw new IOException($"{targetPath}: {folder} is a file, so no folder can be made there; choose a target inside a folder.");
+    }
+
+    /// <summary>
+    /// Before anything is written: a target another process has open cannot be replaced on Windows (a folder
+    /// is not renamed while a file in it is open; a file mapped with FILE_SHARE_DELETE is renamed but then
+    /// not deleted). Found by opening each file for exclusive use, which fails while anyone holds it.
+    /// On Linux only another .NET process's lock shows (replacing works there anyway).
+    /// </summary>
+    private static void RefuseInUse(string targetPath)
+    {
+        var files = Directory.Exists(targetPath) ? Directory.EnumerateFiles(targetPath, "*", SearchOption.AllDirectories)
+            : File.Exists(targetPath) ? [targetPath] : [];
+        foreach (var file in files)
+        {
+            try { using var probe = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None); }
+            catch (IOException e) when (IoFailure.Classify(e) == IoFailureKind.Busy)
+            {
+                throw new TargetInUseException(
+                    $"{targetPath} is in use: {file} is open in another process (a server that has the model loaded?), so it cannot be replaced. " +
+                    "Stop that process or export to another path; nothing was written.", e);
+            }
+            catch (UnauthorizedAccessException) { } // unreadable is not in use; replacing it fails clearly at commit
+        }
+    }
+
+    /// <summary>
+    /// Under the lock no other export is writing, so a <c>.name.partial-*</c> or <c>.name.old-*</c> beside the
+    /// target is left from an export that crashed, or an old target whose delete failed (on Windows, while a
+    /// reader held it). Deleted now; what cannot be deleted is reported, not fatal.
+    /// </summary>
+    private static List<string> SweepLeftovers(string parent, string name, Action<string> delete)
+    {
+        var warnings = new List<string>();
+        var leftovers = Directory.EnumerateFileSystemEntries(parent, $".{name}.partial-*")
+            .Concat(Directory.EnumerateFileSystemEntries(parent, $".{name}.old-*"));
+        foreach (var leftover in leftovers.ToList())
+        {
+            try { delete(leftover); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                warnings.Add($"{leftover}: left from an earlier export and could not be deleted ({e.Message}); delete it once no process holds it.");
+            }
+        }
+        return warnings;
     }
 
     private static FileStream AcquireLock(string lockPath, string targetPath)
@@ -84,7 +144,15 @@ public sealed class StagedTarget : IDisposable
         if (_force && (File.Exists(TargetPath) || Directory.Exists(TargetPath)))
         {
             displaced = Path.Combine(Path.GetDirectoryName(TargetPath)!, $".{Path.GetFileName(TargetPath)}.old-{Guid.NewGuid():N}");
-            Move(TargetPath, displaced, isFolder);
+            try { Move(TargetPath, displaced, isFolder); }
+            catch (Exception e) when (e is UnauthorizedAccessException || (e is IOException io && IoFailure.Classify(io) == IoFailureKind.Busy))
+            {
+                // The folder it is in may be written (the lock and staging are there), so on Windows this is a
+                // file in the target opened since the check at the start, not a permission to fix.
+                throw new TargetInUseException(
+                    $"{TargetPath} could not be moved aside to be replaced: a file in it is open in another process (a server that has the model loaded?). " +
+                    "Stop that process or export to another path; the existing target is unchanged.", e);
+            }
         }
         try
         {
@@ -96,14 +164,28 @@ public sealed class StagedTarget : IDisposable
             throw;
         }
         _committed = true;
-        if (displaced is not null) DeleteQuietly(displaced);
+        if (displaced is null) return;
+        try { _delete(displaced); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _warnings.Add($"{displaced}: the replaced {Path.GetFileName(TargetPath)} could not be deleted ({e.Message}); " +
+                "a process still holds it. The next export to this target deletes it, or delete it yourself.");
+        }
     }
 
-    private static void Move(string from, string to, bool isFolder)
+    /// <summary>Deletes a file or a folder with everything in it.</summary>
+    public static void Delete(string path)
+    {
+        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        else if (File.Exists(path)) File.Delete(path);
+    }
+
+    /// <summary>A rename, retried while a scanner or indexer holds a file in it (Windows; see <see cref="SharingRetry"/>).</summary>
+    private static void Move(string from, string to, bool isFolder) => SharingRetry.Run(() =>
     {
         if (isFolder) Directory.Move(from, to);
         else File.Move(from, to);
-    }
+    });
 
     private static void DeleteQuietly(string path)
     {

@@ -83,7 +83,8 @@ public static class SafeTensorWriter
     /// in layout order and must write exactly <see cref="TensorInfo.ByteLength"/> bytes.
     /// An existing file is an error unless <paramref name="overwrite"/>.
     /// </summary>
-    public static void Write(string path, PreparedFile prepared, Action<TensorInfo, Stream> writeData, bool overwrite, CancellationToken cancellation)
+    public static void Write(string path, PreparedFile prepared, Action<TensorInfo, Stream> writeData, bool overwrite, CancellationToken cancellation,
+        Func<byte[]>? finalHeader = null)
     {
         path = Path.GetFullPath(path);
         if (!overwrite && File.Exists(path)) throw new IOException($"{path} already exists.");
@@ -103,15 +104,29 @@ public static class SafeTensorWriter
                         throw new InvalidOperationException($"{path}: tensor '{tensor.Name}' got {output.Position - before} bytes, {tensor.ByteLength} expected.");
                 }
                 output.Flush();
+                if (finalHeader?.Invoke() is { } header) RewriteHeader(file, header, prepared, path);
                 file.Flush(flushToDisk: true);
             }
             cancellation.ThrowIfCancellationRequested();
-            File.Move(temp, path, overwrite);
+            // Antivirus and the search indexer open a new file briefly on Windows: the rename waits them out.
+            Export.SharingRetry.Run(() => File.Move(temp, path, overwrite));
         }
         catch
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="header"/> (what is known only once the data is written, e.g. checksums) over the
+    /// first bytes, through the handle that wrote the file; it must be as long as the header written first.
+    /// </summary>
+    private static void RewriteHeader(FileStream file, byte[] header, PreparedFile prepared, string path)
+    {
+        if (header.Length != prepared.HeaderWithLength.Length)
+            throw new InvalidOperationException($"{path}: the final header is {header.Length} bytes, the written one {prepared.HeaderWithLength.Length}.");
+        file.Position = 0;
+        file.Write(header);
     }
 }

@@ -102,6 +102,7 @@ internal sealed class UncachedWriteStream : Stream
         _pending.GetAwaiter().GetResult(); // rethrows the write's own exception
         _completed = true;
         _file.SetLength(length);
+        DirectIo.TrySet(_file, on: false); // the handle is an ordinary one again: the writer may rewrite the header through it
     }
 
     /// <summary>Starts writing the current block behind (once the previous write is done) and turns to the other block.</summary>

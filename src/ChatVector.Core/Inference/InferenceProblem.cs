@@ -13,6 +13,8 @@ public enum InferenceProblem
     TokenizerMissing,
     /// <summary>tokenizer.json could not be loaded or could not encode/decode.</summary>
     TokenizerFailed,
+    /// <summary>The Hugging Face tokenizers native library is not there for this platform: no text in or out, token ids only.</summary>
+    TokenizerLibraryMissing,
     /// <summary>The input has more tokens than the model (or -ContextLength) allows.</summary>
     InputTooLong,
     /// <summary>The input has fewer than two tokens, so nothing can be predicted.</summary>

@@ -27,11 +27,10 @@ public sealed class TextTokenizer : IDisposable
             throw new InferenceException(InferenceProblem.TokenizerMissing,
                 $"{directory}: no tokenizer.json, so text cannot be turned into tokens; copy the model's tokenizer.json into the folder or pass -TokenIds.", directory);
         try { return new TextTokenizer(new Tokenizer(path), path); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        catch (Exception e) when (Tokenization.TokenizerFile.IsLibraryMissing(e))
         {
-            throw new InferenceException(InferenceProblem.TokenizerFailed,
-                $"{path}: the Hugging Face tokenizers native library (hf_tokenizers) could not be loaded on {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} " +
-                $"(the module ships it for linux-x64 only); pass pre-tokenized input with -TokenIds. ({e.Message})", path);
+            throw new InferenceException(InferenceProblem.TokenizerLibraryMissing,
+                $"{path}: {Tokenization.TokenizerFile.LibraryMissingMessage}; pass pre-tokenized input with -TokenIds.", path);
         }
         catch (TokenizerException e)
         {

@@ -26,15 +26,28 @@ public static class ContentChecksums
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
         var lengthBytes = new byte[8];
         file.ReadExactly(lengthBytes);
-        var header = new byte[BitConverter.ToInt64(lengthBytes)];
-        file.ReadExactly(header);
+        var header = new byte[8 + BitConverter.ToInt64(lengthBytes)];
+        lengthBytes.CopyTo(header, 0);
+        file.ReadExactly(header.AsSpan(8));
+        file.Position = 0;
+        file.Write(Patched(header, digestsInDataOrder, path));
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// <paramref name="headerWithLength"/> (the 8-byte length and the JSON, as written first) with the placeholder
+    /// replaced by the digests: the same length, so the writer can put it over the first bytes through the handle
+    /// that wrote the file (reopening the file races antivirus scanners on Windows).
+    /// </summary>
+    public static byte[] Patched(byte[] headerWithLength, IReadOnlyList<string> digestsInDataOrder, string path)
+    {
         var placeholder = Encoding.UTF8.GetBytes($"\"{MetadataKey}\":\"{Placeholder(digestsInDataOrder.Count)}\"");
-        int at = header.AsSpan().IndexOf(placeholder);
+        int at = headerWithLength.AsSpan(8).IndexOf(placeholder);
         if (at < 0) throw new InvalidOperationException($"{path}: no checksum placeholder in the header");
         var actual = Encoding.UTF8.GetBytes($"\"{MetadataKey}\":\"{string.Join(",", digestsInDataOrder)}\"");
-        file.Position = 8 + at;
-        file.Write(actual);
-        file.Flush(flushToDisk: true);
+        var patched = (byte[])headerWithLength.Clone();
+        actual.CopyTo(patched, 8 + at);
+        return patched;
     }
 
     /// <summary>The recorded digests of a file in data order, or null when it has none (or a malformed entry).</summary>

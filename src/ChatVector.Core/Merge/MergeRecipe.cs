@@ -68,28 +68,28 @@ public sealed record MergeRecipe(
     public string ToModelCard()
     {
         var card = new StringBuilder();
-        card.AppendLine("---").AppendLine("tags:").AppendLine("- chat-vector").AppendLine("- merge").AppendLine("---").AppendLine();
-        card.AppendLine("# Chat Vector merge").AppendLine();
-        card.AppendLine("This model was made with ChatVector (the Chat Vector method, Huang et al., ACL 2024):");
-        card.AppendLine("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").AppendLine();
-        card.AppendLine($"- Model (continually pre-trained): `{Model}`");
+        card.Line("---").Line("tags:").Line("- chat-vector").Line("- merge").Line("---").Line();
+        card.Line("# Chat Vector merge").Line();
+        card.Line("This model was made with ChatVector (the Chat Vector method, Huang et al., ACL 2024):");
+        card.Line("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").Line();
+        card.Line($"- Model (continually pre-trained): `{Model}`");
         foreach (var v in Vectors)
-            card.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors{Sparsified(v)}"));
-        card.AppendLine($"- Mixing: {MixingText()}");
-        card.AppendLine($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
+            card.Line(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors{Sparsified(v)}"));
+        card.Line($"- Mixing: {MixingText()}");
+        card.Line($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
         if (SpecialTokens.Count > 0)
-            card.AppendLine($"- Special tokens by text: {string.Join(", ", SpecialTokens.Select(t => $"`{t.Token}` (model id {t.ModelId} ← chat id {t.ChatId})"))}");
+            card.Line($"- Special tokens by text: {string.Join(", ", SpecialTokens.Select(t => $"`{t.Token}` (model id {t.ModelId} ← chat id {t.ChatId})"))}");
         if (SpecialTokenMap.Count > 0)
-            card.AppendLine($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
-        if (OutputDType is not null) card.AppendLine($"- Output dtype: {OutputDType}");
-        if (TemplateOrigin is not null) card.AppendLine($"- Chat template, eos token and generation eos_token_id from: `{TemplateOrigin.ChatModel}`");
+            card.Line($"- Special-token rows taken from the chat model: {string.Join(", ", SpecialTokenMap.Select(kv => $"{kv.Key}←{kv.Value}"))}");
+        if (OutputDType is not null) card.Line($"- Output dtype: {OutputDType}");
+        if (TemplateOrigin is not null) card.Line($"- Chat template, eos token and generation eos_token_id from: `{TemplateOrigin.ChatModel}`");
         if (SkippedTensors.Count > 0)
         {
-            card.AppendLine("- Tensors without a chat vector (-SkipMismatched), kept as the model's:");
-            foreach (var skipped in SkippedTensors) card.AppendLine($"  - skipped: {skipped}");
+            card.Line("- Tensors without a chat vector (-SkipMismatched), kept as the model's:");
+            foreach (var skipped in SkippedTensors) card.Line($"  - skipped: {skipped}");
         }
-        card.AppendLine().AppendLine("## Recipe").AppendLine().AppendLine("```json");
-        card.AppendLine(JToken.Parse(ToJson()).ToString(Formatting.Indented)).AppendLine("```");
+        card.Line().Line("## Recipe").Line().Line("```json");
+        card.Line(PortableText.IndentedJson(JToken.Parse(ToJson()))).Line("```");
         return card.ToString();
     }
 

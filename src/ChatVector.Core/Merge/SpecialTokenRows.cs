@@ -73,6 +73,13 @@ internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<lon
             problems.Add("-SpecialTokenMap and -SpecialToken need the chat model's rows, but no vector says which chat model it came from; name it with -ChatModel.");
             return null;
         }
+        if (!File.Exists(chatPath) && !Directory.Exists(chatPath))
+        {
+            // A saved vector records the chat model's path where it was made, perhaps another machine or OS
+            // (C:\models\chat read on Linux): say so, not "no such file" as if the user had typed it.
+            problems.Add($"-SpecialTokenMap and -SpecialToken need the chat model's rows; the vector records its chat model as '{chatPath}', which does not exist here (was the vector saved on another machine?). Name the chat model with -ChatModel.");
+            return null;
+        }
         return StoredModel.Open(chatPath);
     }
 

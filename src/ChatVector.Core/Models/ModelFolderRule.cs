@@ -13,4 +13,6 @@ public enum ModelFolderRule
     IndexTensorMissing,
     TensorInTwoShards,
     PathOutsideFolder,
+    /// <summary>A file name Windows cannot hold as written (a device name, a trailing dot or space): see <see cref="PortableFileName"/>.</summary>
+    NonPortableName,
 }

@@ -37,6 +37,8 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             var file = (string)entry.Value!;
             if (!IsPlainFileName(file))
                 throw new ModelFolderException(ModelFolderRule.PathOutsideFolder, path, $"weight_map maps '{entry.Name}' to '{file}', which is not a file inside the model folder");
+            if (PortableFileName.Problem(file) is { } problem)
+                throw new ModelFolderException(ModelFolderRule.NonPortableName, path, $"weight_map maps '{entry.Name}' to '{file}', which {problem}; rename the shard and its weight_map entries");
             weightMap[entry.Name] = file;
             order.Add(entry.Name);
         }
@@ -57,6 +59,6 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
             ["metadata"] = new JObject { ["total_size"] = TotalSize },
             ["weight_map"] = new JObject(WeightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new JProperty(kv.Key, kv.Value))),
         };
-        File.WriteAllText(path, json.ToString(Formatting.Indented));
+        File.WriteAllText(path, PortableText.IndentedJson(json));
     }
 }

@@ -44,7 +44,7 @@ public sealed class StoredModel
         var shards = entries.Where(IsSafeTensors).ToList();
         var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
         var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
-        var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && System.IO.Path.GetFileName(e) != ModelIndex.FileName && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
+        var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && !IsIndex(e) && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
         return new StoredModel(path, path, true, files, tensors, sideFiles);
     }
 
@@ -53,6 +53,10 @@ public sealed class StoredModel
         System.IO.Directory.GetFiles(folder).Where(IsSafeTensors).Order(StringComparer.Ordinal).ToList();
 
     private static bool IsSafeTensors(string file) => file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !System.IO.Path.GetFileName(file).StartsWith('.');
+
+    /// <summary>Case-insensitive, as Windows compares names: a Model.safetensors.index.json copied as a side
+    /// file would there replace the index the export writes.</summary>
+    private static bool IsIndex(string file) => string.Equals(System.IO.Path.GetFileName(file), ModelIndex.FileName, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsPickle(string file) => PickleExtensions.Contains(System.IO.Path.GetExtension(file), StringComparer.OrdinalIgnoreCase);
 

@@ -52,7 +52,7 @@ public static class TorchRuntime
             // CHATVECTOR_TORCH_THREADS sets another balance where a server wants it.
             // Pinned kernels also pin the count: ATen splits its reductions by it.
             torch.set_num_threads(ReproducibleKernels.Pinned ? ReproducibleKernels.Threads
-                : int.TryParse(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS"), out var threads) && threads > 0 ? threads : 1);
+                : EnvironmentNumbers.Int("CHATVECTOR_TORCH_THREADS") is > 0 and var threads ? threads : 1);
             NativeMemoryTuning.Apply();
             _loaded = true;
         }
@@ -68,6 +68,7 @@ public static class TorchRuntime
             if (ReproducibleKernels.RequestedByEnvironment) ReproducibleKernels.Pin();
             var natives = NativeLibraries.ForCurrentPlatform();
             var dir = FindNativeDirectory(natives);
+            VisualCppRuntime.RequireOnWindows(); // before the first native, whose failure would not say what is missing
             foreach (var file in natives.FilesIn(dir))
                 Preloaded[NativeLibraries.BareName(file)] = Preload(file);
             _nativeDirectory = dir;

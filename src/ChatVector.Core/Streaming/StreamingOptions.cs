@@ -16,5 +16,5 @@ public sealed record StreamingOptions(int ChunkBytes = 1 << 20, int Parallelism 
         Parallelism: FromEnvironment("CHATVECTOR_PARALLELISM", Math.Clamp(Environment.ProcessorCount, 2, 8), 1, 64));
 
     internal static int FromEnvironment(string name, int fallback, int min, int max) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? Math.Clamp(value, min, max) : fallback;
+        Runtime.EnvironmentNumbers.Int(name) is { } value ? Math.Clamp(value, min, max) : fallback;
 }

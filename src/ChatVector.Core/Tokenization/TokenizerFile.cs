@@ -19,10 +19,12 @@ public sealed class TokenizerFile : IDisposable
 {
     public const string FileName = "tokenizer.json";
 
-    private readonly Tokenizer _tokenizer;
+    // Null where the tokenizers library cannot load (its package serves linux-x64 only): the token lookup
+    // reads tokenizer.json itself and needs no library; encoding and decoding do.
+    private readonly Tokenizer? _tokenizer;
     private readonly IReadOnlyDictionary<string, long> _tokenIds;
 
-    private TokenizerFile(string path, Tokenizer tokenizer, IReadOnlyDictionary<string, long> tokenIds)
+    private TokenizerFile(string path, Tokenizer? tokenizer, IReadOnlyDictionary<string, long> tokenIds)
     {
         FilePath = path;
         _tokenizer = tokenizer;
@@ -37,13 +39,14 @@ public sealed class TokenizerFile : IDisposable
     {
         var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
         if (!File.Exists(file)) throw new TokenizerFileException(file, "no such file; the model folder needs its tokenizer.json.");
-        Tokenizer tokenizer;
+        Tokenizer? tokenizer;
         try { tokenizer = new Tokenizer(file); }
         catch (TokenizerException e) { throw new TokenizerFileException(file, $"not a tokenizer the tokenizers library can load ({e.Message}).", e); }
+        catch (Exception e) when (IsLibraryMissing(e)) { tokenizer = null; } // the lookup still works from the JSON
         try { return new TokenizerFile(file, tokenizer, ReadTokenIds(file)); }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
         {
-            tokenizer.Dispose();
+            tokenizer?.Dispose();
             var detail = e is JsonException json
                 ? $"it is not valid JSON{Format.JsonProblems.Where(json)}"
                 : "model.vocab or added_tokens is not in tokenizer.json's form (token text to integer id)";
@@ -55,12 +58,27 @@ public sealed class TokenizerFile : IDisposable
     public long? TokenToId(string token) => _tokenIds.TryGetValue(token, out var id) ? id : null;
 
     /// <summary>The ids of <paramref name="text"/> as the tokenizer encodes it (its post-processor included).</summary>
-    public IReadOnlyList<long> Encode(string text) => _tokenizer.Encode(text).Select(id => (long)id).ToList();
+    public IReadOnlyList<long> Encode(string text) => Library.Encode(text).Select(id => (long)id).ToList();
 
     /// <summary>The text of <paramref name="ids"/> (special tokens are left out, as the library decodes).</summary>
-    public string Decode(IEnumerable<long> ids) => _tokenizer.Decode(ids.Select(id => checked((uint)id)).ToArray());
+    public string Decode(IEnumerable<long> ids) => Library.Decode(ids.Select(id => checked((uint)id)).ToArray());
 
-    public void Dispose() => _tokenizer.Dispose();
+    private Tokenizer Library => _tokenizer ?? throw new TokenizerFileException(FilePath, LibraryMissingMessage);
+
+    /// <summary>Why text cannot be encoded or decoded here, for the errors that say so.</summary>
+    public static string LibraryMissingMessage =>
+        $"the Hugging Face tokenizers native library (hf_tokenizers) is not available on {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} " +
+        "(ChatVector ships it for linux-x64 only), so text cannot be turned into token ids or back";
+
+    /// <summary>True when <paramref name="e"/> says the tokenizers native library is absent or unusable on this platform.</summary>
+    public static bool IsLibraryMissing(Exception e) => e switch
+    {
+        DllNotFoundException or EntryPointNotFoundException or BadImageFormatException => true,
+        TypeInitializationException { InnerException: { } inner } => IsLibraryMissing(inner),
+        _ => false,
+    };
+
+    public void Dispose() => _tokenizer?.Dispose();
 
     // Why read the JSON here at all: Tokenizers.DotNet 1.4.1 offers only Encode/Decode, no token-to-id lookup,
     // and encoding a token's text is no substitute (a post-processor adds BOS, a missing token encodes to pieces

@@ -69,7 +69,8 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
 
     protected override void EndProcessingCore()
     {
-        var target = Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path));
+        // Without its trailing separator (tab completion's ./m/): that names the folder m, not a file inside it.
+        var target = StagedTarget.Normalize(Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path)));
         if (_handles.Count == 0)
         {
             // An empty pipeline (a -Name that matched nothing) must not produce an empty "model".
@@ -114,6 +115,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             ReportProgress(1, $"Export-SafeTensor {target}", "done", 1, final: true);
         }
+        foreach (var warning in outcome?.Warnings ?? []) WriteWarning(warning);
         if (outcome is { NonFinite.Count: > 0 } written)
             WriteWarning($"{target}: written with NaN/Inf values (-AllowNonFinite) in {written.NonFinite.Count} tensor(s): {string.Join("; ", written.NonFinite.Take(5))}");
         if (Verify) VerifyWritten(target);

@@ -61,16 +61,28 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
                     ReportProgress(4, "Invoke-ChatVectorModel", $"{path}: {count} of at most {MaxNewTokens} tokens", (double)count / MaxNewTokens)).ToArray();
                 ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
                 bool stopped = generated.Length > 0 && model.EosIds.Contains(generated[^1]);
-                // A -TokenIds run on a folder without tokenizer.json still returns the ids.
-                string? text = ParameterSetName == TokenIdsSet && !File.Exists(System.IO.Path.Combine(model.Directory, TokenizerFile.FileName))
-                    ? null
-                    : model.Tokenizer.Decode(generated);
+                string? text = ParameterSetName == TokenIdsSet ? TextIfDecodable(model, generated, path) : model.Tokenizer.Decode(generated);
                 WriteObject(new GeneratedText(path, text, generated, stopped));
             }
             catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
                 WriteError(Errors.From(e, path));
             }
+        }
+    }
+
+    /// <summary>
+    /// A -TokenIds run needs no tokenizer, so its ids come back even where they cannot be decoded: from a folder
+    /// without tokenizer.json, or where the tokenizers library is not shipped (win-x64), with a warning saying so.
+    /// </summary>
+    private string? TextIfDecodable(LanguageModel model, long[] generated, string path)
+    {
+        if (!File.Exists(System.IO.Path.Combine(model.Directory, TokenizerFile.FileName))) return null;
+        try { return model.Tokenizer.Decode(generated); }
+        catch (InferenceException e) when (e.Problem == InferenceProblem.TokenizerLibraryMissing)
+        {
+            WriteWarning($"{path}: the generated token ids are returned without text: {TokenizerFile.LibraryMissingMessage}.");
+            return null;
         }
     }
 

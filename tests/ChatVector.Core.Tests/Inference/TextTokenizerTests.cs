@@ -11,7 +11,7 @@ public sealed class TextTokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
+    [ChatVector.Tests.TokenizerLibraryFact]
     public void Encodes_a_word_level_vocabulary_and_decodes_it_back()
     {
         WordLevelTokenizer.Write(Path.Combine(_dir, "tokenizer.json"), ["<unk>", "<s>", "</s>"], ["the", "cat", "sat", ".", "on", "mat"]);
@@ -23,7 +23,7 @@ public sealed class TextTokenizerTests : IDisposable
         Assert.Equal([0L], tokenizer.Encode("dog"));
     }
 
-    [Fact]
+    [ChatVector.Tests.TokenizerLibraryFact]
     public void A_post_processor_bos_is_added_once_and_not_doubled_for_a_formatted_chat()
     {
         WordLevelTokenizer.Write(Path.Combine(_dir, "tokenizer.json"), ["<unk>", "<s>", "</s>"], ["the", "cat"]);

@@ -53,10 +53,10 @@ public sealed class TorchRuntimeTests
         Assert.Contains($"'{spec}'", e.Message);
     }
 
-    [Fact]
+    [ChatVector.Tests.LinuxFact("the unpatched libLibTorchSharp.so and glibc's libstdc++ exist only there")]
     public void Unpatched_copy_fails_with_an_actionable_message()
     {
-        if (!OperatingSystem.IsLinux() || SystemLibstdcxxHas("GLIBCXX_3.4.32")) return; // only meaningful on older libstdc++
+        if (SystemLibstdcxxHas("GLIBCXX_3.4.32")) return; // only meaningful on older libstdc++
         TorchRuntime.EnsureLoaded(); // its dependencies are then already loaded; only the version check can fail
         var dir = Directory.CreateTempSubdirectory("cv-unpatched-").FullName;
         try

@@ -30,7 +30,7 @@ public sealed class TokenizerFileTests : IDisposable
         Assert.Null(tokenizer.TokenToId("<|eot_id|>"));
     }
 
-    [Fact]
+    [ChatVector.Tests.TokenizerLibraryFact]
     public void Loads_from_a_model_folder_and_encodes_and_decodes_with_the_tokenizers_library()
     {
         Write(LlamaModelBuilder.TokenizerJson(Tokens));
@@ -55,7 +55,7 @@ public sealed class TokenizerFileTests : IDisposable
         Assert.Equal(3, tokenizer.TokenToId("<|end|>"));
     }
 
-    [Fact]
+    [ChatVector.Tests.TokenizerLibraryFact] // "unloadable" is the library's verdict
     public void A_missing_or_unloadable_file_names_the_file()
     {
         var missing = Assert.Throws<TokenizerFileException>(() => TokenizerFile.Load(_folder));
