@@ -11,7 +11,9 @@ namespace ChatVector.Core.Sparsify;
 /// few sequential passes over a tensor's chunks and without holding the tensor: a radix select over the
 /// 31-bit magnitude keys (pass 1: histogram of the high 15 bits; pass 2: of the low 16 bits inside the
 /// chosen bucket, skipped when no key has low bits, as in a bf16 model's chat vector), then pass 3 walks the
-/// elements equal to the found key in flat-index order to the wanted one. Memory is one chunk of keys plus the histograms per thread; the answer depends neither on the chunk
+/// elements equal to the found key in flat-index order to the wanted one. A sample narrows pass 1 to a band of
+/// buckets counted in SIMD registers: from the kept keys, or, for a tensor too large to keep them, from every 16th
+/// chunk, whose band pass also counts the found bucket per chunk so that pass 3 reads one chunk. Memory is one chunk of keys plus the histograms per thread; the answer depends neither on the chunk
 /// size nor on the threads (histograms are sums; pass 3 counts per chunk, then walks the counts in order).
 /// </summary>
 public static class ExactSelection
@@ -72,7 +74,9 @@ public static class ExactSelection
         var inBucket = new long[positions.Count];
         var exactKey = new uint[positions.Count];
         var equalCount = new long[positions.Count];
-        if (LocateHighBuckets(positions, chunks, bucket, rest, inBucket))
+        var bucketPerChunk = new long[]?[positions.Count];
+        bool roundKeysOnly = LocateHighBuckets(positions, chunks, bucket, rest, inBucket, bucketPerChunk);
+        if (roundKeysOnly)
         {
             // No key has low bits: a bucket holds one key, and pass 2 has nothing to tell (see HasLowBits).
             for (int t = 0; t < positions.Count; t++) (exactKey[t], equalCount[t]) = (bucket[t] << LowBits, inBucket[t]);
@@ -80,9 +84,13 @@ public static class ExactSelection
         else
             LocateLowBits(chunks, bucket, rest, exactKey, equalCount);
 
-        // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one.
+        // Pass 3: among the elements equal to the key, in flat-index order, the tieRank-th one. Where pass 1 counted
+        // the bucket per chunk and the bucket is the key, only the chunk holding that element is read.
         var points = new OrderPoint[positions.Count];
-        for (int t = 0; t < positions.Count; t++) points[t] = new OrderPoint(exactKey[t], chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
+        for (int t = 0; t < positions.Count; t++)
+            points[t] = new OrderPoint(exactKey[t], roundKeysOnly && bucketPerChunk[t] is { } perChunk
+                ? chunks.NthEqualCounted(exactKey[t], rest[t], perChunk)
+                : chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
         return points;
     }
 
@@ -133,22 +141,29 @@ public static class ExactSelection
     /// over every key, and so is the answer to whether any key has low bits (<see cref="HasLowBits"/>).
     /// </summary>
     /// <param name="inBucket">The count of each position's bucket.</param>
+    /// <param name="bucketPerChunk">Set for a position found by a band pass that read the files: its bucket's count in each chunk.</param>
     /// <returns>Whether every key's low bits are zero.</returns>
-    private static bool LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest, long[] inBucket)
+    private static bool LocateHighBuckets(IReadOnlyList<long> positions, Chunks chunks, uint[] bucket, long[] rest, long[] inBucket, long[]?[] bucketPerChunk)
     {
         var unresolved = Enumerable.Range(0, positions.Count).ToList();
         bool roundKeysOnly = true;
-        if (chunks.CanKeepKeys && chunks.ElementCount >= SampleFrom)
+        bool sampleReadsFiles = !chunks.CanKeepKeys;
+        // Without kept keys each band pass reads the files: worth it for one position (a trim's threshold), whose band
+        // pass then replaces the full histogram; several positions (Breadcrumbs' two bounds) take the full histogram.
+        if (chunks.ElementCount >= SampleFrom && (!sampleReadsFiles || positions.Count == 1 && chunks.Count >= MinChunksToSampleChunks))
         {
-            var sample = chunks.Histogram(1 << HighBits, SampleHighBits);
+            var sample = sampleReadsFiles ? chunks.SampleOfChunks(SampledChunkEvery, SampleHighBits) : chunks.Histogram(1 << HighBits, SampleHighBits);
             try
             {
                 long sampled = 0;
                 for (int b = 0; b < 1 << HighBits; b++) sampled += sample[b];
+                // Keys read a chunk at a time come in runs of rows, alike within a chunk: the sample counts as fewer draws.
+                double draws = sampleReadsFiles ? Math.Min(sampled, chunks.Count / SampledChunkEvery * DrawsPerSampledChunk) : sampled;
                 unresolved.RemoveAll(t =>
                 {
-                    var (low, high) = Band(sample, sampled, positions[t], chunks.ElementCount);
-                    bool found = TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions[t], out bucket[t], out rest[t], out inBucket[t], out bool round);
+                    var (low, high) = Band(sample, sampled, draws, positions[t], chunks.ElementCount);
+                    bool found = TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions[t], out bucket[t], out rest[t], out inBucket[t], out bool round,
+                        out bucketPerChunk[t]);
                     roundKeysOnly &= round;
                     return found;
                 });
@@ -178,12 +193,26 @@ public static class ExactSelection
     /// </summary>
     private static bool HasLowBits(uint orOfKeys) => (orOfKeys & LowMask) != 0;
 
-    /// <summary>The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where <paramref name="position"/> falls in it.</summary>
-    private static (uint Low, uint High) Band(long[] sample, long sampled, long position, long elementCount)
+    /// <summary>Sampling chunks when the keys are not kept: every 16th chunk, a sixteenth of one more reading.</summary>
+    private const int SampledChunkEvery = 16;
+    /// <summary>At least this many chunks, so that the sample spans the tensor.</summary>
+    private const long MinChunksToSampleChunks = 4 * SampledChunkEvery;
+    /// <summary>
+    /// How many independent draws one sampled chunk is taken to be worth in the band's width: its keys are neighbouring
+    /// rows, whose magnitudes may differ from other rows' as a whole. Too few widens the band (scalar work on its keys);
+    /// too many risks a band missing the position, which costs a full histogram pass, never a wrong answer.
+    /// </summary>
+    private const int DrawsPerSampledChunk = 256;
+
+    /// <summary>
+    /// The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where
+    /// <paramref name="position"/> falls in it, the deviations those of <paramref name="draws"/> independent draws.
+    /// </summary>
+    private static (uint Low, uint High) Band(long[] sample, long sampled, double draws, long position, long elementCount)
     {
         double quantile = (double)position / elementCount;
         double estimate = quantile * sampled;
-        double margin = BandSigmas * Math.Sqrt(sampled * quantile * (1 - quantile)) + 8;
+        double margin = BandSigmas * Math.Sqrt(draws * quantile * (1 - quantile)) * (sampled / draws) + 8;
         long first = (long)Math.Clamp(Math.Floor(estimate - margin), 0, sampled - 1);
         long last = (long)Math.Clamp(Math.Ceiling(estimate + margin), 0, sampled - 1);
         return (Locate(sample, 0, 1 << HighBits, first).Bucket, Locate(sample, 0, 1 << HighBits, last).Bucket);
@@ -202,11 +231,16 @@ public static class ExactSelection
     /// The bucket of <paramref name="position"/> and its rank there, when the bucket lies in [low, high];
     /// <paramref name="densest"/>, the band's bucket expected to hold the most keys, is counted in SIMD registers.
     /// </summary>
+    /// <summary>A wider band is not counted per chunk (its counters would grow with chunks × width); pass 3 then counts again.</summary>
+    private const int MaxBandCountedPerChunk = 256;
+
+    /// <param name="bucketPerChunk">When the pass read the files: the found bucket's count in each chunk, for pass 3.</param>
     private static bool TryLocateInBand(Chunks chunks, uint low, uint high, uint densest, long position,
-        out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly)
+        out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly, out long[]? bucketPerChunk)
     {
         int width = (int)(high - low) + 1;
-        var counts = chunks.Histogram(width + 2, (keys, histogram) => CountBand(keys, histogram, low, high, densest));
+        var perChunk = chunks.CanKeepKeys || width > MaxBandCountedPerChunk ? null : new long[chunks.Count * (width + 2)];
+        var counts = chunks.Histogram(width + 2, (keys, histogram) => CountBand(keys, histogram, low, high, densest), perChunk);
         try
         {
             long below = counts[0];
@@ -214,9 +248,15 @@ public static class ExactSelection
             bucket = 0;
             rankWithin = 0;
             inBucket = 0;
+            bucketPerChunk = null;
             if (position < below || !TryLocate(counts, 1, width, position - below, out uint offset, out rankWithin)) return false;
             bucket = low + offset;
             inBucket = counts[1 + offset];
+            if (perChunk is not null)
+            {
+                bucketPerChunk = new long[chunks.Count];
+                for (long chunk = 0; chunk < chunks.Count; chunk++) bucketPerChunk[chunk] = perChunk[chunk * (width + 2) + 1 + offset];
+            }
             return true;
         }
         finally { ScratchArrays<long>.Return(counts); }
@@ -364,7 +404,7 @@ public static class ExactSelection
         /// <summary>A pass over every chunk has filled the cache: the later passes read the keys it holds.</summary>
         private bool _cached;
 
-        private long Count => (elementCount + chunkElements - 1) / chunkElements;
+        public long Count => (elementCount + chunkElements - 1) / chunkElements;
 
         public long ElementCount => elementCount;
 
@@ -391,7 +431,20 @@ public static class ExactSelection
         /// then summed), in a scratch array the caller returns (at least <paramref name="size"/> long): one per pass of
         /// every trimmed tensor, so fresh ones (large-object heap, collected only by a full GC) piled up in memory.
         /// </summary>
-        public long[] Histogram(int size, HistogramAdder add)
+        /// <param name="perChunk">Also each chunk's own counters, at [chunk × size, (chunk + 1) × size), or null.</param>
+        public long[] Histogram(int size, HistogramAdder add, long[]? perChunk = null)
+        {
+            var total = HistogramOf(Count, chunk => chunk, size, add, perChunk);
+            _cached = cache is not null; // every chunk was read
+            return total;
+        }
+
+        /// <summary>A histogram as <see cref="Histogram"/>'s over every <paramref name="every"/>-th chunk only (from the middle of the first stretch).</summary>
+        public long[] SampleOfChunks(int every, HistogramAdder add) =>
+            HistogramOf(Count / every, p => p * every + every / 2, 1 << HighBits, add, perChunk: null);
+
+        /// <summary>The histogram over the chunks <paramref name="chunkAt"/>(0 .. <paramref name="count"/> − 1).</summary>
+        private long[] HistogramOf(long count, Func<long, long> chunkAt, int size, HistogramAdder add, long[]? perChunk)
         {
             var total = ScratchArrays<long>.Rent(size);
             Array.Clear(total, 0, size);
@@ -399,13 +452,23 @@ public static class ExactSelection
             {
                 var buffer = ScratchArrays<uint>.Rent(chunkElements);
                 var mine = ScratchArrays<long>.Rent(size);
+                var ofChunk = perChunk is null ? null : ScratchArrays<long>.Rent(size);
                 try
                 {
                     Array.Clear(mine, 0, size);
-                    for (long chunk = worker; chunk < Count; chunk += parallelism)
+                    for (long p = worker; p < count; p += parallelism)
                     {
+                        long chunk = chunkAt(p);
                         Read(chunk, buffer, out var keys);
-                        add(keys, mine);
+                        if (ofChunk is null)
+                        {
+                            add(keys, mine);
+                            continue;
+                        }
+                        Array.Clear(ofChunk, 0, size);
+                        add(keys, ofChunk);
+                        ofChunk.AsSpan(0, size).CopyTo(perChunk.AsSpan((int)(chunk * size), size));
+                        for (int i = 0; i < size; i++) mine[i] += ofChunk[i];
                     }
                     lock (total)
                         for (int i = 0; i < size; i++) total[i] += mine[i];
@@ -414,10 +477,36 @@ public static class ExactSelection
                 {
                     ScratchArrays<uint>.Return(buffer);
                     ScratchArrays<long>.Return(mine);
+                    if (ofChunk is not null) ScratchArrays<long>.Return(ofChunk);
                 }
             });
-            _cached = cache is not null; // every chunk was read
             return total;
+        }
+
+        /// <summary>
+        /// As <see cref="NthEqual"/>, knowing how many elements equal to <paramref name="key"/> each chunk holds: reads
+        /// only the chunk holding the wanted one.
+        /// </summary>
+        public long NthEqualCounted(uint key, long rank, long[] equalPerChunk)
+        {
+            for (long chunk = 0; chunk < Count; chunk++)
+            {
+                if (rank >= equalPerChunk[chunk])
+                {
+                    rank -= equalPerChunk[chunk];
+                    continue;
+                }
+                var buffer = ScratchArrays<uint>.Rent(chunkElements);
+                try
+                {
+                    Read(chunk, buffer, out var keys);
+                    for (int i = 0; i < keys.Length; i++)
+                        if (keys[i] == key && rank-- == 0) return chunk * chunkElements + i;
+                }
+                finally { ScratchArrays<uint>.Return(buffer); }
+                break;
+            }
+            throw new InvalidOperationException("the tensor's values changed between selection passes");
         }
 
         /// <summary>

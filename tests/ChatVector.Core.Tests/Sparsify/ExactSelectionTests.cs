@@ -206,6 +206,68 @@ public class ExactSelectionTests
         Assert.Equal(expected, innerResult);
     }
 
+    [Theory]
+    [InlineData(1, 3, 0)]
+    [InlineData(2, 3, 0)]
+    [InlineData(2, 0, 150_000)]
+    [InlineData(1, 3, 200_000)]
+    [InlineData(2, 3, 299_999)]
+    public void A_tensor_too_large_to_keep_its_keys_samples_every_sixteenth_chunk_and_reads_one_chunk_in_pass_three(int parallelism, int distinctExponents, long position)
+    {
+        // One position (a trim's threshold) of bf16-like keys without a key cache: a sixteenth of the chunks sampled,
+        // one band pass counting the bucket per chunk, then only the chunk holding the element; the full histogram
+        // pass and pass 3's scan of the chunks are not needed. (Spread values: a position inside the range, where the band
+        // spans a few dozen buckets; at the far low end it spans the exponents, too wide to count per chunk.)
+        var values = distinctExponents > 0 ? SparsifyFixture.Bf16Like(300_000, seed: 37, distinctExponents) : SpreadBf16(300_000, seed: 37);
+        const int chunkElements = 1_000; // 300 chunks, 18 sampled
+        var (points, reads) = SelectWithoutCache(values, [position], chunkElements, parallelism);
+        Assert.Equal(FullSortPoints(values, [position]), points);
+        Assert.Equal(300 / 16 + 300 + 1, reads);
+    }
+
+    [Fact]
+    public void A_tensor_too_large_to_keep_its_keys_whose_chunk_sample_misleads_still_finds_the_position()
+    {
+        // The sampled chunks (every 16th, from the 9th) hold the large values: the band around the sample's estimate
+        // misses, and the full histogram pass answers.
+        var values = SpreadBf16(200_000, seed: 41);
+        const int chunkElements = 1_000;
+        for (int chunk = 8; chunk < 200; chunk += 16)
+            for (int i = chunk * chunkElements; i < (chunk + 1) * chunkElements; i++) values[i] = 100f + i % 1000;
+        long[] positions = [60_000];
+        var (points, reads) = SelectWithoutCache(values, positions, chunkElements, parallelism: 2);
+        Assert.Equal(FullSortPoints(values, positions), points);
+        Assert.True(reads > 200 / 16 + 2 * 200, $"{reads} reads: the band missed, so a full pass should have followed");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_tensor_too_large_to_keep_its_keys_with_low_bits_in_its_keys_falls_back_to_counting_the_key(int parallelism)
+    {
+        // Keys with low bits: a bucket holds several keys, so the band's per-chunk counts of the bucket cannot place the
+        // element; passes 2 and 3 read as before.
+        var values = SparsifyFixture.Bf16Like(300_000, seed: 43, distinctExponents: 2);
+        var random = new Random(43);
+        for (int i = 0; i < values.Length; i += 3)
+            values[i] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(values[i]) | (uint)random.Next(1, 1 << 16));
+        long[] positions = [210_000];
+        var (points, _) = SelectWithoutCache(values, positions, chunkElements: 1_000, parallelism);
+        Assert.Equal(FullSortPoints(values, positions), points);
+    }
+
+    private static (OrderPoint[] Points, int Reads) SelectWithoutCache(float[] values, long[] positions, int chunkElements, int parallelism)
+    {
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        int reads = 0;
+        var points = ExactSelection.Select(values.Length, positions, (s, destination) =>
+        {
+            Interlocked.Increment(ref reads);
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements, parallelism, keyCache: null, CancellationToken.None);
+        return (points, reads);
+    }
+
     /// <summary>The order points at <paramref name="positions"/>, from a full sort (the independent expectation).</summary>
     private static OrderPoint[] FullSortPoints(float[] values, long[] positions)
     {
