@@ -15,7 +15,7 @@
        forward pass evaluates instead, and the output says so.
     Writes the table as rows (returned), results.json and a PNG chart of the sweep under -Output.
 .PARAMETER Size
-    full: the README experiment (about 1.5 min of training on one core); ci: the reduced run of the Toy tests.
+    full: the README experiment (docs/toy-chat-vector.md; 8 to 12 min of training on 2 cores); ci: the reduced run of the Toy tests.
 .PARAMETER SkipEmbedding
     Merges with the paper's --skip_embed recipe: cp keeps its own embedding and LM head, except the rows of the
     chat tokens (<user>, <assistant>, <eos>), taken from chat (-SkipEmbedding -SpecialTokenMap).
@@ -141,7 +141,7 @@ if ($useCmdlets) {
 }
 else {
     Write-Host "== Evaluating with the training side's own forward pass (ToyChatVector eval), NOT the cmdlets:" -ForegroundColor Yellow
-    Write-Host '   Invoke-ChatVectorModel / Measure-ChatVectorModel are not in this build of the module (issue 11).' -ForegroundColor Yellow
+    Write-Host '   Invoke-ChatVectorModel / Measure-ChatVectorModel are not in this build of the module.' -ForegroundColor Yellow
 }
 
 # In-format and exact rates from the generated ids (judged by the training side, one definition of "right"),

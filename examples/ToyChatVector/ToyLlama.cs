@@ -5,8 +5,8 @@ namespace ToyChatVector;
 
 /// <summary>
 /// A LLaMA decoder as plain named parameters, named and shaped exactly as transformers' LlamaForCausalLM
-/// (so a safetensors file of them is a Hugging Face checkpoint), with the forward pass of
-/// shared/docs/llama-forward.md: RMSNorm, rotate-half rotary embeddings, grouped-query attention,
+/// (so a safetensors file of them is a Hugging Face checkpoint), with the forward pass as transformers computes it
+/// (docs/inference.md lists the facts): RMSNorm, rotate-half rotary embeddings, grouped-query attention,
 /// SwiGLU MLP, untied LM head.
 /// </summary>
 public sealed class ToyLlama : IDisposable

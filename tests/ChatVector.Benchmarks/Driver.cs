@@ -6,7 +6,7 @@ namespace ChatVector.Benchmarks;
 /// <summary>Generates the trios, runs floors and merges in child processes, prints a table of them all.</summary>
 internal static class Driver
 {
-    /// <summary>The goals of issue 18 for realistic deltas, start-up excluded: wall against the floor, CPU seconds per GB written.</summary>
+    /// <summary>The goals for realistic deltas (docs/performance.md), start-up excluded: wall against the floor, CPU seconds per GB written.</summary>
     private const string Goals = "Goals (realistic deltas, start-up excluded): add <= 1.2 x floor, ties and dare-ties <= 1.5 x floor, "
         + "peak RSS <= 512 MB; add <= 3, ties <= 6, dare-ties <= 5 CPU-s per GB of output.";
 

@@ -23,7 +23,7 @@ $output = Join-Path $Dir 'merged-pwsh'
 $process = [System.Diagnostics.Process]::GetCurrentProcess()
 $cpuBefore = $process.TotalProcessorTime
 $clock = [System.Diagnostics.Stopwatch]::StartNew()
-# The pipelines of MergeMethods.cs (the README's benchmark section), vectors in the same order: chat, then cp.
+# The pipelines of MergeMethods.cs (docs/performance.md, the benchmark), vectors in the same order: chat, then cp.
 switch ($Method) {
     'add' {
         Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force

@@ -167,9 +167,9 @@ internal static class TrioGenerator
     /// The realistic kind. Each tensor's base values come from a stream seeded by the tensor's index alone, so base,
     /// chat and cp draw the same base weight for each element (chat and cp regenerate it instead of reading base back):
     /// matrices ~ N(0, 0.02²), norms ~ 1 + N(0, 0.02²), rounded to bf16. chat and cp add d = k · ulp(b) · z, z ~ N(0, 1)
-    /// from a stream of their own (k = <c>--delta-ulps</c>), and round to bf16: with k = 1.5 about a third of the
-    /// weights keep their value and most others move one or two bf16 steps, so chat − base takes a few dozen distinct
-    /// magnitudes (a few multiples of the step, per binade of the weights).
+    /// from a stream of their own (k = <c>--delta-ulps</c>), and round to bf16: with k = 1.5 about a quarter of the
+    /// weights keep their value (|1.5 z| &lt; 0.5) and most others move one or two bf16 steps, so chat − base takes few
+    /// distinct magnitudes (a few multiples of the step, per binade of the weights; the generator prints the count).
     /// </summary>
     private sealed class RealisticFill(int? deltaRole, double deltaUlps)
     {

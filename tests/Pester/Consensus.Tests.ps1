@@ -1,4 +1,4 @@
-# Add-ChatVector's merge algebra (issue 10): -Consensus and -Normalize, composition (negative ratios,
+# Add-ChatVector's merge algebra (mergekit's methods): -Consensus and -Normalize, composition (negative ratios,
 # vectors on different bases, a base model as the target), -SpecialToken by text, and the generation
 # config's eos_token_id. Expected values are computed here from the independent reader's values, in
 # float32 step by step ([float] after every operation rounds exactly as float32 arithmetic does).

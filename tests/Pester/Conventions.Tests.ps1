@@ -1,5 +1,5 @@
 # PowerShell conventions a user relies on: -Path/-LiteralPath, error ids per cause, tab completion,
-# progress, 80-column views, and output objects that serialize (issue 8, item 6).
+# progress, 80-column views, and output objects that serialize.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 

@@ -43,8 +43,8 @@ BeforeAll {
 }
 
 Describe 'A tensor name that arrives twice at one export' -Tag 'Errors' {
-    # Issue 18, item 4: with Limit-ChatVector between, or ratios that differ, the ratio and sparsification records
-    # (keyed by name) were built before the names were checked, and their JSON library's complaint reached the user.
+    # With Limit-ChatVector between, or ratios that differ, the ratio and sparsification records (keyed by name)
+    # were once built before the names were checked, and their JSON library's complaint reached the user.
     It 'is refused as DuplicateTensorName before anything is written (<Case>)' -ForEach @(
         @{ Case = 'two vectors'; Pipeline = { param($t, $c2) Get-ChatVector -Base $t.Base -Chat $t.Chat; Get-ChatVector -Base $t.Base -Chat $c2 } }
         @{ Case = 'two vectors, sparsified'; Pipeline = { param($t, $c2) @(Get-ChatVector -Base $t.Base -Chat $t.Chat; Get-ChatVector -Base $t.Base -Chat $c2) | Limit-ChatVector -Density 0.3 } }

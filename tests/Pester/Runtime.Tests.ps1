@@ -102,7 +102,7 @@ catch { $_.FullyQualifiedErrorId; $_.Exception.Message }
 }
 
 Describe 'The build a user gets' -Tag 'Runtime' {
-    # A Debug module merges about 3.5x slower; every way README offers to build must give the optimized one.
+    # A Debug module merges several times slower; every way README offers to build must give the optimized one.
     It 'build.ps1 builds Release unless told otherwise' {
         $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref]$null, [ref]$null)
         $parameter = $ast.ParamBlock.Parameters | Where-Object { $_.Name.VariablePath.UserPath -eq 'Configuration' }

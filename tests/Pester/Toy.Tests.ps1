@@ -3,10 +3,10 @@ BeforeAll { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 # The reduced toy experiment (examples/toy-chat-vector.ps1 -Size ci: the full training, half the evaluation
 # sets): trains the four tiny models with libtorch's kernels pinned (the same bytes on any x86-64 CPU), merges
 # through the cmdlets and evaluates on held-out B prompts with pinned kernels too. It asserts only what held, with
-# margin, on every seed of the README's table (full size, seeds 1-6): cp never answered in format; the vector
-# at r = 1 raised cp's B perplexity by at least a third; chat's B perplexity was over 10^4 times cp's; chat
-# answered its own A prompts in format every time. The format transfer of cp + r·v itself did not hold on every
-# seed (README: "Chat Vector at toy scale"), so it is reported there, not asserted here.
+# margin, on every seed of the published table (docs/toy-chat-vector.md: full size, seeds 1-6): cp never answered
+# in format; the vector at r = 1 raised cp's B perplexity by at least a third; chat's B perplexity was thousands of
+# times cp's; chat answered its own A prompts in format every time. The format transfer of cp + r·v itself did not
+# hold on every seed, so it is reported there, not asserted here.
 Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
     BeforeAll {
         $script:output = Join-Path $TestDrive 'toy'

@@ -3,7 +3,7 @@ namespace ChatVector.Core.Format;
 /// <summary>
 /// First-fit placement of ranges in a region of fixed length, freed ranges merged with their free neighbours. Held
 /// tensor copies (<see cref="ResidentTensors"/>) are placed in one region this way, so their memory is faulted in once
-/// per stream instead of once per tensor (fresh pages for every copy were a tenth of a TIES merge's CPU). Not
+/// per stream instead of once per tensor (faulting in fresh pages for every copy costs CPU on every tensor). Not
 /// thread-safe: its owner locks. A general-purpose allocator (malloc) cannot be asked to keep pages, hence this.
 /// </summary>
 public sealed class RangeAllocator

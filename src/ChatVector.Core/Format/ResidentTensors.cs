@@ -7,7 +7,8 @@ namespace ChatVector.Core.Format;
 /// (a TIES merge reads the base tensor as the model and once per vector, and a trimmed vector once per selection pass
 /// and once more to merge). <see cref="SafeTensorFile.ReadTensorBytes"/> serves a held tensor from its copy, and the hot
 /// readers compute straight from it (<see cref="SafeTensorFile.TryBorrowTensorBytes"/>), so each held byte is read from
-/// the file once: copying from the page cache was a third of a TIES merge's CPU at 8 GB.
+/// the file once: every read of the page cache is a kernel copy, which a TIES merge would otherwise pay several
+/// times per element.
 /// Transparent to readers (a tensor not held is read from its file as before), bounded by a byte budget, and keyed by
 /// the file's identity as it was opened (path, length, write time), so a reader of a file that has changed since never
 /// sees the old copy. Copies live in one native region of the budget's size (<see cref="RangeAllocator"/>), made at
@@ -27,10 +28,9 @@ public static class ResidentTensors
 
     /// <summary>
     /// Bytes of memory the copies take at most. 144 MB holds every input of the tensor written and of the one prepared
-    /// for the MLP tensors of a model of hidden size 2048 (the benchmark's: 112 MB left the prepared one's cp to the
-    /// files, and a TIES merge at 8 GB read 31.6 GB instead of 26.6), or of two attention tensors of a 7B model; for
-    /// larger tensors, what fits, the most re-read first (<see cref="TryHold"/>). The benchmark's TIES merge then peaks
-    /// at about 440 MB: the budget is what keeps it under 0.5 GB.
+    /// for the MLP tensors of a model of hidden size 2048 (the benchmark's; less leaves the prepared one's cp to the
+    /// files), or of two attention tensors of a 7B model; for larger tensors, what fits, the most re-read first
+    /// (<see cref="TryHold"/>). The budget adds to a merge's peak memory: it is what keeps a TIES merge under 0.5 GB.
     /// CHATVECTOR_RESIDENT_MB overrides it (0 holds nothing: every pass reads the files).
     /// </summary>
     public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 144, 0, 1 << 20) << 20;

@@ -6,8 +6,8 @@ namespace ChatVector.Core.Format;
 /// Writes a new file sequentially without going through the page cache, where Linux allows it (O_DIRECT): bytes
 /// are gathered in an aligned block and written from there in whole 4 MB blocks, each behind the caller's back while
 /// the next block fills; the last block is padded, then the file is cut to its length. Why: buffered, the kernel copies every output byte into fresh cache pages,
-/// which cost 0.2–2.4 s of kernel time per GB on these machines (dd, 1 GB: 0.40–2.63 s buffered, 0.33 s direct
-/// with no CPU), a merge's largest single cost, and those pages evict the input models the merge still reads.
+/// kernel CPU time on every GB written (a direct write costs next to none), and those pages evict the input models
+/// the merge still reads.
 /// Where the file system refuses O_DIRECT (tmpfs, some network file systems), and on Windows and macOS, the
 /// bytes go through the <see cref="FileStream"/> as before.
 /// </summary>
@@ -27,8 +27,8 @@ internal sealed class UncachedWriteStream : Stream
     private bool _completed;
     /// <summary>
     /// The write of the other block, still going on or done. A direct write waits for the device, and the caller (the
-    /// export's writer) waited with it while the workers, their window of chunks full, stood idle: 4 of a TIES merge's
-    /// 19 s at 8 GB. Writing behind, the next block fills meanwhile; a failure surfaces at the next write or at Flush.
+    /// export's writer) would wait with it while the workers, their window of chunks full, stood idle. Writing behind,
+    /// the next block fills meanwhile; a failure surfaces at the next write or at Flush.
     /// </summary>
     private Task _pending = Task.CompletedTask;
 

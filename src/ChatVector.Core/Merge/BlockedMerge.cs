@@ -9,8 +9,8 @@ namespace ChatVector.Core.Merge;
 /// memory (<see cref="ResidentTensors"/>), from the model's and the vectors' values read straight into small scratch
 /// arrays, to the rounded output bytes: the model, each vector (chat −
 /// base, masked), the mix and the rounding all work on a block while it is in the core's cache. Chunk-wide, each of
-/// those steps swept a 2 MB float32 tensor of its own (libtorch-allocated per chunk) from memory, and the merge pass
-/// was a fifth of a TIES merge's CPU. The same operations in the same order per element as the chunk-wide path
+/// those steps sweeps a 2 MB float32 tensor of its own (libtorch-allocated per chunk) through main memory; here the
+/// intermediates stay in the cache. The same operations in the same order per element as the chunk-wide path
 /// (<see cref="MergedTensor"/>), so the same bytes.
 /// Covers the common merges: every vector covers the whole chunk and reads float32 directly, no row override touches
 /// the chunk, and either the plain sum with every ratio 1 or a mix of two vectors (TIES, DARE-TIES); anything else is

@@ -26,8 +26,8 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
     {
         var accumulator = TorchTypes.ToScalarType(DType, Name);
         var chat = Chat.ReadChunk(firstElement, count, context).to(accumulator);
-        // Converted explicitly: an in-place op with a bf16 operand (widened inside the kernel) measured
-        // slower and with far higher peak RSS in the benchmark.
+        // Converted explicitly: an in-place op with a bf16 operand widens it inside the kernel, which is
+        // slower and holds far more memory at the peak.
         var @base = Base.ReadChunk(firstElement, count, context).to(accumulator);
         return chat.sub_(@base);
     }

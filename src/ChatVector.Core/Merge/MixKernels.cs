@@ -168,7 +168,8 @@ internal static class MixKernels
             var zero = Vector<float>.Zero;
             // Each element's divisor is one of four values (which contributions it kept), so they are computed once, in
             // double and with the unusable ones replaced, exactly as the scalar path computes each element's; the loop
-            // picks one per lane instead of widening the kept flags to double (that was a third of this loop's time).
+            // picks one per lane instead of widening the kept flags to double, a conversion per element that costs a
+            // large share of the loop.
             var divideByNone = new Vector<float>(Divisor(0, ratio1, 0, ratio2, byKept, negligible));
             var divideByFirst = new Vector<float>(Divisor(1, ratio1, 0, ratio2, byKept, negligible));
             var divideBySecond = new Vector<float>(Divisor(0, ratio1, 1, ratio2, byKept, negligible));

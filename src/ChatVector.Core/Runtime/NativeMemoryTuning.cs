@@ -5,7 +5,7 @@ namespace ChatVector.Core.Runtime;
 /// <summary>
 /// glibc gives every thread that allocates its own malloc arena and keeps freed chunk-sized blocks in
 /// each; with streaming workers allocating libtorch temporaries, resident memory then grows with the
-/// number of threads that ever ran a chunk. Capping arenas keeps peak RSS flat (measured in the benchmark).
+/// number of threads that ever ran a chunk. Capping arenas keeps peak RSS flat however many threads have run chunks.
 /// MALLOC_ARENA_MAX in the environment, when set, is left to win.
 /// </summary>
 internal static class NativeMemoryTuning
@@ -33,8 +33,8 @@ internal static class NativeMemoryTuning
     /// For the forward pass, which reads every layer's weights again for each generated token: blocks of 4 MB
     /// and more are mapped and unmapped on their own, so a freed weight goes back to the system at once. With
     /// glibc's default (a threshold that rises to 32 MB as blocks are freed), the freed weights stayed in the
-    /// heap and generation's peak RSS grew with the model (measured: 1.4 GB at 1 GB, 3.3 GB at 2 GB; 0.5 GB
-    /// with this). Process-wide, and harmless to merges, whose chunks are 1 MB. MALLOC_MMAP_THRESHOLD_ or
+    /// heap and generation's peak RSS grew with the model; with this it stays about one layer. Process-wide, and
+    /// harmless to merges, whose chunks are 1 MB. MALLOC_MMAP_THRESHOLD_ or
     /// GLIBC_TUNABLES in the environment, when set, are left to win.
     /// </summary>
     public static void ReturnLargeBlocksAtOnce()
@@ -48,8 +48,7 @@ internal static class NativeMemoryTuning
     /// <summary>
     /// Gives the pages of freed blocks back to the system, wherever they lie in glibc's heaps (it returns only a
     /// heap's free top by itself). Blocks under the mmap threshold (activations, small weights) otherwise stay
-    /// resident once freed, fragmented between live ones, and the forward pass's peak grew with every layer
-    /// (benchmark, 2 GB model: 692 MB without this after the last layer, 475 MB with it, as at 1 GB). Costs one
+    /// resident once freed, fragmented between live ones, and the forward pass's peak grew with every layer. Costs one
     /// walk of the free lists: called once per layer, not per operation.
     /// </summary>
     public static void ReleaseFreedMemory()

@@ -48,7 +48,7 @@ public static class TorchRuntime
             PreloadNatives();
             Touch();
             // Chunks are already computed in parallel by the streaming workers, one per core; libtorch's own
-            // intra-op threads on top of them only contend (measured: ~1.5x slower merges on 2 cores).
+            // intra-op threads on top of them only contend, and merges get slower.
             // CHATVECTOR_TORCH_THREADS sets another balance where a server wants it.
             // Pinned kernels also pin the count: ATen splits its reductions by it.
             torch.set_num_threads(ReproducibleKernels.Pinned ? ReproducibleKernels.Threads

@@ -30,7 +30,7 @@ public readonly struct CounterRandom
     /// What the finaliser mixes for element <paramref name="index"/>: Bits53(i) = <see cref="Bits53OfStates"/> of State(i).
     /// Element i + k's state is State(i) + k · Golden (mod 2⁶⁴, as the unchecked arithmetic here), so a loop over
     /// consecutive elements steps the states by <see cref="StateStride"/>, an add where a multiply was: AVX2 has no
-    /// 64-bit multiply, each one is three 32-bit multiplies and their shifts and adds (a third of a DARE mask's).
+    /// 64-bit multiply, each one is three 32-bit multiplies and their shifts and adds, once per draw.
     /// </summary>
     public ulong State(long index) => unchecked(_streamKey + ((ulong)index + 1) * Golden);
 
@@ -38,8 +38,8 @@ public readonly struct CounterRandom
     public static ulong StateStride(int elements) => unchecked((ulong)elements * Golden);
 
     /// <summary><see cref="Bits53(long)"/> for a vector of states (<see cref="State"/>; the same integer operations, lane by lane).</summary>
-    // Inlined into its hot caller (a DARE mask, compiled optimized from its first call): called, it ran unoptimized
-    // until tiering reached it, its vector constructors as calls, 6% of a 1 GB DARE-TIES merge's CPU.
+    // Inlined into its hot caller (a DARE mask, compiled optimized from its first call): called, it would run
+    // unoptimized until tiering reached it, its vector constructors as calls, in the loop over every element.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static Vector<ulong> Bits53OfStates(Vector<ulong> z)
     {

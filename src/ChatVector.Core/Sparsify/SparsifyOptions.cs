@@ -26,7 +26,7 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
     public const double DefaultGamma = 0.01;
     public const double DefaultEpsilon = 0.15;
 
-    /// <summary>The defaults: rescale for Random and Della, not for the magnitude trims.</summary>
+    /// <summary>mergekit's defaults: rescale for Random and Della (DARE, DELLA), not for the magnitude trims (TIES, Breadcrumbs).</summary>
     public static bool RescalesByDefault(SparsifyMethod method) => method is SparsifyMethod.Random or SparsifyMethod.Della;
 
     /// <summary>Throws when a parameter is outside its range (density and gamma in [0, 1], epsilon in [0, 1]).</summary>

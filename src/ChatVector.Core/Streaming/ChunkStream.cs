@@ -139,8 +139,8 @@ public sealed class ChunkStream : IDisposable
     /// on a task (hundreds of MB may come from disk). Holds are taken in write order, after the previous tensor's, so
     /// the tensor needed sooner has its room first. This one is asked for when the tensor before it starts, while the
     /// last chunks of the one before that may still be written with their inputs held: what does not fit then is held
-    /// once that tensor lets go of its own (three MLP tensors' inputs did not fit where two did, the third's came from
-    /// the files, and a TIES merge at 8 GB read 2.2 times its inputs' bytes). A failure holds nothing: the chunks then
+    /// once that tensor lets go of its own (three MLP tensors' inputs do not fit where two do: held at once, the third's
+    /// would come from the files, and a merge would read many of its inputs twice). A failure holds nothing: the chunks then
     /// read the files, and report the failure themselves.
     /// </summary>
     private Task<IDisposable?> Hold(int index)

@@ -8,7 +8,7 @@ namespace ChatVector.Core.Streaming;
 public sealed record StreamingOptions(int ChunkBytes = 1 << 20, int Parallelism = 2)
 {
     /// <summary>
-    /// 1 MB chunks (measured: larger ones cost resident memory in libtorch temporaries for no speed), one worker per core. CHATVECTOR_CHUNK_MB and CHATVECTOR_PARALLELISM override them
+    /// 1 MB chunks (larger ones cost resident memory in libtorch temporaries and gain no speed), one worker per core. CHATVECTOR_CHUNK_MB and CHATVECTOR_PARALLELISM override them
     /// (for tuning on a particular server, without a code change).
     /// </summary>
     public static StreamingOptions Default { get; } = new(

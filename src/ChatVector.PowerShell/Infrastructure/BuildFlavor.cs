@@ -4,7 +4,7 @@ using System.Reflection;
 namespace ChatVector.PowerShell.Infrastructure;
 
 /// <summary>
-/// Whether this module was built optimized. A Debug build works but merges about 3.5x slower (its JIT runs the
+/// Whether this module was built optimized. A Debug build works but merges several times slower (its JIT runs the
 /// SIMD loops unoptimized), which a user would otherwise only find out from a slow scheduled merge.
 /// </summary>
 internal static class BuildFlavor

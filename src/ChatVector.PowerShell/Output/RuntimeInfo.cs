@@ -16,7 +16,7 @@ public sealed class RuntimeInfo
     /// <summary>"Passed" or "Failed (got X, expected 22.5)".</summary>
     public string SelfTest { get; init; } = "";
     public bool SelfTestPassed { get; init; }
-    /// <summary>"Release", or "Debug" for an unoptimized build (merges about 3.5x slower).</summary>
+    /// <summary>"Release", or "Debug" for an unoptimized build (merges several times slower).</summary>
     public string Build { get; init; } = "";
     /// <summary>True when libtorch's CPU kernels were pinned to their portable level (CHATVECTOR_REPRODUCIBLE_KERNELS=1):
     /// forward passes then give the same bits on any x86-64 CPU.</summary>

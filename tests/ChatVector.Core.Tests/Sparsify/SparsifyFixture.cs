@@ -69,7 +69,7 @@ internal static class SparsifyFixture
         return all.ToArray();
     }
 
-    /// <summary>The total order by a plain full sort: |v| ascending, ties by flat index ascending.</summary>
+    /// <summary>The selection's total order by a plain full sort: |v| ascending, ties by flat index ascending.</summary>
     public static int[] SortedOrder(float[] values) =>
         Enumerable.Range(0, values.Length).OrderBy(i => MathF.Abs(values[i])).ThenBy(i => i).ToArray();
 
