@@ -8,7 +8,7 @@
     of the pipeline alone (CPU: user + system of this process, from before the pipeline to its end).
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'ties', 'dare-ties')] [string] $Method,
+    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'ties', 'dare-ties', 'breadcrumbs-ties', 'della-ties')] [string] $Method,
     [string] $Dir
 )
 $ErrorActionPreference = 'Stop'
@@ -36,6 +36,16 @@ switch ($Method) {
     'dare-ties' {
         & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
             Limit-ChatVector -Density 0.3 -Method Random -Seed 42 |
+            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
+    }
+    'breadcrumbs-ties' {
+        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
+            Limit-ChatVector -Density 0.3 -Method Breadcrumbs |
+            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
+    }
+    'della-ties' {
+        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
+            Limit-ChatVector -Density 0.3 -Method Della -Seed 42 |
             Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
     }
 }

@@ -14,6 +14,10 @@ internal enum MergeMethod
     Ties,
     /// <summary>The same with Limit-ChatVector -Method Random -Seed 42 (rescaled by 1/density).</summary>
     DareTies,
+    /// <summary>The same with Limit-ChatVector -Method Breadcrumbs (gamma 0.01: two bounds of the magnitude order).</summary>
+    BreadcrumbsTies,
+    /// <summary>The same with Limit-ChatVector -Method Della -Seed 42 (epsilon 0.15: ranks within each row, rescaled).</summary>
+    DellaTies,
 }
 
 internal static class MergeMethods
@@ -21,22 +25,22 @@ internal static class MergeMethods
     public const double Density = 0.3;
     public const long Seed = 42;
 
+    /// <summary>What a run without --methods measures; Breadcrumbs and DELLA (the other trims) on request.</summary>
     public static readonly MergeMethod[] All = [MergeMethod.Add, MergeMethod.Ties, MergeMethod.DareTies];
 
-    public static MergeMethod Parse(string name) => name.ToLowerInvariant() switch
+    private static readonly Dictionary<string, MergeMethod> ByName = new(StringComparer.OrdinalIgnoreCase)
     {
-        "add" => MergeMethod.Add,
-        "ties" => MergeMethod.Ties,
-        "dare-ties" => MergeMethod.DareTies,
-        _ => throw new ArgumentException($"unknown method '{name}' (add, ties, dare-ties)"),
+        ["add"] = MergeMethod.Add,
+        ["ties"] = MergeMethod.Ties,
+        ["dare-ties"] = MergeMethod.DareTies,
+        ["breadcrumbs-ties"] = MergeMethod.BreadcrumbsTies,
+        ["della-ties"] = MergeMethod.DellaTies,
     };
 
-    public static string Name(MergeMethod method) => method switch
-    {
-        MergeMethod.Add => "add",
-        MergeMethod.Ties => "ties",
-        _ => "dare-ties",
-    };
+    public static MergeMethod Parse(string name) =>
+        ByName.TryGetValue(name, out var method) ? method : throw new ArgumentException($"unknown method '{name}' ({string.Join(", ", ByName.Keys)})");
+
+    public static string Name(MergeMethod method) => ByName.First(pair => pair.Value == method).Key;
 
     /// <summary>What the pipeline of <paramref name="method"/> asks the Core for, over the trio in <paramref name="dir"/>.</summary>
     public static MergeRequest Request(string dir, MergeMethod method)
@@ -48,9 +52,16 @@ internal static class MergeMethods
             return new MergeRequest(Open("cp"), pairing.Vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList());
         }
         var @base = Open("base");
-        var options = method == MergeMethod.Ties
-            ? new SparsifyOptions(SparsifyMethod.Magnitude, Density, SparsifyOptions.DefaultGamma, SparsifyOptions.DefaultEpsilon, 0, Rescale: false)
-            : new SparsifyOptions(SparsifyMethod.Random, Density, SparsifyOptions.DefaultGamma, SparsifyOptions.DefaultEpsilon, Seed, Rescale: true);
+        var trim = method switch
+        {
+            MergeMethod.Ties => SparsifyMethod.Magnitude,
+            MergeMethod.DareTies => SparsifyMethod.Random,
+            MergeMethod.BreadcrumbsTies => SparsifyMethod.Breadcrumbs,
+            _ => SparsifyMethod.Della,
+        };
+        bool random = trim is SparsifyMethod.Random or SparsifyMethod.Della;
+        var options = new SparsifyOptions(trim, Density, SparsifyOptions.DefaultGamma, SparsifyOptions.DefaultEpsilon, random ? Seed : 0,
+            Rescale: SparsifyOptions.RescalesByDefault(trim));
         var vectors = new[] { "chat", "cp" }
             .SelectMany(other => ChatVectorPairing.Pair(@base, Open(other), _ => true).Vectors)
             .Select(v => new VectorInput(new SparsifiedTensor(v, options), 1.0, v.Provenance))

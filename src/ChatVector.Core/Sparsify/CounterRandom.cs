@@ -37,6 +37,22 @@ public readonly struct CounterRandom
     /// <summary>State(i + <paramref name="elements"/>) − State(i), mod 2⁶⁴.</summary>
     public static ulong StateStride(int elements) => unchecked((ulong)elements * Golden);
 
+    /// <summary><see cref="Bits53(long)"/> of elements [<paramref name="firstIndex"/>, + destination.Length), a SIMD vector at a time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(ChatVector.Core.Tensors.HotLoop.Options)]
+    public void Bits53Run(long firstIndex, Span<ulong> destination)
+    {
+        int i = 0, width = Vector<ulong>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Span<ulong> first = stackalloc ulong[width];
+            for (int lane = 0; lane < width; lane++) first[lane] = State(firstIndex + lane);
+            var states = new Vector<ulong>(first);
+            var stride = new Vector<ulong>(StateStride(width));
+            for (; i <= destination.Length - width; i += width, states += stride) Bits53OfStates(states).CopyTo(destination[i..]);
+        }
+        for (; i < destination.Length; i++) destination[i] = Bits53(firstIndex + i);
+    }
+
     /// <summary><see cref="Bits53(long)"/> for a vector of states (<see cref="State"/>; the same integer operations, lane by lane).</summary>
     // Inlined into its hot caller (a DARE mask, compiled optimized from its first call): called, it would run
     // unoptimized until tiering reached it, its vector constructors as calls, in the loop over every element.

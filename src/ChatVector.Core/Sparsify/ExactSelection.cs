@@ -133,12 +133,12 @@ public static class ExactSelection
     private const double BandSigmas = 6;
 
     /// <summary>
-    /// Pass 1. When the keys are kept in memory, a sample of every 17th key of each chunk estimates each position's
-    /// bucket, and one SIMD pass counts the keys below a band of buckets around the estimate and histograms those
-    /// inside it, scalar work for the few keys in the band only (the full histogram increments a counter per key: a
-    /// third of a TIES merge's CPU). A position outside its band, and every position when the keys are not kept, take
-    /// the full histogram (a sample would read the files once more). Either way the bucket and rank are exact counts
-    /// over every key, and so is the answer to whether any key has low bits (<see cref="HasLowBits"/>).
+    /// Pass 1. A sample of every 17th key of each chunk (when the keys are kept in memory) or of every 16th chunk (when
+    /// they are not, and one position is wanted) estimates each position's bucket, and one SIMD pass counts the keys
+    /// below a band of buckets around the estimate and histograms those inside it, scalar work for the few keys in the
+    /// band only: the full histogram increments a counter per key, the costliest loop of a trim. A position outside its
+    /// band, and the others, take the full histogram. Either way the bucket and rank are exact counts over every key,
+    /// and so is the answer to whether any key has low bits (<see cref="HasLowBits"/>).
     /// </summary>
     /// <param name="inBucket">The count of each position's bucket.</param>
     /// <param name="bucketPerChunk">Set for a position found by a band pass that read the files: its bucket's count in each chunk.</param>
@@ -285,9 +285,8 @@ public static class ExactSelection
     /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
     /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
     /// per lane in a register; only the lanes holding another key of the band are visited, from the comparison's bit
-    /// mask (a loop over every lane of such a vector was most of this pass: a quarter of them hold one). On a bf16 chat
-    /// vector a few bf16 steps wide, the band is often one bucket holding a fifth of the keys, a single tied magnitude:
-    /// visited lane by lane, it was a tenth of a TIES merge's CPU, on branches no predictor can learn.
+    /// mask. Why: on a bf16 chat vector a few bf16 steps wide, the band is often one bucket holding a large share of the
+    /// keys, a single tied magnitude; visited lane by lane, each costs a branch no predictor can learn.
     /// </summary>
     [MethodImpl(HotLoop.Options)]
     private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high, uint densest)
@@ -342,8 +341,8 @@ public static class ExactSelection
     /// bucket whose low bits are all zero are counted per lane in a register; only the lanes holding another key of
     /// the bucket are visited, from the comparison's bit mask. Why zero: a difference of two bf16 values a few steps
     /// apart has at most 8 significant bits, so its float32 key has no low bits, and a chat vector of a bf16 model ties
-    /// massively (its threshold key often held by a fifth of the keys): visiting each vector holding one, lane by lane,
-    /// was a quarter of a TIES merge's CPU. Float32 data rarely ties, and few of its keys lie in the bucket.
+    /// massively (its threshold key often held by a large share of the keys), so visiting each vector holding one, lane
+    /// by lane, would cost a branch per tied key. Float32 data rarely ties, and few of its keys lie in the bucket.
     /// </summary>
     private static HistogramAdder LowBitsIn(uint wanted) => (keys, histogram) => CountLowBits(keys, histogram, wanted);
 
@@ -603,12 +602,12 @@ public static class ExactSelection
 
     /// <summary>
     /// One reusable array for a tensor's keys during its selection, so passes 2 and 3 scan memory instead of reading and
-    /// recomputing the vector (a trim's passes were most of TIES' time). Up to 16M keys (64 MB; every tensor of a model
-    /// with hidden size 2048, the attention tensors of a 7B model); larger tensors read in every pass. Kept for the
+    /// recomputing the vector (reading and computing keys is a trim's main cost). Up to 16M keys (64 MB; every layer tensor
+    /// of a model with hidden size 2048, the attention tensors of a 7B model); larger tensors sample chunks instead (see
+    /// <see cref="LocateHighBuckets"/>). Kept for the
     /// process once made: its pages are only those used. A selection that finds it in use waits for it: the two vectors
     /// of a merged tensor are often selected at once (its first chunks start while the next tensor's preparation runs
-    /// one selection), both on all cores, and the one without the array read its files in every pass (a fifth of the
-    /// selections of a TIES merge, 5% of its CPU).
+    /// one selection), both on all cores, and the one without the array would read its files again.
     /// </summary>
     private static class KeyCache
     {

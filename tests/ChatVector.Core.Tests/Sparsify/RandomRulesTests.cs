@@ -108,11 +108,22 @@ public class RandomRulesTests
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
-    public void Della_keeps_by_rank_probability_within_each_row_divided_by_p()
+    [Theory]
+    [InlineData(40, 50, "bf16")]
+    [InlineData(6, 3_000, "bf16")]
+    [InlineData(5, 2_500, "exponents")]
+    [InlineData(5, 2_500, "float32")]
+    public void Della_keeps_by_rank_probability_within_each_row_divided_by_p(int rows, int m, string kind)
     {
-        const int rows = 40, m = 50;
-        var values = Bf16Like(rows * m, seed: 10);
+        // bf16-like and "exponents" (few significant bits over many exponents) have keys without low bits, ranked by
+        // counting; float32 values have them, ranked by the radix sort over every digit.
+        var random32 = new Random(12);
+        var values = kind switch
+        {
+            "exponents" => Enumerable.Range(0, rows * m).Select(i => (float)((i * 7919 % 1000 - 500) * Math.Pow(2, i % 37 - 20))).ToArray(),
+            "float32" => Enumerable.Range(0, rows * m).Select(i => (random32.NextSingle() - 0.5f) * MathF.Pow(2, i % 29 - 14)).ToArray(),
+            _ => Bf16Like(rows * m, seed: 10),
+        };
         const double density = 0.4, epsilon = 0.15;
         var random = new CounterRandom(42, "model.layers.0.mlp.up_proj.weight");
         var expected = new float[values.Length];
