@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Merge;

@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using TorchSharp;
 
 namespace ChatVector.Core.Merge;
@@ -66,7 +67,7 @@ public static class Consensus
             var second = Tensors.TensorSpans.Floats(contributions[1].Values);
             done = Math.Min(first.Length, second.Length);
             MixKernels.MixTwo(model[..done], first[..done], contributions[0].Ratio, second[..done], contributions[1].Ratio,
-                options.Consensus, options.Normalize, NegligibleRatioSum);
+                options.Consensus != ConsensusMethod.None, options.Consensus == ConsensusMethod.Count, options.Normalize, NegligibleRatioSum);
         }
         var totalArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
         var mixedArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
@@ -96,7 +97,8 @@ public static class Consensus
     public static bool TryMixTwoInto(Span<float> model, ReadOnlySpan<float> first, double firstRatio, ReadOnlySpan<float> second, double secondRatio, MixOptions options)
     {
         if (!double.IsFinite(firstRatio) || !double.IsFinite(secondRatio)) return false;
-        MixKernels.MixTwo(model, first, firstRatio, second, secondRatio, options.Consensus, options.Normalize, NegligibleRatioSum);
+        MixKernels.MixTwo(model, first, firstRatio, second, secondRatio, options.Consensus != ConsensusMethod.None, options.Consensus == ConsensusMethod.Count,
+            options.Normalize, NegligibleRatioSum);
         return true;
     }
 

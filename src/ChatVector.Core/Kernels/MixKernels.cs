@@ -3,15 +3,15 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace ChatVector.Core.Merge;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>
-/// The element loops of <see cref="Consensus.TryMixInto"/>, a SIMD vector at a time with a scalar tail. Each lane
+/// The element loops of the mixing step (Merge/Consensus: sign election and normalization), a SIMD vector at a time with a scalar tail. Each lane
 /// does exactly the scalar operation (IEEE float32/float64; no fused multiply-add but in <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/>,
 /// which is fused in both), so vector and tail agree bit
 /// for bit with each other and with the tensor path; comparisons replace branches (random signs defeat prediction).
 /// </summary>
-internal static class MixKernels
+public static class MixKernels
 {
     private static readonly int Width = Vector<float>.Count;
 
@@ -156,11 +156,11 @@ internal static class MixKernels
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void MixTwo(Span<float> model, ReadOnlySpan<float> v1, double ratio1, ReadOnlySpan<float> v2, double ratio2,
-        ConsensusMethod consensus, bool normalize, double negligible)
+        bool electSign, bool countSigns, bool normalize, double negligible)
     {
         if (v1.Length != model.Length || v2.Length != model.Length) throw new ArgumentException("both contributions must cover the block");
         float r1 = (float)ratio1, r2 = (float)ratio2;
-        bool count = consensus == ConsensusMethod.Count, byKept = consensus != ConsensusMethod.None;
+        bool count = countSigns, byKept = electSign;
         int j = 0;
         if (Vector.IsHardwareAccelerated)
         {
