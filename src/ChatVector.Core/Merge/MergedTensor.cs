@@ -17,7 +17,7 @@ public sealed record RowOverride(long TargetRow, ITensorSource Source, long Sour
 /// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
 /// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
-public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetchable
+public sealed class MergedTensor : ComputedTensorSource, IPrecomputed, IPrefetchable
 {
     public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
@@ -45,9 +45,9 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
     private IEnumerable<ITensorSource> Inputs => Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source));
 
     /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
-    public void Prepare(ComputeContext context)
+    public void Precompute(ComputeContext context)
     {
-        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPreparable>()) source.Prepare(context);
+        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPrecomputed>()) source.Precompute(context);
     }
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>

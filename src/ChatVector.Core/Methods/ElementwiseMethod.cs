@@ -36,7 +36,7 @@ public sealed class ChunkValues(long firstElement, float[] @base, float[][] vect
 }
 
 /// <summary>The lazy output tensor of an <see cref="ElementwiseMethod"/>: statistics once (before the first chunk), then chunks.</summary>
-public sealed class MethodTensor : ComputedTensorSource, IPreparable, IPrefetchable
+public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetchable
 {
     /// <summary>Elements per statistics read: fixed, so the float64 sums are added in the same order whatever the export does.</summary>
     public const int StatisticsChunkElements = 1 << 18;
@@ -61,9 +61,9 @@ public sealed class MethodTensor : ComputedTensorSource, IPreparable, IPrefetcha
 
     public bool RereadsInputs => _method.StatisticCount > 0 || Prefetching.RereadsInputs(Inputs);
 
-    public void Prepare(ComputeContext context)
+    public void Precompute(ComputeContext context)
     {
-        foreach (var source in Inputs.OfType<IPreparable>()) source.Prepare(context);
+        foreach (var source in Inputs.OfType<IPrecomputed>()) source.Precompute(context);
         Statistics(context);
     }
 

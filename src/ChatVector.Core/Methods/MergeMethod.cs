@@ -7,7 +7,7 @@ namespace ChatVector.Core.Methods;
 /// One merge method (one file each, registered in <see cref="MethodRegistry"/>): its mergekit name, the parameters it
 /// takes, and how it makes one output tensor from the base's tensor and each model's task vector (model − base,
 /// lazily). The tensor it returns is lazy too: whole-tensor statistics are gathered before its first chunk
-/// (<see cref="IPreparable"/>), then each chunk is computed, as every tensor of an export is.
+/// (<see cref="IPrecomputed"/>), then each chunk is computed, as every tensor of an export is.
 /// </summary>
 public abstract class MergeMethod
 {

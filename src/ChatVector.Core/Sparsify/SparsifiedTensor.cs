@@ -9,10 +9,10 @@ namespace ChatVector.Core.Sparsify;
 /// A vector tensor with some elements set to 0 (and the kept ones optionally divided by their keep probability),
 /// computed a chunk at a time like every lazy source: the runner of a sparsification rule (<see cref="ISparsifyRule"/>,
 /// one file per rule). It reads the vector's chunks, in their own memory, for the rule's mask, and its keys for the
-/// rule's statistics passes (once per tensor, before the first chunk: <see cref="Prepare"/>). Values are float32
+/// rule's statistics passes (once per tensor, before the first chunk: <see cref="Precompute"/>). Values are float32
 /// (float64 for an F64 vector), the type a vector is computed in.
 /// </summary>
-public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPreparable, IPrefetchable
+public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPrecomputed, IPrefetchable
 {
     /// <summary>Elements per read during selection: about 1 MB of float32, like the export's chunks.</summary>
     public const int DefaultSelectionChunkElements = 1 << 18;
@@ -99,10 +99,10 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     /// <summary>A rule with statistics reads its inner vector in its passes, then again for its values.</summary>
     public bool RereadsInputs => _rule.HasStatistics || Prefetching.RereadsInputs([Inner]);
 
-    /// <summary>Runs the rule's statistics passes ahead (see <see cref="IPreparable"/>), after the inner source's own.</summary>
-    public void Prepare(ComputeContext context)
+    /// <summary>Runs the rule's statistics passes ahead (see <see cref="IPrecomputed"/>), after the inner source's own.</summary>
+    public void Precompute(ComputeContext context)
     {
-        if (Inner is IPreparable inner) inner.Prepare(context);
+        if (Inner is IPrecomputed inner) inner.Precompute(context);
         _rule.GatherStatistics(context);
     }
 
