@@ -228,6 +228,47 @@ public static class MixKernels
     }
 
     /// <summary>
+    /// model += the mix of <paramref name="values"/> (each a vector's values over the chunk's first elements, overwritten by
+    /// w = value·ratio), in float64 element by element: the float32 passes' operations in the same order (w, the elected
+    /// sign from the total, the kept sum, the kept or covering ratios summed, an unusable divisor replaced by 1), in
+    /// double. Float64 merges are rare (an F64 model or output); scalar code keeps them simple.
+    /// </summary>
+    public static void MixInto(Span<double> model, double[][] values, double[] ratios, bool electSign, bool countSigns, bool normalize, double negligible)
+    {
+        for (int i = 0; i < values.Length; i++)
+            for (int j = 0; j < values[i].Length; j++) values[i][j] *= ratios[i];
+        for (int j = 0; j < model.Length; j++)
+        {
+            double elected = 1;
+            if (electSign)
+            {
+                double total = 0;
+                for (int i = 0; i < values.Length; i++)
+                    if (j < values[i].Length) total += countSigns ? Sign(values[i][j]) : values[i][j];
+                elected = total >= 0 ? 1 : -1;
+            }
+            double mixed = 0, divisor = 0;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (j >= values[i].Length) continue; // past a vector's end: w = +0, never kept, not covering
+                double w = values[i][j];
+                double kept = !electSign || Sign(w) == elected ? 1 : 0;
+                mixed += w * kept;
+                divisor += electSign ? kept * ratios[i] : ratios[i];
+            }
+            if (normalize)
+            {
+                if (electSign ? divisor == 0 : Math.Abs(divisor) < negligible) divisor = 1.0;
+                mixed /= divisor;
+            }
+            model[j] += mixed;
+        }
+    }
+
+    /// <summary>torch's sign in float64.</summary>
+    private static double Sign(double value) => value > 0 ? 1 : value < 0 ? -1 : 0;
+
+    /// <summary>
     /// The divisor of an element that kept the contributions flagged (1 or 0), as the scalar path computes it: the kept
     /// ratios summed in double (without consensus every ratio counts), an unusable sum replaced by 1, rounded to float.
     /// </summary>

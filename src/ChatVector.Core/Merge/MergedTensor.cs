@@ -135,13 +135,14 @@ public sealed class MergedTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         }
     }
 
-    /// <summary>model + mixed: in place in the chunk's float32 memory on the CPU, else with tensor operations.</summary>
+    /// <summary>model + mixed: in place in the chunk's float32 or float64 memory on the CPU, else with tensor operations.</summary>
     private void Mix(torch.Tensor sum, List<Contribution> contributions, long count, torch.ScalarType accumulatorType)
     {
-        if (Accumulator == DType.F32 && sum.device_type == DeviceType.CPU && sum.is_contiguous()
-            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous())
-            && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing))
-            return;
+        bool inPlace = sum.device_type == DeviceType.CPU && sum.is_contiguous()
+            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous());
+        if (inPlace && Accumulator == DType.F32 && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing)) return;
+        if (inPlace && Accumulator == DType.F64 && Consensus.TryMixInto(TensorSpans.Doubles(sum), contributions, Mixing)) return;
+        // Another device (CUDA): the same rules as tensor operations on it.
         sum.add_(Consensus.Mix(contributions, count, Mixing, accumulatorType, sum.device));
     }
 
