@@ -1,5 +1,6 @@
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
+using ChatVector.Core.Tokenization;
 
 namespace ChatVector.Core.Inference;
 
@@ -10,7 +11,7 @@ namespace ChatVector.Core.Inference;
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
-    private TextTokenizer? _tokenizer;
+    private TokenizerFile? _tokenizer;
 
     private LanguageModel(string name, string directory, ModelWeights weights)
     {
@@ -41,7 +42,8 @@ public sealed class LanguageModel : IDisposable
     public LlamaForward Forward { get; }
     public LlamaConfig Config => Forward.Config;
 
-    public TextTokenizer Tokenizer => _tokenizer ??= TextTokenizer.Open(Directory);
+    /// <summary>The folder's tokenizer.json; it is read, and the tokenizers library loaded, on first use.</summary>
+    public TokenizerFile Tokenizer => _tokenizer ??= TokenizerFile.Open(Directory);
 
     public PerplexityResult Measure(IReadOnlyList<long> ids, int? contextLength = null) =>
         InferenceThreads.Run(Config, Forward.Weights.Context, () => Perplexity.Measure(Forward, ids, contextLength));
