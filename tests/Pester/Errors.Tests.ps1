@@ -71,11 +71,11 @@ Describe 'A tensor name that arrives twice at one export' -Tag 'Errors' {
 }
 
 Describe 'A malformed JSON side file' -Tag 'Errors' {
-    It 'tokenizer_config.json that is cut short: InvalidData naming the file and the line' {
+    It 'tokenizer_config.json that is cut short: SideFileInvalid naming the file and the line' {
         $chat = Copy-Model $trio.Chat 'cut-tokenizer-config'
         Set-Content (Join-Path $chat 'tokenizer_config.json') '{ "chat_template": '
         $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $chat }
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidData,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
         $record.CategoryInfo.Category | Should -Be 'InvalidData'
         $record.TargetObject | Should -Be $chat
         $message = Get-ShownMessage $record
@@ -92,18 +92,18 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         Get-ShownMessage $record | Should -BeLike "*$(Join-Path $base 'model.safetensors.index.json')*not valid JSON at line 2*"
     }
 
-    It 'generation_config.json that holds an array: InvalidData saying an object belongs there' {
+    It 'generation_config.json that holds an array: SideFileInvalid saying an object belongs there' {
         $chat = Copy-Model $trio.Chat 'array-generation-config'
         Set-Content (Join-Path $chat 'generation_config.json') '[2]'
         $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $chat | Add-ChatVector -Model $trio.Base }
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidData,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
         $record.TargetObject | Should -Be $chat
         $message = Get-ShownMessage $record
         $message | Should -BeLike "*$(Join-Path $chat 'generation_config.json')*holds a JSON array where an object*"
         Assert-NoInternalText $message
     }
 
-    It 'config.json (<Case>) at inference: InvalidConfig naming the file' -ForEach @(
+    It 'config.json (<Case>) at inference: SideFileInvalid naming the file' -ForEach @(
         @{ Case = 'cut short'; Text = '{ "architectures": ['; Expected = '*is not valid JSON at line 2*' }
         @{ Case = 'an array'; Text = '[1, 2]'; Expected = '*holds a JSON array where an object*' }
         @{ Case = 'a string'; Text = '"LlamaForCausalLM"'; Expected = '*holds a JSON string where an object*' }
@@ -114,7 +114,7 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         $null = Invoke-ChatVectorModel -Model $model -TokenIds 1, 2 -MaxNewTokens 1 -ErrorVariable failures 2>$null
         $failures.Count | Should -Be 1
         $record = $failures[0]
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidConfig,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
         $record.CategoryInfo.Category | Should -Be 'InvalidData'
         $record.TargetObject | Should -Be $model
         $message = Get-ShownMessage $record

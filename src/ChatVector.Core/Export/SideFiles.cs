@@ -69,7 +69,7 @@ public sealed record SideFiles(
     /// readme.md would be the same file as the card.
     /// </summary>
     private IEnumerable<string> CopiedFiles =>
-        (CopyFrom?.SideFiles ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
+        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
 
     public void WriteInto(string directory)
     {

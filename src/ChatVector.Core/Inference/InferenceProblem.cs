@@ -2,13 +2,13 @@ namespace ChatVector.Core.Inference;
 
 /// <summary>
 /// What can stop inference before or while it runs; each becomes an error id in the cmdlets. A tokenizer's problems
-/// are <see cref="Tokenization.TokenizerProblem"/>.
+/// are <see cref="Tokenization.TokenizerProblem"/>, a malformed side file's <see cref="Models.ModelFolderRule.SideFileInvalid"/>.
 /// </summary>
 public enum InferenceProblem
 {
     /// <summary>config.json names an architecture the forward pass does not implement.</summary>
     UnsupportedArchitecture,
-    /// <summary>config.json is missing, unreadable, or lacks a field the forward pass needs.</summary>
+    /// <summary>config.json is missing or lacks a field the forward pass needs (or the handles are no model's).</summary>
     InvalidConfig,
     /// <summary>A weight the forward pass needs is absent or has the wrong shape.</summary>
     MissingWeight,

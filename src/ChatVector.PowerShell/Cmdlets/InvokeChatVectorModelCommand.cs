@@ -90,7 +90,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     {
         if (ParameterSetName == TokenIdsSet) return TokenIds.Select(id => (long)id).ToArray();
         if (!ChatTemplate) return model.Tokenizer.Encode(Prompt);
-        var text = ChatTemplates.Format(model.Directory, Prompt);
+        var text = ChatTemplates.Format(model.SideFiles, Prompt);
         WriteVerbose($"Formatted prompt: {text}");
         return model.Tokenizer.EncodeFormatted(text);
     }

@@ -23,7 +23,7 @@ public sealed class SideFileNamesTests : TempDirTest
     public void An_index_named_in_another_case_is_not_a_side_file()
     {
         var model = SourceWith("config.json", "Model.safetensors.index.json", "MODEL.SAFETENSORS.INDEX.JSON");
-        Assert.Equal(["config.json"], model.SideFiles.Select(Path.GetFileName));
+        Assert.Equal(["config.json"], model.SideFiles!.Paths.Select(Path.GetFileName));
     }
 
     [Fact]
