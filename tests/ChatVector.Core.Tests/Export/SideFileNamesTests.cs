@@ -29,7 +29,7 @@ public sealed class SideFileNamesTests : TempDirTest
     [Fact]
     public void A_source_card_named_in_another_case_is_not_copied_beside_the_new_card()
     {
-        var sideFiles = new SideFiles(SourceWith("config.json", "ReadMe.md"), ModelCard: "the merge's card");
+        var sideFiles = new OutputSideFiles(SourceWith("config.json", "ReadMe.md"), ModelCard: "the merge's card");
         Assert.Equal(["README.md", "config.json"], sideFiles.FileNames());
         var output = Directory.CreateTempSubdirectory("cv-side-").FullName;
         try

@@ -7,12 +7,14 @@ using Newtonsoft.Json.Linq;
 namespace ChatVector.Core.Export;
 
 /// <summary>
-/// The files a loadable model folder needs beside its weights: config, generation config and tokenizer
-/// copied from a source model, the tokenizer config's chat template and eos token and the generation
-/// config's eos_token_id taken from a chat model, a model card. (No Newtonsoft type appears in this API: the cmdlet assembly, in PowerShell's
-/// load context, sees a different Newtonsoft.Json than this assembly does.)
+/// The side files an output model folder gets beside its weights: config, generation config and tokenizer
+/// copied from a source model (<see cref="CopyFrom"/>), the tokenizer config's chat template and eos token and the
+/// generation config's eos_token_id taken from a chat model, config.json's torch_dtype, a model card. What a
+/// model folder holds is <see cref="ModelSideFiles"/>; this is what an output makes of one. (No Newtonsoft type
+/// appears in this API: the cmdlet assembly, in PowerShell's load context, sees a different Newtonsoft.Json than
+/// this assembly does.)
 /// </summary>
-public sealed record SideFiles(
+public sealed record OutputSideFiles(
     StoredModel? CopyFrom,
     VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
@@ -34,9 +36,6 @@ public sealed record SideFiles(
     /// <summary>The chat model's eos_token_id for generation_config.json (mergekit#275: stop tokens lost); null when unknown.</summary>
     private JToken? GenerationEos => ChatTemplateFrom?.EosTokenIdJson is { } json ? JToken.Parse(json) : null;
 
-    public const string TokenizerConfig = "tokenizer_config.json";
-    public const string GenerationConfig = "generation_config.json";
-    public const string Config = "config.json";
     public const string ReadMe = "README.md";
 
     /// <summary>The names this will write (for -WhatIf and tests).</summary>
@@ -44,8 +43,8 @@ public sealed record SideFiles(
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var file in CopiedFiles) names.Add(Path.GetFileName(file));
-        if (TokenizerOverrides is not null) names.Add(TokenizerConfig);
-        if (GenerationEos is not null) names.Add(GenerationConfig);
+        if (TokenizerOverrides is not null) names.Add(ModelSideFiles.TokenizerConfig);
+        if (GenerationEos is not null) names.Add(ModelSideFiles.GenerationConfig);
         if (ModelCard is not null) names.Add(ReadMe);
         return names;
     }
@@ -75,9 +74,9 @@ public sealed record SideFiles(
     {
         foreach (var file in CopiedFiles)
             File.Copy(file, Path.Combine(directory, Path.GetFileName(file)), overwrite: true);
-        if (TokenizerOverrides is { } overrides) UpdateJson(directory, TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
-        if (GenerationEos is { } eos) UpdateJson(directory, GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
-        if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
+        if (TokenizerOverrides is { } overrides) UpdateJson(directory, ModelSideFiles.TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (GenerationEos is { } eos) UpdateJson(directory, ModelSideFiles.GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
+        if (TorchDType is not null && File.Exists(Path.Combine(directory, ModelSideFiles.Config))) UpdateJson(directory, ModelSideFiles.Config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
     }
 
