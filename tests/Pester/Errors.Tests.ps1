@@ -123,6 +123,24 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         Assert-NoInternalText $message
     }
 
+    It 'tokenizer_config.json of the model merged into, cut short: the export stops before its first byte' {
+        # The export patches cp's tokenizer_config.json with the chat model's template: it reads (and checks) it
+        # before writing, not after the last shard, and the error is the side file's, not the JSON library's.
+        $cp = Copy-Model $trio.Cp 'cut-cp-tokenizer-config'
+        Set-Content (Join-Path $cp 'tokenizer_config.json') '{ "chat_template": '
+        $folder = Join-Path $TestDrive "cut-cp-out-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory $folder
+        $target = Join-Path $folder 'merged'
+        $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Add-ChatVector -Model $cp | Export-SafeTensor $target }
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand'
+        $record.CategoryInfo.Category | Should -Be 'InvalidData'
+        $message = Get-ShownMessage $record
+        $message | Should -BeLike "*$(Join-Path $cp 'tokenizer_config.json')*is not valid JSON at line 2*"
+        Assert-NoInternalText $message
+        Test-Path -LiteralPath $target | Should -BeFalse
+        @(Get-ChildItem -Force -LiteralPath $folder) | Should -BeNullOrEmpty # no shard, staging folder or lock left
+    }
+
     It 'model.safetensors.index.json that is cut short: IndexInvalid naming the file and the line' {
         $model = Copy-Model $trio.Cp 'cut-index'
         Set-Content (Join-Path $model 'model.safetensors.index.json') '{ "weight_map": {'

@@ -70,22 +70,38 @@ public sealed record OutputSideFiles(
     private IEnumerable<string> CopiedFiles =>
         (CopyFrom?.SideFiles?.Paths ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Reads and checks now each of the source's side files that <see cref="WriteInto"/> will patch, so that a
+    /// malformed one stops the export before its first byte, naming the file (<see cref="ModelFolderRule.SideFileInvalid"/>),
+    /// not after the last shard. Files copied unpatched are not parsed: a copy keeps their bytes whatever they hold.
+    /// </summary>
+    public void Check()
+    {
+        if (CopyFrom?.SideFiles is not { } source) return;
+        if (TokenizerOverrides is not null) _ = source.TokenizerConfigJson;
+        if (GenerationEos is not null) _ = source.GenerationConfigJson;
+        if (TorchDType is not null) _ = source.ConfigJson;
+    }
+
     public void WriteInto(string directory)
     {
         foreach (var file in CopiedFiles)
             File.Copy(file, Path.Combine(directory, Path.GetFileName(file)), overwrite: true);
-        if (TokenizerOverrides is { } overrides) UpdateJson(directory, ModelSideFiles.TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
-        if (GenerationEos is { } eos) UpdateJson(directory, ModelSideFiles.GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
-        if (TorchDType is not null && File.Exists(Path.Combine(directory, ModelSideFiles.Config))) UpdateJson(directory, ModelSideFiles.Config, json => json["torch_dtype"] = TorchDType);
+        // Each patched file starts from the source's copy as read (and checked) by ModelSideFiles, or from nothing
+        // when the source has none; config.json gets its torch_dtype only when there is one to patch.
+        var source = CopyFrom?.SideFiles;
+        if (TokenizerOverrides is { } overrides)
+            WritePatched(directory, ModelSideFiles.TokenizerConfig, source?.TokenizerConfigJson, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (GenerationEos is { } eos) WritePatched(directory, ModelSideFiles.GenerationConfig, source?.GenerationConfigJson, json => json["eos_token_id"] = eos.DeepClone());
+        if (TorchDType is not null && source?.ConfigJson is { } config) WritePatched(directory, ModelSideFiles.Config, config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
     }
 
-    private static void UpdateJson(string directory, string name, Action<JObject> update)
+    private static void WritePatched(string directory, string name, JObject? original, Action<JObject> patch)
     {
-        var path = Path.Combine(directory, name);
-        var json = File.Exists(path) ? JObject.Parse(File.ReadAllText(path)) : new JObject();
-        update(json);
-        File.WriteAllText(path, PortableText.IndentedJson(json));
+        var json = (JObject?)original?.DeepClone() ?? new JObject();
+        patch(json);
+        File.WriteAllText(Path.Combine(directory, name), PortableText.IndentedJson(json));
     }
 
     /// <summary>transformers' names for the output dtype, for config.json's torch_dtype.</summary>
