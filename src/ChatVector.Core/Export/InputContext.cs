@@ -13,7 +13,7 @@ public sealed class InputContext
 {
     public static readonly InputContext None = new(new Dictionary<string, string>(), null, null);
 
-    private InputContext(IReadOnlyDictionary<string, string> metadata, SideFiles? sideFiles, VectorProvenance? provenance)
+    private InputContext(IReadOnlyDictionary<string, string> metadata, OutputSideFiles? sideFiles, VectorProvenance? provenance)
     {
         Metadata = metadata;
         SideFiles = sideFiles;
@@ -23,14 +23,14 @@ public sealed class InputContext
     /// <summary>Entries for every written file's __metadata__ (carried keys only).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
     /// <summary>Side files for a model folder target (config, tokenizer, model card), when known.</summary>
-    public SideFiles? SideFiles { get; }
+    public OutputSideFiles? SideFiles { get; }
     /// <summary>For vectors: the models they came from.</summary>
     public VectorProvenance? Provenance { get; }
 
     /// <summary>One context per file of an opened model: its carried metadata, the folder's side files (shared, so they agree).</summary>
     public static IReadOnlyDictionary<SafeTensorFile, InputContext> ForModel(StoredModel model)
     {
-        var sideFiles = model.IsFolder ? new SideFiles(model) : null;
+        var sideFiles = model.IsFolder ? new OutputSideFiles(model) : null;
         return model.Files.ToDictionary(
             file => file,
             file => new InputContext(CarriedMetadata.From(file.Metadata), sideFiles, VectorProvenance.FromMetadata(file.Metadata)));
@@ -43,10 +43,10 @@ public sealed class InputContext
     public static InputContext ForMerge(MergePlan plan, StoredModel model)
     {
         var recipe = plan.Recipe;
-        var torchDType = recipe.OutputDType is { } dtype ? SideFiles.TorchDTypeName(dtype) : null;
+        var torchDType = recipe.OutputDType is { } dtype ? OutputSideFiles.TorchDTypeName(dtype) : null;
         return new InputContext(
             new Dictionary<string, string> { [MergeRecipe.MetadataKey] = recipe.ToJson() },
-            new SideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
+            new OutputSideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
             null);
     }
 }

@@ -12,7 +12,7 @@ public sealed record OutputTensor(ITensorSource Source, InputContext Context, do
 /// only when every tensor agrees on them (a model folder gets its source's config and tokenizer only
 /// when all its tensors came from the same place).
 /// </summary>
-public sealed record OutputContext(IReadOnlyDictionary<string, string> Metadata, SideFiles? SideFiles)
+public sealed record OutputContext(IReadOnlyDictionary<string, string> Metadata, OutputSideFiles? SideFiles)
 {
     public static OutputContext Combine(IReadOnlyList<OutputTensor> tensors, IReadOnlyDictionary<string, string>? userMetadata = null)
     {

@@ -15,9 +15,9 @@ internal sealed class HandleModel
 {
     private readonly List<TensorHandle> _handles = [];
 
-    private HandleModel(SideFiles? sideFiles) => SideFiles = sideFiles;
+    private HandleModel(OutputSideFiles? sideFiles) => SideFiles = sideFiles;
 
-    public SideFiles? SideFiles { get; }
+    public OutputSideFiles? SideFiles { get; }
     public int Count => _handles.Count;
 
     /// <summary>The model the handles came from (for a merge: the model merged into).</summary>

@@ -7,12 +7,14 @@ using Newtonsoft.Json.Linq;
 namespace ChatVector.Core.Export;
 
 /// <summary>
-/// The files a loadable model folder needs beside its weights: config, generation config and tokenizer
-/// copied from a source model, the tokenizer config's chat template and eos token and the generation
-/// config's eos_token_id taken from a chat model, a model card. (No Newtonsoft type appears in this API: the cmdlet assembly, in PowerShell's
-/// load context, sees a different Newtonsoft.Json than this assembly does.)
+/// The side files an output model folder gets beside its weights: config, generation config and tokenizer
+/// copied from a source model (<see cref="CopyFrom"/>), the tokenizer config's chat template and eos token and the
+/// generation config's eos_token_id taken from a chat model, config.json's torch_dtype, a model card. What a
+/// model folder holds is <see cref="ModelSideFiles"/>; this is what an output makes of one. (No Newtonsoft type
+/// appears in this API: the cmdlet assembly, in PowerShell's load context, sees a different Newtonsoft.Json than
+/// this assembly does.)
 /// </summary>
-public sealed record SideFiles(
+public sealed record OutputSideFiles(
     StoredModel? CopyFrom,
     VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
@@ -34,9 +36,6 @@ public sealed record SideFiles(
     /// <summary>The chat model's eos_token_id for generation_config.json (mergekit#275: stop tokens lost); null when unknown.</summary>
     private JToken? GenerationEos => ChatTemplateFrom?.EosTokenIdJson is { } json ? JToken.Parse(json) : null;
 
-    public const string TokenizerConfig = "tokenizer_config.json";
-    public const string GenerationConfig = "generation_config.json";
-    public const string Config = "config.json";
     public const string ReadMe = "README.md";
 
     /// <summary>The names this will write (for -WhatIf and tests).</summary>
@@ -44,8 +43,8 @@ public sealed record SideFiles(
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var file in CopiedFiles) names.Add(Path.GetFileName(file));
-        if (TokenizerOverrides is not null) names.Add(TokenizerConfig);
-        if (GenerationEos is not null) names.Add(GenerationConfig);
+        if (TokenizerOverrides is not null) names.Add(ModelSideFiles.TokenizerConfig);
+        if (GenerationEos is not null) names.Add(ModelSideFiles.GenerationConfig);
         if (ModelCard is not null) names.Add(ReadMe);
         return names;
     }
@@ -69,24 +68,40 @@ public sealed record SideFiles(
     /// readme.md would be the same file as the card.
     /// </summary>
     private IEnumerable<string> CopiedFiles =>
-        (CopyFrom?.SideFiles ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
+        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Reads and checks now each of the source's side files that <see cref="WriteInto"/> will patch, so that a
+    /// malformed one stops the export before its first byte, naming the file (<see cref="ModelFolderRule.SideFileInvalid"/>),
+    /// not after the last shard. Files copied unpatched are not parsed: a copy keeps their bytes whatever they hold.
+    /// </summary>
+    public void Check()
+    {
+        if (CopyFrom?.SideFiles is not { } source) return;
+        if (TokenizerOverrides is not null) _ = source.TokenizerConfigJson;
+        if (GenerationEos is not null) _ = source.GenerationConfigJson;
+        if (TorchDType is not null) _ = source.ConfigJson;
+    }
 
     public void WriteInto(string directory)
     {
         foreach (var file in CopiedFiles)
             File.Copy(file, Path.Combine(directory, Path.GetFileName(file)), overwrite: true);
-        if (TokenizerOverrides is { } overrides) UpdateJson(directory, TokenizerConfig, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
-        if (GenerationEos is { } eos) UpdateJson(directory, GenerationConfig, json => json["eos_token_id"] = eos.DeepClone());
-        if (TorchDType is not null && File.Exists(Path.Combine(directory, Config))) UpdateJson(directory, Config, json => json["torch_dtype"] = TorchDType);
+        // Each patched file starts from the source's copy as read (and checked) by ModelSideFiles, or from nothing
+        // when the source has none; config.json gets its torch_dtype only when there is one to patch.
+        var source = CopyFrom?.SideFiles;
+        if (TokenizerOverrides is { } overrides)
+            WritePatched(directory, ModelSideFiles.TokenizerConfig, source?.TokenizerConfigJson, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
+        if (GenerationEos is { } eos) WritePatched(directory, ModelSideFiles.GenerationConfig, source?.GenerationConfigJson, json => json["eos_token_id"] = eos.DeepClone());
+        if (TorchDType is not null && source?.ConfigJson is { } config) WritePatched(directory, ModelSideFiles.Config, config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
     }
 
-    private static void UpdateJson(string directory, string name, Action<JObject> update)
+    private static void WritePatched(string directory, string name, JObject? original, Action<JObject> patch)
     {
-        var path = Path.Combine(directory, name);
-        var json = File.Exists(path) ? JObject.Parse(File.ReadAllText(path)) : new JObject();
-        update(json);
-        File.WriteAllText(path, PortableText.IndentedJson(json));
+        var json = (JObject?)original?.DeepClone() ?? new JObject();
+        patch(json);
+        File.WriteAllText(Path.Combine(directory, name), PortableText.IndentedJson(json));
     }
 
     /// <summary>transformers' names for the output dtype, for config.json's torch_dtype.</summary>
