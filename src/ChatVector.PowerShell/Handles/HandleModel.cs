@@ -35,7 +35,7 @@ internal sealed class HandleModel
 
     public static HandleModel Start(TensorHandle first)
     {
-        var group = new HandleModel(first.Context.SideFiles);
+        var group = new HandleModel(first.Inheritance.SideFiles);
         group._handles.Add(first);
         return group;
     }
@@ -43,7 +43,7 @@ internal sealed class HandleModel
     /// <summary>Adds the handle when it belongs to this model; false when it starts another.</summary>
     public bool TryAdd(TensorHandle handle)
     {
-        if (!ReferenceEquals(handle.Context.SideFiles, SideFiles)) return false;
+        if (!ReferenceEquals(handle.Inheritance.SideFiles, SideFiles)) return false;
         _handles.Add(handle);
         return true;
     }

@@ -7,13 +7,13 @@ namespace ChatVector.Core.Export;
 /// <summary>
 /// What an output made from one producer's tensors inherits: the carried metadata (see
 /// <see cref="CarriedMetadata"/>), the side files a model folder needs, and a vector's provenance.
-/// One instance is shared by all tensors a producer emits; <see cref="OutputContext"/> combines them.
+/// One instance is shared by all tensors a producer emits; <see cref="OutputExtras"/> combines them.
 /// </summary>
-public sealed class InputContext
+public sealed class Inheritance
 {
-    public static readonly InputContext None = new(new Dictionary<string, string>(), null, null);
+    public static readonly Inheritance None = new(new Dictionary<string, string>(), null, null);
 
-    private InputContext(IReadOnlyDictionary<string, string> metadata, OutputSideFiles? sideFiles, VectorProvenance? provenance)
+    private Inheritance(IReadOnlyDictionary<string, string> metadata, OutputSideFiles? sideFiles, VectorProvenance? provenance)
     {
         Metadata = metadata;
         SideFiles = sideFiles;
@@ -28,23 +28,23 @@ public sealed class InputContext
     public VectorProvenance? Provenance { get; }
 
     /// <summary>One context per file of an opened model: its carried metadata, the folder's side files (shared, so they agree).</summary>
-    public static IReadOnlyDictionary<SafeTensorFile, InputContext> ForModel(StoredModel model)
+    public static IReadOnlyDictionary<SafeTensorFile, Inheritance> ForModel(StoredModel model)
     {
         var sideFiles = model.IsFolder ? new OutputSideFiles(model) : null;
         return model.Files.ToDictionary(
             file => file,
-            file => new InputContext(CarriedMetadata.From(file.Metadata), sideFiles, VectorProvenance.FromMetadata(file.Metadata)));
+            file => new Inheritance(CarriedMetadata.From(file.Metadata), sideFiles, VectorProvenance.FromMetadata(file.Metadata)));
     }
 
     /// <summary>A live vector: its provenance, saved as metadata; a vector has no side files.</summary>
-    public static InputContext ForVector(VectorProvenance provenance) => new(provenance.ToMetadata(), null, provenance);
+    public static Inheritance ForVector(VectorProvenance provenance) => new(provenance.ToMetadata(), null, provenance);
 
     /// <summary>A merge: the recipe in every shard, the model's side files with the chat template, dtype and the model card.</summary>
-    public static InputContext ForMerge(MergePlan plan, StoredModel model)
+    public static Inheritance ForMerge(MergePlan plan, StoredModel model)
     {
         var recipe = plan.Recipe;
         var torchDType = recipe.OutputDType is { } dtype ? OutputSideFiles.TorchDTypeName(dtype) : null;
-        return new InputContext(
+        return new Inheritance(
             new Dictionary<string, string> { [MergeRecipe.MetadataKey] = recipe.ToJson() },
             new OutputSideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
             null);
