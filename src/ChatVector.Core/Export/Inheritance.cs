@@ -49,4 +49,20 @@ public sealed class Inheritance
             new OutputSideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
             null);
     }
+
+    /// <summary>
+    /// A mergekit config's merge: the config as run in every shard's metadata and as <c>mergekit_config.yml</c>, the base
+    /// model's side files, config.json's torch_dtype when the config names one, and a model card that records the config.
+    /// </summary>
+    public static Inheritance ForConfig(Config.ConfigPlan plan)
+    {
+        var config = plan.Config;
+        var card = Config.ConfigCard.Write(plan);
+        var dtype = config.OutDType ?? config.DType;
+        return new Inheritance(
+            new Dictionary<string, string> { [Config.ConfigCard.MetadataKey] = config.Text },
+            new OutputSideFiles(plan.Base, null, card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
+                new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text }),
+            null);
+    }
 }

@@ -18,8 +18,12 @@ public sealed record OutputSideFiles(
     StoredModel? CopyFrom,
     VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
-    string? TorchDType = null)
+    string? TorchDType = null,
+    IReadOnlyDictionary<string, string>? WrittenFiles = null)
 {
+    /// <summary>Files written as given, by name (a config merge's <c>mergekit_config.yml</c>).</summary>
+    private IReadOnlyDictionary<string, string> Written => WrittenFiles ?? new Dictionary<string, string>();
+
     /// <summary>The chat model's chat_template and eos_token, for tokenizer_config.json; null when it has neither.</summary>
     private JObject? TokenizerOverrides
     {
@@ -46,6 +50,7 @@ public sealed record OutputSideFiles(
         if (TokenizerOverrides is not null) names.Add(ModelSideFiles.TokenizerConfig);
         if (GenerationEos is not null) names.Add(ModelSideFiles.GenerationConfig);
         if (ModelCard is not null) names.Add(ReadMe);
+        foreach (var name in Written.Keys) names.Add(name);
         return names;
     }
 
@@ -59,7 +64,8 @@ public sealed record OutputSideFiles(
         long card = ModelCard is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(ModelCard);
         long tokenizer = TokenizerOverrides is { } overrides ? 2L * PortableText.IndentedJson(overrides).Length + 4096 : 0;
         long generation = GenerationEos is null ? 0 : 4096;
-        return copied + card + tokenizer + generation;
+        long written = Written.Values.Sum(text => (long)System.Text.Encoding.UTF8.GetByteCount(text));
+        return copied + card + tokenizer + generation + written;
     }
 
     /// <summary>
@@ -68,7 +74,8 @@ public sealed record OutputSideFiles(
     /// readme.md would be the same file as the card.
     /// </summary>
     private IEnumerable<string> CopiedFiles =>
-        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase));
+        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => (ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase))
+            && !Written.Keys.Any(name => string.Equals(Path.GetFileName(file), name, StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>
     /// Reads and checks now each of the source's side files that <see cref="WriteInto"/> will patch, so that a
@@ -95,6 +102,7 @@ public sealed record OutputSideFiles(
         if (GenerationEos is { } eos) WritePatched(directory, ModelSideFiles.GenerationConfig, source?.GenerationConfigJson, json => json["eos_token_id"] = eos.DeepClone());
         if (TorchDType is not null && source?.ConfigJson is { } config) WritePatched(directory, ModelSideFiles.Config, config, json => json["torch_dtype"] = TorchDType);
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
+        foreach (var (name, text) in Written) File.WriteAllText(Path.Combine(directory, name), text);
     }
 
     private static void WritePatched(string directory, string name, JObject? original, Action<JObject> patch)

@@ -1,3 +1,5 @@
+using ChatVector.Core.Config;
+using ChatVector.Core.Methods;
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
@@ -26,6 +28,8 @@ internal static class Errors
     private static (string Id, ErrorCategory Category, string? Advice) Classify(Exception exception, bool writing) => exception switch
     {
         DuplicateTensorNamesException => ("DuplicateTensorName", ErrorCategory.InvalidArgument, null),
+        MergeConfigException => ("MergeConfigInvalid", ErrorCategory.InvalidData, null),
+        MethodParameterException => ("MethodParameterInvalid", ErrorCategory.InvalidArgument, null),
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
         ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
         InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
