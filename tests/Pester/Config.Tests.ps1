@@ -112,6 +112,47 @@ parameters:
         $failure.Exception.Message | Should -Match "'density' must be a number between 0 and 1; it is 1.4"
     }
 
+    It 'finds a Hugging Face id in the local cache (HF_HUB_CACHE), by refs/main or @revision, and names the folders it looked in when absent' {
+        $hub = Join-Path $TestDrive 'hub'
+        $model = Join-Path $hub 'models--acme--tiny-chat'
+        $null = New-Item -ItemType Directory (Join-Path $model 'refs'), (Join-Path $model 'snapshots')
+        Set-Content (Join-Path $model 'refs/main') -Value '0123abcd' -NoNewline
+        Copy-Item -Recurse $trio.Chat (Join-Path $model 'snapshots/0123abcd')
+        Copy-Item -Recurse $other (Join-Path $model 'snapshots/feedbeef') # another revision: another model
+        $byId = New-Config 'by-id.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: acme/tiny-chat
+    parameters: {weight: 1.0}
+  - model: acme/tiny-chat@feedbeef
+    parameters: {weight: 0.5}
+dtype: float32
+'@
+        $byPath = New-Config 'by-path.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+  - model: other
+    parameters: {weight: 0.5}
+dtype: float32
+'@
+        $saved = $env:HF_HUB_CACHE
+        try {
+            $env:HF_HUB_CACHE = $hub
+            Import-MergeConfig $byId | Export-SafeTensor (Join-Path $TestDrive 'by-id')
+            Import-MergeConfig $byPath | Export-SafeTensor (Join-Path $TestDrive 'by-path')
+            Assert-SameTensors (Join-Path $TestDrive 'by-id') (Join-Path $TestDrive 'by-path')
+            $missing = New-Config 'missing-id.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: acme/absent`n    parameters: {weight: 1.0}`n"
+            $failure = { Import-MergeConfig $missing } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+            $failure.Exception.Message | Should -Match ([regex]::Escape((Join-Path $hub 'models--acme--absent')))
+            $failure.Exception.Message | Should -Match 'nothing is downloaded'
+        }
+        finally { $env:HF_HUB_CACHE = $saved }
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

@@ -192,9 +192,15 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
     private static ConfigModel Model(string reference, Dictionary<string, ConfigValue> parameters, string folder, YamlNode node, List<string> problems)
     {
         if (reference.Contains('+')) problems.Add($"model '{reference}' (line {Line(node)}): a LoRA applied to a model (model+lora) is not run by ChatVector yet.");
-        string path = System.IO.Path.GetFullPath(reference, folder);
-        if (!Directory.Exists(path) && !File.Exists(path))
-            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder; Hugging Face ids are not looked up yet).");
+        string path = System.IO.Path.GetFullPath(reference.Split('@')[0], folder);
+        if (Directory.Exists(path) || File.Exists(path)) return new ConfigModel(reference, path, parameters);
+        if (HuggingFaceCache.LooksLikeId(reference))
+        {
+            if (HuggingFaceCache.Find(reference, out var lookedIn) is { } snapshot) return new ConfigModel(reference, snapshot, parameters);
+            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path}, and no snapshot of it in the Hugging Face cache " +
+                $"(looked in {string.Join(", ", lookedIn)}; nothing is downloaded: fetch it with huggingface-cli, or set HF_HUB_CACHE).");
+        }
+        else problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder).");
         return new ConfigModel(reference, path, parameters);
     }
 
