@@ -20,6 +20,8 @@ public static class MethodRegistry
         Register(new BreadcrumbsTiesMethod());
         Register(new DellaMethod());
         Register(new DellaLinearMethod());
+        Register(new SlerpMethod());
+        Register(new NearSwapMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All
