@@ -29,6 +29,8 @@ public static class ConfigMerge
         if (merged.Count == 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
             problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
+        else if (merged.Count < config.Method.MinimumModelCount)
+            problems.Add($"{config.Method.Name} merges the base and at least {config.Method.MinimumModelCount} other models; the config gives {merged.Count}.");
         var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
         foreach (var (model, pairing) in pairings)
         {

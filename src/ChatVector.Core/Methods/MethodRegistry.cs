@@ -22,6 +22,7 @@ public static class MethodRegistry
         Register(new DellaLinearMethod());
         Register(new SlerpMethod());
         Register(new NearSwapMethod());
+        Register(new ModelStockMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All

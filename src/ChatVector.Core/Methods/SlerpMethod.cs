@@ -17,7 +17,7 @@ public sealed class SlerpMethod : ElementwiseMethod
 
     public override int? ModelCount => 1;
 
-    public override int StatisticCount => 3; // ‖x₀‖², ‖x₁‖², x₀·x₁
+    public override int StatisticCount(MethodInputs inputs) => 3; // ‖x₀‖², ‖x₁‖², x₀·x₁
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
