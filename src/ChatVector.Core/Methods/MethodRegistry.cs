@@ -23,6 +23,7 @@ public static class MethodRegistry
         Register(new SlerpMethod());
         Register(new NearSwapMethod());
         Register(new ModelStockMethod());
+        Register(new NuSlerpMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All

@@ -1,0 +1,85 @@
+namespace ChatVector.Core.Methods;
+
+/// <summary>
+/// mergekit's <c>nuslerp</c> with a base model: base + the spherical interpolation of the two models' task vectors δ₁, δ₂ at
+/// t = w₂ / (w₁ + w₂) (0.5 when |w₁ + w₂| &lt; 1e-6), over the whole tensor (<c>nuslerp_flatten</c>, the default), or per
+/// row (each vector along the last dimension), or per column (<c>nuslerp_row_wise</c>). Per group: cos θ = δ₁·δ₂ over
+/// the norms (each at least 1e-7), θ = acos of it clamped to [−1, 1], then (sin((1 − t)θ)·δ₁ + sin(tθ)·δ₂) / sin θ, or
+/// (1 − t)·δ₁ + t·δ₂ where |sin θ| &lt; 1e-8 (colinear). Statistics: ‖δ₁‖², ‖δ₂‖², δ₁·δ₂ per group.
+/// </summary>
+public sealed class NuSlerpMethod : ElementwiseMethod
+{
+    public override string Name => "nuslerp";
+    public override string Description => "spherical interpolation of two task vectors, weighted, over the tensor, its rows or its columns";
+    public override IReadOnlyList<MethodParameter> Parameters { get; } =
+    [
+        MethodParameter.Number("weight", null, ParameterScope.PerModel, "the model's weight: t = w₂ / (w₁ + w₂)"),
+        MethodParameter.Boolean("nuslerp_row_wise", false, "interpolate each column (mergekit's dim 0) instead of each row"),
+        MethodParameter.Boolean("nuslerp_flatten", true, "interpolate the whole tensor as one vector"),
+    ];
+
+    public override int? ModelCount => 2;
+
+    public override int StatisticCount(MethodInputs inputs) => 3 * Groups(inputs);
+
+    private static (long Rows, long Columns) Matrix(MethodInputs inputs)
+    {
+        long columns = inputs.Base.Shape.Length == 0 ? 1 : inputs.Base.Shape[^1];
+        return (columns == 0 ? 0 : inputs.Base.ElementCount / columns, columns);
+    }
+
+    private static bool Flat(MethodInputs inputs) => inputs.Parameters.Boolean("nuslerp_flatten") || inputs.Base.Shape.Length < 2;
+
+    private static int Groups(MethodInputs inputs)
+    {
+        if (Flat(inputs)) return 1;
+        var (rows, columns) = Matrix(inputs);
+        return checked((int)(inputs.Parameters.Boolean("nuslerp_row_wise") ? columns : rows));
+    }
+
+    private static int GroupOf(long element, MethodInputs inputs)
+    {
+        if (Flat(inputs)) return 0;
+        long columns = Matrix(inputs).Columns;
+        return (int)(inputs.Parameters.Boolean("nuslerp_row_wise") ? element % columns : element / columns);
+    }
+
+    public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
+    {
+        var d1 = chunk.Vector(0);
+        var d2 = chunk.Vector(1);
+        for (int i = 0; i < chunk.Length; i++)
+        {
+            int g = 3 * GroupOf(chunk.FirstElement + i, inputs);
+            sums[g] += (double)d1[i] * d1[i];
+            sums[g + 1] += (double)d2[i] * d2[i];
+            sums[g + 2] += (double)d1[i] * d2[i];
+        }
+    }
+
+    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
+    {
+        double w1 = inputs.Vectors[0].Parameters.Number("weight"), w2 = inputs.Vectors[1].Parameters.Number("weight");
+        double t = Math.Abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
+        var d1 = chunk.Vector(0);
+        var d2 = chunk.Vector(1);
+        int group = -1;
+        (float A, float B, float Divisor) weights = default;
+        for (int i = 0; i < chunk.Length; i++)
+        {
+            int g = GroupOf(chunk.FirstElement + i, inputs);
+            if (g != group) (group, weights) = (g, Weights(statistics[3 * g], statistics[3 * g + 1], statistics[3 * g + 2], t));
+            output[i] = chunk.Base[i] + (weights.A * d1[i] + weights.B * d2[i]) / weights.Divisor;
+        }
+    }
+
+    /// <summary>The interpolation as (a·δ₁ + b·δ₂) / divisor for one group.</summary>
+    public static (float A, float B, float Divisor) Weights(double squared1, double squared2, double dot, double t)
+    {
+        double cosine = dot / Math.Max(Math.Sqrt(squared1), 1e-7) / Math.Max(Math.Sqrt(squared2), 1e-7);
+        double theta = Math.Acos(Math.Clamp(cosine, -1, 1)), sinTheta = Math.Sin(theta);
+        return Math.Abs(sinTheta) < 1e-8
+            ? ((float)(1 - t), (float)t, 1f)
+            : ((float)Math.Sin((1 - t) * theta), (float)Math.Sin(t * theta), (float)sinTheta);
+    }
+}
