@@ -24,7 +24,7 @@ public static class ConfigMerge
         var @base = StoredModel.Open(config.BaseModel!.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
-        var merged = config.Models.Where(m => !SamePath(m.Path, @base.Path)).ToList();
+        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         if (merged.Count == 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)

@@ -96,7 +96,7 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
-        var merged = models.Where(m => baseModel is null || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
+        var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
         if (method is not null) CheckParameters(method, globals, merged, problems);
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);

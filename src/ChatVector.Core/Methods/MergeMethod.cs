@@ -25,6 +25,12 @@ public abstract class MergeMethod
     /// <summary>The fewest models besides the base the method merges (model_stock: two).</summary>
     public virtual int MinimumModelCount => 1;
 
+    /// <summary>
+    /// The base listed among a config's models is one of the models merged (karcher: a mean of all the models), as a zero
+    /// task vector; for the others (the task-arithmetic family, whose base's vector is zero anyway) it is left out.
+    /// </summary>
+    public virtual bool BaseCountsAsModel => false;
+
     /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
     public abstract ITensorSource Merge(MethodInputs inputs);
 

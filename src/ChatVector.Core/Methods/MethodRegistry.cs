@@ -24,6 +24,8 @@ public static class MethodRegistry
         Register(new NearSwapMethod());
         Register(new ModelStockMethod());
         Register(new NuSlerpMethod());
+        Register(new MultiSlerpMethod());
+        Register(new KarcherMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All
