@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ChatVector.Core.Settings;
 
 namespace ChatVector.Core.Format;
 
@@ -31,9 +32,9 @@ public static class ResidentTensors
     /// for the MLP tensors of a model of hidden size 2048 (the benchmark's; less leaves the prepared one's cp to the
     /// files), or of two attention tensors of a 7B model; for larger tensors, what fits, the most re-read first
     /// (<see cref="TryHold"/>). The budget adds to a merge's peak memory: it is what keeps a TIES merge under 0.5 GB.
-    /// CHATVECTOR_RESIDENT_MB overrides it (0 holds nothing: every pass reads the files).
+    /// <see cref="EnvironmentSettings.ResidentMegabytes"/> overrides it (0 holds nothing: every pass reads the files).
     /// </summary>
-    public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 144, 0, 1 << 20) << 20;
+    public static long BudgetBytes { get; set; } = (long)EnvironmentSettings.ResidentMegabytes << 20;
 
     /// <summary>Bytes held now, in whole MB per copy (tests and the benchmark watch it).</summary>
     public static long HeldBytes
