@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Models;
 
 namespace ChatVector.PowerShell.Infrastructure;

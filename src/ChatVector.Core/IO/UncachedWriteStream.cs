@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ChatVector.Core.Format;
+namespace ChatVector.Core.IO;
 
 /// <summary>
 /// Writes a new file sequentially without going through the page cache, where Linux allows it (O_DIRECT): bytes
