@@ -1,5 +1,4 @@
 using ChatVector.Core.Format;
-using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -308,7 +307,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
             var window = OrderWindow.For(Options, ElementCount);
             var positions = window.PositionsToSelect(ElementCount);
             var points = ExactSelection.Select(ElementCount, positions, (start, keys) => ReadKeys(start, keys, context), _selectionChunkElements,
-                StreamingOptions.Default.Parallelism, context.Cancellation);
+                context.Parallelism, context.Cancellation);
             var found = positions.Zip(points).ToDictionary(p => p.First, p => p.Second);
             _bounds = window.Bounds(ElementCount, found);
             return _bounds.Value;
