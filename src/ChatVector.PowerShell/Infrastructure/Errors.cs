@@ -3,6 +3,7 @@ using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 using ChatVector.Core.IO;
 using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
 
 namespace ChatVector.PowerShell.Infrastructure;
 
