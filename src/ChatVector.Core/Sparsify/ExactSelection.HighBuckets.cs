@@ -18,7 +18,6 @@ public static partial class ExactSelection
     /// <summary>Half the band's width in the sample's standard deviations (plus a few ranks for small samples).</summary>
     private const double BandSigmas = 6;
 
-
     /// <summary>
     /// Pass 1. A sample of every 17th key of each chunk (when the keys are kept in memory) or of every 16th chunk (when
     /// they are not, and one position is wanted) estimates each position's bucket, and one SIMD pass counts the keys

@@ -6,7 +6,10 @@ namespace ChatVector.Core.Sparsify;
 /// <summary>Counts a chunk's keys into <c>histogram</c>: one of <see cref="ExactSelection"/>'s counting loops.</summary>
 internal delegate void HistogramAdder(ReadOnlySpan<uint> keys, long[] histogram);
 
-/// <summary>A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer.</summary>
+/// <summary>
+/// A tensor's keys as numbered chunks, read by a few threads at once, each with its own key buffer: the passes of
+/// <see cref="ExactSelection"/> over them (histograms, per thread then summed) and pass 3's walk to the wanted element.
+/// </summary>
 /// <param name="cache">Room for every key (the first pass fills it, the later passes read it), or null: every pass reads.</param>
 internal sealed class SelectionChunks(long elementCount, int chunkElements, ExactSelection.KeyReader readKeys, int parallelism, CancellationToken cancellation, uint[]? cache)
 {
