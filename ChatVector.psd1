@@ -25,6 +25,7 @@
         'Get-ChatVectorRuntime'
         'Measure-ChatVectorModel'
         'Invoke-ChatVectorModel'
+        'Import-MergeConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -42,7 +42,7 @@ internal static class Child
         var request = MergeMethods.Request(dir, method);
         var plan = MergePlanner.Plan(request);
         var target = Path.Combine(dir, "merged");
-        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new SideFiles(request.Model)), ComputeContext.Cpu());
+        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new OutputSideFiles(request.Model)), ComputeContext.Cpu());
         Print(clock, cpu);
         Console.Error.WriteLine($"input tensors held in memory: {ResidentTensors.CopiesMade}; tensor bytes read from files: {SafeTensorFile.BytesReadFromFiles / 1e9:F1} GB");
         return 0;

@@ -71,11 +71,11 @@ Describe 'A tensor name that arrives twice at one export' -Tag 'Errors' {
 }
 
 Describe 'A malformed JSON side file' -Tag 'Errors' {
-    It 'tokenizer_config.json that is cut short: InvalidData naming the file and the line' {
+    It 'tokenizer_config.json that is cut short: SideFileInvalid naming the file and the line' {
         $chat = Copy-Model $trio.Chat 'cut-tokenizer-config'
         Set-Content (Join-Path $chat 'tokenizer_config.json') '{ "chat_template": '
         $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $chat }
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidData,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
         $record.CategoryInfo.Category | Should -Be 'InvalidData'
         $record.TargetObject | Should -Be $chat
         $message = Get-ShownMessage $record
@@ -92,18 +92,18 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         Get-ShownMessage $record | Should -BeLike "*$(Join-Path $base 'model.safetensors.index.json')*not valid JSON at line 2*"
     }
 
-    It 'generation_config.json that holds an array: InvalidData saying an object belongs there' {
+    It 'generation_config.json that holds an array: SideFileInvalid saying an object belongs there' {
         $chat = Copy-Model $trio.Chat 'array-generation-config'
         Set-Content (Join-Path $chat 'generation_config.json') '[2]'
         $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $chat | Add-ChatVector -Model $trio.Base }
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidData,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.GetChatVectorCommand'
         $record.TargetObject | Should -Be $chat
         $message = Get-ShownMessage $record
         $message | Should -BeLike "*$(Join-Path $chat 'generation_config.json')*holds a JSON array where an object*"
         Assert-NoInternalText $message
     }
 
-    It 'config.json (<Case>) at inference: InvalidConfig naming the file' -ForEach @(
+    It 'config.json (<Case>) at inference: SideFileInvalid naming the file' -ForEach @(
         @{ Case = 'cut short'; Text = '{ "architectures": ['; Expected = '*is not valid JSON at line 2*' }
         @{ Case = 'an array'; Text = '[1, 2]'; Expected = '*holds a JSON array where an object*' }
         @{ Case = 'a string'; Text = '"LlamaForCausalLM"'; Expected = '*holds a JSON string where an object*' }
@@ -114,13 +114,31 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         $null = Invoke-ChatVectorModel -Model $model -TokenIds 1, 2 -MaxNewTokens 1 -ErrorVariable failures 2>$null
         $failures.Count | Should -Be 1
         $record = $failures[0]
-        $record.FullyQualifiedErrorId | Should -Be 'InvalidConfig,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
         $record.CategoryInfo.Category | Should -Be 'InvalidData'
         $record.TargetObject | Should -Be $model
         $message = Get-ShownMessage $record
         $message | Should -BeLike "*$(Join-Path $model 'config.json')*"
         $message | Should -BeLike $Expected
         Assert-NoInternalText $message
+    }
+
+    It 'tokenizer_config.json of the model merged into, cut short: the export stops before its first byte' {
+        # The export patches cp's tokenizer_config.json with the chat model's template: it reads (and checks) it
+        # before writing, not after the last shard, and the error is the side file's, not the JSON library's.
+        $cp = Copy-Model $trio.Cp 'cut-cp-tokenizer-config'
+        Set-Content (Join-Path $cp 'tokenizer_config.json') '{ "chat_template": '
+        $folder = Join-Path $TestDrive "cut-cp-out-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory $folder
+        $target = Join-Path $folder 'merged'
+        $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Add-ChatVector -Model $cp | Export-SafeTensor $target }
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand'
+        $record.CategoryInfo.Category | Should -Be 'InvalidData'
+        $message = Get-ShownMessage $record
+        $message | Should -BeLike "*$(Join-Path $cp 'tokenizer_config.json')*is not valid JSON at line 2*"
+        Assert-NoInternalText $message
+        Test-Path -LiteralPath $target | Should -BeFalse
+        @(Get-ChildItem -Force -LiteralPath $folder) | Should -BeNullOrEmpty # no shard, staging folder or lock left
     }
 
     It 'model.safetensors.index.json that is cut short: IndexInvalid naming the file and the line' {

@@ -15,7 +15,7 @@ public sealed record ExportRequest(
     long MaxShardBytes = ByteSize.DefaultShardSize,
     IReadOnlyDictionary<string, string>? Metadata = null,
     bool Force = false,
-    SideFiles? SideFiles = null,
+    OutputSideFiles? SideFiles = null,
     bool Checksums = false,
     // Chunk size and parallelism; null = StreamingOptions.Default (from the environment). Results must not
     // depend on it: tests export the same sources under several settings and compare the bytes.

@@ -8,8 +8,8 @@ namespace ChatVector.Core.Export;
 /// <summary>
 /// Writes tensors to a safetensors file or a sharded model folder, streaming: each tensor is read or
 /// computed a chunk at a time as it is written, the next chunks prepared while the current one is
-/// written. All-or-nothing through <see cref="StagedTarget"/>: what headers can tell (names, sizes, free
-/// space) is checked before the first byte; NaN/Inf in a computed tensor is found while it is written
+/// written. All-or-nothing through <see cref="StagedTarget"/>: what headers and side files can tell (names, sizes,
+/// free space, the JSON side files to patch) is checked before the first byte; NaN/Inf in a computed tensor is found while it is written
 /// and removes the staged output.
 /// </summary>
 public static class ModelExporter
@@ -20,6 +20,9 @@ public static class ModelExporter
     /// <summary>Writes a layout already arranged from <paramref name="request"/> (as shown to -WhatIf).</summary>
     public static ExportOutcome Export(ExportRequest request, ExportLayout layout, ComputeContext context, Action<ExportProgress>? progress = null, Func<string, long>? availableBytes = null)
     {
+        // The inputs' side files this export patches are read and checked before anything is staged: a malformed
+        // tokenizer_config.json in the model stops the export with nothing written, not after its last shard.
+        if (!request.IsSingleFile) request.SideFiles?.Check();
         // Staging first: it proves the target's folder is writable and not locked by another export, so a
         // folder that may not be written says so (not "no space", which a pseudo file system also reports).
         // A failed space check then disposes the empty staging folder: nothing is left behind.

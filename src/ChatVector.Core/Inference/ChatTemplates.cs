@@ -1,6 +1,5 @@
-using ChatVector.Core.Format;
 using System.Text.RegularExpressions;
-using Newtonsoft.Json.Linq;
+using ChatVector.Core.Models;
 
 namespace ChatVector.Core.Inference;
 
@@ -14,29 +13,18 @@ public static partial class ChatTemplates
 {
     public enum Family { Llama3, ChatMl, Inst }
 
-    /// <summary>The chat_template of tokenizer_config.json in <paramref name="directory"/>, formatted for <paramref name="prompt"/>.</summary>
-    public static string Format(string directory, string prompt)
+    /// <summary>The chat_template of the model's tokenizer_config.json, formatted for <paramref name="prompt"/>.</summary>
+    public static string Format(ModelSideFiles sideFiles, string prompt)
     {
-        var path = Path.Combine(directory, "tokenizer_config.json");
-        JObject? config = null;
-        if (File.Exists(path))
-        {
-            config = JsonProblems.ReadObjectFile(path, (detail, inner) => new InferenceException(InferenceProblem.InvalidConfig, $"{path}: {detail}.", path, inner));
-        }
-        var template = config?["chat_template"] switch
-        {
-            JValue { Type: JTokenType.String } text => (string)text!,
-            // A list of named templates: the one called "default".
-            JArray named => named.OfType<JObject>().FirstOrDefault(t => t["name"]?.ToString() == "default")?["template"]?.ToString(),
-            _ => null,
-        };
+        var path = sideFiles.PathOf(ModelSideFiles.TokenizerConfig);
+        var template = sideFiles.ChatTemplate;
         if (template is null)
             throw new InferenceException(InferenceProblem.ChatTemplateMissing,
                 $"{path}: the model has no chat_template; pass the prompt already formatted, without -ChatTemplate.", path);
         var family = Recognise(template) ?? throw new InferenceException(InferenceProblem.ChatTemplateNotRecognised,
             $"{path}: the chat_template is not one of the families ChatVector recognises (Llama-3, ChatML, Mistral/Llama-2 [INST]); " +
             "format the prompt yourself (as the model's template would) and pass it without -ChatTemplate.", path);
-        return Apply(family, template, prompt, TokenText(config!, "bos_token"));
+        return Apply(family, template, prompt, sideFiles.BosToken);
     }
 
     public static Family? Recognise(string template)
@@ -70,11 +58,4 @@ public static partial class ChatTemplates
 
     [GeneratedRegex(@"<\|im_start\|>system\\n([^{}'""<]+?)<\|im_end\|>")]
     private static partial Regex DefaultSystemPattern();
-
-    private static string? TokenText(JObject config, string key) => config[key] switch
-    {
-        JValue { Type: JTokenType.String } text => (string)text!,
-        JObject added => added["content"]?.ToString(),
-        _ => null,
-    };
 }

@@ -1,20 +1,17 @@
 namespace ChatVector.Core.Inference;
 
-/// <summary>What can stop inference before or while it runs; each becomes an error id in the cmdlets.</summary>
+/// <summary>
+/// What can stop inference before or while it runs; each becomes an error id in the cmdlets. A tokenizer's problems
+/// are <see cref="Tokenization.TokenizerProblem"/>, a malformed side file's <see cref="Models.ModelFolderRule.SideFileInvalid"/>.
+/// </summary>
 public enum InferenceProblem
 {
     /// <summary>config.json names an architecture the forward pass does not implement.</summary>
     UnsupportedArchitecture,
-    /// <summary>config.json is missing, unreadable, or lacks a field the forward pass needs.</summary>
+    /// <summary>config.json is missing or lacks a field the forward pass needs (or the handles are no model's).</summary>
     InvalidConfig,
     /// <summary>A weight the forward pass needs is absent or has the wrong shape.</summary>
     MissingWeight,
-    /// <summary>The model has no tokenizer.json.</summary>
-    TokenizerMissing,
-    /// <summary>tokenizer.json could not be loaded or could not encode/decode.</summary>
-    TokenizerFailed,
-    /// <summary>The Hugging Face tokenizers native library is not there for this platform: no text in or out, token ids only.</summary>
-    TokenizerLibraryMissing,
     /// <summary>The input has more tokens than the model (or -ContextLength) allows.</summary>
     InputTooLong,
     /// <summary>The input has fewer than two tokens, so nothing can be predicted.</summary>

@@ -1,4 +1,3 @@
-using ChatVector.Core.Format;
 using ChatVector.Core.Models;
 using Newtonsoft.Json.Linq;
 
@@ -25,18 +24,20 @@ public sealed record LlamaConfig(
     int MaxPositionEmbeddings,
     int? SlidingWindow = null)
 {
-    public const string FileName = "config.json";
+    public const string FileName = ModelSideFiles.Config;
 
     /// <summary>The architectures the forward pass implements (the same block, Qwen2 adding q/k/v biases).</summary>
     public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"];
 
-    /// <summary>Reads <c>config.json</c> from the model's folder.</summary>
-    public static LlamaConfig Read(StoredModel model)
+    /// <summary>Reads <c>config.json</c> from the model's folder (or beside a single file).</summary>
+    public static LlamaConfig Read(StoredModel model) => Read(ModelSideFiles.ForInference(model));
+
+    /// <summary>Reads <c>config.json</c> of <paramref name="sideFiles"/>: a malformed one is the side files' error, a missing or incomplete one this one's.</summary>
+    public static LlamaConfig Read(ModelSideFiles sideFiles)
     {
-        var path = Path.Combine(model.Directory, FileName);
-        if (!File.Exists(path))
-            throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: no config.json beside the weights; inference needs the model's Hugging Face config.", path);
-        var json = JsonProblems.ReadObjectFile(path, (detail, inner) => new InferenceException(InferenceProblem.InvalidConfig, $"{path}: {detail}.", path, inner));
+        var path = sideFiles.PathOf(FileName);
+        var json = sideFiles.ConfigJson
+            ?? throw new InferenceException(InferenceProblem.InvalidConfig, $"{path}: no config.json beside the weights; inference needs the model's Hugging Face config.", path);
         return Parse(json, path);
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
 using ChatVector.Core.IO;
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Merge;

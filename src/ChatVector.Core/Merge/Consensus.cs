@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using TorchSharp;
 
 namespace ChatVector.Core.Merge;
@@ -66,7 +67,7 @@ public static class Consensus
             var second = Tensors.TensorSpans.Floats(contributions[1].Values);
             done = Math.Min(first.Length, second.Length);
             MixKernels.MixTwo(model[..done], first[..done], contributions[0].Ratio, second[..done], contributions[1].Ratio,
-                options.Consensus, options.Normalize, NegligibleRatioSum);
+                options.Consensus != ConsensusMethod.None, options.Consensus == ConsensusMethod.Count, options.Normalize, NegligibleRatioSum);
         }
         var totalArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
         var mixedArray = Tensors.ScratchArrays<float>.Rent(BlockElements);
@@ -90,13 +91,35 @@ public static class Consensus
     }
 
     /// <summary>
+    /// <see cref="TryMixInto(Span{float}, IReadOnlyList{Contribution}, MixOptions)"/> for a float64 merge (an F64 input or
+    /// output), over the whole chunk with float64 sums (<see cref="MixKernels.MixInto(Span{double}, double[][], double[], bool, bool, bool, double)"/>);
+    /// the contributions' values are overwritten by w_i. Returns false, having changed nothing, when a ratio is not finite.
+    /// </summary>
+    public static bool TryMixInto(Span<double> model, IReadOnlyList<Contribution> contributions, MixOptions options)
+    {
+        if (contributions.Any(c => !double.IsFinite(c.Ratio))) return false;
+        var weighted = new double[contributions.Count][];
+        for (int i = 0; i < contributions.Count; i++)
+        {
+            var values = Tensors.TensorSpans.Doubles(contributions[i].Values);
+            if (values.Length > model.Length)
+                throw new ArgumentException($"a contribution of {values.Length} elements is longer than the chunk of {model.Length}");
+            weighted[i] = values.ToArray();
+        }
+        MixKernels.MixInto(model, weighted, contributions.Select(c => c.Ratio).ToArray(),
+            options.Consensus != ConsensusMethod.None, options.Consensus == ConsensusMethod.Count, options.Normalize, NegligibleRatioSum);
+        return true;
+    }
+
+    /// <summary>
     /// <paramref name="model"/> += the mix of two contributions that both cover it, given as float32 values (what
     /// <see cref="TryMixInto"/> does for two covering vectors); false, having changed nothing, when a ratio is not finite.
     /// </summary>
     public static bool TryMixTwoInto(Span<float> model, ReadOnlySpan<float> first, double firstRatio, ReadOnlySpan<float> second, double secondRatio, MixOptions options)
     {
         if (!double.IsFinite(firstRatio) || !double.IsFinite(secondRatio)) return false;
-        MixKernels.MixTwo(model, first, firstRatio, second, secondRatio, options.Consensus, options.Normalize, NegligibleRatioSum);
+        MixKernels.MixTwo(model, first, firstRatio, second, secondRatio, options.Consensus != ConsensusMethod.None, options.Consensus == ConsensusMethod.Count,
+            options.Normalize, NegligibleRatioSum);
         return true;
     }
 
@@ -146,7 +169,7 @@ public static class Consensus
         return start >= w.Length ? Span<float>.Empty : w.Slice(start, Math.Min(length, w.Length - start));
     }
 
-    /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements, as tensors (float64, or another device).</summary>
+    /// <summary>mixed (already normalized when asked) for a chunk of <paramref name="length"/> elements, as tensors on another device (CUDA).</summary>
     public static torch.Tensor Mix(IReadOnlyList<Contribution> contributions, long length, MixOptions options, torch.ScalarType accumulator, torch.Device device)
     {
         var weighted = contributions.Select(c => Weighted(c, length, accumulator, device)).ToList();

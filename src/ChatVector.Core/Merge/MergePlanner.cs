@@ -17,7 +17,7 @@ public static class MergePlanner
         var model = request.Model;
         var vectorsByName = request.Vectors.GroupBy(v => v.Vector.Name).ToDictionary(g => g.Key, g => g.ToList());
         var unused = FindUnusedVectors(model, vectorsByName.Keys, notes);
-        var specialRows = SpecialTokenRows.Prepare(request, problems);
+        var specialRows = SpecialTokenRows.Resolve(request, problems);
 
         var outputs = new List<ITensorSource>(model.Tensors.Count);
         foreach (var stored in model.Tensors)

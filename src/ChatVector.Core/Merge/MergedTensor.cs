@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 using TorchSharp;
 
@@ -16,7 +17,7 @@ public sealed record RowOverride(long TargetRow, ITensorSource Source, long Sour
 /// <c>model + mixed</c>, see <see cref="Consensus"/>), then row overrides, computed in float32 (float64 when
 /// any input or the output is F64) and rounded once to the output dtype.
 /// </summary>
-public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetchable
+public sealed class MergedTensor : ComputedTensorSource, IPrecomputed, IPrefetchable
 {
     public MergedTensor(ITensorSource model, IReadOnlyList<VectorTerm> terms, IReadOnlyList<RowOverride> rowOverrides, DType outputDType, MixOptions? mixing = null)
         : base(model.Name, outputDType, model.Shape)
@@ -44,9 +45,9 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
     private IEnumerable<ITensorSource> Inputs => Terms.Select(t => t.Vector).Prepend(Model).Concat(RowOverrides.Select(r => r.Source));
 
     /// <summary>Prepares the vectors (their selection passes), in the order the first chunk reads them.</summary>
-    public void Prepare(ComputeContext context)
+    public void Precompute(ComputeContext context)
     {
-        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPreparable>()) source.Prepare(context);
+        foreach (var source in Terms.Select(t => t.Vector).Prepend(Model).OfType<IPrecomputed>()) source.Precompute(context);
     }
 
     protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
@@ -134,13 +135,14 @@ public sealed class MergedTensor : ComputedTensorSource, IPreparable, IPrefetcha
         }
     }
 
-    /// <summary>model + mixed: in place in the chunk's float32 memory on the CPU, else with tensor operations.</summary>
+    /// <summary>model + mixed: in place in the chunk's float32 or float64 memory on the CPU, else with tensor operations.</summary>
     private void Mix(torch.Tensor sum, List<Contribution> contributions, long count, torch.ScalarType accumulatorType)
     {
-        if (Accumulator == DType.F32 && sum.device_type == DeviceType.CPU && sum.is_contiguous()
-            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous())
-            && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing))
-            return;
+        bool inPlace = sum.device_type == DeviceType.CPU && sum.is_contiguous()
+            && contributions.All(c => c.Values.device_type == DeviceType.CPU && c.Values.is_contiguous());
+        if (inPlace && Accumulator == DType.F32 && Consensus.TryMixInto(TensorSpans.Floats(sum), contributions, Mixing)) return;
+        if (inPlace && Accumulator == DType.F64 && Consensus.TryMixInto(TensorSpans.Doubles(sum), contributions, Mixing)) return;
+        // Another device (CUDA): the same rules as tensor operations on it.
         sum.add_(Consensus.Mix(contributions, count, Mixing, accumulatorType, sum.device));
     }
 

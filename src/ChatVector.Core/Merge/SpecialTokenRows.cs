@@ -19,7 +19,7 @@ internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<lon
     /// <summary>The tokens named by text, with their ids.</summary>
     public IReadOnlyList<RecipeSpecialToken> Tokens => tokens;
 
-    public static SpecialTokenRows? Prepare(MergeRequest request, List<string> problems)
+    public static SpecialTokenRows? Resolve(MergeRequest request, List<string> problems)
     {
         var texts = request.SpecialTokens ?? [];
         if (request.SpecialTokenMap is not { Count: > 0 } && texts.Count == 0) return null;

@@ -43,24 +43,12 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
 
-    /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json.</summary>
+    /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json, the eos ids from its generation_config.json.</summary>
     public static VectorProvenance FromModels(StoredModel? @base, StoredModel chat)
     {
-        var tokenizer = chat.ReadJson("tokenizer_config.json");
-        return new VectorProvenance(@base?.Path ?? "", chat.Path, tokenizer?["chat_template"]?.ToString(Formatting.None), TokenText(tokenizer?["eos_token"]))
-        {
-            EosTokenIdJson = chat.ReadJson("generation_config.json")?["eos_token_id"] is { Type: JTokenType.Integer or JTokenType.Array } id
-                ? id.ToString(Formatting.None) : null,
-        };
+        var sideFiles = chat.SideFiles;
+        return new VectorProvenance(@base?.Path ?? "", chat.Path, sideFiles?.ChatTemplateJson, sideFiles?.EosToken) { EosTokenIdJson = sideFiles?.EosTokenIdJson };
     }
-
-    /// <summary>eos_token is a string, or an AddedToken object whose text is in "content".</summary>
-    internal static string? TokenText(JToken? token) => token switch
-    {
-        JValue { Type: JTokenType.String } value => (string?)value,
-        JObject added => (string?)added["content"],
-        _ => null,
-    };
 
     /// <summary>String-to-string entries for a safetensors <c>__metadata__</c> (the format allows nothing else).</summary>
     public IReadOnlyDictionary<string, string> ToMetadata()

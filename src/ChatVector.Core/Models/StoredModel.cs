@@ -1,6 +1,4 @@
 using ChatVector.Core.Format;
-using Newtonsoft.Json;
-using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Models;
 
@@ -19,7 +17,7 @@ public sealed class StoredModel
     private static readonly string[] PickleExtensions = [".bin", ".pt", ".pth", ".ckpt", ".pkl"];
     private readonly Dictionary<string, StoredTensor> _byName;
 
-    private StoredModel(string path, string directory, bool isFolder, IReadOnlyList<SafeTensorFile> files, IReadOnlyList<StoredTensor> tensors, IReadOnlyList<string> sideFiles)
+    private StoredModel(string path, string directory, bool isFolder, IReadOnlyList<SafeTensorFile> files, IReadOnlyList<StoredTensor> tensors, ModelSideFiles? sideFiles)
     {
         Path = path;
         Directory = directory;
@@ -37,7 +35,7 @@ public sealed class StoredModel
         if (File.Exists(path))
         {
             var file = SafeTensorFile.Open(path);
-            return new StoredModel(path, System.IO.Path.GetDirectoryName(path)!, false, [file], file.Tensors.Select(t => new StoredTensor(file, t)).ToList(), []);
+            return new StoredModel(path, System.IO.Path.GetDirectoryName(path)!, false, [file], file.Tensors.Select(t => new StoredTensor(file, t)).ToList(), null);
         }
         if (!System.IO.Directory.Exists(path)) throw new SafeTensorException(SafeTensorRule.FileNotFound, path, "no such file or folder");
         var entries = System.IO.Directory.GetFiles(path).Order(StringComparer.Ordinal).ToList();
@@ -45,7 +43,7 @@ public sealed class StoredModel
         var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
         var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
         var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && !IsIndex(e) && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
-        return new StoredModel(path, path, true, files, tensors, sideFiles);
+        return new StoredModel(path, path, true, files, tensors, new ModelSideFiles(path, sideFiles));
     }
 
     /// <summary>The safetensors weight files of a folder as the loader sees them (hidden staging files excluded), sorted.</summary>
@@ -126,20 +124,12 @@ public sealed class StoredModel
 
     public StoredTensor? Find(string name) => _byName.GetValueOrDefault(name);
 
-    /// <summary>A JSON side file (config.json, tokenizer_config.json...) of the folder, or null when absent.
-    /// Internal: a Newtonsoft type must not reach the cmdlet assembly, which binds PowerShell's Newtonsoft.</summary>
-    internal JObject? ReadJson(string fileName)
-    {
-        if (!IsFolder) return null;
-        var path = System.IO.Path.Combine(Directory, fileName);
-        if (!File.Exists(path)) return null;
-        return JsonProblems.ReadObjectFile(path, (detail, inner) => new InvalidDataException($"{path}: {detail}.", inner));
-    }
+    /// <summary>
+    /// The folder's side files (config, tokenizer, generation config...), each JSON one read and checked once; null for
+    /// a single file, which has none (a merge or copy of it takes nothing from beside it).
+    /// </summary>
+    public ModelSideFiles? SideFiles { get; }
 
-    /// <summary>Files of the folder that are not weights or the index (config, tokenizer, generation config...), full paths.</summary>
-    public IReadOnlyList<string> SideFiles { get; }
-
-    /// <summary><c>tie_word_embeddings</c> from config.json (false when absent), read once.</summary>
-    public bool TiedEmbeddings => _tiedEmbeddings ??= ReadJson("config.json")?["tie_word_embeddings"] is JValue { Type: JTokenType.Boolean } tied && (bool)tied;
-    private bool? _tiedEmbeddings;
+    /// <summary><c>tie_word_embeddings</c> from the folder's config.json (false when absent, and for a single file).</summary>
+    public bool TiedEmbeddings => SideFiles?.TiedEmbeddings ?? false;
 }

@@ -9,11 +9,11 @@ public enum SparsifyMethod
 {
     /// <summary>The TIES trim: the ⌊density·n⌋ largest magnitudes (<see cref="OrderWindow"/>).</summary>
     Magnitude,
-    /// <summary>DARE: each element independently with probability density (<see cref="RandomKeep"/>).</summary>
+    /// <summary>DARE: each element independently with probability density (<see cref="RandomDrop"/>).</summary>
     Random,
     /// <summary>Model Breadcrumbs: drop the largest gamma·n and the smallest, keep density·n (<see cref="OrderWindow"/>).</summary>
     Breadcrumbs,
-    /// <summary>DELLA: per row, probability rising with magnitude rank (<see cref="DellaKeep"/>).</summary>
+    /// <summary>DELLA: per row, probability rising with magnitude rank (<see cref="DellaDrop"/>).</summary>
     Della,
 }
 

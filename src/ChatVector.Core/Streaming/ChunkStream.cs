@@ -100,7 +100,7 @@ public sealed class ChunkStream : IDisposable
         while (_inFlight.Count < _options.Parallelism + 1 && !_context.Cancellation.IsCancellationRequested && _chunks.MoveNext())
         {
             var chunk = _chunks.Current;
-            if (chunk.ByteOffset == 0) PrepareAfter(chunk.SourceIndex);
+            if (chunk.ByteOffset == 0) PrecomputeAfter(chunk.SourceIndex);
             // A tensor's chunks start once its inputs are held (when they are): started earlier, they read from the files
             // what the hold was reading at the same time.
             var produced = _held.TryGetValue(chunk.SourceIndex, out var held) && !held.IsCompleted
@@ -112,11 +112,11 @@ public sealed class ChunkStream : IDisposable
 
     /// <summary>
     /// When a tensor's first chunk is queued, the two tensors after it are prefetched (<see cref="IPrefetchable"/>: their
-    /// stored bytes start coming from disk) and the next one starts its up-front work (<see cref="IPreparable"/>) on its
+    /// stored bytes start coming from disk) and the next one starts its up-front work (<see cref="IPrecomputed"/>) on its
     /// own task, so a selection pass overlaps the writing of this tensor. A failure there is not reported: the
     /// tensor's first chunk does the work again and reports it.
     /// </summary>
-    private void PrepareAfter(int sourceIndex)
+    private void PrecomputeAfter(int sourceIndex)
     {
         _preparing.RemoveAll(t => t.IsCompleted);
         // On a task of its own: asking for hundreds of MB can wait on the disk's queue, which must not stall the writer.
@@ -126,10 +126,10 @@ public sealed class ChunkStream : IDisposable
         int next = sourceIndex + 1;
         if (next >= _sources.Count) return;
         var held = Hold(next);
-        if (_sources[next] is not IPreparable preparable) return;
+        if (_sources[next] is not IPrecomputed preparable) return;
         _preparing.Add(held.ContinueWith(_ =>
         {
-            try { preparable.Prepare(_context); }
+            try { preparable.Precompute(_context); }
             catch (Exception) { /* reported by the tensor's own first chunk */ }
         }, TaskScheduler.Default));
     }

@@ -78,7 +78,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             model = StoredModel.Open(ResolveSingleExisting(Model, nameof(Model)));
             var request = new MergeRequest(
                 model,
-                _vectors.Select(h => new VectorInput(h.Source, h.Ratio ?? Ratio, h.Context.Provenance)).ToList(),
+                _vectors.Select(h => new VectorInput(h.Source, h.Ratio ?? Ratio, h.Inheritance.Provenance)).ToList(),
                 SkipEmbedding,
                 ParseTokenMap(SpecialTokenMap),
                 DType is null ? null : Enum.Parse<DType>(DType),
@@ -104,7 +104,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
                 $"{plan.Problems.Count} problem(s) stop the merge into {model.Path} (see the errors above); nothing was emitted.", model.Path));
         }
-        var context = InputContext.ForMerge(plan, model);
+        var context = Inheritance.ForMerge(plan, model);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
         foreach (var output in plan.Outputs)
             WriteObject(new TensorHandle(output, output is MergedTensor ? TensorKind.Merged : TensorKind.Stored, context, model: model.Path));

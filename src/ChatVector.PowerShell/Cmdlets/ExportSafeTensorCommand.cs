@@ -85,7 +85,7 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             // Names first: the ratio and sparsification records built next are keyed by name.
             DuplicateTensorNamesException.ThrowIfAny(_handles.Select(h => h.Name), "one model");
-            var output = OutputContext.Combine(_handles.Select(h => new OutputTensor(h.Source, h.Context, h.Ratio)).ToList(), ToStrings(Metadata));
+            var output = OutputExtras.Combine(_handles.Select(h => new OutputTensor(h.Source, h.Inheritance, h.Ratio)).ToList(), ToStrings(Metadata));
             request = new ExportRequest(target, _handles.Select(h => h.Source).ToList(), maxShard, output.Metadata, Force, output.SideFiles,
                 Checksums: Checksum || Verify, AllowNonFinite: AllowNonFinite);
             layout = ExportLayout.Arrange(request);

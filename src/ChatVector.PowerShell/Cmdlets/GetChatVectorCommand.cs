@@ -84,12 +84,12 @@ public sealed class GetChatVectorCommand : ChatVectorCmdlet
         }
     }
 
-    private readonly Dictionary<VectorProvenance, InputContext> _contexts = [];
+    private readonly Dictionary<VectorProvenance, Inheritance> _contexts = [];
 
-    private InputContext VectorContext(VectorProvenance provenance)
+    private Inheritance VectorContext(VectorProvenance provenance)
     {
         if (!_contexts.TryGetValue(provenance, out var context))
-            _contexts[provenance] = context = InputContext.ForVector(provenance);
+            _contexts[provenance] = context = Inheritance.ForVector(provenance);
         return context;
     }
 

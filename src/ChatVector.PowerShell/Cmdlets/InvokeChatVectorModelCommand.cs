@@ -79,7 +79,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     {
         if (!File.Exists(System.IO.Path.Combine(model.Directory, TokenizerFile.FileName))) return null;
         try { return model.Tokenizer.Decode(generated); }
-        catch (InferenceException e) when (e.Problem == InferenceProblem.TokenizerLibraryMissing)
+        catch (TokenizerFileException e) when (e.Problem == TokenizerProblem.TokenizerLibraryMissing)
         {
             WriteWarning($"{path}: the generated token ids are returned without text: {TokenizerFile.LibraryMissingMessage}.");
             return null;
@@ -90,7 +90,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     {
         if (ParameterSetName == TokenIdsSet) return TokenIds.Select(id => (long)id).ToArray();
         if (!ChatTemplate) return model.Tokenizer.Encode(Prompt);
-        var text = ChatTemplates.Format(model.Directory, Prompt);
+        var text = ChatTemplates.Format(model.SideFiles, Prompt);
         WriteVerbose($"Formatted prompt: {text}");
         return model.Tokenizer.EncodeFormatted(text);
     }

@@ -53,7 +53,7 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
     {
         foreach (var handle in InputObject)
         {
-            if (handle.Kind != TensorKind.ChatVector || handle.Context.Provenance is null)
+            if (handle.Kind != TensorKind.ChatVector || handle.Inheritance.Provenance is null)
                 _problems.Add(Errors.Problem("NotAVector", ErrorCategory.InvalidArgument,
                     $"'{handle.Name}' ({handle.Kind}) is not a chat vector; Limit-ChatVector takes Get-ChatVector's output or a saved vector (Get-SafeTensor).", handle));
             else if ((handle.Density ?? Density) is null)
@@ -89,14 +89,14 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
                 return;
             }
         }
-        // One context per input vector: its provenance plus how it was sparsified, which the export saves.
-        var contexts = limited.GroupBy(l => l.Handle.Context).ToDictionary(g => g.Key, g =>
-            InputContext.ForVector(g.Key.Provenance! with
+        // One inheritance per input vector: its provenance plus how it was sparsified, which the export saves.
+        var inheritances = limited.GroupBy(l => l.Handle.Inheritance).ToDictionary(g => g.Key, g =>
+            Inheritance.ForVector(g.Key.Provenance! with
             {
                 Sparsification = SparsifyProvenance.ToMetadata(g.Select(l => (l.Source.Name, l.Source.Options)).ToList()),
             }));
         foreach (var (handle, source) in limited)
-            WriteObject(new TensorHandle(source, TensorKind.ChatVector, contexts[handle.Context], model: handle.Model) { Ratio = handle.Ratio });
+            WriteObject(new TensorHandle(source, TensorKind.ChatVector, inheritances[handle.Inheritance], model: handle.Model) { Ratio = handle.Ratio });
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
     /// </summary>
     private void ReportRepeatedNames()
     {
-        foreach (var repeated in _vectors.GroupBy(h => (h.Context, h.Name)).Where(g => g.Count() > 1))
+        foreach (var repeated in _vectors.GroupBy(h => (h.Inheritance, h.Name)).Where(g => g.Count() > 1))
             _problems.Add(Errors.Problem("DuplicateTensorName", ErrorCategory.InvalidArgument,
                 $"'{repeated.Key.Name}' of {repeated.First().Model} arrived {repeated.Count()} times; each tensor of a vector can be sparsified once. " +
                 "Pipe each Get-ChatVector output once (or select with its -Name/-Exclude).", repeated.First()));

@@ -51,7 +51,7 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
             {
                 var reference = _pairs.ReferenceFor(handle.Source);
                 if (reference.Reason is not null) WriteWarning(reference.Reason);
-                var @base = _pairs.BaseFor(handle.Source, handle.Context.Provenance);
+                var @base = _pairs.BaseFor(handle.Source, handle.Inheritance.Provenance);
                 if (@base.Reason is not null) WriteVerbose(@base.Reason);
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;

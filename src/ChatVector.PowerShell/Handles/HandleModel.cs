@@ -15,9 +15,9 @@ internal sealed class HandleModel
 {
     private readonly List<TensorHandle> _handles = [];
 
-    private HandleModel(SideFiles? sideFiles) => SideFiles = sideFiles;
+    private HandleModel(OutputSideFiles? sideFiles) => SideFiles = sideFiles;
 
-    public SideFiles? SideFiles { get; }
+    public OutputSideFiles? SideFiles { get; }
     public int Count => _handles.Count;
 
     /// <summary>The model the handles came from (for a merge: the model merged into).</summary>
@@ -35,7 +35,7 @@ internal sealed class HandleModel
 
     public static HandleModel Start(TensorHandle first)
     {
-        var group = new HandleModel(first.Context.SideFiles);
+        var group = new HandleModel(first.Inheritance.SideFiles);
         group._handles.Add(first);
         return group;
     }
@@ -43,7 +43,7 @@ internal sealed class HandleModel
     /// <summary>Adds the handle when it belongs to this model; false when it starts another.</summary>
     public bool TryAdd(TensorHandle handle)
     {
-        if (!ReferenceEquals(handle.Context.SideFiles, SideFiles)) return false;
+        if (!ReferenceEquals(handle.Inheritance.SideFiles, SideFiles)) return false;
         _handles.Add(handle);
         return true;
     }

@@ -10,7 +10,7 @@ internal static class StoredHandles
 {
     public static IEnumerable<TensorHandle> For(StoredModel model, Func<string, bool> include)
     {
-        var contexts = InputContext.ForModel(model);
+        var contexts = Inheritance.ForModel(model);
         foreach (var stored in model.Tensors.Where(t => include(t.Name)))
         {
             var context = contexts[stored.File];

@@ -1,9 +1,12 @@
+using ChatVector.Core.Config;
+using ChatVector.Core.Methods;
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 using ChatVector.Core.IO;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
+using ChatVector.Core.Tokenization;
 
 namespace ChatVector.PowerShell.Infrastructure;
 
@@ -19,7 +22,7 @@ internal static class Errors
         if (exception is Core.Inference.InferenceException inference) return InferenceErrors.From(inference, target);
         if (!IsWrittenForUsers(exception)) return Unexpected(exception, target, writing);
         var (id, category, advice) = Classify(exception, writing);
-        var record = new ErrorRecord(exception, id, category, target ?? (exception as InputRuleException)?.FilePath);
+        var record = new ErrorRecord(exception, id, category, target ?? (exception as InputRuleException)?.FilePath ?? (exception as TokenizerFileException)?.FilePath);
         if (advice is not null) record.ErrorDetails = new ErrorDetails($"{exception.Message} {advice}");
         return record;
     }
@@ -27,9 +30,17 @@ internal static class Errors
     private static (string Id, ErrorCategory Category, string? Advice) Classify(Exception exception, bool writing) => exception switch
     {
         DuplicateTensorNamesException => ("DuplicateTensorName", ErrorCategory.InvalidArgument, null),
+        MergeConfigException => ("MergeConfigInvalid", ErrorCategory.InvalidData, null),
+        MethodParameterException => ("MethodParameterInvalid", ErrorCategory.InvalidArgument, null),
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
         ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
         InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
+        TokenizerFileException e => (e.Problem.ToString(), e.Problem switch
+        {
+            TokenizerProblem.TokenizerLibraryMissing => ErrorCategory.NotInstalled,
+            TokenizerProblem.TokenizerMissing => ErrorCategory.ObjectNotFound,
+            _ => ErrorCategory.InvalidData,
+        }, null),
         OperationCanceledException => ("Cancelled", ErrorCategory.OperationStopped, null),
         InsufficientSpaceException => ("NoSpace", ErrorCategory.WriteError, null), // the free-space check before writing
         NonFiniteValuesException => ("NonFiniteValues", ErrorCategory.InvalidResult, null),

@@ -12,8 +12,7 @@ internal static class InferenceErrors
     private static ErrorCategory CategoryOf(InferenceProblem problem) => problem switch
     {
         InferenceProblem.UnsupportedArchitecture or InferenceProblem.ChatTemplateNotRecognised => ErrorCategory.NotImplemented,
-        InferenceProblem.TokenizerLibraryMissing => ErrorCategory.NotInstalled,
-        InferenceProblem.TokenizerMissing or InferenceProblem.ChatTemplateMissing or InferenceProblem.MissingWeight => ErrorCategory.ObjectNotFound,
+        InferenceProblem.ChatTemplateMissing or InferenceProblem.MissingWeight => ErrorCategory.ObjectNotFound,
         InferenceProblem.InputTooLong or InferenceProblem.InputTooShort or InferenceProblem.TokenOutOfRange => ErrorCategory.InvalidArgument,
         _ => ErrorCategory.InvalidData,
     };

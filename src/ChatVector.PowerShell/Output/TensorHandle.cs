@@ -13,11 +13,11 @@ namespace ChatVector.PowerShell.Output;
 /// </summary>
 public sealed class TensorHandle
 {
-    internal TensorHandle(ITensorSource source, TensorKind kind, InputContext context, string? file = null, string? model = null)
+    internal TensorHandle(ITensorSource source, TensorKind kind, Inheritance inheritance, string? file = null, string? model = null)
     {
         Source = source;
         Kind = kind;
-        Context = context;
+        Inheritance = inheritance;
         File = file;
         Model = model;
         Shape = new PrintableList<long>(source.Shape);
@@ -55,7 +55,7 @@ public sealed class TensorHandle
     // Internal, not [Hidden]: ConvertTo-Json and Export-Csv walk every public property, hidden or not,
     // and these hold file objects and foreign Newtonsoft tokens.
     internal ITensorSource Source { get; }
-    internal InputContext Context { get; }
+    internal Inheritance Inheritance { get; }
 
     /// <summary>
     /// The whole tensor as a TorchSharp tensor on <paramref name="device"/> (cpu, cuda, cuda:N), in its own

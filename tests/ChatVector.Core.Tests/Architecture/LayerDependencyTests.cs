@@ -34,12 +34,28 @@ public sealed partial class LayerDependencyTests
         ("Integrity", ["Format"]),
         ("Tokenization", ["Format"]),
         ("Streaming", ["Settings", "IO", "Format", "Tensors"]),
-        ("Sparsify", ["Format", "Tensors", Libtorch]),
-        ("Merge", ["IO", "Format", "Models", "Tensors", "Tokenization", "Sparsify", Libtorch]),
-        ("Export", ["IO", "Format", "Models", "Tensors", "Integrity", "Streaming", "Merge"]),
+        ("Kernels", []),
+        ("Sparsify", ["Format", "Tensors", "Kernels", Libtorch]),
+        ("Merge", ["IO", "Format", "Models", "Tensors", "Tokenization", "Kernels", "Sparsify", Libtorch]),
+        ("Methods", ["Format", "Tensors", "Sparsify", "Merge", Libtorch]),
+        ("Config", ["Format", "Models", "Tensors", "Merge", "Methods"]),
+        ("Export", ["IO", "Format", "Models", "Tensors", "Integrity", "Streaming", "Merge", "Config"]),
         ("Validation", ["IO", "Format", "Models", "Integrity"]),
         ("Statistics", ["Format", "Models", "Tensors", "Merge", Libtorch]),
-        ("Inference", ["Settings", "Format", "Models", "Tensors", "Runtime", "Tokenization", Libtorch]),
+        ("Inference", ["Settings", "Models", "Tensors", "Runtime", "Tokenization", Libtorch]),
+    ];
+
+    /// <summary>
+    /// Types a layer may use although their layer is not in its row, each with the reason. Keep it short: an entry is
+    /// a move not yet made.
+    /// </summary>
+    internal static readonly IReadOnlyList<(string Layer, string Type, string Why)> Exceptions =
+    [
+        // The kernels compute the sparsification rules' draws and order, which are defined with the rules in Sparsify;
+        // those three small definitions belong below both (in Kernels), but Sparsify's files are its owner's to move.
+        ("Kernels", "Sparsify.CounterRandom", "the kernels draw with the rules' counter-based generator"),
+        ("Kernels", "Sparsify.MagnitudeOrder", "the trim kernel compares the rules' magnitude keys"),
+        ("Kernels", "Sparsify.OrderPoint", "the trim kernel compares against the rules' order bounds"),
     ];
 
     private static readonly Assembly Core = typeof(ChatVector.Core.Models.StoredModel).Assembly;
@@ -58,10 +74,12 @@ public sealed partial class LayerDependencyTests
     internal static IEnumerable<string> Violations(IEnumerable<CoreReferences.Reference> references, IReadOnlyList<(string Layer, string[] MayUse)> table)
     {
         var mayUse = table.ToDictionary(r => r.Layer, r => r.MayUse);
+        var excepted = Exceptions.Select(e => (e.Layer, CorePrefix + e.Type)).ToHashSet();
         foreach (var reference in references)
         {
             if (LayerOf(reference.From) is not { } from || from == Libtorch) continue;
             if (LayerOf(reference.To) is not { } to || to == from) continue;
+            if (excepted.Contains((from, CoreReferences.Outermost(reference.To).FullName!))) continue;
             var allowed = mayUse.GetValueOrDefault(from, []);
             if (!allowed.Contains(to))
                 yield return $"{reference} ({from} -> {to}; {from} may use {(allowed.Length == 0 ? "nothing" : string.Join(", ", allowed))})";
@@ -116,9 +134,6 @@ public sealed partial class LayerDependencyTests
         Assert.Equal(["ChatVector.Core.Tests"], friends);
     }
 
-    [GeneratedRegex(@"^\| `(?<layer>[A-Za-z]+)` \| (?<uses>.*) \|$")]
-    private static partial Regex DocumentedRow();
-
     [Fact]
     public void The_table_in_ARCHITECTURE_md_is_this_table()
     {
@@ -126,11 +141,26 @@ public sealed partial class LayerDependencyTests
         int heading = Array.FindIndex(lines, l => l.StartsWith("### Which layer may use which", StringComparison.Ordinal));
         Assert.True(heading >= 0, "docs/ARCHITECTURE.md has no section 'Which layer may use which'");
         var documented = lines.Skip(heading + 1).SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|'))
-            .Select(l => DocumentedRow().Match(l)).Where(m => m.Success)
-            .Select(m => $"{m.Groups["layer"].Value}: {string.Join(", ", m.Groups["uses"].Value.Split(',', StringSplitOptions.TrimEntries).Select(u => u.Trim('`')).Where(u => u != "nothing"))}")
+            .Select(l => l.Split('|')).Where(cells => cells.Length == 5 && Names(cells[1]).Count() == 1)
+            .Select(cells => $"{Names(cells[1]).Single()}: {string.Join(", ", Names(cells[2]))} except {string.Join(", ", Names(cells[3]))}")
             .ToList();
-        var expected = Table.Select(r => $"{r.Layer}: {string.Join(", ", r.MayUse)}").ToList();
+        var expected = Table.Select(r => $"{r.Layer}: {string.Join(", ", r.MayUse)} except " +
+            string.Join(", ", Exceptions.Where(e => e.Layer == r.Layer).Select(e => e.Type))).ToList();
         Assert.Equal(expected, documented);
+    }
+
+    /// <summary>The backticked names of a cell, in order.</summary>
+    private static IEnumerable<string> Names(string cell) => BacktickedName().Matches(cell).Select(m => m.Groups[1].Value);
+
+    [GeneratedRegex("`([A-Za-z.]+)`")]
+    private static partial Regex BacktickedName();
+
+    [Fact]
+    public void Every_exception_is_still_used()
+    {
+        var references = CoreReferences.Of(Core).Select(r => (Layer: LayerOf(r.From), Type: CoreReferences.Outermost(r.To).FullName)).ToHashSet();
+        foreach (var (layer, type, _) in Exceptions)
+            Assert.True(references.Contains((layer, CorePrefix + type)), $"{layer} no longer uses {type}: remove its exception (here and in docs/ARCHITECTURE.md).");
     }
 
     /// <summary>Stand-ins for the scan's own test: a layer's code referring to others in each way the compiler can hide it.</summary>

@@ -23,13 +23,13 @@ public sealed class SideFileNamesTests : TempDirTest
     public void An_index_named_in_another_case_is_not_a_side_file()
     {
         var model = SourceWith("config.json", "Model.safetensors.index.json", "MODEL.SAFETENSORS.INDEX.JSON");
-        Assert.Equal(["config.json"], model.SideFiles.Select(Path.GetFileName));
+        Assert.Equal(["config.json"], model.SideFiles!.Paths.Select(Path.GetFileName));
     }
 
     [Fact]
     public void A_source_card_named_in_another_case_is_not_copied_beside_the_new_card()
     {
-        var sideFiles = new SideFiles(SourceWith("config.json", "ReadMe.md"), ModelCard: "the merge's card");
+        var sideFiles = new OutputSideFiles(SourceWith("config.json", "ReadMe.md"), ModelCard: "the merge's card");
         Assert.Equal(["README.md", "config.json"], sideFiles.FileNames());
         var output = Directory.CreateTempSubdirectory("cv-side-").FullName;
         try

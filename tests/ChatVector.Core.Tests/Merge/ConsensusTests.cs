@@ -42,6 +42,68 @@ public class ConsensusTests
         return result;
     }
 
+    /// <summary>Float64 values held in memory (an F64 model or vector: the merge computes in float64).</summary>
+    private sealed class DoubleSource(string name, double[] values) : ComputedTensorSource(name, DType.F64, [values.Length])
+    {
+        protected override torch.Tensor Compute(long firstElement, long count, ComputeContext context) =>
+            torch.tensor(values.AsSpan((int)firstElement, (int)count).ToArray());
+    }
+
+    [Theory]
+    [InlineData(ConsensusMethod.Sum, true)]
+    [InlineData(ConsensusMethod.Sum, false)]
+    [InlineData(ConsensusMethod.Count, true)]
+    [InlineData(ConsensusMethod.None, true)]
+    public void A_float64_merge_mixes_by_the_same_rules_in_float64(ConsensusMethod consensus, bool normalize)
+    {
+        // Three vectors, the last covering the first half only (an extended vocabulary), with negative ratios and zeros.
+        var random = new Random(17);
+        int n = 3001;
+        double[] Values(int length) => Enumerable.Range(0, length).Select(i => i % 11 == 0 ? 0.0 : random.NextDouble() - 0.5).ToArray();
+        var model = Values(n);
+        (double[] Values, double Ratio)[] vectors = [(Values(n), 0.7), (Values(n), -0.4), (Values(n / 2), 1.3)];
+        var merged = new MergedTensor(new DoubleSource("w", model),
+            vectors.Select((v, i) => new VectorTerm(new DoubleSource($"v{i}", v.Values), v.Ratio)).ToList(), [], DType.F64, new MixOptions(consensus, normalize));
+        var bytes = new byte[n * 8];
+        foreach (int chunk in new[] { n, 256 })
+            for (int first = 0; first < n; first += chunk)
+            {
+                int count = Math.Min(chunk, n - first);
+                merged.CopyBytes(first * 8L, bytes.AsSpan(first * 8, count * 8), ComputeContext.Cpu());
+            }
+        var actual = new double[n];
+        Buffer.BlockCopy(bytes, 0, actual, 0, bytes.Length);
+
+        // The specification element by element in float64, written here.
+        var expected = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            var covering = vectors.Where(v => j < v.Values.Length).ToArray();
+            var w = covering.Select(v => v.Values[j] * v.Ratio).ToArray();
+            var kept = w.Select(_ => true).ToArray();
+            if (consensus != ConsensusMethod.None)
+            {
+                double total = 0;
+                foreach (var x in w) total += consensus == ConsensusMethod.Sum ? x : Math.Sign(x);
+                int elected = total >= 0 ? 1 : -1;
+                kept = w.Select(x => Math.Sign(x) == elected).ToArray();
+            }
+            double mixed = 0, divisor = 0;
+            for (int i = 0; i < w.Length; i++)
+            {
+                if (kept[i]) mixed += w[i];
+                if (kept[i]) divisor += covering[i].Ratio;
+            }
+            if (normalize)
+            {
+                bool unusable = consensus == ConsensusMethod.None ? Math.Abs(divisor) < 1e-8 : divisor == 0;
+                mixed /= unusable ? 1 : divisor;
+            }
+            expected[j] = model[j] + mixed;
+        }
+        Assert.Equal(expected, actual);
+    }
+
     /// <summary>The specification, element by element, in float32 (ratio sums in double, rounded once).</summary>
     private static float[] Expected(float[] model, (float[] Values, double Ratio)[] vectors, MixOptions mixing)
     {

@@ -47,7 +47,7 @@ public sealed class CultureTests
             ["chatvector.ratio"] = VectorRatios.ToMetadata([("model.norm.weight", 0.5)])!,
         };
         ModelExporter.Export(new ExportRequest(target, plan.Outputs, Core.Format.ByteSize.Parse("4KB"), metadata,
-            SideFiles: new SideFiles(StoredModel.Open(trio.CpPath), plan.Recipe.TemplateOrigin, plan.Recipe.ToModelCard()), Checksums: true,
+            SideFiles: new OutputSideFiles(StoredModel.Open(trio.CpPath), plan.Recipe.TemplateOrigin, plan.Recipe.ToModelCard()), Checksums: true,
             Streaming: new StreamingOptions(ChunkBytes: 256, Parallelism: 4)), ComputeContext.Cpu());
         return Directory.GetFiles(target).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
     }

@@ -252,7 +252,7 @@ public class MergeTests
     {
         using var trio = new Trio();
         var plan = trio.Plan(0.5);
-        var sideFiles = new SideFiles(StoredModel.Open(trio.CpPath), plan.Recipe.TemplateOrigin, plan.Recipe.ToModelCard());
+        var sideFiles = new OutputSideFiles(StoredModel.Open(trio.CpPath), plan.Recipe.TemplateOrigin, plan.Recipe.ToModelCard());
         Trio.Export(trio.Output("merged"), plan.Outputs, sideFiles: sideFiles, metadata: new Dictionary<string, string> { [MergeRecipe.MetadataKey] = plan.Recipe.ToJson() });
 
         var tokenizer = JObject.Parse(File.ReadAllText(Path.Combine(trio.Output("merged"), "tokenizer_config.json")));

@@ -54,7 +54,7 @@ public sealed class StoredModelTests : TempDirTest
         Assert.Equal(builder.TensorShapes().Select(t => t.Name), model.Tensors.Select(t => t.Name));
         Assert.Equal(3, model.Files.Count);
         Assert.True(model.TiedEmbeddings);
-        Assert.Contains(model.SideFiles, f => f.EndsWith("tokenizer_config.json", StringComparison.Ordinal));
+        Assert.Contains(model.SideFiles!.Paths, f => f.EndsWith("tokenizer_config.json", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -85,8 +85,7 @@ public sealed class StoredModelTests : TempDirTest
         Assert.False(model.IsFolder);
         Assert.Equal(Dir.Path, model.Directory);
         Assert.Equal("w", Assert.Single(model.Tensors).Name);
-        Assert.Empty(model.SideFiles);
-        Assert.Null(model.ReadJson("config.json"));
+        Assert.Null(model.SideFiles);
         Assert.False(model.TiedEmbeddings);
     }
 
@@ -209,8 +208,8 @@ public sealed class StoredModelTests : TempDirTest
         File.WriteAllBytes(Dir.File("pytorch_model.bin"), [0]);
         WriteText(".model.safetensors.abc.tmp", "");
         var model = StoredModel.Open(Dir.Path);
-        Assert.Equal(["config.json", "generation_config.json", "tokenizer_config.json"], model.SideFiles.Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.All(model.SideFiles, f => Assert.True(Path.IsPathFullyQualified(f)));
+        Assert.Equal(["config.json", "generation_config.json", "tokenizer_config.json"], model.SideFiles!.Paths.Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.All(model.SideFiles.Paths, f => Assert.True(Path.IsPathFullyQualified(f)));
     }
 
     [Fact]
@@ -238,16 +237,6 @@ public sealed class StoredModelTests : TempDirTest
     {
         Shard("model.safetensors", "a");
         Assert.False(StoredModel.Open(Dir.Path).TiedEmbeddings);
-    }
-
-    [Fact]
-    public void ReadJson_ParsesSideFileAndReturnsNullWhenAbsent()
-    {
-        Shard("model.safetensors", "a");
-        WriteText("tokenizer_config.json", "{\"eos_token\":\"</s>\"}");
-        var model = StoredModel.Open(Dir.Path);
-        Assert.Equal("</s>", (string?)model.ReadJson("tokenizer_config.json")!["eos_token"]);
-        Assert.Null(model.ReadJson("special_tokens_map.json"));
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class Trio : IDisposable
         MergePlanner.Plan(new MergeRequest(StoredModel.Open(CpPath),
             Pair().Vectors.Select(v => new VectorInput(v, ratio, v.Provenance)).ToList(), skipEmbedding, specialTokens));
 
-    public static void Export(string target, IReadOnlyList<ITensorSource> tensors, string maxShard = "4KB", SideFiles? sideFiles = null, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancel = default) =>
+    public static void Export(string target, IReadOnlyList<ITensorSource> tensors, string maxShard = "4KB", OutputSideFiles? sideFiles = null, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancel = default) =>
         ModelExporter.Export(new ExportRequest(target, tensors, Core.Format.ByteSize.Parse(maxShard), metadata, SideFiles: sideFiles), ComputeContext.Cpu(cancel));
 
     /// <summary>The expected bf16 of cp + ratio * (chat - base), computed here in float32 with one rounding.</summary>

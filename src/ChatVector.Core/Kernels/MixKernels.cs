@@ -3,15 +3,15 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace ChatVector.Core.Merge;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>
-/// The element loops of <see cref="Consensus.TryMixInto"/>, a SIMD vector at a time with a scalar tail. Each lane
+/// The element loops of the mixing step (Merge/Consensus: sign election and normalization), a SIMD vector at a time with a scalar tail. Each lane
 /// does exactly the scalar operation (IEEE float32/float64; no fused multiply-add but in <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/>,
 /// which is fused in both), so vector and tail agree bit
 /// for bit with each other and with the tensor path; comparisons replace branches (random signs defeat prediction).
 /// </summary>
-internal static class MixKernels
+public static class MixKernels
 {
     private static readonly int Width = Vector<float>.Count;
 
@@ -156,11 +156,11 @@ internal static class MixKernels
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void MixTwo(Span<float> model, ReadOnlySpan<float> v1, double ratio1, ReadOnlySpan<float> v2, double ratio2,
-        ConsensusMethod consensus, bool normalize, double negligible)
+        bool electSign, bool countSigns, bool normalize, double negligible)
     {
         if (v1.Length != model.Length || v2.Length != model.Length) throw new ArgumentException("both contributions must cover the block");
         float r1 = (float)ratio1, r2 = (float)ratio2;
-        bool count = consensus == ConsensusMethod.Count, byKept = consensus != ConsensusMethod.None;
+        bool count = countSigns, byKept = electSign;
         int j = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -226,6 +226,47 @@ internal static class MixKernels
             model[j] += mixed / (float)d;
         }
     }
+
+    /// <summary>
+    /// model += the mix of <paramref name="values"/> (each a vector's values over the chunk's first elements, overwritten by
+    /// w = value·ratio), in float64 element by element: the float32 passes' operations in the same order (w, the elected
+    /// sign from the total, the kept sum, the kept or covering ratios summed, an unusable divisor replaced by 1), in
+    /// double. Float64 merges are rare (an F64 model or output); scalar code keeps them simple.
+    /// </summary>
+    public static void MixInto(Span<double> model, double[][] values, double[] ratios, bool electSign, bool countSigns, bool normalize, double negligible)
+    {
+        for (int i = 0; i < values.Length; i++)
+            for (int j = 0; j < values[i].Length; j++) values[i][j] *= ratios[i];
+        for (int j = 0; j < model.Length; j++)
+        {
+            double elected = 1;
+            if (electSign)
+            {
+                double total = 0;
+                for (int i = 0; i < values.Length; i++)
+                    if (j < values[i].Length) total += countSigns ? Sign(values[i][j]) : values[i][j];
+                elected = total >= 0 ? 1 : -1;
+            }
+            double mixed = 0, divisor = 0;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (j >= values[i].Length) continue; // past a vector's end: w = +0, never kept, not covering
+                double w = values[i][j];
+                double kept = !electSign || Sign(w) == elected ? 1 : 0;
+                mixed += w * kept;
+                divisor += electSign ? kept * ratios[i] : ratios[i];
+            }
+            if (normalize)
+            {
+                if (electSign ? divisor == 0 : Math.Abs(divisor) < negligible) divisor = 1.0;
+                mixed /= divisor;
+            }
+            model[j] += mixed;
+        }
+    }
+
+    /// <summary>torch's sign in float64.</summary>
+    private static double Sign(double value) => value > 0 ? 1 : value < 0 ? -1 : 0;
 
     /// <summary>
     /// The divisor of an element that kept the contributions flagged (1 or 0), as the scalar path computes it: the kept

@@ -1,29 +1,4 @@
-namespace ChatVector.Core.Sparsify;
-
-/// <summary>
-/// DELLA's keep rule, one row (the last dimension) at a time: the row's m elements are ranked 1..m by the
-/// magnitude order, and element j stays with probability p = (density − ε) + 2ε·(rank − 1)/(m − 1)
-/// (p = density when m = 1), its draw taken from <see cref="CounterRandom"/> at its flat index.
-/// </summary>
-public static class DellaKeep
-{
-    /// <summary>The keep probability of the element of 1-based rank <paramref name="rank"/> in a row of <paramref name="m"/>.</summary>
-    public static double Probability(int rank, int m, double density, double epsilon) =>
-        m == 1 ? density : (density - epsilon) + 2 * epsilon * (rank - 1) / (m - 1);
-
-    /// <summary>Each element's keep probability for one row, given the row's values.</summary>
-    public static double[] Probabilities(ReadOnlySpan<double> row, double density, double epsilon)
-    {
-        int m = row.Length;
-        var keys = new uint[m];
-        for (int i = 0; i < m; i++) keys[i] = MagnitudeOrder.Key(row[i]);
-        var ranks = new int[m];
-        RowRanks.Compute(keys, ranks);
-        var probabilities = new double[m];
-        for (int i = 0; i < m; i++) probabilities[i] = Probability(ranks[i] + 1, m, density, epsilon);
-        return probabilities;
-    }
-}
+namespace ChatVector.Core.Kernels;
 
 /// <summary>
 /// The 0-based rank of each key of a row in the magnitude order, ties broken by position: a stable least-significant-digit
@@ -57,7 +32,7 @@ public sealed class RowRanks
     /// the high 15 bits are the key, so a counting sort over them, its prefix sums over the buckets the row touches (a
     /// few dozen), ranks the row in two linear passes; the radix sort's passes cost several times as much.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(ChatVector.Core.Tensors.HotLoop.Options)]
+    [System.Runtime.CompilerServices.MethodImpl(Tensors.HotLoop.Options)]
     private void RankRoundKeys(ReadOnlySpan<uint> keys, Span<int> ranks)
     {
         var next = _nextInBucket ??= new int[1 << 15]; // all zero between calls
@@ -76,7 +51,7 @@ public sealed class RowRanks
         foreach (var bucket in buckets) next[bucket] = 0;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(ChatVector.Core.Tensors.HotLoop.Options)]
+    [System.Runtime.CompilerServices.MethodImpl(Tensors.HotLoop.Options)]
     private void RankByRadix(ReadOnlySpan<uint> keys, Span<int> ranks)
     {
         int m = keys.Length;

@@ -8,7 +8,7 @@ using Xunit;
 
 namespace ChatVector.Core.Tests.Export;
 
-public class OutputContextTests
+public class OutputExtrasTests
 {
     private static readonly RawTensor[] Tensors = [new("a", "F32", [2]), new("b", "F32", [2])];
 
@@ -24,7 +24,7 @@ public class OutputContextTests
 
     private static List<OutputTensor> Stored(StoredModel model, double? ratio = null)
     {
-        var contexts = InputContext.ForModel(model);
+        var contexts = Inheritance.ForModel(model);
         return model.Tensors.Select(t => new OutputTensor(new StoredTensorSource(t), contexts[t.File], ratio)).ToList();
     }
 
@@ -42,7 +42,7 @@ public class OutputContextTests
             ["training_run"] = "42",
         });
 
-        var output = OutputContext.Combine(Stored(model));
+        var output = OutputExtras.Combine(Stored(model));
 
         Assert.Equal(
             new[] { "chatvector.base", VectorProvenance.KindKey, MergeRecipe.MetadataKey }.Order(StringComparer.Ordinal),
@@ -58,9 +58,9 @@ public class OutputContextTests
         var second = Model(dir, "second", new() { [MergeRecipe.MetadataKey] = "second", ["chatvector.chat"] = "/chat" });
 
         var both = Stored(first).Concat(Stored(second)).ToList();
-        Assert.Equal("first", OutputContext.Combine(both).Metadata[MergeRecipe.MetadataKey]);
-        Assert.Equal("/chat", OutputContext.Combine(both).Metadata["chatvector.chat"]);
-        var mine = OutputContext.Combine(both, new Dictionary<string, string> { [MergeRecipe.MetadataKey] = "mine" });
+        Assert.Equal("first", OutputExtras.Combine(both).Metadata[MergeRecipe.MetadataKey]);
+        Assert.Equal("/chat", OutputExtras.Combine(both).Metadata["chatvector.chat"]);
+        var mine = OutputExtras.Combine(both, new Dictionary<string, string> { [MergeRecipe.MetadataKey] = "mine" });
         Assert.Equal("mine", mine.Metadata[MergeRecipe.MetadataKey]);
     }
 
@@ -71,8 +71,8 @@ public class OutputContextTests
         var one = Model(dir, "one", []);
         var other = Model(dir, "other", []);
 
-        Assert.Same(one, OutputContext.Combine(Stored(one)).SideFiles?.CopyFrom);
-        Assert.Null(OutputContext.Combine([.. Stored(one), .. Stored(other)]).SideFiles);
+        Assert.Same(one, OutputExtras.Combine(Stored(one)).SideFiles?.CopyFrom);
+        Assert.Null(OutputExtras.Combine([.. Stored(one), .. Stored(other)]).SideFiles);
     }
 
     [Fact]
@@ -81,10 +81,10 @@ public class OutputContextTests
         using var dir = new TempDir();
         var saved = Model(dir, "cv", new() { [VectorProvenance.KindKey] = VectorProvenance.KindVector, [VectorRatios.MetadataKey] = "0.7" });
 
-        var output = OutputContext.Combine(Stored(saved, ratio: 0.3));
+        var output = OutputExtras.Combine(Stored(saved, ratio: 0.3));
 
         Assert.Equal(0.3, VectorRatios.Read(output.Metadata, "a"));
-        Assert.False(OutputContext.Combine(Stored(saved)).Metadata.ContainsKey(VectorRatios.MetadataKey));
+        Assert.False(OutputExtras.Combine(Stored(saved)).Metadata.ContainsKey(VectorRatios.MetadataKey));
     }
 }
 

@@ -1,0 +1,63 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Methods;
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Config;
+
+/// <summary>What a config merges: one lazy output per tensor of the base model, in its order; nothing computed yet.</summary>
+public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// Plans a <see cref="MergeConfig"/>: opens the models (headers only), pairs each with the base by tensor name into
+/// lazy task vectors (model − base), and gives each of the base's tensors to the config's method with its checked
+/// parameters. Every problem (a tensor missing from a model, shapes that cannot merge) is reported at once, before
+/// any tensor is read.
+/// </summary>
+public static class ConfigMerge
+{
+    public static ConfigPlan Plan(MergeConfig config)
+    {
+        var problems = new List<string>();
+        var notes = new List<string>();
+        var @base = StoredModel.Open(config.BaseModel!.Path);
+        // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
+        // is zero and mergekit leaves it out; so does this.
+        var merged = config.Models.Where(m => !SamePath(m.Path, @base.Path)).ToList();
+        if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
+        if (merged.Count == 0) problems.Add("no model other than the base to merge.");
+        var (mergeParameters, perModel) = config.Method.CheckParameters(config.Parameters, merged.Select(m => (IReadOnlyDictionary<string, object>?)m.Parameters).ToList());
+        var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
+        foreach (var (model, pairing) in pairings)
+        {
+            foreach (var mismatch in pairing.ShapeMismatches) problems.Add($"model '{model.Reference}': {mismatch}.");
+            foreach (var name in pairing.OnlyInBase.Take(5)) problems.Add($"model '{model.Reference}' has no tensor '{name}' of the base.");
+        }
+        var vectorsByName = pairings.Select(p => p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal)).ToList();
+
+        var outputs = new List<ITensorSource>(@base.Tensors.Count);
+        foreach (var stored in @base.Tensors)
+        {
+            var source = new StoredTensorSource(stored);
+            var dtype = stored.Info.DType;
+            if (!dtype.IsComputable())
+            {
+                outputs.Add(source); // integer buffers pass through, as in every merge
+                continue;
+            }
+            var vectors = new List<MethodVector>();
+            for (int i = 0; i < vectorsByName.Count; i++)
+                if (vectorsByName[i].TryGetValue(stored.Name, out var vector)) vectors.Add(new MethodVector(vector, perModel[i]));
+            if (vectors.Count < vectorsByName.Count) continue; // reported above (the tensor is missing, or its shape differs)
+            var outputDType = config.OutDType ?? config.DType ?? dtype;
+            outputs.Add(config.Method.Merge(new MethodInputs(source, vectors, mergeParameters, outputDType)));
+        }
+        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+        return new ConfigPlan(config, @base, outputs, notes);
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
+            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+}

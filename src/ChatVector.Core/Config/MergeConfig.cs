@@ -1,0 +1,167 @@
+using System.Globalization;
+using ChatVector.Core.Format;
+using ChatVector.Core.Methods;
+using YamlDotNet.RepresentationModel;
+
+namespace ChatVector.Core.Config;
+
+/// <summary>One model of a config: its folder (resolved against the config's folder) and its own parameters.</summary>
+public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, object> Parameters);
+
+/// <summary>
+/// A mergekit YAML config as far as ChatVector runs it: <c>merge_method</c>, <c>base_model</c>, <c>models</c> (each with
+/// <c>parameters</c>), the global <c>parameters</c>, <c>dtype</c> and <c>out_dtype</c>. Read by <see cref="Read"/>, which
+/// checks every key and value and reports every problem at once, before any model is opened.
+/// </summary>
+public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
+    IReadOnlyDictionary<string, object> Parameters, DType? DType, DType? OutDType)
+{
+    private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
+    private static readonly string[] ModelKeys = ["model", "parameters"];
+    /// <summary>Keys of mergekit's schema that ChatVector does not run yet: refused by name rather than ignored.</summary>
+    private static readonly string[] NotYetRun = ["slices", "tokenizer_source", "tokenizer", "chat_template"];
+
+    /// <summary>The dtype names mergekit accepts (torch's), and ChatVector's.</summary>
+    private static readonly Dictionary<string, DType> DTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["bfloat16"] = Format.DType.BF16, ["bf16"] = Format.DType.BF16,
+        ["float16"] = Format.DType.F16, ["fp16"] = Format.DType.F16, ["f16"] = Format.DType.F16, ["half"] = Format.DType.F16,
+        ["float32"] = Format.DType.F32, ["fp32"] = Format.DType.F32, ["f32"] = Format.DType.F32, ["float"] = Format.DType.F32,
+        ["float64"] = Format.DType.F64, ["f64"] = Format.DType.F64,
+    };
+
+    /// <param name="overrides">Global parameters that replace the config's (a sweep's <c>-Parameter</c>).</param>
+    public static MergeConfig Read(string path, IReadOnlyDictionary<string, object>? overrides = null)
+    {
+        var problems = new List<string>();
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new MergeConfigException(path, [$"cannot read the config: {e.Message}"]); }
+        YamlMappingNode root;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            root = stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode mapping
+                ? mapping
+                : throw new MergeConfigException(path, ["a mergekit config is one YAML mapping (merge_method:, models:, ...)"]);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new MergeConfigException(path, [$"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"]);
+        }
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+
+        var keys = Entries(root, "the config", TopKeys, problems);
+        foreach (var key in NotYetRun.Where(keys.ContainsKey))
+            problems.Add($"'{key}' (line {Line(keys[key])}) is mergekit's, but ChatVector does not run it yet; remove it to merge with the base model's tokenizer and layers.");
+
+        MergeMethod? method = null;
+        if (!keys.TryGetValue("merge_method", out var methodNode)) problems.Add("'merge_method' is missing.");
+        else if (Scalar(methodNode, "merge_method", problems) is { } methodName)
+        {
+            try { method = MethodRegistry.Find(methodName); }
+            catch (MethodParameterException e) { problems.Add($"line {Line(methodNode)}: {e.Message}"); }
+        }
+
+        var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, object>();
+        foreach (var (name, value) in overrides ?? new Dictionary<string, object>()) globals[name] = value;
+
+        ConfigModel? baseModel = keys.TryGetValue("base_model", out var baseNode) && Scalar(baseNode, "base_model", problems) is { } baseReference
+            ? Model(baseReference, new Dictionary<string, object>(), folder, baseNode, problems)
+            : null;
+        var models = new List<ConfigModel>();
+        if (keys.TryGetValue("models", out var modelsNode))
+        {
+            if (modelsNode is not YamlSequenceNode list) problems.Add($"'models' (line {Line(modelsNode)}) must be a list of {{model: ..., parameters: ...}}.");
+            else
+                foreach (var item in list)
+                {
+                    string where = $"models, line {Line(item)}";
+                    var entry = item is YamlMappingNode m ? Entries(m, where, ModelKeys, problems)
+                        : item is YamlScalarNode ? new Dictionary<string, YamlNode> { ["model"] = item } : null;
+                    if (entry is null) { problems.Add($"{where}: a model entry is a mapping with 'model:' and 'parameters:'."); continue; }
+                    if (!entry.TryGetValue("model", out var modelNode)) { problems.Add($"{where}: 'model' is missing."); continue; }
+                    var parameters = entry.TryGetValue("parameters", out var p) ? ParametersOf(p, $"{where}, parameters", problems) : new Dictionary<string, object>();
+                    if (Scalar(modelNode, where, problems) is { } reference) models.Add(Model(reference, parameters, folder, modelNode, problems));
+                }
+        }
+        else if (!keys.ContainsKey("slices")) problems.Add("'models' is missing: list the models to merge.");
+        if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
+
+        DType? dtype = keys.TryGetValue("dtype", out var d) ? DTypeOf(d, "dtype", problems) : null;
+        DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;
+
+        // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
+        var merged = models.Where(m => baseModel is null || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
+        if (method is not null)
+            try { method.CheckParameters(globals, merged.Select(m => (IReadOnlyDictionary<string, object>?)m.Parameters).ToList()); }
+            catch (MethodParameterException e) { problems.Add(e.Message); }
+
+        if (problems.Count > 0) throw new MergeConfigException(path, problems);
+        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType);
+    }
+
+    /// <summary>The mapping's entries, an unknown key refused with the nearest valid one.</summary>
+    private static Dictionary<string, YamlNode> Entries(YamlMappingNode mapping, string where, string[] valid, List<string> problems)
+    {
+        var entries = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            string key = (keyNode as YamlScalarNode)?.Value ?? "";
+            if (!valid.Contains(key)) problems.Add($"{where}: unknown key '{key}' (line {Line(keyNode)}){NameSuggestion.Phrase(key, valid)}.");
+            else if (!entries.TryAdd(key, value)) problems.Add($"{where}: '{key}' is given twice (line {Line(keyNode)}).");
+        }
+        return entries;
+    }
+
+    private static string? Scalar(YamlNode node, string where, List<string> problems)
+    {
+        if (node is YamlScalarNode { Value: { Length: > 0 } value }) return value;
+        problems.Add($"{where} (line {Line(node)}) must be a single value.");
+        return null;
+    }
+
+    /// <summary>A parameters mapping: each value a number, a boolean or a string; mergekit's gradients and filters are refused by name.</summary>
+    private static Dictionary<string, object> ParametersOf(YamlNode node, string where, List<string> problems)
+    {
+        var parameters = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (node is not YamlMappingNode mapping)
+        {
+            problems.Add($"{where} (line {Line(node)}) must be a mapping of parameter names to values.");
+            return parameters;
+        }
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            string name = (keyNode as YamlScalarNode)?.Value ?? "";
+            if (value is not YamlScalarNode { Value: { } text })
+            {
+                problems.Add($"{where}: '{name}' (line {Line(value)}) is a list: mergekit's gradients and filtered values are not run by ChatVector yet; give one value.");
+                continue;
+            }
+            parameters[name] = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number
+                : bool.TryParse(text, out var flag) ? flag
+                : text;
+        }
+        return parameters;
+    }
+
+    private static ConfigModel Model(string reference, Dictionary<string, object> parameters, string folder, YamlNode node, List<string> problems)
+    {
+        if (reference.Contains('+')) problems.Add($"model '{reference}' (line {Line(node)}): a LoRA applied to a model (model+lora) is not run by ChatVector yet.");
+        string path = System.IO.Path.GetFullPath(reference, folder);
+        if (!Directory.Exists(path) && !File.Exists(path))
+            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder; Hugging Face ids are not looked up yet).");
+        return new ConfigModel(reference, path, parameters);
+    }
+
+    private static DType? DTypeOf(YamlNode node, string key, List<string> problems)
+    {
+        if (Scalar(node, key, problems) is not { } name) return null;
+        if (DTypes.TryGetValue(name, out var dtype)) return dtype;
+        problems.Add($"'{key}' (line {Line(node)}): '{name}' is not a floating-point dtype ({string.Join(", ", DTypes.Keys.Where(k => k.Contains("float")))}).");
+        return null;
+    }
+
+    private static long Line(YamlNode node) => node.Start.Line;
+}

@@ -1,0 +1,68 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Merge;
+using ChatVector.Core.Models;
+
+namespace ChatVector.Core.Export;
+
+/// <summary>
+/// What an output made from one producer's tensors inherits: the carried metadata (see
+/// <see cref="CarriedMetadata"/>), the side files a model folder needs, and a vector's provenance.
+/// One instance is shared by all tensors a producer emits; <see cref="OutputExtras"/> combines them.
+/// </summary>
+public sealed class Inheritance
+{
+    public static readonly Inheritance None = new(new Dictionary<string, string>(), null, null);
+
+    private Inheritance(IReadOnlyDictionary<string, string> metadata, OutputSideFiles? sideFiles, VectorProvenance? provenance)
+    {
+        Metadata = metadata;
+        SideFiles = sideFiles;
+        Provenance = provenance;
+    }
+
+    /// <summary>Entries for every written file's __metadata__ (carried keys only).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+    /// <summary>Side files for a model folder target (config, tokenizer, model card), when known.</summary>
+    public OutputSideFiles? SideFiles { get; }
+    /// <summary>For vectors: the models they came from.</summary>
+    public VectorProvenance? Provenance { get; }
+
+    /// <summary>One context per file of an opened model: its carried metadata, the folder's side files (shared, so they agree).</summary>
+    public static IReadOnlyDictionary<SafeTensorFile, Inheritance> ForModel(StoredModel model)
+    {
+        var sideFiles = model.IsFolder ? new OutputSideFiles(model) : null;
+        return model.Files.ToDictionary(
+            file => file,
+            file => new Inheritance(CarriedMetadata.From(file.Metadata), sideFiles, VectorProvenance.FromMetadata(file.Metadata)));
+    }
+
+    /// <summary>A live vector: its provenance, saved as metadata; a vector has no side files.</summary>
+    public static Inheritance ForVector(VectorProvenance provenance) => new(provenance.ToMetadata(), null, provenance);
+
+    /// <summary>A merge: the recipe in every shard, the model's side files with the chat template, dtype and the model card.</summary>
+    public static Inheritance ForMerge(MergePlan plan, StoredModel model)
+    {
+        var recipe = plan.Recipe;
+        var torchDType = recipe.OutputDType is { } dtype ? OutputSideFiles.TorchDTypeName(dtype) : null;
+        return new Inheritance(
+            new Dictionary<string, string> { [MergeRecipe.MetadataKey] = recipe.ToJson() },
+            new OutputSideFiles(model, recipe.TemplateOrigin, recipe.ToModelCard(), torchDType),
+            null);
+    }
+
+    /// <summary>
+    /// A mergekit config's merge: the config as run in every shard's metadata and as <c>mergekit_config.yml</c>, the base
+    /// model's side files, config.json's torch_dtype when the config names one, and a model card that records the config.
+    /// </summary>
+    public static Inheritance ForConfig(Config.ConfigPlan plan)
+    {
+        var config = plan.Config;
+        var card = Config.ConfigCard.Write(plan);
+        var dtype = config.OutDType ?? config.DType;
+        return new Inheritance(
+            new Dictionary<string, string> { [Config.ConfigCard.MetadataKey] = config.Text },
+            new OutputSideFiles(plan.Base, null, card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
+                new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text }),
+            null);
+    }
+}

@@ -1,0 +1,13 @@
+using ChatVector.Core.Merge;
+
+namespace ChatVector.Core.Methods;
+
+/// <summary>mergekit's <c>linear</c>: Σ wᵢ·xᵢ / Σ wᵢ, that is base + Σ wᵢ·δᵢ / Σ wᵢ.</summary>
+public sealed class LinearMethod : TaskArithmeticFamily
+{
+    public override string Name => "linear";
+    public override string Description => "Σ wᵢ·xᵢ / Σ wᵢ, that is base + Σ wᵢ·δᵢ / Σ wᵢ";
+    protected override Sparsify.SparsifyMethod? Sparsification => null;
+    protected override ConsensusMethod Consensus => ConsensusMethod.None;
+    protected override bool NormalizeByDefault => true;
+}

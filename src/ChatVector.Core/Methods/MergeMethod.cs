@@ -1,0 +1,44 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Methods;
+
+/// <summary>
+/// One merge method (one file each, registered in <see cref="MethodRegistry"/>): its mergekit name, the parameters it
+/// takes, and how it makes one output tensor from the base's tensor and each model's task vector (model − base,
+/// lazily). The tensor it returns is lazy too: whole-tensor statistics are gathered before its first chunk
+/// (<see cref="IPrecomputed"/>), then each chunk is computed, as every tensor of an export is.
+/// </summary>
+public abstract class MergeMethod
+{
+    /// <summary>mergekit's <c>merge_method</c> name.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One line for help and errors.</summary>
+    public abstract string Description { get; }
+
+    public abstract IReadOnlyList<MethodParameter> Parameters { get; }
+
+    /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
+    public abstract ITensorSource Merge(MethodInputs inputs);
+
+    /// <summary>The merge-wide values and each model's (which default to the merge-wide values given for per-model parameters), checked.</summary>
+    public (ParameterValues Merge, IReadOnlyList<ParameterValues> PerModel) CheckParameters(IReadOnlyDictionary<string, object>? mergeValues,
+        IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues)
+    {
+        var given = mergeValues ?? new Dictionary<string, object>();
+        var perModelDefaults = given.Where(p => Parameters.Any(d => d.Name == p.Key && d.Scope == ParameterScope.PerModel))
+            .ToDictionary(p => p.Key, p => p.Value);
+        var mergeOnly = given.Where(p => !perModelDefaults.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+        var merge = ParameterValues.Check(Parameters, mergeOnly, $"method '{Name}'", ParameterScope.Merge);
+        var perModel = modelValues.Select((values, i) =>
+            ParameterValues.Check(Parameters, values, $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
+        return (merge, perModel);
+    }
+}
+
+/// <summary>One model's task vector for a tensor (model − base) and its checked per-model parameters.</summary>
+public sealed record MethodVector(ITensorSource Vector, ParameterValues Parameters);
+
+/// <summary>What a method merges for one tensor name: the base's tensor, the vectors, the merge-wide parameters, the output dtype.</summary>
+public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType);
