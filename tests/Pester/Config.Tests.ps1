@@ -68,6 +68,91 @@ Describe 'Import-MergeConfig' -Tag 'Config' {
         Assert-SameTensors $swept $pipeline
     }
 
+    It 'gives each tensor its own value from gradients (over the layers) and filters (by name), as the pipeline does per handle' {
+        $graded = New-Config 'graded.yml' @'
+merge_method: ties
+base_model: base
+models:
+  - model: chat
+    parameters:
+      weight:
+        - filter: self_attn
+          value: 0.5
+        - value: 1.0
+  - model: other
+    parameters:
+      weight: 0.7
+parameters:
+  density: [0.2, 0.8]
+dtype: float32
+'@
+        $fromConfig = Join-Path $TestDrive 'graded-config'
+        Import-MergeConfig $graded | Export-SafeTensor $fromConfig
+        # The trio has layers 0 and 1: t = 0 and 1, so density 0.2 and 0.8; tensors outside the layers take t = 0.
+        $perHandle = Join-Path $TestDrive 'graded-pipeline'
+        & {
+            Get-ChatVector -Base $trio.Base -Chat $trio.Chat | ForEach-Object { $_.Ratio = if ($_.Name -like '*self_attn*') { 0.5 } else { 1.0 }; $_ }
+            Get-ChatVector -Base $trio.Base -Chat $other -Ratio 0.7
+        } | ForEach-Object { $_.Density = if ($_.Layer -eq 1) { 0.8 } else { 0.2 }; $_ } |
+            Limit-ChatVector -Method Magnitude | Add-ChatVector -Model $trio.Base -Consensus Sum -Normalize -DType F32 | Export-SafeTensor $perHandle
+        Assert-SameTensors $fromConfig $perHandle
+    }
+
+    It 'finds a gradient point out of range before anything is read' {
+        $outOfRange = New-Config 'out-of-range.yml' @'
+merge_method: ties
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+parameters:
+  density: [0.2, 1.4]
+'@
+        $failure = { Import-MergeConfig $outOfRange } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match "'density' must be a number between 0 and 1; it is 1.4"
+    }
+
+    It 'finds a Hugging Face id in the local cache (HF_HUB_CACHE), by refs/main or @revision, and names the folders it looked in when absent' {
+        $hub = Join-Path $TestDrive 'hub'
+        $model = Join-Path $hub 'models--acme--tiny-chat'
+        $null = New-Item -ItemType Directory (Join-Path $model 'refs'), (Join-Path $model 'snapshots')
+        Set-Content (Join-Path $model 'refs/main') -Value '0123abcd' -NoNewline
+        Copy-Item -Recurse $trio.Chat (Join-Path $model 'snapshots/0123abcd')
+        Copy-Item -Recurse $other (Join-Path $model 'snapshots/feedbeef') # another revision: another model
+        $byId = New-Config 'by-id.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: acme/tiny-chat
+    parameters: {weight: 1.0}
+  - model: acme/tiny-chat@feedbeef
+    parameters: {weight: 0.5}
+dtype: float32
+'@
+        $byPath = New-Config 'by-path.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+  - model: other
+    parameters: {weight: 0.5}
+dtype: float32
+'@
+        $saved = $env:HF_HUB_CACHE
+        try {
+            $env:HF_HUB_CACHE = $hub
+            Import-MergeConfig $byId | Export-SafeTensor (Join-Path $TestDrive 'by-id')
+            Import-MergeConfig $byPath | Export-SafeTensor (Join-Path $TestDrive 'by-path')
+            Assert-SameTensors (Join-Path $TestDrive 'by-id') (Join-Path $TestDrive 'by-path')
+            $missing = New-Config 'missing-id.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: acme/absent`n    parameters: {weight: 1.0}`n"
+            $failure = { Import-MergeConfig $missing } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+            $failure.Exception.Message | Should -Match ([regex]::Escape((Join-Path $hub 'models--acme--absent')))
+            $failure.Exception.Message | Should -Match 'nothing is downloaded'
+        }
+        finally { $env:HF_HUB_CACHE = $saved }
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

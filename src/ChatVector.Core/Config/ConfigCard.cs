@@ -1,4 +1,5 @@
 using System.Text;
+using ChatVector.Core.Format;
 
 namespace ChatVector.Core.Config;
 
@@ -15,15 +16,15 @@ public static class ConfigCard
     {
         var config = plan.Config;
         var card = new StringBuilder();
-        card.AppendLine("---").AppendLine("tags:").AppendLine("- merge").AppendLine("- chatvector").AppendLine("---").AppendLine();
-        card.AppendLine($"# Merged with ChatVector from a mergekit config").AppendLine();
-        card.AppendLine($"Method: `{config.Method.Name}` ({config.Method.Description}).").AppendLine();
-        card.AppendLine($"Base model: `{config.BaseModel!.Reference}`.").AppendLine();
-        card.AppendLine("Models:");
-        foreach (var model in config.Models) card.AppendLine($"- `{model.Reference}`");
-        card.AppendLine();
-        card.AppendLine("Computed in float32 (float64 for F64 tensors) from the stored values and rounded once to the output dtype.").AppendLine();
-        card.AppendLine("## Configuration").AppendLine().AppendLine("```yaml").Append(config.Text.TrimEnd()).AppendLine().AppendLine("```");
+        card.Line("---").Line("tags:").Line("- merge").Line("- chatvector").Line("---").Line();
+        card.Line($"# Merged with ChatVector from a mergekit config").Line();
+        card.Line($"Method: `{config.Method.Name}` ({config.Method.Description}).").Line();
+        card.Line($"Base model: `{config.BaseModel!.Reference}`.").Line();
+        card.Line("Models:");
+        foreach (var model in config.Models) card.Line($"- `{model.Reference}`");
+        card.Line();
+        card.Line("Computed in float32 (float64 for F64 tensors) from the stored values and rounded once to the output dtype.").Line();
+        card.Line("## Configuration").Line().Line("```yaml").Line(config.Text.TrimEnd().ReplaceLineEndings(PortableText.NewLine.ToString())).Line("```");
         return card.ToString();
     }
 }

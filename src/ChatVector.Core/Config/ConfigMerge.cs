@@ -27,7 +27,6 @@ public static class ConfigMerge
         var merged = config.Models.Where(m => !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         if (merged.Count == 0) problems.Add("no model other than the base to merge.");
-        var (mergeParameters, perModel) = config.Method.CheckParameters(config.Parameters, merged.Select(m => (IReadOnlyDictionary<string, object>?)m.Parameters).ToList());
         var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
         foreach (var (model, pairing) in pairings)
         {
@@ -36,6 +35,7 @@ public static class ConfigMerge
         }
         var vectorsByName = pairings.Select(p => p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal)).ToList();
 
+        var layers = LayerPlaces.Of(@base.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(@base.Tensors.Count);
         foreach (var stored in @base.Tensors)
         {
@@ -44,6 +44,20 @@ public static class ConfigMerge
             if (!dtype.IsComputable())
             {
                 outputs.Add(source); // integer buffers pass through, as in every merge
+                continue;
+            }
+            // Gradients and filters give each tensor its own values: resolved at its layer's place, then checked.
+            double t = layers.PlaceOf(stored.Name);
+            ParameterValues mergeParameters;
+            IReadOnlyList<ParameterValues> perModel;
+            try
+            {
+                (mergeParameters, perModel) = config.Method.CheckParameters(At(config.Parameters, stored.Name, t),
+                    merged.Select(m => (IReadOnlyDictionary<string, object>?)At(m.Parameters, stored.Name, t)).ToList());
+            }
+            catch (MethodParameterException e)
+            {
+                problems.Add($"tensor '{stored.Name}': {e.Message}");
                 continue;
             }
             var vectors = new List<MethodVector>();
@@ -55,6 +69,15 @@ public static class ConfigMerge
         }
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
         return new ConfigPlan(config, @base, outputs, notes);
+    }
+
+    /// <summary>Each parameter's value for one tensor; a filtered value that matches no filter is left out (its default applies).</summary>
+    private static Dictionary<string, object> At(IReadOnlyDictionary<string, ConfigValue> values, string tensorName, double t)
+    {
+        var resolved = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (name, value) in values)
+            if (value.At(tensorName, t) is { } scalar) resolved[name] = scalar;
+        return resolved;
     }
 
     private static bool SamePath(string a, string b) =>

@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace ChatVector.Core.Config;
 
 /// <summary>One model of a config: its folder (resolved against the config's folder) and its own parameters.</summary>
-public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, object> Parameters);
+public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, ConfigValue> Parameters);
 
 /// <summary>
 /// A mergekit YAML config as far as ChatVector runs it: <c>merge_method</c>, <c>base_model</c>, <c>models</c> (each with
@@ -14,7 +14,7 @@ public sealed record ConfigModel(string Reference, string Path, IReadOnlyDiction
 /// checks every key and value and reports every problem at once, before any model is opened.
 /// </summary>
 public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
-    IReadOnlyDictionary<string, object> Parameters, DType? DType, DType? OutDType)
+    IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType)
 {
     private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
     private static readonly string[] ModelKeys = ["model", "parameters"];
@@ -64,11 +64,14 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
             catch (MethodParameterException e) { problems.Add($"line {Line(methodNode)}: {e.Message}"); }
         }
 
-        var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, object>();
-        foreach (var (name, value) in overrides ?? new Dictionary<string, object>()) globals[name] = value;
+        var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, ConfigValue>();
+        foreach (var (name, value) in overrides ?? new Dictionary<string, object>())
+            globals[name] = value is System.Collections.IEnumerable list and not string
+                ? new GradientValue(list.Cast<object>().Select(x => Convert.ToDouble(x, CultureInfo.InvariantCulture)).ToList())
+                : new ScalarValue(value);
 
         ConfigModel? baseModel = keys.TryGetValue("base_model", out var baseNode) && Scalar(baseNode, "base_model", problems) is { } baseReference
-            ? Model(baseReference, new Dictionary<string, object>(), folder, baseNode, problems)
+            ? Model(baseReference, new Dictionary<string, ConfigValue>(), folder, baseNode, problems)
             : null;
         var models = new List<ConfigModel>();
         if (keys.TryGetValue("models", out var modelsNode))
@@ -82,7 +85,7 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
                         : item is YamlScalarNode ? new Dictionary<string, YamlNode> { ["model"] = item } : null;
                     if (entry is null) { problems.Add($"{where}: a model entry is a mapping with 'model:' and 'parameters:'."); continue; }
                     if (!entry.TryGetValue("model", out var modelNode)) { problems.Add($"{where}: 'model' is missing."); continue; }
-                    var parameters = entry.TryGetValue("parameters", out var p) ? ParametersOf(p, $"{where}, parameters", problems) : new Dictionary<string, object>();
+                    var parameters = entry.TryGetValue("parameters", out var p) ? ParametersOf(p, $"{where}, parameters", problems) : new Dictionary<string, ConfigValue>();
                     if (Scalar(modelNode, where, problems) is { } reference) models.Add(Model(reference, parameters, folder, modelNode, problems));
                 }
         }
@@ -94,9 +97,7 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
         var merged = models.Where(m => baseModel is null || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
-        if (method is not null)
-            try { method.CheckParameters(globals, merged.Select(m => (IReadOnlyDictionary<string, object>?)m.Parameters).ToList()); }
-            catch (MethodParameterException e) { problems.Add(e.Message); }
+        if (method is not null) CheckParameters(method, globals, merged, problems);
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
         return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType);
@@ -122,10 +123,10 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         return null;
     }
 
-    /// <summary>A parameters mapping: each value a number, a boolean or a string; mergekit's gradients and filters are refused by name.</summary>
-    private static Dictionary<string, object> ParametersOf(YamlNode node, string where, List<string> problems)
+    /// <summary>A parameters mapping: each value a scalar, a gradient (a list of numbers) or a filtered list ({filter, value} entries).</summary>
+    private static Dictionary<string, ConfigValue> ParametersOf(YamlNode node, string where, List<string> problems)
     {
-        var parameters = new Dictionary<string, object>(StringComparer.Ordinal);
+        var parameters = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         if (node is not YamlMappingNode mapping)
         {
             problems.Add($"{where} (line {Line(node)}) must be a mapping of parameter names to values.");
@@ -134,24 +135,72 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         foreach (var (keyNode, value) in mapping.Children)
         {
             string name = (keyNode as YamlScalarNode)?.Value ?? "";
-            if (value is not YamlScalarNode { Value: { } text })
-            {
-                problems.Add($"{where}: '{name}' (line {Line(value)}) is a list: mergekit's gradients and filtered values are not run by ChatVector yet; give one value.");
-                continue;
-            }
-            parameters[name] = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number
-                : bool.TryParse(text, out var flag) ? flag
-                : text;
+            if (ValueOf(value, $"{where}: '{name}'", problems) is { } parsed) parameters[name] = parsed;
         }
         return parameters;
     }
 
-    private static ConfigModel Model(string reference, Dictionary<string, object> parameters, string folder, YamlNode node, List<string> problems)
+    private static ConfigValue? ValueOf(YamlNode node, string where, List<string> problems)
+    {
+        switch (node)
+        {
+            case YamlScalarNode { Value: { } text }:
+                return new ScalarValue(double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number
+                    : bool.TryParse(text, out var flag) ? flag
+                    : text);
+            case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlScalarNode):
+                var points = new List<double>();
+                foreach (var item in list.Children.Cast<YamlScalarNode>())
+                    if (double.TryParse(item.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var point)) points.Add(point);
+                    else problems.Add($"{where} (line {Line(item)}): a gradient is a list of numbers; '{item.Value}' is not one.");
+                return points.Count == list.Children.Count ? new GradientValue(points) : null;
+            case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlMappingNode):
+                var entries = new List<(string?, ConfigValue)>();
+                foreach (var item in list.Children.Cast<YamlMappingNode>())
+                {
+                    var fields = Entries(item, $"{where}, line {Line(item)}", ["filter", "value"], problems);
+                    string? filter = fields.TryGetValue("filter", out var f) ? Scalar(f, $"{where}: filter", problems) : null;
+                    if (!fields.TryGetValue("value", out var v)) { problems.Add($"{where} (line {Line(item)}): a filtered entry needs 'value'."); continue; }
+                    if (ValueOf(v, where, problems) is { } inner) entries.Add((filter, inner));
+                }
+                return new FilteredValue(entries);
+            default:
+                problems.Add($"{where} (line {Line(node)}) must be a value, a list of numbers (a gradient) or a list of {{filter, value}}.");
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// The method's parameter names, required ones and ranges, checked for every scalar a parameter can take (each point
+    /// of a gradient, each filtered value), so that a value out of range in one layer is found before any tensor is read.
+    /// </summary>
+    private static void CheckParameters(MergeMethod method, Dictionary<string, ConfigValue> globals, List<ConfigModel> models, List<string> problems)
+    {
+        static Dictionary<string, object> First(IReadOnlyDictionary<string, ConfigValue> values) =>
+            values.Where(v => v.Value.Leaves.Any()).ToDictionary(v => v.Key, v => v.Value.Leaves.First());
+        try { method.CheckParameters(First(globals), models.Select(m => (IReadOnlyDictionary<string, object>?)First(m.Parameters)).ToList()); }
+        catch (MethodParameterException e) { problems.Add(e.Message); return; }
+        var scopes = models.Select(m => ($"model '{m.Reference}'", m.Parameters)).Prepend(("parameters", (IReadOnlyDictionary<string, ConfigValue>)globals));
+        foreach (var (where, values) in scopes)
+            foreach (var (name, value) in values)
+                if (method.Parameters.FirstOrDefault(p => p.Name == name) is { } parameter)
+                    foreach (var leaf in value.Leaves)
+                        try { parameter.Convert(leaf, $"method '{method.Name}', {where}"); }
+                        catch (MethodParameterException e) { problems.Add(e.Message); }
+    }
+
+    private static ConfigModel Model(string reference, Dictionary<string, ConfigValue> parameters, string folder, YamlNode node, List<string> problems)
     {
         if (reference.Contains('+')) problems.Add($"model '{reference}' (line {Line(node)}): a LoRA applied to a model (model+lora) is not run by ChatVector yet.");
-        string path = System.IO.Path.GetFullPath(reference, folder);
-        if (!Directory.Exists(path) && !File.Exists(path))
-            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder; Hugging Face ids are not looked up yet).");
+        string path = System.IO.Path.GetFullPath(reference.Split('@')[0], folder);
+        if (Directory.Exists(path) || File.Exists(path)) return new ConfigModel(reference, path, parameters);
+        if (HuggingFaceCache.LooksLikeId(reference))
+        {
+            if (HuggingFaceCache.Find(reference, out var lookedIn) is { } snapshot) return new ConfigModel(reference, snapshot, parameters);
+            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path}, and no snapshot of it in the Hugging Face cache " +
+                $"(looked in {string.Join(", ", lookedIn)}; nothing is downloaded: fetch it with huggingface-cli, or set HF_HUB_CACHE).");
+        }
+        else problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder).");
         return new ConfigModel(reference, path, parameters);
     }
 
