@@ -153,6 +153,33 @@ dtype: float32
         finally { $env:HF_HUB_CACHE = $saved }
     }
 
+    It 'runs slerp: a gradient of t from 0 to 1 gives the base''s layer 0 and the other model''s layer 1, bit for bit' {
+        $slerp = New-Config 'slerp.yml' @'
+merge_method: slerp
+base_model: base
+models:
+  - model: base
+  - model: other
+parameters:
+  t: [0, 1]
+'@
+        $out = Join-Path $TestDrive 'slerp'
+        Import-MergeConfig $slerp | Export-SafeTensor $out
+        $merged = Read-IndependentBytes $out
+        $base = Read-IndependentBytes $trio.Base
+        $otherBytes = Read-IndependentBytes $other
+        foreach ($name in $base.Keys) {
+            [byte[]]$expected = if ($name -like "model.layers.1.*") { $otherBytes[$name] } else { $base[$name] } # t = 0 outside the layers
+            [Linq.Enumerable]::SequenceEqual($merged[$name], $expected) | Should -BeTrue -Because $name
+        }
+    }
+
+    It 'refuses slerp with more than one model besides the base' {
+        $three = New-Config 'slerp-three.yml' "merge_method: slerp`nbase_model: base`nmodels:`n  - model: chat`n  - model: other`nparameters:`n  t: 0.5`n"
+        $failure = { Import-MergeConfig $three } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match 'slerp merges the base and 1 other model; the config gives 2'
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

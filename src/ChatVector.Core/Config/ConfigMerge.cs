@@ -27,6 +27,10 @@ public static class ConfigMerge
         var merged = config.Models.Where(m => !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         if (merged.Count == 0) problems.Add("no model other than the base to merge.");
+        else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
+            problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
+        else if (merged.Count < config.Method.MinimumModelCount)
+            problems.Add($"{config.Method.Name} merges the base and at least {config.Method.MinimumModelCount} other models; the config gives {merged.Count}.");
         var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
         foreach (var (model, pairing) in pairings)
         {

@@ -13,8 +13,8 @@ namespace ChatVector.Core.Methods;
 /// </summary>
 public abstract class ElementwiseMethod : MergeMethod
 {
-    /// <summary>How many float64 sums <see cref="Accumulate"/> fills (0: no statistics pass).</summary>
-    public virtual int StatisticCount => 0;
+    /// <summary>How many float64 sums <see cref="Accumulate"/> fills for these inputs (0: no statistics pass; per-row statistics grow with the rows).</summary>
+    public virtual int StatisticCount(MethodInputs inputs) => 0;
 
     /// <summary>Adds one chunk's share to <paramref name="sums"/>; called chunk by chunk, in order.</summary>
     public virtual void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) { }
@@ -59,7 +59,7 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
 
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs(Inputs);
 
-    public bool RereadsInputs => _method.StatisticCount > 0 || Prefetching.RereadsInputs(Inputs);
+    public bool RereadsInputs => _method.StatisticCount(_inputs) > 0 || Prefetching.RereadsInputs(Inputs);
 
     public void Precompute(ComputeContext context)
     {
@@ -73,7 +73,7 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         lock (_gate)
         {
             if (_statistics is { } known) return known;
-            var sums = new double[_method.StatisticCount];
+            var sums = new double[_method.StatisticCount(_inputs)];
             if (sums.Length > 0)
                 for (long first = 0; first < ElementCount; first += StatisticsChunkElements)
                 {

@@ -19,6 +19,12 @@ public abstract class MergeMethod
 
     public abstract IReadOnlyList<MethodParameter> Parameters { get; }
 
+    /// <summary>How many models besides the base the method merges, when it takes a fixed number (slerp: one); null for any.</summary>
+    public virtual int? ModelCount => null;
+
+    /// <summary>The fewest models besides the base the method merges (model_stock: two).</summary>
+    public virtual int MinimumModelCount => 1;
+
     /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
     public abstract ITensorSource Merge(MethodInputs inputs);
 

@@ -20,6 +20,9 @@ public static class MethodRegistry
         Register(new BreadcrumbsTiesMethod());
         Register(new DellaMethod());
         Register(new DellaLinearMethod());
+        Register(new SlerpMethod());
+        Register(new NearSwapMethod());
+        Register(new ModelStockMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All

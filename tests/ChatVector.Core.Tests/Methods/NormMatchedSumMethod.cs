@@ -14,7 +14,7 @@ public sealed class NormMatchedSumMethod : ElementwiseMethod
     public override IReadOnlyList<MethodParameter> Parameters { get; } =
         [MethodParameter.Number("weight", 1.0, ParameterScope.PerModel, "the vector's weight")];
 
-    public override int StatisticCount => 8; // squared norms of up to 8 vectors
+    public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count; // each vector's squared norm
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {

@@ -1,0 +1,74 @@
+namespace ChatVector.Core.Methods;
+
+/// <summary>
+/// mergekit's <c>model_stock</c> (Model Stock): with N ≥ 2 models besides the base, cos θ is the mean over pairs of the
+/// cosines between their task vectors δᵢ (each dot product over the norms' product, that product at least 1e-6, then
+/// clamped to [−1, 1]); t = N·cos θ / (1 + (N − 1)·cos θ); the result t·mean(xᵢ) + (1 − t)·x₀. With
+/// <c>filter_wise</c>, θ and t per row (the last dimension) instead of per tensor. Statistics: each δᵢ's squared norm
+/// and each pair's dot product, per tensor or per row.
+/// </summary>
+public sealed class ModelStockMethod : ElementwiseMethod
+{
+    public override string Name => "model_stock";
+    public override string Description => "the average of the models pulled towards the base by the angle between their task vectors";
+    public override IReadOnlyList<MethodParameter> Parameters { get; } =
+        [MethodParameter.Boolean("filter_wise", false, "one angle per row instead of per tensor")];
+
+    public override int MinimumModelCount => 2;
+
+    public override int StatisticCount(MethodInputs inputs) => Groups(inputs) * PerGroup(inputs.Vectors.Count);
+
+    /// <summary>Per group (the tensor, or a row): N squared norms, then the N(N − 1)/2 pairs' dot products.</summary>
+    private static int PerGroup(int n) => n + n * (n - 1) / 2;
+
+    private static long RowLength(MethodInputs inputs) => inputs.Base.Shape.Length == 0 ? 1 : inputs.Base.Shape[^1];
+
+    private static int Groups(MethodInputs inputs) =>
+        inputs.Parameters.Boolean("filter_wise") ? checked((int)(inputs.Base.ElementCount / Math.Max(1, RowLength(inputs)))) : 1;
+
+    private static long GroupOf(long element, MethodInputs inputs) =>
+        inputs.Parameters.Boolean("filter_wise") ? element / RowLength(inputs) : 0;
+
+    public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
+    {
+        int n = chunk.VectorCount, stride = PerGroup(n);
+        for (int i = 0; i < chunk.Length; i++)
+        {
+            int offset = (int)GroupOf(chunk.FirstElement + i, inputs) * stride;
+            int pair = n;
+            for (int a = 0; a < n; a++)
+            {
+                double da = chunk.Vector(a)[i];
+                sums[offset + a] += da * da;
+                for (int b = a + 1; b < n; b++) sums[offset + pair++] += da * chunk.Vector(b)[i];
+            }
+        }
+    }
+
+    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
+    {
+        int n = chunk.VectorCount, stride = PerGroup(n);
+        long group = -1;
+        float t = 0;
+        for (int i = 0; i < chunk.Length; i++)
+        {
+            long g = GroupOf(chunk.FirstElement + i, inputs);
+            if (g != group) (group, t) = (g, Ratio(statistics.Slice((int)g * stride, stride), n));
+            float x0 = chunk.Base[i], sum = 0;
+            for (int a = 0; a < n; a++) sum += x0 + chunk.Vector(a)[i];
+            output[i] = t * (sum / n) + (1 - t) * x0;
+        }
+    }
+
+    /// <summary>t from one group's squared norms and pair dot products.</summary>
+    public static float Ratio(ReadOnlySpan<double> sums, int n)
+    {
+        double cosines = 0;
+        int pair = n, pairs = 0;
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++, pairs++)
+                cosines += Math.Clamp(sums[pair++] / Math.Max(Math.Sqrt(sums[a]) * Math.Sqrt(sums[b]), 1e-6), -1, 1);
+        double cosine = cosines / pairs;
+        return (float)(n * cosine / (1 + (n - 1) * cosine));
+    }
+}
