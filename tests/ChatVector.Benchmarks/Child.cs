@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Runtime;

@@ -33,7 +33,7 @@ internal static class PageCache
             foreach (var tensor in model.Tensors)
             {
                 // The Core's own page-cache hint (posix_fadvise DONTNEED): no root needed, unlike drop_caches, and only these files.
-                if (state == PageCacheState.Cold) tensor.File.DropFromCache(tensor.Info);
+                if (state == PageCacheState.Cold) Core.IO.PageCache.DontNeed(tensor.File.RangeOf(tensor.Info));
                 else ReadAll(tensor, Scratch);
             }
         }

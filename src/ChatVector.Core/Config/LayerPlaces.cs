@@ -1,4 +1,4 @@
-using ChatVector.Core.Statistics;
+using ChatVector.Core.Models;
 
 namespace ChatVector.Core.Config;
 
@@ -13,8 +13,8 @@ public sealed class LayerPlaces
     private LayerPlaces(int layerCount) => _layerCount = layerCount;
 
     public static LayerPlaces Of(IEnumerable<string> tensorNames) =>
-        new(tensorNames.Select(LayerGroups.Number).Where(i => i is not null).Select(i => i!.Value).DefaultIfEmpty(-1).Max() + 1);
+        new(tensorNames.Select(HuggingFaceNames.LayerNumber).Where(i => i is not null).Select(i => i!.Value).DefaultIfEmpty(-1).Max() + 1);
 
     public double PlaceOf(string tensorName) =>
-        LayerGroups.Number(tensorName) is { } layer && _layerCount > 1 ? (double)layer / (_layerCount - 1) : 0;
+        HuggingFaceNames.LayerNumber(tensorName) is { } layer && _layerCount > 1 ? (double)layer / (_layerCount - 1) : 0;
 }

@@ -1,3 +1,5 @@
+using ChatVector.Core.IO;
+
 namespace ChatVector.Core.Export;
 
 /// <summary>

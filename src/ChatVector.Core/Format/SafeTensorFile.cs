@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using ChatVector.Core.IO;
 using Microsoft.Win32.SafeHandles;
 
 namespace ChatVector.Core.Format;
@@ -56,8 +57,6 @@ public sealed class SafeTensorFile
 
     public string Path { get; }
     public long FileLength { get; }
-    /// <summary>The file's write time when it was opened (with the path and length, its identity for held copies).</summary>
-    internal DateTime LastWriteUtc => _lastWriteUtc;
     /// <summary>Offset of the data section: 8 + header length.</summary>
     public long DataStart { get; }
     /// <summary>Tensors in data (offset) order.</summary>
@@ -66,6 +65,18 @@ public sealed class SafeTensorFile
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     public TensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Where the tensor's bytes lie in this file as it was opened (with its length and write time, its identity): what
+    /// a held copy of them is keyed by, and what page-cache hints name.
+    /// </summary>
+    public FileRange RangeOf(TensorInfo tensor) => new(Path, FileLength, _lastWriteUtc, DataStart + tensor.Begin, tensor.ByteLength);
+
+    /// <summary>The tensor's range and how to read it from this file: what <see cref="ResidentTensors.TryHold(IEnumerable{ValueTuple{FileRange, RangeReader}}, CancellationToken)"/> takes.</summary>
+    public (FileRange Range, RangeReader Read) RangeToHold(TensorInfo tensor) => (RangeOf(tensor), destination => ReadTensorBytes(tensor, 0, destination));
+
+    /// <summary>Whether the tensor is held in memory now (<see cref="ResidentTensors"/>; a hint: it may be let go right after).</summary>
+    public bool IsHeld(TensorInfo tensor) => ResidentTensors.IsHeld(RangeOf(tensor));
 
     /// <summary>
     /// Copies <paramref name="destination"/>.Length bytes of <paramref name="tensor"/> starting
@@ -79,7 +90,7 @@ public sealed class SafeTensorFile
         int length = destination.Length;
         if (offsetInTensor < 0 || offsetInTensor > tensor.ByteLength - destination.Length) // no overflow near long.MaxValue
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + destination.Length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
-        if (destination.IsEmpty || ResidentTensors.TryRead(this, tensor, offsetInTensor, destination)) return;
+        if (destination.IsEmpty || ResidentTensors.TryRead(RangeOf(tensor), offsetInTensor, destination)) return;
         SafeFileHandle opened;
         try { opened = OpenForReading(Path); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) // the file, or its whole folder, is gone
@@ -116,38 +127,8 @@ public sealed class SafeTensorFile
     {
         if (offsetInTensor < 0 || length < 0 || offsetInTensor > tensor.ByteLength - length)
             throw new ArgumentOutOfRangeException(nameof(offsetInTensor), $"bytes [{offsetInTensor}, {offsetInTensor + length}) outside tensor '{tensor.Name}' of {tensor.ByteLength} bytes");
-        return ResidentTensors.TryBorrow(this, tensor, offsetInTensor, length, out bytes);
+        return ResidentTensors.TryBorrow(RangeOf(tensor), offsetInTensor, length, out bytes);
     }
-
-    /// <summary>
-    /// Asks the system to start reading a tensor's bytes into the page cache now, in the background (Linux:
-    /// posix_fadvise WILLNEED), so a later read finds them there. A hint only: any failure is ignored, and
-    /// elsewhere it does nothing. Models larger than the page cache are read from disk during a merge; without the
-    /// hint each worker waited for its own 1 MB read, with it the disk works ahead of them.
-    /// </summary>
-    public void Prefetch(TensorInfo tensor) => Advise(tensor, PosixFadvWillNeed);
-
-    /// <summary>Tells the system a tensor's cached pages will not be read again (posix_fadvise DONTNEED); a hint, like <see cref="Prefetch"/>.</summary>
-    public void DropFromCache(TensorInfo tensor) => Advise(tensor, PosixFadvDontNeed);
-
-    private void Advise(TensorInfo tensor, int advice)
-    {
-        if (!OperatingSystem.IsLinux() || tensor.ByteLength == 0 || !_canAdvise) return;
-        try
-        {
-            using var opened = OpenForReading(Path);
-            _ = PosixFadvise((int)opened.DangerousGetHandle(), DataStart + tensor.Begin, tensor.ByteLength, advice);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _canAdvise = false; }
-    }
-
-    private const int PosixFadvDontNeed = 4;
-    private const int PosixFadvWillNeed = 3;
-    private static bool _canAdvise = true;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "posix_fadvise")]
-    private static extern int PosixFadvise(int fd, long offset, long length, int advice);
 
     private static SafeFileHandle OpenForReading(string path) =>
         File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using ChatVector.Core.IO;
 using Newtonsoft.Json;
 
 namespace ChatVector.Core.Format;
@@ -109,7 +110,7 @@ public static class SafeTensorWriter
             }
             cancellation.ThrowIfCancellationRequested();
             // Antivirus and the search indexer open a new file briefly on Windows: the rename waits them out.
-            Export.SharingRetry.Run(() => File.Move(temp, path, overwrite));
+            SharingRetry.Run(() => File.Move(temp, path, overwrite));
         }
         catch
         {

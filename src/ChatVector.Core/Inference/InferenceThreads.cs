@@ -5,7 +5,7 @@ namespace ChatVector.Core.Inference;
 /// <summary>
 /// libtorch's CPU threads during a forward pass. Merges run one chunk per core on their own workers and
 /// keep libtorch at one thread; a forward pass is one big matmul at a time, so it wants every core. Set for
-/// the call and restored after, unless CHATVECTOR_TORCH_THREADS fixes the count or the kernels are pinned
+/// the call and restored after, unless <see cref="Settings.EnvironmentSettings.TorchThreads"/> fixes the count or the kernels are pinned
 /// (<see cref="Runtime.ReproducibleKernels"/>: the same bits on every machine need the same thread count).
 /// </summary>
 internal static class InferenceThreads
@@ -17,7 +17,7 @@ internal static class InferenceThreads
     {
         if (config.HiddenSize < MinimumHiddenSize || context.Device.type != TorchSharp.DeviceType.CPU
             || Runtime.ReproducibleKernels.Pinned
-            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHATVECTOR_TORCH_THREADS")))
+            || Settings.EnvironmentSettings.TorchThreads is not null)
             return work();
         int previous = TorchSharp.torch.get_num_threads();
         TorchSharp.torch.set_num_threads(Environment.ProcessorCount);

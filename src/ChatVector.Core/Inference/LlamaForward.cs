@@ -1,3 +1,4 @@
+using ChatVector.Core.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ public sealed class LlamaForward(ModelWeights weights)
             }
             cache?.Advance(ids.Count);
             using (x)
-            using (var norm = Weights.Read(WeightNames.FinalNorm))
+            using (var norm = Weights.Read(HuggingFaceNames.FinalNorm))
                 return RmsNorm.Apply(x, norm, Config.RmsNormEps);
         }
     }

@@ -1,6 +1,7 @@
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using TorchSharp;
+using Names = ChatVector.Core.Models.HuggingFaceNames;
 
 namespace ChatVector.Core.Inference;
 
@@ -25,7 +26,7 @@ public sealed class ModelWeights : IDisposable
         ModelPath = modelPath;
         _loaded = keepLoaded ? new Dictionary<string, torch.Tensor>(StringComparer.Ordinal) : null;
         HeadChunkRows = Math.Max(1, HeadChunkBytes / (4L * config.HiddenSize));
-        HeadName = find(WeightNames.LmHead) is not null || !config.TieWordEmbeddings ? WeightNames.LmHead : WeightNames.Embedding;
+        HeadName = find(Names.LmHead) is not null || !config.TieWordEmbeddings ? Names.LmHead : Names.Embedding;
         Check();
         // Loads libtorch (and checks the device) before any tensor code runs: TorchSharp's own loader must never go first.
         _ = context.Device;
@@ -46,7 +47,7 @@ public sealed class ModelWeights : IDisposable
     /// </summary>
     public torch.ScalarType ComputeType => _computeType ??= Context.Device.type == DeviceType.CPU
         ? torch.ScalarType.Float32
-        : TorchTypes.ToScalarType(Source(WeightNames.Embedding).DType, WeightNames.Embedding);
+        : TorchTypes.ToScalarType(Source(Names.Embedding).DType, Names.Embedding);
 
     private torch.ScalarType? _computeType; // asked on every weight read (once per embedding row)
 
@@ -55,19 +56,20 @@ public sealed class ModelWeights : IDisposable
     {
         var c = Config;
         long q = (long)c.Heads * c.HeadDim, kv = (long)c.KvHeads * c.HeadDim;
-        Expect(WeightNames.Embedding, c.VocabSize, c.HiddenSize);
-        Expect(WeightNames.FinalNorm, c.HiddenSize);
+        Expect(Names.Embedding, c.VocabSize, c.HiddenSize);
+        Expect(Names.FinalNorm, c.HiddenSize);
         Expect(HeadName, c.VocabSize, c.HiddenSize);
         for (int i = 0; i < c.Layers; i++)
         {
-            Expect(WeightNames.Layer(i, "self_attn.q_proj.weight"), q, c.HiddenSize);
-            Expect(WeightNames.Layer(i, "self_attn.k_proj.weight"), kv, c.HiddenSize);
-            Expect(WeightNames.Layer(i, "self_attn.v_proj.weight"), kv, c.HiddenSize);
-            Expect(WeightNames.Layer(i, "self_attn.o_proj.weight"), c.HiddenSize, q);
-            Expect(WeightNames.Layer(i, "mlp.gate_proj.weight"), c.IntermediateSize, c.HiddenSize);
-            Expect(WeightNames.Layer(i, "mlp.up_proj.weight"), c.IntermediateSize, c.HiddenSize);
-            Expect(WeightNames.Layer(i, "mlp.down_proj.weight"), c.HiddenSize, c.IntermediateSize);
-            foreach (var norm in WeightNames.Norms) Expect(WeightNames.Layer(i, norm + ".weight"), c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.QProj), q, c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.KProj), kv, c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.VProj), kv, c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.OProj), c.HiddenSize, q);
+            Expect(Names.LayerWeight(i, Names.GateProj), c.IntermediateSize, c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.UpProj), c.IntermediateSize, c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.DownProj), c.HiddenSize, c.IntermediateSize);
+            Expect(Names.LayerWeight(i, Names.InputNorm), c.HiddenSize);
+            Expect(Names.LayerWeight(i, Names.PostAttentionNorm), c.HiddenSize);
         }
     }
 
@@ -75,7 +77,7 @@ public sealed class ModelWeights : IDisposable
     {
         var source = _find(name) ?? throw new InferenceException(InferenceProblem.MissingWeight,
             $"{ModelPath}: the model has no tensor '{name}', which {Config.Architecture} needs" +
-            (name == WeightNames.LmHead ? " (config.json does not set tie_word_embeddings)." : "."), ModelPath);
+            (name == Names.LmHead ? " (config.json does not set tie_word_embeddings)." : "."), ModelPath);
         if (!source.Shape.SequenceEqual(shape))
             throw new InferenceException(InferenceProblem.MissingWeight,
                 $"{ModelPath}: tensor '{name}' has shape [{string.Join(", ", source.Shape)}]; config.json implies [{string.Join(", ", shape)}].", ModelPath);
@@ -110,22 +112,23 @@ public sealed class ModelWeights : IDisposable
     /// <summary>Layer <paramref name="layer"/>'s weights (read now; the caller disposes them).</summary>
     public LayerWeights Layer(int layer)
     {
-        string N(string part) => WeightNames.Layer(layer, part);
+        string W(string module) => Names.LayerWeight(layer, module);
+        string B(string module) => Names.LayerBias(layer, module);
         return new LayerWeights
         {
-            InputNorm = Read(N("input_layernorm.weight")),
-            PostAttentionNorm = Read(N("post_attention_layernorm.weight")),
-            Q = Read(N("self_attn.q_proj.weight")),
-            K = Read(N("self_attn.k_proj.weight")),
-            V = Read(N("self_attn.v_proj.weight")),
-            O = Read(N("self_attn.o_proj.weight")),
-            QBias = ReadOptional(N("self_attn.q_proj.bias")),
-            KBias = ReadOptional(N("self_attn.k_proj.bias")),
-            VBias = ReadOptional(N("self_attn.v_proj.bias")),
-            OBias = ReadOptional(N("self_attn.o_proj.bias")),
-            Gate = Read(N("mlp.gate_proj.weight")),
-            Up = Read(N("mlp.up_proj.weight")),
-            Down = Read(N("mlp.down_proj.weight")),
+            InputNorm = Read(W(Names.InputNorm)),
+            PostAttentionNorm = Read(W(Names.PostAttentionNorm)),
+            Q = Read(W(Names.QProj)),
+            K = Read(W(Names.KProj)),
+            V = Read(W(Names.VProj)),
+            O = Read(W(Names.OProj)),
+            QBias = ReadOptional(B(Names.QProj)),
+            KBias = ReadOptional(B(Names.KProj)),
+            VBias = ReadOptional(B(Names.VProj)),
+            OBias = ReadOptional(B(Names.OProj)),
+            Gate = Read(W(Names.GateProj)),
+            Up = Read(W(Names.UpProj)),
+            Down = Read(W(Names.DownProj)),
         };
     }
 
@@ -142,7 +145,7 @@ public sealed class ModelWeights : IDisposable
         {
             if (_loaded is not null)
             {
-                using var table = Read(WeightNames.Embedding);
+                using var table = Read(Names.Embedding);
                 foreach (var id in distinct)
                 {
                     using var row = table[id];
@@ -151,7 +154,7 @@ public sealed class ModelWeights : IDisposable
             }
             else
             {
-                var source = Source(WeightNames.Embedding);
+                var source = Source(Names.Embedding);
                 foreach (var id in distinct) rows.Add(ReadRange(source, id * hidden, hidden));
             }
             using var unique = torch.stack(rows);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 
@@ -82,7 +83,7 @@ internal static class BlockedMerge
     }
 
     private static bool AllInputsHeld(MergedTensor merge) =>
-        merge.StoredInputs().All(input => ResidentTensors.IsHeld(input.Stored.File, input.Stored.Info));
+        merge.StoredInputs().All(input => input.Stored.File.IsHeld(input.Stored.Info));
 
     private static bool Applies(MergedTensor merge, long firstElement, int count)
     {

@@ -77,7 +77,7 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
 
     /// <summary>
     /// The raw bf16 bits of chat and base over elements [first, first + count): lent by a held copy
-    /// (<see cref="Format.ResidentTensors"/>) where there is one, else read into scratch arrays; all given back on dispose.
+    /// (<see cref="IO.ResidentTensors"/>) where there is one, else read into scratch arrays; all given back on dispose.
     /// </summary>
     private Bf16Bits ReadBf16Bits(long firstElement, int count, ComputeContext context)
     {
@@ -109,10 +109,10 @@ public sealed class ChatVectorTensor : ComputedTensorSource, IFloat32Source, IMa
     /// <summary>One side's bits: a loan of held bytes, or a scratch array filled from the file.</summary>
     private readonly ref struct Bf16Side
     {
-        private readonly Format.ResidentTensors.Loan _loan;
+        private readonly IO.ResidentTensors.Loan _loan;
         private readonly ushort[]? _scratch;
 
-        private Bf16Side(Format.ResidentTensors.Loan loan, ushort[]? scratch, ReadOnlySpan<ushort> bits)
+        private Bf16Side(IO.ResidentTensors.Loan loan, ushort[]? scratch, ReadOnlySpan<ushort> bits)
         {
             _loan = loan;
             _scratch = scratch;

@@ -39,7 +39,7 @@ public static class MergePlanner
         var unused = new List<string>();
         foreach (var name in vectorNames.Where(n => model.Find(n) is null))
         {
-            if (model.TiedEmbeddings && EmbeddingNames.IsLmHead(name))
+            if (model.TiedEmbeddings && HuggingFaceNames.IsLmHead(name))
                 notes.Add($"'{name}': the model ties its LM head to the input embedding, so the embedding's vector applies to both and this one is not added.");
             else
                 unused.Add(name);
@@ -50,7 +50,7 @@ public static class MergePlanner
     private static List<VectorTerm> PlanTerms(MergeRequest request, StoredTensorSource target, List<VectorInput> inputs, List<string> notes, List<string> problems)
     {
         var terms = new List<VectorTerm>();
-        bool embedding = EmbeddingNames.IsEmbedding(target.Name);
+        bool embedding = HuggingFaceNames.IsEmbedding(target.Name);
         if (request.SkipEmbedding && embedding)
         {
             notes.Add($"'{target.Name}': left as the model's (-SkipEmbedding).");

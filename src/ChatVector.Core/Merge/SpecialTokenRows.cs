@@ -86,7 +86,7 @@ internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<lon
     public List<RowOverride> For(StoredTensorSource target, List<string> problems)
     {
         var overrides = new List<RowOverride>();
-        if (!EmbeddingNames.IsEmbedding(target.Name) || target.Shape.Length != 2) return overrides;
+        if (!HuggingFaceNames.IsEmbedding(target.Name) || target.Shape.Length != 2) return overrides;
         var source = FindChatRows(target.Name);
         if (source is null)
         {
@@ -110,7 +110,7 @@ internal sealed class SpecialTokenRows(StoredModel chat, IReadOnlyDictionary<lon
 
     /// <summary>The chat model's tensor of that name; for a chat model with tied embeddings, its embedding stands for the LM head.</summary>
     private StoredTensor? FindChatRows(string name) =>
-        chat.Find(name) ?? (EmbeddingNames.IsLmHead(name)
-            ? chat.Tensors.FirstOrDefault(t => EmbeddingNames.IsEmbedding(t.Name) && !EmbeddingNames.IsLmHead(t.Name))
+        chat.Find(name) ?? (HuggingFaceNames.IsLmHead(name)
+            ? chat.Tensors.FirstOrDefault(t => HuggingFaceNames.IsEmbedding(t.Name) && !HuggingFaceNames.IsLmHead(t.Name))
             : null);
 }

@@ -22,7 +22,7 @@ public static class VectorRatios
         if (withRatio.Count == 0) return null;
         var distinct = withRatio.Select(t => t.Ratio!.Value).Distinct().ToList();
         if (distinct.Count == 1 && withRatio.Count == tensors.Count) return Format(distinct[0]);
-        Export.DuplicateTensorNamesException.ThrowIfAny(withRatio.Select(t => t.Name), "one model"); // the map is keyed by name
+        Tensors.DuplicateTensorNamesException.ThrowIfAny(withRatio.Select(t => t.Name), "one model"); // the map is keyed by name
         return new JObject(withRatio.Select(t => new JProperty(t.Name, t.Ratio!.Value))).ToString(Formatting.None);
     }
 

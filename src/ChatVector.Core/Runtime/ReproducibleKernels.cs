@@ -24,7 +24,7 @@ namespace ChatVector.Core.Runtime;
 public static class ReproducibleKernels
 {
     /// <summary>When "1", the module pins the kernels before it loads libtorch (<see cref="TorchRuntime.EnsureLoaded"/>).</summary>
-    public const string EnvVar = "CHATVECTOR_REPRODUCIBLE_KERNELS";
+    public const string EnvVar = Core.Settings.EnvironmentSettings.ReproducibleKernelsVariable;
 
     /// <summary>The intra-op thread count a reproducible run uses: ATen splits a reduction by thread count.</summary>
     public const int Threads = 1;
@@ -42,8 +42,7 @@ public static class ReproducibleKernels
     public static bool Pinned { get; private set; }
 
     /// <summary>True when <see cref="EnvVar"/> asks the module for pinned kernels.</summary>
-    public static bool RequestedByEnvironment =>
-        Environment.GetEnvironmentVariable(EnvVar)?.Trim() is "1" or "true" or "True" or "TRUE";
+    public static bool RequestedByEnvironment => Core.Settings.EnvironmentSettings.ReproducibleKernels;
 
     /// <summary>Puts <see cref="Settings"/> into the native environment, overriding what the caller's environment
     /// says. Must run before libtorch computes anything; throws if libtorch is already loaded in this process,

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using ChatVector.Core.Settings;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ namespace ChatVector.Core.Runtime;
 public static class TorchRuntime
 {
     /// <summary>Overrides where the natives are loaded from (a folder holding libLibTorchSharp and libtorch).</summary>
-    public const string NativeDirEnvVar = "CHATVECTOR_NATIVE_DIR";
+    public const string NativeDirEnvVar = EnvironmentSettings.NativeDirectoryVariable;
 
     private static readonly object Gate = new();
     private static readonly Dictionary<string, IntPtr> Preloaded = new(StringComparer.OrdinalIgnoreCase);
@@ -51,8 +52,7 @@ public static class TorchRuntime
             // intra-op threads on top of them only contend, and merges get slower.
             // CHATVECTOR_TORCH_THREADS sets another balance where a server wants it.
             // Pinned kernels also pin the count: ATen splits its reductions by it.
-            torch.set_num_threads(ReproducibleKernels.Pinned ? ReproducibleKernels.Threads
-                : EnvironmentNumbers.Int("CHATVECTOR_TORCH_THREADS") is > 0 and var threads ? threads : 1);
+            torch.set_num_threads(ReproducibleKernels.Pinned ? ReproducibleKernels.Threads : EnvironmentSettings.TorchThreads ?? 1);
             NativeMemoryTuning.Apply();
             _loaded = true;
         }
@@ -134,8 +134,7 @@ public static class TorchRuntime
 
     private static string FindNativeDirectory(NativeLibraries natives)
     {
-        var overrideDir = Environment.GetEnvironmentVariable(NativeDirEnvVar);
-        if (!string.IsNullOrWhiteSpace(overrideDir))
+        if (EnvironmentSettings.NativeDirectory is { } overrideDir)
         {
             if (natives.IsComplete(overrideDir)) return Path.GetFullPath(overrideDir);
             throw new InvalidOperationException(

@@ -29,9 +29,8 @@ public interface ISparsifyRule
 /// <param name="RowLength">The last dimension (a 1-D tensor is one row; a scalar is a row of one).</param>
 /// <param name="ReadKeys">The magnitude keys (<see cref="MagnitudeOrder"/>) of elements [start, start + keys.Length), for statistics' passes.</param>
 /// <param name="SelectionChunkElements">Elements per read in a statistics pass.</param>
-/// <param name="Parallelism">Threads reading chunks at once in a statistics pass.</param>
 public sealed record SparsifyTarget(string Name, long ElementCount, long RowLength,
-    SparsifyTarget.KeyReader ReadKeys, int SelectionChunkElements, int Parallelism)
+    SparsifyTarget.KeyReader ReadKeys, int SelectionChunkElements)
 {
     public delegate void KeyReader(long start, Span<uint> keys, ComputeContext context);
 }

@@ -40,7 +40,7 @@ internal sealed class MagnitudeTrim(SparsifyOptions options, SparsifyTarget targ
             var window = OrderWindow.For(options, n);
             var positions = window.PositionsToSelect(n);
             var points = ExactSelection.Select(n, positions, (start, keys) => target.ReadKeys(start, keys, context), target.SelectionChunkElements,
-                target.Parallelism, context.Cancellation);
+                context.Parallelism, context.Cancellation);
             var found = positions.Zip(points).ToDictionary(p => p.First, p => p.Second);
             _bounds = window.Bounds(n, found);
             return _bounds.Value;

@@ -1,5 +1,4 @@
 using ChatVector.Core.Format;
-using ChatVector.Core.Streaming;
 using ChatVector.Core.Tensors;
 using TorchSharp;
 
@@ -25,8 +24,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         Inner = inner;
         Options = options.Validated(inner.Name);
         if (selectionChunkElements <= 0) throw new ArgumentOutOfRangeException(nameof(selectionChunkElements));
-        _rule = SparsifyRules.Create(Options, new SparsifyTarget(Name, ElementCount, RowLength, ReadKeys, selectionChunkElements,
-            StreamingOptions.Default.Parallelism));
+        _rule = SparsifyRules.Create(Options, new SparsifyTarget(Name, ElementCount, RowLength, ReadKeys, selectionChunkElements));
     }
 
     public ITensorSource Inner { get; }

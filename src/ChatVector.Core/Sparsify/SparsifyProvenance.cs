@@ -16,7 +16,7 @@ public static class SparsifyProvenance
     /// <summary>The metadata value for these tensors' options.</summary>
     public static string ToMetadata(IReadOnlyList<(string Name, SparsifyOptions Options)> tensors)
     {
-        Export.DuplicateTensorNamesException.ThrowIfAny(tensors.Select(t => t.Name), "one vector"); // the record is keyed by name
+        Tensors.DuplicateTensorNamesException.ThrowIfAny(tensors.Select(t => t.Name), "one vector"); // the record is keyed by name
         var distinct = tensors.Select(t => t.Options).Distinct().ToList();
         JToken json = distinct.Count == 1
             ? distinct[0].ToJson()

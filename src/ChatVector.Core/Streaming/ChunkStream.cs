@@ -217,7 +217,7 @@ public sealed class ChunkStream : IDisposable
         _preparing.Clear();
         foreach (var held in _held.Values) held.Result?.Dispose(); // never throws either
         _held.Clear();
-        Format.ResidentTensors.ReleaseSpare();
+        IO.ResidentTensors.ReleaseSpare();
         _chunks.Dispose();
     }
 }

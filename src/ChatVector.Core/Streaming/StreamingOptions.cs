@@ -1,3 +1,5 @@
+using ChatVector.Core.Settings;
+
 namespace ChatVector.Core.Streaming;
 
 /// <summary>
@@ -8,13 +10,11 @@ namespace ChatVector.Core.Streaming;
 public sealed record StreamingOptions(int ChunkBytes = 1 << 20, int Parallelism = 2)
 {
     /// <summary>
-    /// 1 MB chunks (larger ones cost resident memory in libtorch temporaries and gain no speed), one worker per core. CHATVECTOR_CHUNK_MB and CHATVECTOR_PARALLELISM override them
-    /// (for tuning on a particular server, without a code change).
+    /// 1 MB chunks (larger ones cost resident memory in libtorch temporaries and gain no speed), one worker per core;
+    /// the settings override them for tuning on a particular server, without a code change
+    /// (<see cref="EnvironmentSettings.ChunkMegabytes"/>, <see cref="EnvironmentSettings.Parallelism"/>).
     /// </summary>
     public static StreamingOptions Default { get; } = new(
-        ChunkBytes: FromEnvironment("CHATVECTOR_CHUNK_MB", 1, 1, 1024) << 20,
-        Parallelism: FromEnvironment("CHATVECTOR_PARALLELISM", Math.Clamp(Environment.ProcessorCount, 2, 8), 1, 64));
-
-    internal static int FromEnvironment(string name, int fallback, int min, int max) =>
-        Runtime.EnvironmentNumbers.Int(name) is { } value ? Math.Clamp(value, min, max) : fallback;
+        ChunkBytes: EnvironmentSettings.ChunkMegabytes << 20,
+        Parallelism: EnvironmentSettings.Parallelism);
 }

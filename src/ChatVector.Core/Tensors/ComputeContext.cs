@@ -1,4 +1,5 @@
 using ChatVector.Core.Runtime;
+using ChatVector.Core.Settings;
 using TorchSharp;
 
 namespace ChatVector.Core.Tensors;
@@ -25,6 +26,12 @@ public sealed class ComputeContext
 
     public string DeviceSpec { get; }
     public CancellationToken Cancellation { get; }
+
+    /// <summary>
+    /// Threads a whole-tensor pass may run on at once (a trim's selection, before its tensor's first chunk): as many
+    /// as stream chunks, by default (<see cref="EnvironmentSettings.Parallelism"/>).
+    /// </summary>
+    public int Parallelism { get; init; } = EnvironmentSettings.Parallelism;
     /// <summary>Loads libtorch (once) and checks the device the first time it is asked for.</summary>
     public torch.Device Device => _device.Value;
 

@@ -1,3 +1,5 @@
+using ChatVector.Core.IO;
+
 namespace ChatVector.Core.Tensors;
 
 /// <summary>
@@ -14,7 +16,7 @@ public interface IPrefetchable
     /// <summary>
     /// Whether computing this source reads some stored input more than once (a trim's selection passes, a base that
     /// is both the model and each vector's base): the chunk stream then holds its inputs in memory
-    /// (<see cref="Format.ResidentTensors"/>) rather than reading them from the file again.
+    /// (<see cref="ResidentTensors"/>) rather than reading them from the file again.
     /// </summary>
     bool RereadsInputs => false;
 }
@@ -45,48 +47,37 @@ public static class Prefetching
 
     /// <summary>
     /// Holds the stored inputs of <paramref name="source"/> in memory when it reads them more than once and they fit
-    /// the budget (<see cref="Format.ResidentTensors"/>); null when it holds nothing.
+    /// the budget (<see cref="ResidentTensors"/>); null when it holds nothing.
     /// </summary>
     /// <param name="complete">False when some of them did not fit the budget (they may once other holds are let go).</param>
     public static IDisposable? HoldIfReread(ITensorSource source, out bool complete, CancellationToken cancellation)
     {
         complete = true;
         return source is IPrefetchable { RereadsInputs: true }
-            ? Format.ResidentTensors.TryHold(StoredInputs([source]).Select(s => (s.Stored.File, s.Stored.Info)), out complete, cancellation)
+            ? ResidentTensors.TryHold(StoredInputs([source]).Select(s => s.Stored.File.RangeToHold(s.Stored.Info)), out complete, cancellation)
             : null;
     }
 
     /// <summary>Starts reading, in the background, every stored byte the sources' values come from.</summary>
     public static void Prefetch(IEnumerable<ITensorSource> sources)
     {
-        foreach (var stored in StoredInputs(sources)) stored.Stored.File.Prefetch(stored.Stored.Info);
+        foreach (var stored in StoredInputs(sources)) PageCache.WillNeed(stored.Stored.File.RangeOf(stored.Stored.Info));
     }
 
     /// <summary>Tells the system those bytes will not be read again, so their cache pages are the first to go.</summary>
     public static void DropCached(IEnumerable<ITensorSource> sources)
     {
-        foreach (var stored in StoredInputs(sources)) stored.Stored.File.DropFromCache(stored.Stored.Info);
+        foreach (var stored in StoredInputs(sources)) PageCache.DontNeed(stored.Stored.File.RangeOf(stored.Stored.Info));
     }
 
     /// <summary>
     /// Whether reading <paramref name="sources"/> should drop behind: their stored bytes exceed the memory the system
-    /// reports available (Linux, /proc/meminfo), so they cannot stay cached anyway, and pages the merge has finished
-    /// with would only push out everything else on the server.
+    /// reports available (<see cref="AvailableMemory"/>), so they cannot stay cached anyway, and pages the merge has
+    /// finished with would only push out everything else on the server.
     /// </summary>
     public static bool ShouldDropBehind(IEnumerable<ITensorSource> sources)
     {
-        if (!OperatingSystem.IsLinux() || AvailableMemoryBytes() is not { } available) return false;
+        if (AvailableMemory.Bytes() is not { } available) return false;
         return StoredInputs(sources).Sum(s => s.ByteLength) > available;
-    }
-
-    private static long? AvailableMemoryBytes()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
-            var kilobytes = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var number, ..] ? long.Parse(number, System.Globalization.CultureInfo.InvariantCulture) : (long?)null;
-            return kilobytes * 1024;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
     }
 }

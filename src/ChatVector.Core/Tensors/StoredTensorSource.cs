@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Models;
 using TorchSharp;
 

@@ -91,10 +91,10 @@ public static class ModelValidator
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             // The rule as the cmdlets' error ids name it, not the exception's type.
-            var rule = e is InvalidDataException ? "InvalidData" : Export.IoFailure.Classify(e) switch
+            var rule = e is InvalidDataException ? "InvalidData" : IO.IoFailure.Classify(e) switch
             {
-                Export.IoFailureKind.NotFound => "PathNotFound",
-                Export.IoFailureKind.PermissionDenied => "PermissionDenied",
+                IO.IoFailureKind.NotFound => "PathNotFound",
+                IO.IoFailureKind.PermissionDenied => "PermissionDenied",
                 _ => "ReadFailed",
             };
             problems.Add(new ValidationProblem(e is FileNotFoundException { FileName: { } missing } ? missing : path, null, rule, e.Message));

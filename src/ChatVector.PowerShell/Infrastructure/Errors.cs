@@ -3,7 +3,9 @@ using ChatVector.Core.Methods;
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
 using ChatVector.Core.Tokenization;
 
 namespace ChatVector.PowerShell.Infrastructure;

@@ -1,6 +1,6 @@
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
-using ChatVector.Core.Statistics;
+using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using ChatVector.PowerShell.Handles;
 
@@ -40,7 +40,7 @@ public sealed class TensorHandle
     /// <summary>For a chat vector: the ratio it is added with (Add-ChatVector -Ratio applies when unset).</summary>
     public double? Ratio { get; set; }
     /// <summary>The transformer layer (from layers.N, h.N or blocks.N in the name), or null outside the layers.</summary>
-    public int? Layer => LayerGroups.Number(Name);
+    public int? Layer => HuggingFaceNames.LayerNumber(Name);
     /// <summary>For a chat vector: the fraction Limit-ChatVector keeps of it, overriding its -Density; between 0 and 1.</summary>
     public double? Density
     {

@@ -1,4 +1,5 @@
 using ChatVector.Core.Export;
+using ChatVector.Core.IO;
 using ChatVector.Core.Tests.Format;
 using Xunit;
 

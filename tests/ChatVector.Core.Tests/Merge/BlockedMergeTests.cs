@@ -16,7 +16,7 @@ namespace ChatVector.Core.Tests.Merge;
 /// inputs held in memory a chunk is merged a block at a time; read from the files, a chunk at a time: both are checked
 /// (the budget is process-wide, hence the collection that runs alone).
 /// </summary>
-[Collection(Format.ResidentTensorsCollection.Name)]
+[Collection(IO.ResidentTensorsCollection.Name)]
 public sealed class BlockedMergeTests : TempDirTest
 {
     public static TheoryData<bool> Holding() => new() { true, false };
@@ -24,16 +24,16 @@ public sealed class BlockedMergeTests : TempDirTest
     /// <summary>Runs <paramref name="merge"/> with the inputs held (the default budget) or not (a budget of 0).</summary>
     private static T WithHolding<T>(bool hold, Func<T> merge)
     {
-        long saved = Core.Format.ResidentTensors.BudgetBytes;
-        if (!hold) Core.Format.ResidentTensors.BudgetBytes = 0;
-        long copies = Core.Format.ResidentTensors.CopiesMade;
+        long saved = Core.IO.ResidentTensors.BudgetBytes;
+        if (!hold) Core.IO.ResidentTensors.BudgetBytes = 0;
+        long copies = Core.IO.ResidentTensors.CopiesMade;
         try
         {
             var result = merge();
-            Assert.Equal(hold, Core.Format.ResidentTensors.CopiesMade > copies);
+            Assert.Equal(hold, Core.IO.ResidentTensors.CopiesMade > copies);
             return result;
         }
-        finally { Core.Format.ResidentTensors.BudgetBytes = saved; }
+        finally { Core.IO.ResidentTensors.BudgetBytes = saved; }
     }
 
     private const int Rows = 3, Columns = 13_001; // 39,003 elements: two whole blocks and a partial one
@@ -74,9 +74,9 @@ public sealed class BlockedMergeTests : TempDirTest
     {
         var t = Trio();
         var vectors = ChatVectorPairing.Pair(t.BaseModel, t.ChatModel, _ => true).Vectors;
-        long copies = Core.Format.ResidentTensors.CopiesMade;
+        long copies = Core.IO.ResidentTensors.CopiesMade;
         var merged = Export(new MergeRequest(t.CpModel, vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList()));
-        Assert.Equal(copies, Core.Format.ResidentTensors.CopiesMade); // nothing re-read, so nothing held: a chunk at a time
+        Assert.Equal(copies, Core.IO.ResidentTensors.CopiesMade); // nothing re-read, so nothing held: a chunk at a time
 
         var expected = Enumerable.Range(0, Count).Select(i => Bf16.ToFloat(Bf16.FromFloat(t.Cp[i] + (t.Chat[i] - t.Base[i])))).ToArray();
         Assert.Equal(expected, merged);

@@ -86,7 +86,7 @@ public sealed class CultureTests
         try
         {
             // ar-SA's positive sign is not "+": read with the server's culture, "+4" is no number and the fallback (9) wins.
-            Assert.Equal(4, Under("ar-SA", () => StreamingOptions.FromEnvironment(name, 9, 1, 64)));
+            Assert.Equal(4, Under("ar-SA", () => Core.Settings.EnvironmentSettings.Number(name, 9, 1, 64)));
         }
         finally { Environment.SetEnvironmentVariable(name, null); }
     }

@@ -1,4 +1,5 @@
 using ChatVector.Core.Export;
+using ChatVector.Core.Tensors;
 using ChatVector.Core.Sparsify;
 using Xunit;
 

@@ -1,4 +1,4 @@
-namespace ChatVector.Core.Export;
+namespace ChatVector.Core.IO;
 
 /// <summary>Why a file system operation failed, as far as the user can act on it.</summary>
 public enum IoFailureKind

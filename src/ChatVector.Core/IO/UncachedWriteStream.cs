@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ChatVector.Core.Format;
+namespace ChatVector.Core.IO;
 
 /// <summary>
 /// Writes a new file sequentially without going through the page cache, where Linux allows it (O_DIRECT): bytes
@@ -165,7 +165,7 @@ internal sealed class UncachedWriteStream : Stream
 
         public static bool TrySet(FileStream file, bool on)
         {
-            if (!OperatingSystem.IsLinux() || Flag == 0 || Environment.GetEnvironmentVariable("CHATVECTOR_CACHED_WRITES") == "1") return false;
+            if (!OperatingSystem.IsLinux() || Flag == 0 || Settings.EnvironmentSettings.CachedWrites) return false;
             try
             {
                 int fd = (int)file.SafeFileHandle.DangerousGetHandle();

@@ -1,5 +1,6 @@
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Sparsify;
@@ -7,7 +8,7 @@ using ChatVector.Core.Tensors;
 using ChatVector.Tests.Shared;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Format;
+namespace ChatVector.Core.Tests.IO;
 
 /// <summary>The held copies are process-wide: their suite runs alone, so the counts it reads are its own.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -39,7 +40,7 @@ public sealed class ResidentTensorsTests : TempDirTest
         return (SafeTensorFile.Open(Dir.File(name)), bytes.ToDictionary(b => b.Item1, b => b.data));
     }
 
-    private static (SafeTensorFile, TensorInfo) Entry(SafeTensorFile file, string name) => (file, file.Find(name)!);
+    private static (FileRange, RangeReader) Entry(SafeTensorFile file, string name) => file.RangeToHold(file.Find(name)!);
 
     private static byte[] Read(SafeTensorFile file, string name, long offset, int length)
     {

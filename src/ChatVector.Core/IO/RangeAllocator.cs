@@ -1,4 +1,4 @@
-namespace ChatVector.Core.Format;
+namespace ChatVector.Core.IO;
 
 /// <summary>
 /// First-fit placement of ranges in a region of fixed length, freed ranges merged with their free neighbours. Held

@@ -1,28 +1,36 @@
 using System.Runtime.InteropServices;
+using ChatVector.Core.Settings;
 
-namespace ChatVector.Core.Format;
+namespace ChatVector.Core.IO;
+
+/// <summary>
+/// Bytes [<paramref name="Offset"/>, <paramref name="Offset"/> + <paramref name="Length"/>) of a file as it was when
+/// opened (path, length, write time): what a held copy is keyed by, so a reader of a file that has changed since never
+/// sees the old copy.
+/// </summary>
+public readonly record struct FileRange(string Path, long FileLength, DateTime LastWriteUtc, long Offset, long Length);
+
+/// <summary>Reads a range's bytes from its file into <paramref name="destination"/> (the range's whole length).</summary>
+public delegate void RangeReader(Span<byte> destination);
 
 /// <summary>
 /// Copies of stored tensors' bytes held in memory while an output tensor that reads them several times is computed
 /// (a TIES merge reads the base tensor as the model and once per vector, and a trimmed vector once per selection pass
-/// and once more to merge). <see cref="SafeTensorFile.ReadTensorBytes"/> serves a held tensor from its copy, and the hot
-/// readers compute straight from it (<see cref="SafeTensorFile.TryBorrowTensorBytes"/>), so each held byte is read from
-/// the file once: every read of the page cache is a kernel copy, which a TIES merge would otherwise pay several
-/// times per element.
+/// and once more to merge). The file reader serves a held tensor from its copy, and the hot readers compute straight
+/// from it (<see cref="TryBorrow"/>), so each held byte is read from the file once: every read of the page cache is a
+/// kernel copy, which a TIES merge would otherwise pay several times per element.
 /// Transparent to readers (a tensor not held is read from its file as before), bounded by a byte budget, and keyed by
-/// the file's identity as it was opened (path, length, write time), so a reader of a file that has changed since never
-/// sees the old copy. Copies live in one native region of the budget's size (<see cref="RangeAllocator"/>), made at
-/// the first hold and freed when a stream ends (<see cref="ReleaseSpare"/>): its pages are faulted in once.
+/// the range of the file as it was opened (<see cref="FileRange"/>); what a tensor is, the file format says. Copies
+/// live in one native region of the budget's size (<see cref="RangeAllocator"/>), made at the first hold and freed
+/// when a stream ends (<see cref="ReleaseSpare"/>): its pages are faulted in once.
 /// </summary>
 public static class ResidentTensors
 {
-    private readonly record struct Key(string Path, long FileLength, DateTime LastWriteUtc, long Begin, long ByteLength);
-
     /// <summary>Copies are placed in whole MB (a grain for the placement, not a page size).</summary>
     private const long Grain = 1 << 20;
 
     private static readonly object Gate = new();
-    private static readonly Dictionary<Key, Copy> Held = new();
+    private static readonly Dictionary<FileRange, Copy> Held = new();
     private static Region? _region;
     private static long _copiesMade;
 
@@ -31,9 +39,9 @@ public static class ResidentTensors
     /// for the MLP tensors of a model of hidden size 2048 (the benchmark's; less leaves the prepared one's cp to the
     /// files), or of two attention tensors of a 7B model; for larger tensors, what fits, the most re-read first
     /// (<see cref="TryHold"/>). The budget adds to a merge's peak memory: it is what keeps a TIES merge under 0.5 GB.
-    /// CHATVECTOR_RESIDENT_MB overrides it (0 holds nothing: every pass reads the files).
+    /// <see cref="EnvironmentSettings.ResidentMegabytes"/> overrides it (0 holds nothing: every pass reads the files).
     /// </summary>
-    public static long BudgetBytes { get; set; } = (long)Streaming.StreamingOptions.FromEnvironment("CHATVECTOR_RESIDENT_MB", 144, 0, 1 << 20) << 20;
+    public static long BudgetBytes { get; set; } = (long)EnvironmentSettings.ResidentMegabytes << 20;
 
     /// <summary>Bytes held now, in whole MB per copy (tests and the benchmark watch it).</summary>
     public static long HeldBytes
@@ -56,38 +64,37 @@ public static class ResidentTensors
     /// vectors' inputs); null when none does. A tensor already held by another lease is shared. Read failures propagate,
     /// holding nothing.
     /// </summary>
-    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, CancellationToken cancellation = default) =>
+    public static IDisposable? TryHold(IEnumerable<(FileRange Range, RangeReader Read)> tensors, CancellationToken cancellation = default) =>
         TryHold(tensors, out _, cancellation);
 
-    /// <inheritdoc cref="TryHold(IEnumerable{ValueTuple{SafeTensorFile, TensorInfo}}, CancellationToken)"/>
+    /// <inheritdoc cref="TryHold(IEnumerable{ValueTuple{FileRange, RangeReader}}, CancellationToken)"/>
     /// <param name="complete">Whether every tensor given is held (none was left out for want of room).</param>
-    public static IDisposable? TryHold(IEnumerable<(SafeTensorFile File, TensorInfo Tensor)> tensors, out bool complete, CancellationToken cancellation = default)
+    public static IDisposable? TryHold(IEnumerable<(FileRange Range, RangeReader Read)> tensors, out bool complete, CancellationToken cancellation = default)
     {
-        var wanted = tensors.Where(t => t.Tensor.ByteLength > 0).DistinctBy(t => KeyOf(t.File, t.Tensor)).ToList();
+        var wanted = tensors.Where(t => t.Range.Length > 0).DistinctBy(t => t.Range).ToList();
         var lease = new Lease();
         complete = true;
-        var toRead = new List<(SafeTensorFile File, TensorInfo Tensor, Copy Copy)>();
+        var toRead = new List<(RangeReader Read, Copy Copy)>();
         try
         {
             lock (Gate)
             {
-                foreach (var (file, tensor) in wanted)
+                foreach (var (key, read) in wanted)
                 {
-                    var key = KeyOf(file, tensor);
                     if (Held.TryGetValue(key, out var held) && held.TryShare()) lease.Add(held);
                     else if (Place(key) is { } copy)
                     {
                         lease.Add(copy); // released by the lease even if its reading fails
-                        toRead.Add((file, tensor, copy));
+                        toRead.Add((read, copy));
                     }
                     else complete = false;
                 }
             }
             if (lease.IsEmpty) return null;
-            foreach (var (file, tensor, copy) in toRead)
+            foreach (var (read, copy) in toRead)
             {
                 cancellation.ThrowIfCancellationRequested();
-                file.ReadTensorBytes(tensor, 0, copy.Bytes);
+                read(copy.Bytes);
                 lock (Gate) Held[copy.Key] = copy; // readable from here on
                 Interlocked.Increment(ref _copiesMade);
             }
@@ -111,34 +118,34 @@ public static class ResidentTensors
         }
     }
 
-    /// <summary>Copies the bytes from a held copy of the tensor, if there is one; false leaves reading to the file.</summary>
-    internal static bool TryRead(SafeTensorFile file, TensorInfo tensor, long offsetInTensor, Span<byte> destination)
+    /// <summary>Copies the bytes from a held copy of the range, if there is one; false leaves reading to the file.</summary>
+    internal static bool TryRead(FileRange range, long offsetInRange, Span<byte> destination)
     {
-        if (!TryBorrow(file, tensor, offsetInTensor, destination.Length, out var borrowed)) return false;
+        if (!TryBorrow(range, offsetInRange, destination.Length, out var borrowed)) return false;
         using (borrowed) borrowed.Bytes.CopyTo(destination);
         return true;
     }
 
     /// <summary>
-    /// Lends bytes [offset, offset + length) of a held copy of the tensor, if there is one, until the loan is disposed
+    /// Lends bytes [offset, offset + length) of a held copy of the range, if there is one, until the loan is disposed
     /// (the copy's memory is not reused meanwhile): the hot readers compute straight from it, with no copy in between.
     /// </summary>
-    internal static bool TryBorrow(SafeTensorFile file, TensorInfo tensor, long offsetInTensor, int length, out Loan loan)
+    internal static bool TryBorrow(FileRange range, long offsetInRange, int length, out Loan loan)
     {
         loan = default;
         Copy? copy;
         lock (Gate)
         {
-            if (Held.Count == 0 || !Held.TryGetValue(KeyOf(file, tensor), out copy) || !copy.TryEnterRead()) return false;
+            if (Held.Count == 0 || !Held.TryGetValue(range, out copy) || !copy.TryEnterRead()) return false;
         }
-        loan = Loan.Of(copy, copy.Bytes.Slice((int)offsetInTensor, length));
+        loan = Loan.Of(copy, copy.Bytes.Slice((int)offsetInRange, length));
         return true;
     }
 
-    /// <summary>Whether the tensor is held now (a hint: it may be let go right after).</summary>
-    public static bool IsHeld(SafeTensorFile file, TensorInfo tensor)
+    /// <summary>Whether the range is held now (a hint: it may be let go right after).</summary>
+    public static bool IsHeld(FileRange range)
     {
-        lock (Gate) return Held.Count > 0 && Held.ContainsKey(KeyOf(file, tensor));
+        lock (Gate) return Held.Count > 0 && Held.ContainsKey(range);
     }
 
     /// <summary>Bytes of a held copy, lent to a reader; disposing it ends the loan.</summary>
@@ -162,12 +169,10 @@ public static class ResidentTensors
         }
     }
 
-    private static Key KeyOf(SafeTensorFile file, TensorInfo tensor) => new(file.Path, file.FileLength, file.LastWriteUtc, tensor.Begin, tensor.ByteLength);
-
     /// <summary>Called under the gate: room for a copy of the tensor in the region (made at the budget's size when there is none), or null.</summary>
-    private static Copy? Place(Key key)
+    private static Copy? Place(FileRange key)
     {
-        long length = (key.ByteLength + Grain - 1) / Grain * Grain;
+        long length = (key.Length + Grain - 1) / Grain * Grain;
         if (length > BudgetBytes) return null;
         if (_region is { Placement.Used: 0 } stale && stale.Placement.Length != BudgetBytes)
         {
@@ -192,15 +197,15 @@ public static class ResidentTensors
     }
 
     /// <summary>One held tensor: where its bytes lie, the leases holding it and the readers using them right now.</summary>
-    private sealed class Copy(Key key, Region region, long offset, long length)
+    private sealed class Copy(FileRange key, Region region, long offset, long length)
     {
         private int _leases = 1, _readers;
 
-        public Key Key { get; } = key;
+        public FileRange Key { get; } = key;
         public Region Region { get; } = region;
         public long Offset { get; } = offset;
         public long Length { get; } = length;
-        public unsafe Span<byte> Bytes => new((void*)(Region.Address + (nint)Offset), checked((int)Key.ByteLength));
+        public unsafe Span<byte> Bytes => new((void*)(Region.Address + (nint)Offset), checked((int)Key.Length));
 
         // All called under the gate.
         public bool TryShare()

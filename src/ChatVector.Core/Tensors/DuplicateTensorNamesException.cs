@@ -1,4 +1,4 @@
-namespace ChatVector.Core.Export;
+namespace ChatVector.Core.Tensors;
 
 /// <summary>
 /// The same tensor name arrived more than once where names must be unique (one output, one vector's

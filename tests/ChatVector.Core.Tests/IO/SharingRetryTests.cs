@@ -1,7 +1,7 @@
-using ChatVector.Core.Export;
+using ChatVector.Core.IO;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Export;
+namespace ChatVector.Core.Tests.IO;
 
 /// <summary>The retry of renames and exclusive opens that a scanner briefly blocks (Windows), with the failures injected.</summary>
 public sealed class SharingRetryTests

@@ -1,4 +1,4 @@
-namespace ChatVector.Core.Export;
+namespace ChatVector.Core.IO;
 
 /// <summary>
 /// Antivirus scanners and the search indexer open a new file for a moment on Windows; a rename of it (or of

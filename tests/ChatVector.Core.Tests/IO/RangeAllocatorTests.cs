@@ -1,7 +1,7 @@
-using ChatVector.Core.Format;
+using ChatVector.Core.IO;
 using Xunit;
 
-namespace ChatVector.Core.Tests.Format;
+namespace ChatVector.Core.Tests.IO;
 
 /// <summary>RangeAllocator against a model of the region kept as one flag per unit: ranges never overlap, free room is reused.</summary>
 public sealed class RangeAllocatorTests
