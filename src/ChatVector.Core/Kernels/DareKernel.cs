@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using ChatVector.Core.Sparsify;
-using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Kernels;
 

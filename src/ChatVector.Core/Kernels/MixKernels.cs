@@ -1,4 +1,3 @@
-using ChatVector.Core.Tensors;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -1,4 +1,3 @@
-using ChatVector.Core.Sparsify;
 
 namespace ChatVector.Core.Kernels;
 

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Kernels;
 

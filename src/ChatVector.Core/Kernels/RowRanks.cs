@@ -32,7 +32,7 @@ public sealed class RowRanks
     /// the high 15 bits are the key, so a counting sort over them, its prefix sums over the buckets the row touches (a
     /// few dozen), ranks the row in two linear passes; the radix sort's passes cost several times as much.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(Tensors.HotLoop.Options)]
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void RankRoundKeys(ReadOnlySpan<uint> keys, Span<int> ranks)
     {
         var next = _nextInBucket ??= new int[1 << 15]; // all zero between calls
@@ -51,7 +51,7 @@ public sealed class RowRanks
         foreach (var bucket in buckets) next[bucket] = 0;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(Tensors.HotLoop.Options)]
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void RankByRadix(ReadOnlySpan<uint> keys, Span<int> ranks)
     {
         int m = keys.Length;

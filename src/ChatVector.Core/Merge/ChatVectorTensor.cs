@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using System.Runtime.InteropServices;
 using ChatVector.Core.Sparsify;
 using ChatVector.Core.Tensors;

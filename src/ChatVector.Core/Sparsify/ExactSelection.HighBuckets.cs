@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;

@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 namespace ChatVector.Core.Sparsify;
 
 /// <summary>

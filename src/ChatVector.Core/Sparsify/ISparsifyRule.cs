@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Sparsify;

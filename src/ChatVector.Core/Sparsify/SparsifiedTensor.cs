@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
 using TorchSharp;

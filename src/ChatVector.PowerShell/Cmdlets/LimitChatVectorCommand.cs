@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Sparsify;

@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Sparsify;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Export;
 using ChatVector.Core.Sparsify;
 using ChatVector.Core.Streaming;

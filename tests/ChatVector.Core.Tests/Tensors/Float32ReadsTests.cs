@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using TorchSharp;
@@ -99,7 +100,7 @@ public sealed class Float32ReadsTests
             // libtorch's |x| bits, NaN left as libtorch computes it, with the sign cleared.
             var expected = difference.data<float>().ToArray().Select(v => BitConverter.SingleToUInt32Bits(v) & 0x7FFF_FFFFu).ToArray();
             var keys = new uint[n];
-            Core.Sparsify.MagnitudeOrder.KeysOfBf16Difference(minuend, subtrahend, keys);
+            Core.Kernels.MagnitudeOrder.KeysOfBf16Difference(minuend, subtrahend, keys);
             Assert.Equal(expected, keys);
         }
     }

@@ -2,7 +2,7 @@ using System.IO.Hashing;
 using System.Numerics;
 using System.Text;
 
-namespace ChatVector.Core.Sparsify;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>
 /// Uniform draws that depend only on (seed, tensor name, element index): a counter-based generator (the
@@ -38,7 +38,7 @@ public readonly struct CounterRandom
     public static ulong StateStride(int elements) => unchecked((ulong)elements * Golden);
 
     /// <summary><see cref="Bits53(long)"/> of elements [<paramref name="firstIndex"/>, + destination.Length), a SIMD vector at a time.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(ChatVector.Core.Tensors.HotLoop.Options)]
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public void Bits53Run(long firstIndex, Span<ulong> destination)
     {
         int i = 0, width = Vector<ulong>.Count;

@@ -1,8 +1,7 @@
-using ChatVector.Core.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace ChatVector.Core.Sparsify;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>
 /// A place in the one total order every magnitude rule uses: |v| in float32 ascending, ties by flat index

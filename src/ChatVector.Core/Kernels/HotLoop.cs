@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>How the per-element SIMD loops of a merge are compiled.</summary>
 internal static class HotLoop

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace ChatVector.Core.Tensors;
+namespace ChatVector.Core.Kernels;
 
 /// <summary>bfloat16 to float32 by bits (the upper half of a float32 is a bfloat16: exact, as libtorch does it), a SIMD vector at a time.</summary>
 public static class Float32Conversion
