@@ -12,7 +12,7 @@ internal enum MergeMethod
     Add,
     /// <summary>base + TIES of (chat − base, cp − base): Limit-ChatVector -Density 0.3 -Method Magnitude | Add-ChatVector -Model base -Consensus Sum -Normalize.</summary>
     Ties,
-    /// <summary>The same with Limit-ChatVector -Method Random -Seed 42 (rescaled by 1/density).</summary>
+    /// <summary>The same with Limit-ChatVector -Method Random -Seed 42 (rescaled to the vector's L1 norm, the default).</summary>
     DareTies,
     /// <summary>The same with Limit-ChatVector -Method Breadcrumbs (gamma 0.01: two bounds of the magnitude order).</summary>
     BreadcrumbsTies,
@@ -61,7 +61,7 @@ internal static class MergeMethods
         };
         bool random = trim is SparsifyMethod.Random or SparsifyMethod.Della;
         var options = new SparsifyOptions(trim, Density, SparsifyOptions.DefaultGamma, SparsifyOptions.DefaultEpsilon, random ? Seed : 0,
-            Rescale: SparsifyOptions.RescalesByDefault(trim));
+            Rescale: SparsifyOptions.RescalesByDefault(trim), Norm: RescaleNorm.L1); // Limit-ChatVector's default, mergekit's rule
         var vectors = new[] { "chat", "cp" }
             .SelectMany(other => ChatVectorPairing.Pair(@base, Open(other), _ => true).Vectors)
             .Select(v => new VectorInput(new SparsifiedTensor(v, options), 1.0, v.Provenance))

@@ -180,6 +180,23 @@ parameters:
         $failure.Exception.Message | Should -Match 'slerp merges the base and 1 other model; the config gives 2'
     }
 
+    It 'scales the mix by lambda before adding it, as a ratio scaled by lambda does; int8_mask is accepted' {
+        $lambda = New-Config 'lambda.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+parameters:
+  lambda: 0.5
+  int8_mask: true
+dtype: float32
+'@
+        Import-MergeConfig $lambda | Export-SafeTensor (Join-Path $TestDrive 'lambda')
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Ratio 0.5 | Add-ChatVector -Model $trio.Base -DType F32 | Export-SafeTensor (Join-Path $TestDrive 'half-ratio')
+        Assert-SameTensors (Join-Path $TestDrive 'lambda') (Join-Path $TestDrive 'half-ratio')
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

@@ -67,9 +67,9 @@ Describe 'Limit-ChatVector sparsifies vectors lazily' -Tag 'Limit' {
         ($limited | Where-Object Name -EQ 'model.embed_tokens.weight').Layer | Should -BeNullOrEmpty
     }
 
-    It 'Random without -NoRescale divides kept elements by density; with it keeps them as they are' {
+    It 'Random with -RescaleNorm Density divides kept elements by density; with -NoRescale keeps them as they are' {
         $scaled = Join-Path $TestDrive 'dare'; $plain = Join-Path $TestDrive 'dare-plain'
-        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.5 -Method Random -Seed 9 | Export-SafeTensor $scaled
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.5 -Method Random -Seed 9 -RescaleNorm Density | Export-SafeTensor $scaled
         Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.5 -Method Random -Seed 9 -NoRescale | Export-SafeTensor $plain
         $s = Read-IndependentTensors $scaled; $p = Read-IndependentTensors $plain
         $name = 'model.layers.0.self_attn.q_proj.weight'; $delta = Get-Delta $name
@@ -84,6 +84,29 @@ Describe 'Limit-ChatVector sparsifies vectors lazily' -Tag 'Limit' {
         }
         $kept | Should -BeGreaterThan 0
         $kept | Should -BeLessThan $delta.Length
+    }
+
+    It 'Random and Della rescale by default as mergekit does: the kept elements keep the vector''s L1 norm' -ForEach @(
+        @{ Method = 'Random' }
+        @{ Method = 'Della' }
+    ) {
+        $l1 = Join-Path $TestDrive "l1-$Method"; $plain = Join-Path $TestDrive "l1-plain-$Method"
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.4 -Method $Method -Seed 5 | Export-SafeTensor $l1
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $attention | Limit-ChatVector 0.4 -Method $Method -Seed 5 -NoRescale | Export-SafeTensor $plain
+        $scaled = Read-IndependentTensors $l1; $kept = Read-IndependentTensors $plain
+        foreach ($name in $kept.Keys) {
+            $delta = Get-Delta $name
+            [double]$before = 0; [double]$after = 0
+            foreach ($x in $delta) { $before += [math]::Abs([double]$x) }
+            foreach ($x in $kept[$name]) { $after += [math]::Abs($x) }
+            $factor = [float]($before / $after)
+            for ($i = 0; $i -lt $delta.Length; $i++) {
+                if ($scaled[$name][$i] -ne [double][float]($kept[$name][$i] * $factor)) { throw "$name element $i`: $($scaled[$name][$i]) is not $($kept[$name][$i]) x $factor" }
+            }
+            [double]$norm = 0
+            foreach ($x in $scaled[$name]) { $norm += [math]::Abs($x) }
+            [math]::Abs($norm - $before) | Should -BeLessThan (1e-5 * $before) -Because "$name keeps its L1 norm"
+        }
     }
 
     It 'honours a Density set on each handle (per layer), over -Density' {
@@ -139,7 +162,7 @@ Describe 'A sparsified vector is saved and reloaded like any vector' -Tag 'Limit
         $a = Read-IndependentTensors $fromSaved; $b = Read-IndependentTensors $live
         foreach ($name in $b.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
         foreach ($folder in $fromSaved, $live) {
-            Get-Content (Join-Path $folder 'README.md') -Raw | Should -Match "sparsified \(della, density 0\.4, epsilon 0\.15, seed $seed, rescaled\)"
+            Get-Content (Join-Path $folder 'README.md') -Raw | Should -Match "sparsified \(della, density 0\.4, epsilon 0\.15, seed $seed, rescaled to the L1 norm\)"
             $recipe = (Get-FileMetadata $folder)['chatvector.recipe'] | ConvertFrom-Json
             $recipe.vectors[0].sparsify.seed | Should -Be $seed
         }

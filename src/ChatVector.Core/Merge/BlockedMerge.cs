@@ -91,6 +91,7 @@ internal static class BlockedMerge
         if (merge.Terms.Any(t => t.Vector is not IFloat32Source { CanReadFloat32: true } || t.Vector.ElementCount != merge.ElementCount)) return false;
         if (merge.RowOverrides.Count > 0) return false;
         if (merge.Mixing.IsPlain) return merge.Terms.All(t => t.Ratio == 1.0);
+        if (merge.Mixing.IsScaled) return false; // mixed apart from the model, then scaled: the chunk-wide path
         return merge.Terms.Count == 2 && merge.Terms.All(t => double.IsFinite(t.Ratio));
     }
 }

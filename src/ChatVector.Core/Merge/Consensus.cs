@@ -15,12 +15,16 @@ public enum ConsensusMethod
 }
 
 /// <summary>The mixing step of a merge: consensus and normalization. The default is the plain sum.</summary>
-public sealed record MixOptions(ConsensusMethod Consensus = ConsensusMethod.None, bool Normalize = false)
+/// <param name="Lambda">mergekit's <c>lambda</c>: the mix is multiplied by it before it is added to the model (1: as it is).</param>
+public sealed record MixOptions(ConsensusMethod Consensus = ConsensusMethod.None, bool Normalize = false, double Lambda = 1.0)
 {
     public static readonly MixOptions Plain = new();
 
     /// <summary>True for today's plain <c>model + Σ r_i·v_i</c>, which keeps its own (bit-for-bit) path.</summary>
-    public bool IsPlain => Consensus == ConsensusMethod.None && !Normalize;
+    public bool IsPlain => Consensus == ConsensusMethod.None && !Normalize && Lambda == 1.0;
+
+    /// <summary>The mix is scaled before it is added: it is computed apart from the model, then added with one rounding.</summary>
+    public bool IsScaled => Lambda != 1.0;
 }
 
 /// <summary>

@@ -88,6 +88,7 @@ public sealed class MergedTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         long end = firstElement + count;
         var sum = Read(Model, firstElement, count);
         if (Mixing.IsPlain) AddTerms(sum, firstElement, direct, Read);
+        else if (Mixing.IsScaled) AddScaledMix(sum, ReadContributions(firstElement, end, context, accumulatorType, Read), count, accumulatorType);
         else Mix(sum, ReadContributions(firstElement, end, context, accumulatorType, Read), count, accumulatorType);
         foreach (var row in RowOverrides)
         {
@@ -132,6 +133,25 @@ public sealed class MergedTensor : ComputedTensorSource, IPrecomputed, IPrefetch
             }
             using var ratio = term.Ratio.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
             sum.narrow(0, start - firstElement, stop - start).add_(vector, alpha: ratio);
+        }
+    }
+
+    /// <summary>
+    /// model + λ·mixed (mergekit's lambda): the mix computed onto zeros by the same rules, then multiplied by λ and added
+    /// to the model with one rounding (a fused multiply-add on the CPU, as every scaled addition here).
+    /// </summary>
+    private void AddScaledMix(torch.Tensor sum, List<Contribution> contributions, long count, torch.ScalarType accumulatorType)
+    {
+        using var mixed = torch.zeros(count, accumulatorType, sum.device);
+        Mix(mixed, contributions, count, accumulatorType);
+        if (sum.device_type == DeviceType.CPU && sum.is_contiguous() && Accumulator == DType.F32)
+            MixKernels.MultiplyAdd(TensorSpans.Floats(mixed), (float)Mixing.Lambda, TensorSpans.Floats(sum));
+        else if (sum.device_type == DeviceType.CPU && sum.is_contiguous() && Accumulator == DType.F64)
+            MixKernels.MultiplyAdd(TensorSpans.Doubles(mixed), Mixing.Lambda, TensorSpans.Doubles(sum));
+        else
+        {
+            using var lambda = Mixing.Lambda.ToScalar();
+            sum.add_(mixed, alpha: lambda);
         }
     }
 

@@ -38,12 +38,14 @@ public abstract class TaskArithmeticFamily : MergeMethod
                 yield return MethodParameter.Integer("seed", 0, "the random draws' seed (the same seed, the same bytes)");
         }
         yield return MethodParameter.Boolean("normalize", NormalizeByDefault, "divide the mix by the sum of the weights that contributed");
+        yield return MethodParameter.Number("lambda", 1.0, ParameterScope.Merge, "the mix is multiplied by it before it is added to the base");
+        yield return MethodParameter.Boolean("int8_mask", false, "mergekit's memory saving for its masks; accepted, changes nothing here");
     }
 
     public override ITensorSource Merge(MethodInputs inputs)
     {
         var terms = inputs.Vectors.Select(v => new VectorTerm(Sparsified(v, inputs.Parameters), v.Parameters.Number("weight"))).ToList();
-        var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"));
+        var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"), inputs.Parameters.Number("lambda"));
         return new MergedTensor(inputs.Base, terms, [], inputs.OutputDType, mixing);
     }
 
@@ -55,7 +57,7 @@ public abstract class TaskArithmeticFamily : MergeMethod
             rule == SparsifyMethod.Breadcrumbs ? p.Number("gamma") : SparsifyOptions.DefaultGamma,
             rule == SparsifyMethod.Della ? p.Number("epsilon") : SparsifyOptions.DefaultEpsilon,
             rule is SparsifyMethod.Random or SparsifyMethod.Della ? merge.Integer("seed") : 0,
-            merge.Boolean("rescale"));
+            merge.Boolean("rescale"), RescaleNorm.L1); // mergekit rescales to the vector's L1 norm
         return new SparsifiedTensor(vector.Vector, options);
     }
 }

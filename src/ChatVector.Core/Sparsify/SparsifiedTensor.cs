@@ -23,9 +23,10 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         : base(inner.Name, TorchTypes.AccumulatorFor([RequireFloat(inner)]), inner.Shape)
     {
         Inner = inner;
-        Options = options.Validated(inner.Name);
+        Options = options.Canonical().Validated(inner.Name);
         if (selectionChunkElements <= 0) throw new ArgumentOutOfRangeException(nameof(selectionChunkElements));
-        _rule = SparsifyRules.Create(Options, new SparsifyTarget(Name, ElementCount, RowLength, ReadKeys, selectionChunkElements));
+        // An L1 rescale is the runner's (a statistics pass over the rule's output); the rule itself then keeps as it is.
+        _rule = SparsifyRules.Create(RescalesToL1 ? Options with { Rescale = false } : Options, new SparsifyTarget(Name, ElementCount, RowLength, ReadKeys, selectionChunkElements));
     }
 
     public ITensorSource Inner { get; }
@@ -78,8 +79,66 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
 
     private void ApplyRule(torch.Tensor values, long firstElement, ComputeContext context)
     {
-        if (DType == DType.F64) _rule.Apply(TensorSpans.Doubles(values), firstElement, context);
-        else _rule.Apply(TensorSpans.Floats(values), firstElement, context);
+        if (DType == DType.F64) ApplyRule(TensorSpans.Doubles(values), firstElement, context);
+        else ApplyRule(TensorSpans.Floats(values), firstElement, context);
+    }
+
+    private void ApplyRule(Span<float> values, long firstElement, ComputeContext context)
+    {
+        _rule.Apply(values, firstElement, context);
+        if (RescalesToL1 && L1Factor(context) is var factor && factor != 1) MixKernels.Scale(values, (float)factor);
+    }
+
+    private void ApplyRule(Span<double> values, long firstElement, ComputeContext context)
+    {
+        _rule.Apply(values, firstElement, context);
+        if (RescalesToL1 && L1Factor(context) is var factor && factor != 1)
+            foreach (ref var value in values) value *= factor;
+    }
+
+    private bool RescalesToL1 => Options.Rescale && Options.Norm == RescaleNorm.L1;
+
+    private readonly object _l1Gate = new();
+    private double? _l1Factor;
+
+    /// <summary>Below this either L1 norm leaves the kept values as they are (mergekit's tolerance).</summary>
+    private const double L1Tolerance = 1e-7;
+
+    /// <summary>
+    /// ‖v‖₁ / ‖kept‖₁ over the whole tensor, from one pass over its chunks (whole rows for a rule that ranks them), the
+    /// rule's mask applied to each: the scale that gives the kept values the vector's L1 norm. Sums are float64, in the
+    /// order of the chunks, so the factor depends neither on the export's chunking nor on its threads.
+    /// </summary>
+    private double L1Factor(ComputeContext context)
+    {
+        lock (_l1Gate)
+        {
+            if (_l1Factor is { } known) return known;
+            double before = 0, after = 0;
+            long step = _rule.RanksRows ? Math.Max(1, DefaultSelectionChunkElements / Math.Max(1, RowLength)) * RowLength : DefaultSelectionChunkElements;
+            for (long first = 0; first < ElementCount; first += step)
+            {
+                long count = Math.Min(step, ElementCount - first);
+                using var scope = torch.NewDisposeScope();
+                var values = ReadAccumulated(first, count, context);
+                if (DType == DType.F64)
+                {
+                    var doubles = TensorSpans.Doubles(values);
+                    foreach (var v in doubles) before += Math.Abs(v);
+                    _rule.Apply(doubles, first, context);
+                    foreach (var v in doubles) after += Math.Abs(v);
+                }
+                else
+                {
+                    var floats = TensorSpans.Floats(values);
+                    foreach (var v in floats) before += Math.Abs(v);
+                    _rule.Apply(floats, first, context);
+                    foreach (var v in floats) after += Math.Abs(v);
+                }
+            }
+            _l1Factor = before < L1Tolerance || after < L1Tolerance ? 1 : before / after;
+            return _l1Factor.Value;
+        }
     }
 
     /// <summary>Float32 vectors whose inner values read directly (stored or chat-vector tensors), by every rule but those that rank rows.</summary>
@@ -90,19 +149,20 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         ChunkRange.Check(this, firstElement, destination.Length);
         if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
         ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
-        _rule.Apply(destination, firstElement, context);
+        ApplyRule(destination, firstElement, context);
     }
 
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Inner]);
 
     /// <summary>A rule with statistics reads its inner vector in its passes, then again for its values.</summary>
-    public bool RereadsInputs => _rule.HasStatistics || Prefetching.RereadsInputs([Inner]);
+    public bool RereadsInputs => _rule.HasStatistics || RescalesToL1 || Prefetching.RereadsInputs([Inner]);
 
     /// <summary>Runs the rule's statistics passes ahead (see <see cref="IPrecomputed"/>), after the inner source's own.</summary>
     public void Precompute(ComputeContext context)
     {
         if (Inner is IPrecomputed inner) inner.Precompute(context);
         _rule.GatherStatistics(context);
+        if (RescalesToL1) L1Factor(context);
     }
 
     /// <summary>The keys of elements [start, start + keys.Length), computed from the chunk in its own memory.</summary>

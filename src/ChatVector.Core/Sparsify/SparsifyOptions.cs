@@ -17,11 +17,24 @@ public enum SparsifyMethod
     Della,
 }
 
+/// <summary>How a rescaling sparsification scales the elements it keeps.</summary>
+public enum RescaleNorm
+{
+    /// <summary>Each kept element divided by its keep probability: the density (DARE's paper, PEFT), or DELLA's p.</summary>
+    Density,
+    /// <summary>
+    /// Every kept element multiplied by ‖v‖₁ / ‖kept‖₁, so that the kept values' L1 norm is the vector's (mergekit's
+    /// <c>RescaleNorm.l1</c>); unchanged when either norm is below 1e-7.
+    /// </summary>
+    L1,
+}
+
 /// <summary>
-/// One tensor's sparsification: the rule and its parameters. <see cref="Rescale"/> divides kept elements by
-/// their keep probability (density, or DELLA's p); it is on by default for the random rules only.
+/// One tensor's sparsification: the rule and its parameters. <see cref="Rescale"/> scales the kept elements back up, by
+/// <see cref="Norm"/>; it is on by default for the random rules only.
 /// </summary>
-public sealed record SparsifyOptions(SparsifyMethod Method, double Density, double Gamma, double Epsilon, long Seed, bool Rescale)
+public sealed record SparsifyOptions(SparsifyMethod Method, double Density, double Gamma, double Epsilon, long Seed, bool Rescale,
+    RescaleNorm Norm = RescaleNorm.Density)
 {
     public const double DefaultGamma = 0.01;
     public const double DefaultEpsilon = 0.15;
@@ -44,15 +57,23 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
             throw new ArgumentOutOfRangeException(what, value, $"'{tensorName}': {what} must be between 0 and 1; it is {value.ToString(CultureInfo.InvariantCulture)}.");
     }
 
-    internal JObject ToJson() => new()
+    internal JObject ToJson()
     {
-        ["method"] = Method.ToString().ToLowerInvariant(),
-        ["density"] = Density,
-        ["gamma"] = Gamma,
-        ["epsilon"] = Epsilon,
-        ["seed"] = Seed,
-        ["rescale"] = Rescale,
-    };
+        var json = new JObject
+        {
+            ["method"] = Method.ToString().ToLowerInvariant(),
+            ["density"] = Density,
+            ["gamma"] = Gamma,
+            ["epsilon"] = Epsilon,
+            ["seed"] = Seed,
+            ["rescale"] = Rescale,
+        };
+        if (Rescale) json["rescale_norm"] = Norm.ToString().ToLowerInvariant(); // only a rescale has a norm
+        return json;
+    }
+
+    /// <summary>These options with the norm only where it means something: without rescaling there is none (Density stands for it).</summary>
+    public SparsifyOptions Canonical() => Rescale ? this : this with { Norm = RescaleNorm.Density };
 
     /// <summary>The options saved by <see cref="ToJson"/>, or null when <paramref name="json"/> is not such an object.</summary>
     internal static SparsifyOptions? FromJson(JToken? json)
@@ -62,7 +83,10 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         try
         {
             return new SparsifyOptions(parsed, (double?)o["density"] ?? double.NaN, (double?)o["gamma"] ?? DefaultGamma,
-                (double?)o["epsilon"] ?? DefaultEpsilon, (long?)o["seed"] ?? 0, (bool?)o["rescale"] ?? RescalesByDefault(parsed));
+                (double?)o["epsilon"] ?? DefaultEpsilon, (long?)o["seed"] ?? 0, (bool?)o["rescale"] ?? RescalesByDefault(parsed),
+                // Vectors saved before the L1 rule existed were divided by their keep probability.
+                o["rescale_norm"] is JValue { Type: JTokenType.String } norm && Enum.TryParse<RescaleNorm>((string?)norm, ignoreCase: true, out var parsedNorm)
+                    ? parsedNorm : RescaleNorm.Density);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException or JsonException)
         {
@@ -79,7 +103,7 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         if (Method == SparsifyMethod.Breadcrumbs) parts.Add(string.Create(CultureInfo.InvariantCulture, $"gamma {Gamma:R}"));
         if (Method == SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"epsilon {Epsilon:R}"));
         if (Method is SparsifyMethod.Random or SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"seed {Seed}"));
-        parts.Add(Rescale ? "rescaled" : "no rescale");
+        parts.Add(!Rescale ? "no rescale" : Norm == RescaleNorm.L1 ? "rescaled to the L1 norm" : "rescaled by the keep probability");
         return string.Join(", ", parts);
     }
 }

@@ -50,6 +50,15 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
     [Parameter(ParameterSetName = NoRescaleSet)]
     public SwitchParameter NoRescale { get; set; }
 
+    /// <summary>
+    /// How a rescaled vector's kept elements are scaled: L1 (the default, mergekit's: by ‖v‖₁ / ‖kept‖₁, so the kept
+    /// values keep the vector's L1 norm) or Density (divided by the keep probability: DARE's paper and PEFT; for DELLA,
+    /// each element's own probability).
+    /// </summary>
+    [Parameter]
+    [ValidateSet(nameof(Core.Sparsify.RescaleNorm.L1), nameof(Core.Sparsify.RescaleNorm.Density))]
+    public string RescaleNorm { get; set; } = nameof(Core.Sparsify.RescaleNorm.L1);
+
     protected override void ProcessRecordCore()
     {
         foreach (var handle in InputObject)
@@ -77,13 +86,14 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         var method = Enum.Parse<SparsifyMethod>(Method, ignoreCase: true);
         var seed = Seed ?? CounterRandom.NewSeed();
         bool rescale = Rescale.IsPresent || (!NoRescale.IsPresent && SparsifyOptions.RescalesByDefault(method));
-        WriteVerbose($"{method}, seed {seed}, {(rescale ? "rescaled" : "no rescale")}, {_vectors.Count} tensor(s).");
+        var norm = Enum.Parse<Core.Sparsify.RescaleNorm>(RescaleNorm, ignoreCase: true);
+        WriteVerbose($"{method}, seed {seed}, {(rescale ? $"rescaled ({norm})" : "no rescale")}, {_vectors.Count} tensor(s).");
 
         var limited = new List<(TensorHandle Handle, SparsifiedTensor Source)>(_vectors.Count);
         foreach (var handle in _vectors)
         {
             // One at a time, so a refusal (a dtype that cannot be sparsified) names the handle it is about.
-            try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale)))); }
+            try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale, norm)))); }
             catch (Exception e) when (!IsEngineSignal(e))
             {
                 ThrowTerminatingError(Errors.From(e, handle));

@@ -62,7 +62,7 @@ public class MethodLayerTests
     {
         // The pipeline: Limit-ChatVector -Method rule -Density 0.3 -Seed 7 | Add-ChatVector -Consensus consensus [-Normalize].
         var (baseValues, vectors) = Values();
-        var options = SparsifyFixture.Options(rule, 0.3, seed: 7);
+        var options = SparsifyFixture.Options(rule, 0.3, seed: 7) with { Norm = RescaleNorm.L1 }; // a config rescales as mergekit does
         var pipeline = new MergedTensor(Source("w", baseValues),
             vectors.Select((v, i) => new VectorTerm(new SparsifiedTensor(Source($"w", v), options), i == 0 ? 1.0 : 0.5)).ToList(), [], DType.BF16,
             new MixOptions(consensus, normalize));

@@ -100,6 +100,8 @@ public class RandomRulesTests
                     Limit(values, Options(SparsifyMethod.Random, 0.4), shape: [600, 500], name: "dare"),
                     Limit(values, Options(SparsifyMethod.Della, 0.4), shape: [600, 500], name: "della"),
                     Limit(values, Options(SparsifyMethod.Magnitude, 0.4), shape: [600, 500], name: "ties", selectionChunk: chunkBytes / 4),
+                    Limit(values, Options(SparsifyMethod.Random, 0.4) with { Norm = RescaleNorm.L1 }, shape: [600, 500], name: "dare-l1"),
+                    Limit(values, Options(SparsifyMethod.Della, 0.4) with { Norm = RescaleNorm.L1 }, shape: [600, 500], name: "della-l1"),
                 ];
                 ModelExporter.Export(new ExportRequest(target, tensors, Streaming: new StreamingOptions(chunkBytes, parallelism)), ComputeContext.Cpu());
                 hashes.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(target))));

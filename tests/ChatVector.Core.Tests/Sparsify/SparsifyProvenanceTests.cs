@@ -38,8 +38,10 @@ public class SparsifyProvenanceTests
     [Fact]
     public void Description_names_the_parameters_the_rule_uses()
     {
-        Assert.Equal("della, density 0.5, epsilon 0.1, seed 3, rescaled",
+        Assert.Equal("della, density 0.5, epsilon 0.1, seed 3, rescaled by the keep probability",
             new SparsifyOptions(SparsifyMethod.Della, 0.5, 0.01, 0.1, 3, true).Describe());
+        Assert.Equal("random, density 0.5, seed 3, rescaled to the L1 norm",
+            new SparsifyOptions(SparsifyMethod.Random, 0.5, 0.01, 0.1, 3, true, RescaleNorm.L1).Describe());
         Assert.Equal("breadcrumbs, density 0.5, gamma 0.05, no rescale",
             new SparsifyOptions(SparsifyMethod.Breadcrumbs, 0.5, 0.05, 0.15, 3, false).Describe());
     }
