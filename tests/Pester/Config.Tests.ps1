@@ -197,6 +197,28 @@ dtype: float32
         Assert-SameTensors (Join-Path $TestDrive 'lambda') (Join-Path $TestDrive 'half-ratio')
     }
 
+    It 'writes chat_template into tokenizer_config.json: Jinja text as given, auto as most merged models carry it' {
+        $jinja = New-Config 'jinja.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+chat_template: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}"
+'@
+        Import-MergeConfig $jinja | Export-SafeTensor (Join-Path $TestDrive 'jinja')
+        (Get-Content (Join-Path $TestDrive 'jinja/tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template |
+            Should -BeExactly '{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}'
+        $auto = New-Config 'auto.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`n  - model: other`n    parameters: {weight: 1.0}`nchat_template: auto`n"
+        Import-MergeConfig $auto | Export-SafeTensor (Join-Path $TestDrive 'auto')
+        $expected = (Get-Content (Join-Path $trio.Chat 'tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template
+        $expected | Should -Not -BeNullOrEmpty
+        (Get-Content (Join-Path $TestDrive 'auto/tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template | Should -BeExactly $expected
+        $named = New-Config 'named.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`nchat_template: chatml`n"
+        $failure = { Import-MergeConfig $named } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match "'chatml' is one of mergekit's built-in template names"
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

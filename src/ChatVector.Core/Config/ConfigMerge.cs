@@ -7,7 +7,9 @@ using ChatVector.Core.Tensors;
 namespace ChatVector.Core.Config;
 
 /// <summary>What a config merges: one lazy output per tensor of the base model, in its order; nothing computed yet.</summary>
-public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes);
+/// <param name="ChatTemplateJson">The output's chat template as JSON text, when the config sets one; null keeps the base's.</param>
+public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes,
+    string? ChatTemplateJson = null);
 
 /// <summary>
 /// Plans a <see cref="MergeConfig"/>: opens the models (headers only), pairs each with the base by tensor name into
@@ -71,8 +73,25 @@ public static class ConfigMerge
             var outputDType = config.OutDType ?? config.DType ?? dtype;
             outputs.Add(config.Method.Merge(new MethodInputs(source, vectors, mergeParameters, outputDType)));
         }
+        string? template = ChatTemplate(config, merged, notes, problems);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
-        return new ConfigPlan(config, @base, outputs, notes);
+        return new ConfigPlan(config, @base, outputs, notes, template);
+    }
+
+    /// <summary>The chat template as JSON text: the config's Jinja text, or with <c>auto</c> the one most merged models carry.</summary>
+    private static string? ChatTemplate(MergeConfig config, List<ConfigModel> merged, List<string> notes, List<string> problems)
+    {
+        if (config.ChatTemplate is null) return null;
+        if (config.ChatTemplate != MergeConfig.AutoChatTemplate) return Newtonsoft.Json.JsonConvert.SerializeObject(config.ChatTemplate);
+        var templates = merged.Select(m => StoredModel.Open(m.Path).SideFiles?.ChatTemplateJson).Where(t => t is not null).ToList();
+        if (templates.Count == 0)
+        {
+            problems.Add("'chat_template: auto': none of the merged models has a chat_template in its tokenizer_config.json.");
+            return null;
+        }
+        var chosen = templates.GroupBy(t => t).OrderByDescending(g => g.Count()).First().Key; // the first of equals wins
+        notes.Add($"chat_template auto: the template of {templates.Count(t => t == chosen)} of {merged.Count} model(s).");
+        return chosen;
     }
 
     /// <summary>Each parameter's value for one tensor; a filtered value that matches no filter is left out (its default applies).</summary>

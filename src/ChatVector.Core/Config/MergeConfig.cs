@@ -13,13 +13,17 @@ public sealed record ConfigModel(string Reference, string Path, IReadOnlyDiction
 /// <c>parameters</c>), the global <c>parameters</c>, <c>dtype</c> and <c>out_dtype</c>. Read by <see cref="Read"/>, which
 /// checks every key and value and reports every problem at once, before any model is opened.
 /// </summary>
+/// <param name="ChatTemplate">The output's chat template: null (the base's), <see cref="AutoChatTemplate"/>, or Jinja text.</param>
 public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
-    IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType)
+    IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType, string? ChatTemplate = null)
 {
     private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
     private static readonly string[] ModelKeys = ["model", "parameters"];
     /// <summary>Keys of mergekit's schema that ChatVector does not run yet: refused by name rather than ignored.</summary>
-    private static readonly string[] NotYetRun = ["slices", "tokenizer_source", "tokenizer", "chat_template"];
+    private static readonly string[] NotYetRun = ["slices", "tokenizer_source", "tokenizer"];
+
+    /// <summary><c>chat_template: auto</c>: the template most of the merged models carry.</summary>
+    public const string AutoChatTemplate = "auto";
 
     /// <summary>The dtype names mergekit accepts (torch's), and ChatVector's.</summary>
     private static readonly Dictionary<string, DType> DTypes = new(StringComparer.OrdinalIgnoreCase)
@@ -99,8 +103,13 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
         if (method is not null) CheckParameters(method, globals, merged, problems);
 
+        string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
+        // A Jinja template has tags; a bare word is one of mergekit's built-in names, whose texts are not shipped here.
+        if (chatTemplate is not null && chatTemplate != AutoChatTemplate && !chatTemplate.Contains("{{") && !chatTemplate.Contains("{%"))
+            problems.Add($"'chat_template' (line {Line(templateNode!)}): '{chatTemplate}' is one of mergekit's built-in template names, which ChatVector does not ship; give the template's Jinja text, or 'auto'.");
+
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
-        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType);
+        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate);
     }
 
     /// <summary>The mapping's entries, an unknown key refused with the nearest valid one.</summary>

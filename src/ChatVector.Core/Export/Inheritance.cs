@@ -61,7 +61,9 @@ public sealed class Inheritance
         var dtype = config.OutDType ?? config.DType;
         return new Inheritance(
             new Dictionary<string, string> { [Config.ConfigCard.MetadataKey] = config.Text },
-            new OutputSideFiles(plan.Base, null, card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
+            new OutputSideFiles(plan.Base,
+                plan.ChatTemplateJson is { } template ? new VectorProvenance(plan.Base.Path, plan.Config.SourcePath, template, null) : null,
+                card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
                 new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text }),
             null);
     }
