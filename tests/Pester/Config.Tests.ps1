@@ -219,6 +219,19 @@ chat_template: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor 
         $failure.Exception.Message | Should -Match "'chatml' is one of mergekit's built-in template names"
     }
 
+    It 'runs passthrough: one model byte for byte, or scaled' {
+        $copy = New-Config 'passthrough.yml' "merge_method: passthrough`nmodels:`n  - model: chat`n"
+        Import-MergeConfig $copy | Export-SafeTensor (Join-Path $TestDrive 'passthrough')
+        $written = Read-IndependentBytes (Join-Path $TestDrive 'passthrough'); $chatBytes = Read-IndependentBytes $trio.Chat
+        foreach ($name in $chatBytes.Keys) { [Linq.Enumerable]::SequenceEqual($written[$name], $chatBytes[$name]) | Should -BeTrue -Because $name }
+        $scaled = New-Config 'scaled.yml' "merge_method: passthrough`nmodels:`n  - model: chat`n    parameters: {scale: 0.5}`ndtype: float32`n"
+        Import-MergeConfig $scaled | Export-SafeTensor (Join-Path $TestDrive 'scaled')
+        $values = Read-IndependentTensors (Join-Path $TestDrive 'scaled'); $chat = Read-IndependentTensors $trio.Chat
+        foreach ($name in $chat.Keys) {
+            if ($name -like '*.weight' -and $chat[$name].Count -gt 0) { $values[$name][0] | Should -Be ([double][float]($chat[$name][0] * 0.5)) -Because $name }
+        }
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count

@@ -28,7 +28,7 @@ public static class ConfigMerge
         // is zero and mergekit leaves it out; so does this.
         var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
-        if (merged.Count == 0) problems.Add("no model other than the base to merge.");
+        if (merged.Count == 0 && config.Method.MinimumModelCount > 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
             problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
         else if (merged.Count < config.Method.MinimumModelCount)

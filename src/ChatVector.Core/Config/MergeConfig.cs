@@ -94,7 +94,19 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
                 }
         }
         else if (!keys.ContainsKey("slices")) problems.Add("'models' is missing: list the models to merge.");
-        if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
+        if (method?.ModelCount == 0)
+        {
+            // One model taken as it is (passthrough): it is the output's base; its parameters are the merge's.
+            if (models.Count + (baseModel is null ? 0 : 1) != 1 && !(models.Count == 1 && baseModel?.Path == models[0].Path))
+                problems.Add($"{method.Name} takes exactly one model; the config gives {models.Count + (baseModel is null ? 0 : 1)}.");
+            else if (models.Count == 1)
+            {
+                baseModel = models[0] with { Parameters = new Dictionary<string, ConfigValue>() };
+                foreach (var (name, value) in models[0].Parameters) globals[name] = value;
+                models.Clear();
+            }
+        }
+        else if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
 
         DType? dtype = keys.TryGetValue("dtype", out var d) ? DTypeOf(d, "dtype", problems) : null;
         DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;

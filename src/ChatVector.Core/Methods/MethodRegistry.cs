@@ -26,6 +26,7 @@ public static class MethodRegistry
         Register(new NuSlerpMethod());
         Register(new MultiSlerpMethod());
         Register(new KarcherMethod());
+        Register(new PassthroughMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All
