@@ -232,6 +232,67 @@ chat_template: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor 
         }
     }
 
+    It 'stacks layers with slices and passthrough: renumbered, bytes kept, num_hidden_layers updated' {
+        $stack = New-Config 'stack.yml' @'
+merge_method: passthrough
+slices:
+  - sources:
+      - model: chat
+        layer_range: [0, 2]
+  - sources:
+      - model: other
+        layer_range: [1, 2]
+'@
+        $out = Join-Path $TestDrive 'stacked'
+        Import-MergeConfig $stack | Export-SafeTensor $out
+        $written = Read-IndependentBytes $out
+        $chatBytes = Read-IndependentBytes $trio.Chat; $otherBytes = Read-IndependentBytes $other
+        foreach ($name in $written.Keys) {
+            [byte[]]$expected = if ($name -like 'model.layers.2.*') { $otherBytes[$name -replace 'layers\.2\.', 'layers.1.'] }
+                elseif ($name -like 'model.layers.*' -or $name -eq 'model.embed_tokens.weight') { $chatBytes[$name] }
+                else { $otherBytes[$name] } # after the layers: the last slice's model
+            [Linq.Enumerable]::SequenceEqual($written[$name], $expected) | Should -BeTrue -Because $name
+        }
+        ($written.Keys | Where-Object { $_ -like 'model.layers.2.*' }).Count | Should -BeGreaterThan 0
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).num_hidden_layers | Should -Be 3
+    }
+
+    It 'merges slices with the method: a TIES slice over every layer gives the bytes of the same config without slices' {
+        $sliced = New-Config 'sliced-ties.yml' @'
+merge_method: ties
+base_model: base
+slices:
+  - sources:
+      - model: base
+        layer_range: [0, 2]
+      - model: chat
+        layer_range: [0, 2]
+        parameters: {weight: 1.0}
+parameters:
+  density: 0.3
+dtype: float32
+'@
+        $plain = New-Config 'plain-ties.yml' "merge_method: ties`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`nparameters:`n  density: 0.3`ndtype: float32`n"
+        Import-MergeConfig $sliced | Export-SafeTensor (Join-Path $TestDrive 'sliced-ties')
+        Import-MergeConfig $plain | Export-SafeTensor (Join-Path $TestDrive 'plain-ties')
+        Assert-SameTensors (Join-Path $TestDrive 'sliced-ties') (Join-Path $TestDrive 'plain-ties')
+    }
+
+    It 'refuses a layer range past a model''s layers, and sources of unequal length, before anything is read' {
+        $bad = New-Config 'bad-slices.yml' @'
+merge_method: passthrough
+slices:
+  - sources:
+      - model: chat
+        layer_range: [0, 5]
+'@
+        $failure = { Import-MergeConfig $bad } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match "model 'chat' has 2 layers; layer_range \[0, 5\] reaches past them"
+        $unequal = New-Config 'unequal.yml' "merge_method: ties`nbase_model: base`nslices:`n  - sources:`n      - model: base`n        layer_range: [0, 2]`n      - model: chat`n        layer_range: [0, 1]`n"
+        $failure = { Import-MergeConfig $unequal } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match 'its sources take 2, 1 layers'
+    }
+
     It 'takes configs from Get-ChildItem by FullName' {
         $handles = Get-ChildItem $ties | Import-MergeConfig
         $handles.Count | Should -Be (Get-SafeTensor $trio.Base).Count
@@ -288,7 +349,7 @@ models:
     }
 
     It 'refuses mergekit keys it does not run yet by name rather than ignoring them' {
-        $slices = New-Config 'slices.yml' @'
+        $slices = New-Config 'union.yml' @'
 merge_method: ties
 base_model: base
 models:

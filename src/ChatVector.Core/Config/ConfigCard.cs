@@ -19,9 +19,18 @@ public static class ConfigCard
         card.Line("---").Line("tags:").Line("- merge").Line("- chatvector").Line("---").Line();
         card.Line($"# Merged with ChatVector from a mergekit config").Line();
         card.Line($"Method: `{config.Method.Name}` ({config.Method.Description}).").Line();
-        card.Line($"Base model: `{config.BaseModel!.Reference}`.").Line();
-        card.Line("Models:");
-        foreach (var model in config.Models) card.Line($"- `{model.Reference}`");
+        if (config.BaseModel is { } baseModel) card.Line($"Base model: `{baseModel.Reference}`.").Line();
+        if (config.Slices is { } slices)
+        {
+            card.Line($"Layers, slice by slice ({plan.LayerCount} in all):");
+            foreach (var slice in slices)
+                card.Line("- " + string.Join(", ", slice.Sources.Select(source => $"`{source.Model.Reference}` layers {source.Start}-{source.End - 1}")));
+        }
+        else
+        {
+            card.Line("Models:");
+            foreach (var model in config.Models) card.Line($"- `{model.Reference}`");
+        }
         card.Line();
         card.Line("Computed in float32 (float64 for F64 tensors) from the stored values and rounded once to the output dtype.").Line();
         card.Line("## Configuration").Line().Line("```yaml").Line(config.Text.TrimEnd().ReplaceLineEndings(PortableText.NewLine.ToString())).Line("```");

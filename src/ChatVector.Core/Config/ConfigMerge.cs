@@ -8,8 +8,9 @@ namespace ChatVector.Core.Config;
 
 /// <summary>What a config merges: one lazy output per tensor of the base model, in its order; nothing computed yet.</summary>
 /// <param name="ChatTemplateJson">The output's chat template as JSON text, when the config sets one; null keeps the base's.</param>
+/// <param name="LayerCount">The output's layers when slices stack them (config.json's num_hidden_layers), else null.</param>
 public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes,
-    string? ChatTemplateJson = null);
+    string? ChatTemplateJson = null, int? LayerCount = null);
 
 /// <summary>
 /// Plans a <see cref="MergeConfig"/>: opens the models (headers only), pairs each with the base by tensor name into
@@ -23,6 +24,7 @@ public static class ConfigMerge
     {
         var problems = new List<string>();
         var notes = new List<string>();
+        if (config.Slices is not null) return SliceMerge.Plan(config, problems, notes);
         var @base = StoredModel.Open(config.BaseModel!.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.

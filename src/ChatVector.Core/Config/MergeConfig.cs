@@ -8,19 +8,32 @@ namespace ChatVector.Core.Config;
 /// <summary>One model of a config: its folder (resolved against the config's folder) and its own parameters.</summary>
 public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, ConfigValue> Parameters);
 
+/// <summary>One source of a slice: a model's layers [Start, End), with the source's own parameters (in <see cref="ConfigModel.Parameters"/>).</summary>
+public sealed record ConfigSliceSource(ConfigModel Model, int Start, int End)
+{
+    public int Length => End - Start;
+}
+
+/// <summary>A slice of the output's layers: its sources (of equal length) and the slice's parameters.</summary>
+public sealed record ConfigSlice(IReadOnlyList<ConfigSliceSource> Sources, IReadOnlyDictionary<string, ConfigValue> Parameters, long Line);
+
 /// <summary>
 /// A mergekit YAML config as far as ChatVector runs it: <c>merge_method</c>, <c>base_model</c>, <c>models</c> (each with
 /// <c>parameters</c>), the global <c>parameters</c>, <c>dtype</c> and <c>out_dtype</c>. Read by <see cref="Read"/>, which
 /// checks every key and value and reports every problem at once, before any model is opened.
 /// </summary>
 /// <param name="ChatTemplate">The output's chat template: null (the base's), <see cref="AutoChatTemplate"/>, or Jinja text.</param>
+/// <param name="Slices">The output's layers slice by slice (layer stacking), or null: every model's layers, merged one to one.</param>
 public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
-    IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType, string? ChatTemplate = null)
+    IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType, string? ChatTemplate = null,
+    IReadOnlyList<ConfigSlice>? Slices = null)
 {
     private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
     private static readonly string[] ModelKeys = ["model", "parameters"];
     /// <summary>Keys of mergekit's schema that ChatVector does not run yet: refused by name rather than ignored.</summary>
-    private static readonly string[] NotYetRun = ["slices", "tokenizer_source", "tokenizer"];
+    private static readonly string[] NotYetRun = ["tokenizer_source", "tokenizer"];
+    private static readonly string[] SliceKeys = ["sources", "parameters"];
+    private static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
 
     /// <summary><c>chat_template: auto</c>: the template most of the merged models carry.</summary>
     public const string AutoChatTemplate = "auto";
@@ -94,7 +107,25 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
                 }
         }
         else if (!keys.ContainsKey("slices")) problems.Add("'models' is missing: list the models to merge.");
-        if (method?.ModelCount == 0)
+        List<ConfigSlice>? slices = null;
+        if (keys.TryGetValue("slices", out var slicesNode))
+        {
+            if (keys.ContainsKey("models")) problems.Add("'models' and 'slices' are given: a config has one or the other.");
+            slices = SlicesOf(slicesNode, folder, problems);
+        }
+        if (slices is not null)
+        {
+            // Parameters are checked per source; the base is a slice's source or the config's base_model.
+            if (method is not null)
+                foreach (var slice in slices)
+                {
+                    var others = slice.Sources.Where(source => baseModel is null || source.Model.Path != baseModel.Path || method.BaseCountsAsModel).ToList();
+                    var sliceGlobals = new Dictionary<string, ConfigValue>(globals);
+                    foreach (var (name, value) in slice.Parameters) sliceGlobals[name] = value;
+                    if (method.ModelCount != 0) CheckParameters(method, sliceGlobals, others.Select(source => source.Model).ToList(), problems);
+                }
+        }
+        else if (method?.ModelCount == 0)
         {
             // One model taken as it is (passthrough): it is the output's base; its parameters are the merge's.
             if (models.Count + (baseModel is null ? 0 : 1) != 1 && !(models.Count == 1 && baseModel?.Path == models[0].Path))
@@ -113,7 +144,7 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
         var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
-        if (method is not null) CheckParameters(method, globals, merged, problems);
+        if (method is not null && slices is null) CheckParameters(method, globals, merged, problems);
 
         string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
         // A Jinja template has tags; a bare word is one of mergekit's built-in names, whose texts are not shipped here.
@@ -121,7 +152,51 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
             problems.Add($"'chat_template' (line {Line(templateNode!)}): '{chatTemplate}' is one of mergekit's built-in template names, which ChatVector does not ship; give the template's Jinja text, or 'auto'.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
-        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate);
+        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate, slices);
+    }
+
+    /// <summary>The <c>slices:</c> list: each slice's sources (model, layer_range [start, end), parameters), all of one length.</summary>
+    private static List<ConfigSlice> SlicesOf(YamlNode node, string folder, List<string> problems)
+    {
+        var slices = new List<ConfigSlice>();
+        if (node is not YamlSequenceNode list || list.Children.Count == 0)
+        {
+            problems.Add($"'slices' (line {Line(node)}) must be a list of {{sources: [...], parameters: ...}}.");
+            return slices;
+        }
+        foreach (var item in list)
+        {
+            string where = $"slices, line {Line(item)}";
+            if (item is not YamlMappingNode mapping) { problems.Add($"{where}: a slice is a mapping with 'sources:'."); continue; }
+            var entry = Entries(mapping, where, SliceKeys, problems);
+            var parameters = entry.TryGetValue("parameters", out var p) ? ParametersOf(p, $"{where}, parameters", problems) : new Dictionary<string, ConfigValue>();
+            if (!entry.TryGetValue("sources", out var sourcesNode) || sourcesNode is not YamlSequenceNode sourceList || sourceList.Children.Count == 0)
+            {
+                problems.Add($"{where}: 'sources' must list the models and layer ranges the slice takes.");
+                continue;
+            }
+            var sources = new List<ConfigSliceSource>();
+            foreach (var sourceNode in sourceList)
+            {
+                string at = $"{where}, source at line {Line(sourceNode)}";
+                if (sourceNode is not YamlMappingNode sourceMapping) { problems.Add($"{at}: a source is a mapping with 'model:' and 'layer_range:'."); continue; }
+                var source = Entries(sourceMapping, at, SourceKeys, problems);
+                if (!source.TryGetValue("model", out var modelNode) || Scalar(modelNode, at, problems) is not { } reference) { problems.Add($"{at}: 'model' is missing."); continue; }
+                if (!source.TryGetValue("layer_range", out var rangeNode) || rangeNode is not YamlSequenceNode { Children.Count: 2 } range
+                    || !int.TryParse((range[0] as YamlScalarNode)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out int start)
+                    || !int.TryParse((range[1] as YamlScalarNode)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out int end) || end <= start)
+                {
+                    problems.Add($"{at}: 'layer_range' must be [start, end] with 0 <= start < end (end excluded).");
+                    continue;
+                }
+                var sourceParameters = source.TryGetValue("parameters", out var sp) ? ParametersOf(sp, $"{at}, parameters", problems) : new Dictionary<string, ConfigValue>();
+                sources.Add(new ConfigSliceSource(Model(reference, sourceParameters, folder, modelNode, problems), start, end));
+            }
+            if (sources.Select(s => s.Length).Distinct().Count() > 1)
+                problems.Add($"{where}: its sources take {string.Join(", ", sources.Select(s => s.Length))} layers; every source of a slice must take as many.");
+            slices.Add(new ConfigSlice(sources, parameters, Line(item)));
+        }
+        return slices;
     }
 
     /// <summary>The mapping's entries, an unknown key refused with the nearest valid one.</summary>

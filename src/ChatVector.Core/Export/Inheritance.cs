@@ -64,7 +64,8 @@ public sealed class Inheritance
             new OutputSideFiles(plan.Base,
                 plan.ChatTemplateJson is { } template ? new VectorProvenance(plan.Base.Path, plan.Config.SourcePath, template, null) : null,
                 card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
-                new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text }),
+                new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text },
+                plan.LayerCount is { } layers ? new Dictionary<string, long> { ["num_hidden_layers"] = layers } : null),
             null);
     }
 }

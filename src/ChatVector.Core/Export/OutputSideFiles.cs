@@ -19,7 +19,8 @@ public sealed record OutputSideFiles(
     VectorProvenance? ChatTemplateFrom = null,
     string? ModelCard = null,
     string? TorchDType = null,
-    IReadOnlyDictionary<string, string>? WrittenFiles = null)
+    IReadOnlyDictionary<string, string>? WrittenFiles = null,
+    IReadOnlyDictionary<string, long>? ConfigNumbers = null)
 {
     /// <summary>Files written as given, by name (a config merge's <c>mergekit_config.yml</c>).</summary>
     private IReadOnlyDictionary<string, string> Written => WrittenFiles ?? new Dictionary<string, string>();
@@ -87,7 +88,7 @@ public sealed record OutputSideFiles(
         if (CopyFrom?.SideFiles is not { } source) return;
         if (TokenizerOverrides is not null) _ = source.TokenizerConfigJson;
         if (GenerationEos is not null) _ = source.GenerationConfigJson;
-        if (TorchDType is not null) _ = source.ConfigJson;
+        if (TorchDType is not null || ConfigNumbers is { Count: > 0 }) _ = source.ConfigJson;
     }
 
     public void WriteInto(string directory)
@@ -100,7 +101,12 @@ public sealed record OutputSideFiles(
         if (TokenizerOverrides is { } overrides)
             WritePatched(directory, ModelSideFiles.TokenizerConfig, source?.TokenizerConfigJson, json => json.Merge(overrides, new JsonMergeSettings { MergeArrayHandling = MergeArrayHandling.Replace }));
         if (GenerationEos is { } eos) WritePatched(directory, ModelSideFiles.GenerationConfig, source?.GenerationConfigJson, json => json["eos_token_id"] = eos.DeepClone());
-        if (TorchDType is not null && source?.ConfigJson is { } config) WritePatched(directory, ModelSideFiles.Config, config, json => json["torch_dtype"] = TorchDType);
+        if ((TorchDType is not null || ConfigNumbers is { Count: > 0 }) && source?.ConfigJson is { } config)
+            WritePatched(directory, ModelSideFiles.Config, config, json =>
+            {
+                if (TorchDType is not null) json["torch_dtype"] = TorchDType;
+                foreach (var (key, value) in ConfigNumbers ?? new Dictionary<string, long>()) json[key] = value; // layer stacking's num_hidden_layers
+            });
         if (ModelCard is not null) File.WriteAllText(Path.Combine(directory, ReadMe), ModelCard);
         foreach (var (name, text) in Written) File.WriteAllText(Path.Combine(directory, name), text);
     }

@@ -55,4 +55,13 @@ public static partial class HuggingFaceNames
     public static int? LayerNumber(string tensorName) =>
         LayerNumberPattern().Match(tensorName) is { Success: true } m && int.TryParse(m.Groups[1].ValueSpan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var layer)
             ? layer : null;
+
+    /// <summary><paramref name="tensorName"/> with its layer number replaced by <paramref name="layer"/> (layer stacking renumbers the layers it takes).</summary>
+    public static string WithLayerNumber(string tensorName, int layer)
+    {
+        var match = LayerNumberPattern().Match(tensorName);
+        if (!match.Success) throw new ArgumentException($"'{tensorName}' is not a layer's tensor", nameof(tensorName));
+        var number = match.Groups[1];
+        return string.Concat(tensorName.AsSpan(0, number.Index), layer.ToString(System.Globalization.CultureInfo.InvariantCulture), tensorName.AsSpan(number.Index + number.Length));
+    }
 }
