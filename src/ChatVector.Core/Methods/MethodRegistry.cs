@@ -27,6 +27,8 @@ public static class MethodRegistry
         Register(new MultiSlerpMethod());
         Register(new KarcherMethod());
         Register(new PassthroughMethod());
+        Register(new RamMethod());
+        Register(new RamPlusMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All
