@@ -19,6 +19,18 @@ public abstract class ElementwiseMethod : MergeMethod
     /// <summary>Adds one chunk's share to <paramref name="sums"/>; called chunk by chunk, in order.</summary>
     public virtual void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) { }
 
+    /// <summary>
+    /// The statistics, gathered before the first chunk: by default one pass of <see cref="Accumulate"/> over the chunks in
+    /// order. A method whose statistics need several passes (one depending on the last: a selection, then sums over what
+    /// it selected) overrides this and makes its passes with <paramref name="pass"/>.
+    /// </summary>
+    public virtual double[] GatherStatistics(MethodInputs inputs, StatisticsPasses pass)
+    {
+        var sums = new double[StatisticCount(inputs)];
+        if (sums.Length > 0) pass.ForEachChunk(chunk => Accumulate(chunk, sums, inputs));
+        return sums;
+    }
+
     /// <summary>The output elements of the chunk, float32 before their one rounding to the output dtype.</summary>
     public abstract void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output);
 
@@ -33,6 +45,23 @@ public sealed class ChunkValues(long firstElement, float[] @base, float[][] vect
     public ReadOnlySpan<float> Base => @base.AsSpan(0, length);
     public int VectorCount => vectors.Length;
     public ReadOnlySpan<float> Vector(int i) => vectors[i].AsSpan(0, length);
+}
+
+/// <summary>Passes over a method's inputs for its statistics: every chunk in order, or any range.</summary>
+public sealed class StatisticsPasses(long elementCount, int chunkElements, Action<long, int, Action<ChunkValues>> read)
+{
+    public long ElementCount => elementCount;
+
+    /// <summary>Calls <paramref name="use"/> with each chunk of the inputs, in order (fixed chunks: the same sums whatever the export does).</summary>
+    public void ForEachChunk(Action<ChunkValues> use)
+    {
+        for (long first = 0; first < elementCount; first += chunkElements) read(first, (int)Math.Min(chunkElements, elementCount - first), use);
+    }
+
+    /// <summary>Calls <paramref name="use"/> with the inputs' values over [first, first + length).</summary>
+    public void Read(long first, int length, Action<ChunkValues> use) => read(first, length, use);
+
+    public int ChunkElements => chunkElements;
 }
 
 /// <summary>The lazy output tensor of an <see cref="ElementwiseMethod"/>: statistics once (before the first chunk), then chunks.</summary>
@@ -73,14 +102,8 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         lock (_gate)
         {
             if (_statistics is { } known) return known;
-            var sums = new double[_method.StatisticCount(_inputs)];
-            if (sums.Length > 0)
-                for (long first = 0; first < ElementCount; first += StatisticsChunkElements)
-                {
-                    int length = (int)Math.Min(StatisticsChunkElements, ElementCount - first);
-                    WithChunk(first, length, context, chunk => _method.Accumulate(chunk, sums, _inputs));
-                }
-            return _statistics = sums;
+            var passes = new StatisticsPasses(ElementCount, StatisticsChunkElements, (first, length, use) => WithChunk(first, length, context, use));
+            return _statistics = _method.GatherStatistics(_inputs, passes);
         }
     }
 

@@ -29,6 +29,7 @@ public static class MethodRegistry
         Register(new PassthroughMethod());
         Register(new RamMethod());
         Register(new RamPlusMethod());
+        Register(new SceMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All

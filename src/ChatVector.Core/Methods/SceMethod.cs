@@ -1,0 +1,120 @@
+using ChatVector.Core.Kernels;
+using ChatVector.Core.Sparsify;
+
+namespace ChatVector.Core.Methods;
+
+/// <summary>
+/// mergekit's <c>sce</c> (Select, Calculate, Erase). Select: with <c>select_topk</c> &lt; 1, only the elements whose
+/// variance across the task vectors is among the top k = ⌊select_topk × (elements of nonzero variance)⌋ stay (the exact
+/// order of <see cref="MagnitudeOrder"/>, ties by index, found by <see cref="ExactSelection"/>). Calculate: model i's
+/// weight is the mean square of its selected δᵢ, normalized to sum 1 (equal when all are 0). Erase: per element, the
+/// majority sign is that of Σ δᵢ; the δᵢ of the other sign are dropped. Result: base + Σ wᵢ·δᵢ over the kept / Σ wᵢ over
+/// the kept (1 when none). Statistics: the variance threshold (a count pass, then the selection's passes), then the
+/// weights (one more pass).
+/// </summary>
+public sealed class SceMethod : ElementwiseMethod
+{
+    public override string Name => "sce";
+    public override string Description => "the elements of most variance across the task vectors, weighted by each vector's energy, majority sign";
+    public override IReadOnlyList<MethodParameter> Parameters { get; } =
+    [
+        MethodParameter.Number("select_topk", 1.0, ParameterScope.Merge, "the share of the elements of nonzero variance kept", 0, 1),
+        MethodParameter.Boolean("int8_mask", false, "mergekit's memory saving for its masks; accepted, changes nothing here"),
+    ];
+
+    /// <summary>[0] whether a selection applies (1) or not (0), [1] its threshold's key, [2] its index, then the N weights.</summary>
+    public override int StatisticCount(MethodInputs inputs) => 3 + inputs.Vectors.Count;
+
+    public override double[] GatherStatistics(MethodInputs inputs, StatisticsPasses pass)
+    {
+        int n = inputs.Vectors.Count;
+        var statistics = new double[StatisticCount(inputs)];
+        double topk = inputs.Parameters.Number("select_topk");
+        var threshold = OrderPoint.First;
+        if (topk < 1)
+        {
+            long nonzero = 0;
+            pass.ForEachChunk(chunk =>
+            {
+                for (int e = 0; e < chunk.Length; e++) if (Variance(chunk, e) != 0) nonzero++;
+            });
+            long k = (long)(Math.Abs(topk) * nonzero);
+            threshold = k == 0 ? OrderPoint.End : SelectThreshold(pass, pass.ElementCount - k);
+            statistics[0] = 1;
+        }
+        statistics[1] = threshold.Key;
+        statistics[2] = threshold.Index;
+        var squares = new double[n];
+        pass.ForEachChunk(chunk =>
+        {
+            for (int e = 0; e < chunk.Length; e++)
+            {
+                if (!Selected(statistics, chunk, e)) continue;
+                for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
+            }
+        });
+        double total = squares.Sum(s => s / pass.ElementCount);
+        for (int i = 0; i < n; i++) statistics[3 + i] = total == 0 ? 1.0 / n : squares[i] / pass.ElementCount / total;
+        return statistics;
+    }
+
+    /// <summary>The order point at <paramref name="position"/> of the variances' magnitude order.</summary>
+    private static OrderPoint SelectThreshold(StatisticsPasses pass, long position)
+    {
+        if (position <= 0) return OrderPoint.First;
+        var points = ExactSelection.Select(pass.ElementCount, [position], (start, count) =>
+        {
+            var keys = new uint[count];
+            int written = 0;
+            pass.Read(start, count, chunk =>
+            {
+                for (int e = 0; e < chunk.Length; e++) keys[written++] = MagnitudeOrder.Key(Variance(chunk, e));
+            });
+            return keys;
+        }, pass.ChunkElements);
+        return points[0];
+    }
+
+    /// <summary>torch.var(deltas, dim=0, unbiased=False) for one element, in float32 as mergekit computes it.</summary>
+    private static float Variance(ChunkValues chunk, int e)
+    {
+        int n = chunk.VectorCount;
+        float sum = 0f;
+        for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
+        float mean = sum / n, squares = 0f;
+        for (int i = 0; i < n; i++)
+        {
+            float d = chunk.Vector(i)[e] - mean;
+            squares += d * d;
+        }
+        return squares / n;
+    }
+
+    private static bool Selected(ReadOnlySpan<double> statistics, ChunkValues chunk, int e) =>
+        statistics[0] == 0 || new OrderPoint(MagnitudeOrder.Key(Variance(chunk, e)), chunk.FirstElement + e) >= new OrderPoint((uint)statistics[1], (long)statistics[2]);
+
+    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
+    {
+        int n = chunk.VectorCount;
+        for (int e = 0; e < chunk.Length; e++)
+        {
+            if (!Selected(statistics, chunk, e))
+            {
+                output[e] = chunk.Base[e];
+                continue;
+            }
+            float sum = 0f;
+            for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
+            float majority = sum >= 0 ? 1f : -1f;
+            float mixed = 0f, divisor = 0f;
+            for (int i = 0; i < n; i++)
+            {
+                float delta = chunk.Vector(i)[e];
+                float kept = MathF.Sign(delta) == majority ? (float)statistics[3 + i] : 0f;
+                mixed += delta * kept;
+                divisor += kept;
+            }
+            output[e] = chunk.Base[e] + mixed / (divisor == 0 ? 1f : divisor);
+        }
+    }
+}
