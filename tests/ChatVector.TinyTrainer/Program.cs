@@ -1,7 +1,5 @@
 using ChatVector.Core.Runtime;
-using System.Text.Json.Nodes;
-using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using ChatVector.TinyTrainer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,29 +47,27 @@ for (int step = 0; step < steps; step++)
 }
 Console.WriteLine($"trained: {ids.Length} tokens, loss {loss:G4}");
 
-Directory.CreateDirectory(folder);
 var entries = model.Weights.Select(kv =>
 {
     var values = kv.Value.detach().contiguous().data<float>().ToArray();
-    return (kv.Key, "F32", kv.Value.shape, values.SelectMany(BitConverter.GetBytes).ToArray());
+    return (kv.Key, "F32", kv.Value.shape, TensorBytes.F32(values));
 }).ToList();
-LlamaModelBuilder.WriteFile(Path.Combine(folder, "model.safetensors"), entries);
-File.WriteAllText(Path.Combine(folder, "config.json"), new JsonObject
+ModelFolder.WriteWeights(folder, [entries]);
+new LlamaConfigJson
 {
-    ["architectures"] = new JsonArray("LlamaForCausalLM"),
-    ["hidden_size"] = TinyLlama.Hidden,
-    ["intermediate_size"] = TinyLlama.Intermediate,
-    ["num_hidden_layers"] = TinyLlama.Layers,
-    ["num_attention_heads"] = TinyLlama.Heads,
-    ["num_key_value_heads"] = TinyLlama.KvHeads,
-    ["vocab_size"] = vocabulary.Count,
-    ["rms_norm_eps"] = TinyLlama.Eps,
-    ["rope_theta"] = TinyLlama.Theta,
-    ["max_position_embeddings"] = 64,
-    ["tie_word_embeddings"] = false,
-    ["torch_dtype"] = "float32",
-}.ToJsonString());
-File.WriteAllText(Path.Combine(folder, "generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": 2}");
-File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"eos_token\": \"</s>\"}");
-WordLevelTokenizer.Write(Path.Combine(folder, "tokenizer.json"), specials, vocabulary.Skip(specials.Length));
+    VocabSize = vocabulary.Count,
+    HiddenSize = TinyLlama.Hidden,
+    IntermediateSize = TinyLlama.Intermediate,
+    HiddenLayers = TinyLlama.Layers,
+    AttentionHeads = TinyLlama.Heads,
+    KeyValueHeads = TinyLlama.KvHeads,
+    MaxPositionEmbeddings = 64,
+    RmsNormEps = TinyLlama.Eps,
+    RopeTheta = TinyLlama.Theta,
+    TieWordEmbeddings = false,
+    TorchDtype = "float32",
+}.Write(folder);
+ModelFolder.WriteGenerationConfig(folder, bosTokenId: 1, eosTokenId: 2);
+ModelFolder.WriteTokenizerConfig(folder, "</s>");
+WordLevelTokenizer.Write(Path.Combine(folder, WordLevelTokenizer.FileName), specials, vocabulary.Skip(specials.Length));
 return 0;

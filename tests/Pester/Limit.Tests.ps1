@@ -46,7 +46,7 @@ BeforeAll {
 
     function Get-FileMetadata([string] $Folder) {
         $file = Get-ChildItem $Folder -Filter *.safetensors | Select-Object -First 1
-        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata
+        ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata
     }
 }
 
