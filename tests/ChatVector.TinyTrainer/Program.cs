@@ -1,6 +1,6 @@
 using ChatVector.Core.Runtime;
 using ChatVector.TestKit;
-using ChatVector.TinyTrainer;
+using ChatVector.TestKit.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,42 +31,18 @@ var words = WordLevelTokenizer.Words(text).ToList();
 var vocabulary = specials.Concat(words.Distinct(StringComparer.Ordinal)).ToList();
 var ids = words.Select(w => (long)vocabulary.IndexOf(w)).Append(2L).ToArray();
 
-var model = new TinyLlama(vocabulary.Count, seed: 1);
-using var adam = optim.Adam(model.Weights.Values.Cast<TorchSharp.Modules.Parameter>().ToList(), lr: 0.01);
-double loss = double.NaN;
-for (int step = 0; step < steps; step++)
-{
-    using var scope = NewDisposeScope();
-    adam.zero_grad();
-    var logits = model.Forward(ids);
-    var value = nn.functional.cross_entropy(logits.narrow(0, 0, ids.Length - 1), tensor(ids[1..]));
-    value.backward();
-    adam.step();
-    loss = value.item<float>();
-    if (loss < 1e-3) break;
-}
-Console.WriteLine($"trained: {ids.Length} tokens, loss {loss:G4}");
+// Hidden 32, 4 heads of 8 over 2 kv heads, 2 layers; its weights drawn from its own generator in forward order.
+var config = new TinyLlamaConfig(new LlamaDimensions(vocabulary.Count, Hidden: 32, Intermediate: 64, Layers: 2, Heads: 4, KvHeads: 2),
+    RmsNormEps: 1e-6, RopeTheta: 10000, RotaryTables.Float32);
+using var model = TinyLlama.Initialise(config, std: 0.1, LlamaWeightOrder.Forward, new Generator(1));
+var input = tensor(ids, [1, ids.Length]);
+var targets = tensor(ids[1..]);
+var result = Trainer.Train(model, new TrainingRun("memorise", steps, LearningRate: 0.01) { StopBelowLoss = 1e-3 },
+    _ => nn.functional.cross_entropy(model.Forward(input)[0].narrow(0, 0, ids.Length - 1), targets));
+Console.WriteLine($"trained: {ids.Length} tokens, loss {result.LastLoss:G4}");
 
-var entries = model.Weights.Select(kv =>
-{
-    var values = kv.Value.detach().contiguous().data<float>().ToArray();
-    return (kv.Key, "F32", kv.Value.shape, TensorBytes.F32(values));
-}).ToList();
-ModelFolder.WriteWeights(folder, [entries]);
-new LlamaConfigJson
-{
-    VocabSize = vocabulary.Count,
-    HiddenSize = TinyLlama.Hidden,
-    IntermediateSize = TinyLlama.Intermediate,
-    HiddenLayers = TinyLlama.Layers,
-    AttentionHeads = TinyLlama.Heads,
-    KeyValueHeads = TinyLlama.KvHeads,
-    MaxPositionEmbeddings = 64,
-    RmsNormEps = TinyLlama.Eps,
-    RopeTheta = TinyLlama.Theta,
-    TieWordEmbeddings = false,
-    TorchDtype = "float32",
-}.Write(folder);
+ModelFolder.WriteWeights(folder, [model.F32Entries()]);
+(config.ConfigJson() with { MaxPositionEmbeddings = 64, TorchDtype = "float32" }).Write(folder);
 ModelFolder.WriteGenerationConfig(folder, bosTokenId: 1, eosTokenId: 2);
 ModelFolder.WriteTokenizerConfig(folder, "</s>");
 WordLevelTokenizer.Write(Path.Combine(folder, WordLevelTokenizer.FileName), specials, vocabulary.Skip(specials.Length));

@@ -22,6 +22,16 @@ public sealed class TestKitTests
     }
 
     [Fact]
+    public void The_kit_builds_against_the_TorchSharp_the_module_loads()
+    {
+        var core = typeof(ChatVector.Core.Models.StoredModel).Assembly;
+        static Version? TorchSharp(System.Reflection.Assembly assembly) =>
+            assembly.GetReferencedAssemblies().SingleOrDefault(a => a.Name == "TorchSharp")?.Version;
+        Assert.NotNull(TorchSharp(Kit));
+        Assert.Equal(TorchSharp(core), TorchSharp(Kit));
+    }
+
+    [Fact]
     public void The_independent_reader_uses_nothing_else_of_the_kit()
     {
         var others = Kit.GetExportedTypes()
