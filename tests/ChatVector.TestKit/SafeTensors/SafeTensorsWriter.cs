@@ -32,7 +32,11 @@ public static class SafeTensorsWriter
         foreach (var entry in entries) file.Write(entry.Data);
     }
 
+    /// <summary>A file of one tensor, its data bytes as given (for PowerShell, which cannot write a list of tuples easily).</summary>
+    public static void WriteOne(string path, string name, string dtype, long[] shape, byte[] data, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, [(name, dtype, shape, data)], metadata);
+
     /// <summary>A file of one F32 tensor of shape [values.Length], values as given (NaN and Inf too), no metadata.</summary>
     public static void WriteF32(string path, string name, float[] values) =>
-        Write(path, [(name, "F32", [values.Length], TensorBytes.F32(values))]);
+        WriteOne(path, name, "F32", [values.Length], TensorBytes.F32(values));
 }
