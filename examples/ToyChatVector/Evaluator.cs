@@ -1,3 +1,4 @@
+using ChatVector.TestKit.Training;
 using static TorchSharp.torch;
 
 namespace ToyChatVector;
@@ -14,7 +15,7 @@ public static class Evaluator
 {
     public const int MaxNewTokens = 24;
 
-    public static int[] Generate(ToyLlama model, int[] prompt, int eosId, int maxNewTokens = MaxNewTokens)
+    public static int[] Generate(TinyLlama model, int[] prompt, int eosId, int maxNewTokens = MaxNewTokens)
     {
         using var noGrad = no_grad();
         var ids = prompt.Select(i => (long)i).ToList();
@@ -32,7 +33,7 @@ public static class Evaluator
     }
 
     /// <summary>Mean next-token NLL over all lines (each line's T-1 predictions, weighted by count).</summary>
-    public static double NegativeLogLikelihood(ToyLlama model, IEnumerable<int[]> lines)
+    public static double NegativeLogLikelihood(TinyLlama model, IEnumerable<int[]> lines)
     {
         using var noGrad = no_grad();
         double total = 0;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ChatVector.Core.Runtime;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Training;
 using ToyChatVector;
 using static TorchSharp.torch;
 
@@ -81,32 +83,33 @@ internal static class Cli
         data.Write(Path.Combine(output, "data"));
         ToyData.MakeReference(seed, size).Write(Path.Combine(output, "data-A"));
         var batches = new Batches(vocabulary);
-        var config = new ToyModelConfig(vocabulary.Count, size.Hidden, size.Intermediate, size.Layers, size.Heads, size.KvHeads);
+        var config = ToyModelConfig.For(vocabulary.Count, size.Hidden, size.Intermediate, size.Layers, size.Heads, size.KvHeads);
         var log = Console.Out;
         log.WriteLine($"Training the toy models: size {size.Name}, seed {seed}, {vocabulary.Count} tokens, kernels pinned ({ReproducibleKernels.Describe()})");
 
+        // Weights as transformers initialises them: normal(0, 0.02) from torch's generator, norms at one.
         manual_seed(seed);
-        using var baseModel = ToyLlama.Initialise(config);
+        using var baseModel = TinyLlama.Initialise(config, std: 0.02f, LlamaWeightOrder.Checkpoint);
         var aText = new Random(ToyData.Stream(seed, 1));
-        Timed(log, () => Trainer.Train(baseModel, size.Base, _ => [batches.Text(ToyLanguage.A, aText, size.Base.BatchRows, size.Context)], log));
+        Timed(log, () => size.Base.Train(baseModel, _ => [batches.Text(ToyLanguage.A, aText, size.Base.BatchRows, size.Context)], log));
         Save(output, "base", baseModel, vocabulary);
 
         using var chat = baseModel.Clone();
         var aInstructions = new Random(ToyData.Stream(seed, 2));
         var aReplay = new Random(ToyData.Stream(seed, 8));
-        Timed(log, () => Trainer.Train(chat, size.Chat, _ => [
+        Timed(log, () => size.Chat.Train(chat, _ => [
             batches.Instructions(Enumerable.Range(0, size.Chat.BatchRows).Select(_ => (IReadOnlyList<string>)ToyLanguage.A.Sentence(aInstructions)).ToList()),
             .. size.ChatTextRows > 0 ? [batches.Text(ToyLanguage.A, aReplay, size.ChatTextRows, size.Context)] : Array.Empty<Batch>()], log));
         Save(output, "chat", chat, vocabulary);
 
         using var cp = baseModel.Clone();
         var bText = new Random(ToyData.Stream(seed, 3));
-        Timed(log, () => Trainer.Train(cp, size.Cp, _ => [batches.Text(ToyLanguage.B, bText, size.Cp.BatchRows, size.Context)], log));
+        Timed(log, () => size.Cp.Train(cp, _ => [batches.Text(ToyLanguage.B, bText, size.Cp.BatchRows, size.Context)], log));
         Save(output, "cp", cp, vocabulary);
 
         using var cpFt = cp.Clone();
         var ftOrder = new Random(ToyData.Stream(seed, 7));
-        Timed(log, () => Trainer.Train(cpFt, size.CpFt, _ => [batches.Instructions(
+        Timed(log, () => size.CpFt.Train(cpFt, _ => [batches.Instructions(
             Enumerable.Range(0, size.CpFt.BatchRows).Select(_ => data.FtSentences[ftOrder.Next(data.FtSentences.Count)]).ToList())], log));
         Save(output, "cp-ft", cpFt, vocabulary);
 
@@ -130,7 +133,7 @@ internal static class Cli
         log.WriteLine($"  ({watch.Elapsed.TotalSeconds:F1} s)");
     }
 
-    private static void Save(string output, string name, ToyLlama model, ToyVocabulary vocabulary)
+    private static void Save(string output, string name, TinyLlama model, ToyVocabulary vocabulary)
     {
         HfFolder.Write(Path.Combine(output, name), model, vocabulary);
         Console.Out.WriteLine($"Wrote {Path.Combine(output, name)}");

@@ -1,41 +1,34 @@
-using System.Text.Json.Nodes;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Training;
 
 namespace ToyChatVector;
 
-/// <summary>The tiny LLaMA's shape, written as a transformers LlamaForCausalLM config.json.</summary>
-public sealed record ToyModelConfig(int VocabSize, int Hidden, int Intermediate, int Layers, int Heads, int KvHeads)
+/// <summary>The toy models' constants, their <see cref="TinyLlamaConfig"/>, and their config.json and
+/// generation_config.json (a complete transformers LlamaForCausalLM config, from the test kit's writer).</summary>
+public static class ToyModelConfig
 {
     public const int MaxPositions = 128;
     public const double RopeTheta = 10000.0;
     public const double RmsNormEps = 1e-5;
-    public int HeadDim => Hidden / Heads;
 
-    public string ConfigJson(ToyVocabulary vocabulary) => new JsonObject
+    public static TinyLlamaConfig For(int vocabSize, int hidden, int intermediate, int layers, int heads, int kvHeads) =>
+        new(new LlamaDimensions(vocabSize, hidden, intermediate, layers, heads, kvHeads), RmsNormEps, RopeTheta);
+
+    public static string ConfigJson(TinyLlamaConfig config, ToyVocabulary vocabulary) => (config.ConfigJson() with
     {
-        ["architectures"] = new JsonArray("LlamaForCausalLM"),
-        ["model_type"] = "llama",
-        ["vocab_size"] = VocabSize,
-        ["hidden_size"] = Hidden,
-        ["intermediate_size"] = Intermediate,
-        ["num_hidden_layers"] = Layers,
-        ["num_attention_heads"] = Heads,
-        ["num_key_value_heads"] = KvHeads,
-        ["head_dim"] = HeadDim,
-        ["hidden_act"] = "silu",
-        ["max_position_embeddings"] = MaxPositions,
-        ["rms_norm_eps"] = RmsNormEps,
-        ["rope_theta"] = RopeTheta,
-        ["rope_scaling"] = null,
-        ["attention_bias"] = false,
-        ["mlp_bias"] = false,
-        ["tie_word_embeddings"] = false,
-        ["bos_token_id"] = null,
-        ["eos_token_id"] = vocabulary.EosId,
-        ["pad_token_id"] = vocabulary.PadId,
-        ["torch_dtype"] = "float32",
-    }.ToJsonString(Json.Options);
+        ModelType = "llama",
+        HeadDim = config.Dimensions.HeadDim,
+        HiddenAct = "silu",
+        MaxPositionEmbeddings = MaxPositions,
+        AttentionBias = false,
+        MlpBias = false,
+        EosTokenId = vocabulary.EosId,
+        PadTokenId = vocabulary.PadId,
+        TorchDtype = "float32",
+        Complete = true,
+    }).ToJson(Json.Options);
 
-    public static string GenerationConfigJson(ToyVocabulary vocabulary) => new JsonObject
+    public static string GenerationConfigJson(ToyVocabulary vocabulary) => new System.Text.Json.Nodes.JsonObject
     {
         ["eos_token_id"] = vocabulary.EosId,
         ["pad_token_id"] = vocabulary.PadId,

@@ -1,6 +1,5 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using ChatVector.TestKit;
 
 namespace ToyChatVector;
 
@@ -44,32 +43,11 @@ public sealed class ToyVocabulary
 
     public string Decode(IEnumerable<int> ids) => string.Join(' ', ids.Select(id => _tokens[id]));
 
-    /// <summary>tokenizer.json in the Hugging Face tokenizers format.</summary>
-    public string TokenizerJson()
-    {
-        var added = new JsonArray();
-        foreach (var special in Specials)
-            added.Add(new JsonObject
-            {
-                ["id"] = _ids[special], ["content"] = special, ["single_word"] = false, ["lstrip"] = false,
-                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
-        var vocab = new JsonObject();
-        foreach (var token in _tokens) vocab[token] = _ids[token];
-        var root = new JsonObject
-        {
-            ["version"] = "1.0",
-            ["truncation"] = null,
-            ["padding"] = null,
-            ["added_tokens"] = added,
-            ["normalizer"] = null,
-            ["pre_tokenizer"] = new JsonObject { ["type"] = "WhitespaceSplit" },
-            ["post_processor"] = null,
-            ["decoder"] = null,
-            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = vocab, ["unk_token"] = Unknown },
-        };
-        return root.ToJsonString(Json.Options);
-    }
+    /// <summary>tokenizer.json in the Hugging Face tokenizers format (the test kit's word-level writer): the special
+    /// tokens as added tokens and in the vocabulary, split on whitespace only.</summary>
+    public string TokenizerJson() =>
+        WordLevelTokenizer.Json(_tokens.Select((token, id) => (token, IsSpecial(id))).ToList(), Unknown, specialsInVocab: true,
+            preTokenizer: "WhitespaceSplit", Json.Options);
 
     /// <summary>tokenizer_config.json: the special tokens and a chat template describing the toy format.</summary>
     public string TokenizerConfigJson()

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using ChatVector.Core.Format;
-using Newtonsoft.Json.Linq;
+using ChatVector.TestKit;
 
 namespace ChatVector.Benchmarks;
 
@@ -116,36 +116,23 @@ internal static class TrioGenerator
 
     /// <summary>A complete LLaMA config.json (the inference benchmark runs the model; heads of 128).</summary>
     public static void WriteConfig(string folder, ModelShape shape, int layers) =>
-        File.WriteAllText(Path.Combine(folder, "config.json"), new JObject
+        new LlamaConfigJson
         {
-            ["architectures"] = new JArray("LlamaForCausalLM"),
-            ["hidden_size"] = shape.Hidden,
-            ["intermediate_size"] = shape.Intermediate,
-            ["num_hidden_layers"] = layers,
-            ["num_attention_heads"] = shape.Heads,
-            ["num_key_value_heads"] = shape.Heads,
-            ["max_position_embeddings"] = 2048,
-            ["vocab_size"] = ModelShape.Vocab,
-            ["torch_dtype"] = "bfloat16",
-        }.ToString());
+            VocabSize = ModelShape.Vocab,
+            HiddenSize = shape.Hidden,
+            IntermediateSize = shape.Intermediate,
+            HiddenLayers = layers,
+            AttentionHeads = shape.Heads,
+            KeyValueHeads = shape.Heads,
+            MaxPositionEmbeddings = 2048,
+            TorchDtype = "bfloat16",
+        }.Write(folder);
 
-    private static List<TensorDeclaration> Declarations(ModelShape shape, double gigabytes)
-    {
-        int h = shape.Hidden, m = shape.Intermediate;
-        var tensors = new List<TensorDeclaration> { new("model.embed_tokens.weight", DType.BF16, [ModelShape.Vocab, h]) };
-        for (int i = 0; i < shape.Layers(gigabytes); i++)
-        {
-            foreach (var p in new[] { "q", "k", "v", "o" }) tensors.Add(new($"model.layers.{i}.self_attn.{p}_proj.weight", DType.BF16, [h, h]));
-            tensors.Add(new($"model.layers.{i}.mlp.gate_proj.weight", DType.BF16, [m, h]));
-            tensors.Add(new($"model.layers.{i}.mlp.up_proj.weight", DType.BF16, [m, h]));
-            tensors.Add(new($"model.layers.{i}.mlp.down_proj.weight", DType.BF16, [h, m]));
-            tensors.Add(new($"model.layers.{i}.input_layernorm.weight", DType.BF16, [h]));
-            tensors.Add(new($"model.layers.{i}.post_attention_layernorm.weight", DType.BF16, [h]));
-        }
-        tensors.Add(new("model.norm.weight", DType.BF16, [h]));
-        tensors.Add(new("lm_head.weight", DType.BF16, [ModelShape.Vocab, h]));
-        return tensors;
-    }
+    /// <summary>Every weight of <paramref name="shape"/> with as many layers as <paramref name="gigabytes"/> allow, in
+    /// checkpoint order (which fixes each tensor's seed and shard), all bf16.</summary>
+    private static List<TensorDeclaration> Declarations(ModelShape shape, double gigabytes) =>
+        LlamaWeights.Of(new LlamaDimensions(ModelShape.Vocab, shape.Hidden, shape.Intermediate, shape.Layers(gigabytes), shape.Heads, shape.Heads))
+            .Select(w => new TensorDeclaration(w.Name, DType.BF16, w.Shape)).ToList();
 
     /// <summary>Small random bf16 values (|x| &lt; 0.06), written through a 1 MB buffer (the independent kind).</summary>
     private static void FillUniform(Stream stream, long bytes, Random random)

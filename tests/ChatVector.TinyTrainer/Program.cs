@@ -1,8 +1,6 @@
 using ChatVector.Core.Runtime;
-using System.Text.Json.Nodes;
-using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
-using ChatVector.TinyTrainer;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,45 +31,19 @@ var words = WordLevelTokenizer.Words(text).ToList();
 var vocabulary = specials.Concat(words.Distinct(StringComparer.Ordinal)).ToList();
 var ids = words.Select(w => (long)vocabulary.IndexOf(w)).Append(2L).ToArray();
 
-var model = new TinyLlama(vocabulary.Count, seed: 1);
-using var adam = optim.Adam(model.Weights.Values.Cast<TorchSharp.Modules.Parameter>().ToList(), lr: 0.01);
-double loss = double.NaN;
-for (int step = 0; step < steps; step++)
-{
-    using var scope = NewDisposeScope();
-    adam.zero_grad();
-    var logits = model.Forward(ids);
-    var value = nn.functional.cross_entropy(logits.narrow(0, 0, ids.Length - 1), tensor(ids[1..]));
-    value.backward();
-    adam.step();
-    loss = value.item<float>();
-    if (loss < 1e-3) break;
-}
-Console.WriteLine($"trained: {ids.Length} tokens, loss {loss:G4}");
+// Hidden 32, 4 heads of 8 over 2 kv heads, 2 layers; its weights drawn from its own generator in forward order.
+var config = new TinyLlamaConfig(new LlamaDimensions(vocabulary.Count, Hidden: 32, Intermediate: 64, Layers: 2, Heads: 4, KvHeads: 2),
+    RmsNormEps: 1e-6, RopeTheta: 10000, RotaryTables.Float32);
+using var model = TinyLlama.Initialise(config, std: 0.1, LlamaWeightOrder.Forward, new Generator(1));
+var input = tensor(ids, [1, ids.Length]);
+var targets = tensor(ids[1..]);
+var result = Trainer.Train(model, new TrainingRun("memorise", steps, LearningRate: 0.01) { StopBelowLoss = 1e-3 },
+    _ => nn.functional.cross_entropy(model.Forward(input)[0].narrow(0, 0, ids.Length - 1), targets));
+Console.WriteLine($"trained: {ids.Length} tokens, loss {result.LastLoss:G4}");
 
-Directory.CreateDirectory(folder);
-var entries = model.Weights.Select(kv =>
-{
-    var values = kv.Value.detach().contiguous().data<float>().ToArray();
-    return (kv.Key, "F32", kv.Value.shape, values.SelectMany(BitConverter.GetBytes).ToArray());
-}).ToList();
-LlamaModelBuilder.WriteFile(Path.Combine(folder, "model.safetensors"), entries);
-File.WriteAllText(Path.Combine(folder, "config.json"), new JsonObject
-{
-    ["architectures"] = new JsonArray("LlamaForCausalLM"),
-    ["hidden_size"] = TinyLlama.Hidden,
-    ["intermediate_size"] = TinyLlama.Intermediate,
-    ["num_hidden_layers"] = TinyLlama.Layers,
-    ["num_attention_heads"] = TinyLlama.Heads,
-    ["num_key_value_heads"] = TinyLlama.KvHeads,
-    ["vocab_size"] = vocabulary.Count,
-    ["rms_norm_eps"] = TinyLlama.Eps,
-    ["rope_theta"] = TinyLlama.Theta,
-    ["max_position_embeddings"] = 64,
-    ["tie_word_embeddings"] = false,
-    ["torch_dtype"] = "float32",
-}.ToJsonString());
-File.WriteAllText(Path.Combine(folder, "generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": 2}");
-File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"eos_token\": \"</s>\"}");
-WordLevelTokenizer.Write(Path.Combine(folder, "tokenizer.json"), specials, vocabulary.Skip(specials.Length));
+ModelFolder.WriteWeights(folder, [model.F32Entries()]);
+(config.ConfigJson() with { MaxPositionEmbeddings = 64, TorchDtype = "float32" }).Write(folder);
+ModelFolder.WriteGenerationConfig(folder, bosTokenId: 1, eosTokenId: 2);
+ModelFolder.WriteTokenizerConfig(folder, "</s>");
+WordLevelTokenizer.Write(Path.Combine(folder, WordLevelTokenizer.FileName), specials, vocabulary.Skip(specials.Length));
 return 0;

@@ -24,7 +24,7 @@ Describe 'Header checks run before anything is written' -Tag 'AllOrNothing' {
         $trio = New-TestTrio (Join-Path $TestDrive 'trio')
         # The chat model of another architecture: its MLP tensors are wider than the base's.
         $wide = Join-Path $TestDrive 'wide'
-        $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 5; Vocab = 40; Intermediate = 32 }).Write($wide)
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 5; Vocab = 40; Intermediate = 32 }).Write($wide)
         $work = Join-Path $TestDrive 'out'
         New-Item -ItemType Directory $work | Out-Null
     }

@@ -5,7 +5,7 @@ BeforeAll {
     $script:trio = New-TestTrio -Root (Join-Path $TestDrive 'trio')
     # A second fine-tune of the base with its vocabulary (the trio's cp extends it, which only Add-ChatVector handles).
     $script:other = Join-Path $trio.Root 'other'
-    $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($other)
+    $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($other)
     $script:ImportId = 'ChatVector.PowerShell.Cmdlets.ImportMergeConfigCommand'
 
     function New-Config([string] $Name, [string] $Text) {

@@ -11,7 +11,7 @@ BeforeAll {
         $builder = @{ Seed = $Seed; Vocab = $Vocab; GenerationEosTokenId = $Eos }
         if ($Tokens) { $builder.TokenizerVocab = [string[]]$Tokens }
         if ($Template) { $builder.ChatTemplate = $Template; $builder.EosToken = '<|im_end|>' }
-        $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]$builder).Write($Path)
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]$builder).Write($Path)
         $Path
     }
 
@@ -39,7 +39,7 @@ BeforeAll {
 
     function Get-Recipe([string] $Folder) {
         $file = Get-ChildItem $Folder -Filter *.safetensors | Select-Object -First 1
-        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
+        ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
     }
 }
 

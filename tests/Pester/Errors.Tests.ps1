@@ -9,7 +9,7 @@ BeforeAll {
     $script:trio = New-TestTrio -Root (Join-Path $TestDrive 'trio')
     # A second chat model of the same shapes: its vector has the same tensor names as the trio's.
     $script:otherChat = Join-Path $TestDrive 'other-chat'
-    $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($otherChat)
+    $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($otherChat)
 
     # Text that only an internal exception's message holds (type names, library wording, .NET argument suffixes).
     $script:InternalText = 'Newtonsoft', 'JObject', 'JToken', 'JsonReader', 'System.', 'Exception', 'StartArray',

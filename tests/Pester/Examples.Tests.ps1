@@ -35,7 +35,7 @@ Describe 'The mergekit-method examples run and write valid models' -Tag 'Example
             $run.ExitCode | Should -Be 0 -Because $run.Output
             (Test-SafeTensor $out -Data).Valid | Should -BeTrue
             $file = Get-ChildItem $out -Filter *.safetensors | Select-Object -First 1
-            $recipe = ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
+            $recipe = ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
             $recipe.consensus | Should -Be $Consensus
             $recipe.normalize | Should -Be $Normalize
             $recipe.vectors.Count | Should -Be 2

@@ -11,11 +11,7 @@ BeforeAll {
 
     # One F32 tensor file written by the independent writer, values as given (NaN and Inf allowed).
     function New-F32File([string] $Path, [string] $Name, [float[]] $Values) {
-        $bytes = [byte[]]::new(4 * $Values.Count)
-        for ($i = 0; $i -lt $Values.Count; $i++) { [BitConverter]::GetBytes($Values[$i]).CopyTo($bytes, 4 * $i) }
-        $entries = [Collections.Generic.List[ValueTuple[string, string, long[], byte[]]]]::new()
-        $entries.Add([ValueTuple[string, string, long[], byte[]]]::new($Name, 'F32', [long[]]@($Values.Count), $bytes))
-        [ChatVector.Tests.Shared.LlamaModelBuilder]::WriteFile($Path, $entries, $null)
+        [ChatVector.TestKit.SafeTensorsWriter]::WriteF32($Path, $Name, $Values)
     }
 }
 

@@ -46,7 +46,7 @@ BeforeAll {
 
     function Get-FileMetadata([string] $Folder) {
         $file = Get-ChildItem $Folder -Filter *.safetensors | Select-Object -First 1
-        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata
+        ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata
     }
 }
 
@@ -207,12 +207,9 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.norm.weight' | Export-SafeTensor (Join-Path $savedFolder 'norm-vector.safetensors')
         # The same vector file, its tensor rewritten as I32 (its metadata still says it is a vector).
         $metadata = Get-FileMetadata $savedFolder
-        $header = [ordered]@{ '__metadata__' = $metadata; 'model.norm.weight' = [ordered]@{ dtype = 'I32'; shape = @(16); data_offsets = @(0, 64) } } |
-            ConvertTo-Json -Compress -Depth 5
-        $headerBytes = [Text.Encoding]::UTF8.GetBytes($header)
         $integers = Join-Path $TestDrive 'integers' 'norm-vector.safetensors'
         New-Item -ItemType Directory (Split-Path $integers) | Out-Null
-        [IO.File]::WriteAllBytes($integers, [BitConverter]::GetBytes([long]$headerBytes.Length) + $headerBytes + [byte[]]::new(64))
+        [ChatVector.TestKit.SafeTensorsWriter]::WriteOne($integers, 'model.norm.weight', 'I32', [long[]]@(16), [byte[]]::new(64), $metadata)
         $handle = Get-SafeTensor $integers
         $handle.Kind | Should -Be 'ChatVector'
         $failure = { $handle | Limit-ChatVector 0.5 } |

@@ -90,11 +90,7 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
     It 'counts zeros, NaN and Inf' {
         $path = Join-Path $TestDrive 'values.safetensors'
         $values = [float[]](0, 0, 1, 2, [float]::NaN, [float]::PositiveInfinity, -3, 0)
-        $bytes = [byte[]]::new(4 * $values.Count)
-        for ($i = 0; $i -lt $values.Count; $i++) { [BitConverter]::GetBytes($values[$i]).CopyTo($bytes, 4 * $i) }
-        $entries = [Collections.Generic.List[ValueTuple[string, string, long[], byte[]]]]::new()
-        $entries.Add([ValueTuple[string, string, long[], byte[]]]::new('x', 'F32', [long[]]@($values.Count), $bytes))
-        [ChatVector.Tests.Shared.LlamaModelBuilder]::WriteFile($path, $entries, $null)
+        [ChatVector.TestKit.SafeTensorsWriter]::WriteF32($path, 'x', $values)
 
         $m = Get-SafeTensor $path | Measure-ChatVector
         $m.NaNCount | Should -Be 1

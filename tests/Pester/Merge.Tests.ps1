@@ -8,9 +8,9 @@ BeforeAll {
 
     # True when two values are at most one bf16 unit in the last place apart.
     function Test-Bf16Close([double] $Actual, [float] $Expected) {
-        $a = [ChatVector.Tests.Shared.Bf16]::FromFloat([float]$Actual)
-        $e = [ChatVector.Tests.Shared.Bf16]::FromFloat($Expected)
-        [ChatVector.Tests.Shared.Bf16]::UlpDistance($a, $e) -le 1
+        $a = [ChatVector.TestKit.Independent.Bf16]::FromFloat([float]$Actual)
+        $e = [ChatVector.TestKit.Independent.Bf16]::FromFloat($Expected)
+        [ChatVector.TestKit.Independent.Bf16]::UlpDistance($a, $e) -le 1
     }
 
     # cp + ratio * (chat - base) in float32, element $i of tensor $Name.
@@ -68,7 +68,7 @@ Describe 'Get-ChatVector' -Tag 'Merge' {
 
     It 'warns about tensors in only one model, naming them, and skips them' {
         $tied = Join-Path $TestDrive 'tied'
-        $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 6; Vocab = 40; Tied = $true }).Write($tied)
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 6; Vocab = 40; Tied = $true }).Write($tied)
         $names = (Get-ChatVector -Base $trio.Base -Chat $tied -WarningVariable warnings -WarningAction SilentlyContinue).Name
         $names | Should -Not -Contain 'lm_head.weight'
         $names.Count | Should -Be ($trio.BaseValues.Count - 1)
@@ -122,7 +122,7 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
         Get-ChatVector $trio.Base $trio.Chat | Add-ChatVector -Model $trio.Cp -SkipEmbedding | Export-SafeTensor $out
         $bytes = Read-IndependentBytes $out
         foreach ($name in $VocabNames) {
-            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.Tests.Shared.LlamaModelBuilder]::Bf16Bytes($trio.CpValues[$name])) | Should -BeTrue -Because $name
+            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.TestKit.TensorBytes]::Bf16($trio.CpValues[$name])) | Should -BeTrue -Because $name
         }
         $name = 'model.layers.1.self_attn.v_proj.weight'
         $actual = (Read-IndependentTensors $out)[$name]
@@ -134,7 +134,7 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
         $out = Join-Path $TestDrive 'f32'
         $name = 'model.layers.0.self_attn.o_proj.weight'
         Get-ChatVector $trio.Base $trio.Chat | Add-ChatVector -Model $trio.Cp -DType F32 | Export-SafeTensor $out
-        $reader = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadFolder($out)
+        $reader = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::ReadFolder($out)
         $reader[$name].Item2.DType | Should -Be 'F32'
         $actual = (Read-IndependentTensors $out)[$name]
         $worst = 0
@@ -145,7 +145,7 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
 
     It 'takes the special-token rows from -ChatModel' {
         $other = Join-Path $TestDrive 'other-chat'
-        $otherValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($other)
+        $otherValues = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($other)
         $out = Join-Path $TestDrive 'other-rows'
         Get-ChatVector $trio.Base $trio.Chat | Add-ChatVector -Model $trio.Cp -SpecialTokenMap @{ 41 = 7 } -ChatModel $other | Export-SafeTensor $out
         $row = (Read-IndependentTensors $out)['model.embed_tokens.weight'][(41 * 16)..(41 * 16 + 15)]
@@ -168,7 +168,7 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
         "$warnings" | Should -BeLike '*No vector arrived*'
         $bytes = Read-IndependentBytes $out
         foreach ($name in $trio.CpValues.Keys) {
-            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.Tests.Shared.LlamaModelBuilder]::Bf16Bytes($trio.CpValues[$name])) | Should -BeTrue -Because $name
+            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.TestKit.TensorBytes]::Bf16($trio.CpValues[$name])) | Should -BeTrue -Because $name
         }
     }
 
@@ -185,7 +185,7 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
         Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Add-ChatVector -Model $trio.Cp -Ratio 0.5 | Export-SafeTensor $live
         Get-SafeTensor $cv | Add-ChatVector -Model $trio.Cp -Ratio 0.5 | Export-SafeTensor $saved
 
-        $vector = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadFolder($cv)
+        $vector = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::ReadFolder($cv)
         $vector.Values.Item2.DType | Sort-Object -Unique | Should -Be 'F32'
         $metadata = @($vector.Values)[0].Item1.Metadata
         $metadata['chatvector.chat_template'] | ConvertFrom-Json | Should -Be '{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}'
@@ -212,7 +212,7 @@ Describe 'Export-SafeTensor' -Tag 'Merge' {
         (Get-ChildItem $resharded -Filter *.safetensors).Count | Should -BeGreaterOrEqual 4
         $bytes = Read-IndependentBytes $resharded
         foreach ($name in $trio.CpValues.Keys) {
-            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.Tests.Shared.LlamaModelBuilder]::Bf16Bytes($trio.CpValues[$name])) | Should -BeTrue -Because $name
+            [Linq.Enumerable]::SequenceEqual($bytes[$name], [ChatVector.TestKit.TensorBytes]::Bf16($trio.CpValues[$name])) | Should -BeTrue -Because $name
         }
         Join-Path $resharded 'tokenizer.json' | Should -Exist
     }
@@ -255,7 +255,7 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
         $files = Get-ChildItem $out -Filter *.safetensors
         $files.Count | Should -BeGreaterThan 1
         foreach ($file in $files) {
-            $metadata = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName).Metadata
+            $metadata = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName).Metadata
             $metadata['note'] | Should -Be 'hello'
             $metadata['step'] | Should -Be '3'
         }
@@ -305,7 +305,7 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
     It 'leaves nothing behind when the pipeline is stopped mid-export' {
         $root = Join-Path $TestDrive 'stop'
         $model = Join-Path $root 'model'
-        $null = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 3; Vocab = 1024; Hidden = 512; Intermediate = 1408; Layers = 8; Shards = 2 }).Write($model) # ~60 MB
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 3; Vocab = 1024; Hidden = 512; Intermediate = 1408; Layers = 8; Shards = 2 }).Write($model) # ~60 MB
         $target = Join-Path $root 'copy'
         $ps = New-ModulePowerShell
         try {

@@ -7,7 +7,7 @@ BeforeAll {
     function Get-FileMetadata([string] $Folder) {
         $result = @{}
         foreach ($file in Get-ChildItem $Folder -Filter *.safetensors) {
-            $result[$file.Name] = ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)).Metadata
+            $result[$file.Name] = ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata
         }
         $result
     }
@@ -34,7 +34,7 @@ Describe 'Checksums are never carried' -Tag 'Metadata' {
         $fresh = Join-Path $TestDrive 'fresh'
         Get-SafeTensor $checked | Export-SafeTensor $fresh -MaxShardSize 20KB -Checksum
         foreach ($file in Get-ChildItem $fresh -Filter *.safetensors) {
-            $reader = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($file.FullName)
+            $reader = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)
             $reader.Metadata['chatvector.xxh128'].Split(',').Count | Should -Be $reader.Tensors.Count -Because $file.Name
         }
         (Test-SafeTensor $fresh -Data).ChecksumsVerified | Should -Be 21

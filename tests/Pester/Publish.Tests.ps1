@@ -97,9 +97,9 @@ Get-ChatVector -Base $env:CV_TINY/base -Chat $env:CV_TINY/chat |
         $cp = (Read-IndependentTensors (Join-Path $Tiny 'cp'))[$name]
         $out = (Read-IndependentTensors $merged)[$name]
         $far = for ($i = 0; $i -lt $out.Count; $i++) {
-            $expected = [ChatVector.Tests.Shared.Bf16]::FromFloat([float]($cp[$i] + [float](0.5 * [float]($chat[$i] - $base[$i]))))
-            $actual = [ChatVector.Tests.Shared.Bf16]::FromFloat([float]$out[$i])
-            if ([ChatVector.Tests.Shared.Bf16]::UlpDistance($actual, $expected) -gt 1) { $i }
+            $expected = [ChatVector.TestKit.Independent.Bf16]::FromFloat([float]($cp[$i] + [float](0.5 * [float]($chat[$i] - $base[$i]))))
+            $actual = [ChatVector.TestKit.Independent.Bf16]::FromFloat([float]$out[$i])
+            if ([ChatVector.TestKit.Independent.Bf16]::UlpDistance($actual, $expected) -gt 1) { $i }
         }
         $far | Should -BeNullOrEmpty
     }

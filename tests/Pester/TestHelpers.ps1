@@ -1,15 +1,16 @@
-# Dot-sourced by every *.Tests.ps1 in BeforeAll: imports the built module as a user does, and loads the
-# independent test helpers (tests/Shared, built as ChatVector.TestSupport.dll) that compute expectations
-# another way: hand-built LLaMA-shaped models and a safetensors reader that shares no code with the module.
+# Dot-sourced by every *.Tests.ps1 in BeforeAll: imports the built module as a user does, and loads the test kit
+# (tests/ChatVector.TestKit, ChatVector.TestKit.dll) that writes models and computes expectations another way:
+# hand-built LLaMA-shaped models and files ([ChatVector.TestKit.LlamaModelBuilder], SafeTensorsWriter, LlamaWeights)
+# and a safetensors reader that shares no code with the module ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]).
 $script:RepoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
 $script:Tiny = Join-Path $RepoRoot 'examples/tiny'
 $configuration = if ($env:CHATVECTOR_TEST_CONFIGURATION) { $env:CHATVECTOR_TEST_CONFIGURATION } else { 'Release' }
-$supportDll = Join-Path $RepoRoot "tests/ChatVector.TestSupport/bin/$configuration/net8.0/ChatVector.TestSupport.dll"
-if (-not (Test-Path $supportDll)) {
-    $supportDll = Get-ChildItem (Join-Path $RepoRoot 'tests/ChatVector.TestSupport/bin/*/net8.0/ChatVector.TestSupport.dll') |
+$testKitDll = Join-Path $RepoRoot "tests/ChatVector.TestKit/bin/$configuration/net8.0/ChatVector.TestKit.dll"
+if (-not (Test-Path $testKitDll)) {
+    $testKitDll = Get-ChildItem (Join-Path $RepoRoot 'tests/ChatVector.TestKit/bin/*/net8.0/ChatVector.TestKit.dll') |
         Sort-Object LastWriteTime -Descending | Select-Object -First 1 -ExpandProperty FullName
 }
-if (-not ('ChatVector.Tests.Shared.LlamaModelBuilder' -as [type])) { Add-Type -Path $supportDll }
+if (-not ('ChatVector.TestKit.LlamaModelBuilder' -as [type])) { Add-Type -Path $testKitDll }
 Import-Module (Join-Path $RepoRoot 'ChatVector.psd1') -Force -ErrorAction Stop
 
 # Text in and out needs the Hugging Face tokenizers library, which ChatVector ships for linux-x64 only (its
@@ -22,16 +23,16 @@ function New-TestTrio {
     param([Parameter(Mandatory)] [string] $Root)
     $template = '{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}'
     $trio = [ordered]@{ Root = $Root; Base = Join-Path $Root 'base'; Chat = Join-Path $Root 'chat'; Cp = Join-Path $Root 'cp' }
-    $trio.BaseValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }).Write($trio.Base)
-    $trio.ChatValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }).Write($trio.Chat)
-    $trio.CpValues = ([ChatVector.Tests.Shared.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }).Write($trio.Cp)
+    $trio.BaseValues = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 11; Vocab = 40 }).Write($trio.Base)
+    $trio.ChatValues = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 12; Vocab = 40; ChatTemplate = $template; EosToken = '<|im_end|>' }).Write($trio.Chat)
+    $trio.CpValues = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 13; Vocab = 44; Shards = 2 }).Write($trio.Cp)
     [pscustomobject]$trio
 }
 
 # Every tensor of a file or folder, widened to float64, by name (read by the independent reader).
 function Read-IndependentTensors {
     param([Parameter(Mandatory)] [string] $Path)
-    [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadValues($Path)
+    [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::ReadValues($Path)
 }
 
 # The command line that starts another pwsh like this one. Under the dotnet tool the process is 'dotnet'
@@ -91,12 +92,13 @@ function New-ModulePowerShell {
 # Every tensor's raw bytes of a file or folder, by name (read by the independent reader).
 function Read-IndependentBytes {
     param([Parameter(Mandatory)] [string] $Path)
-    [ChatVector.Tests.Shared.IndependentSafeTensorReader]::ReadBytes($Path)
+    [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::ReadBytes($Path)
 }
 
 # A tiny LLaMA trained to memorise $Text (its words, then </s>), written to $Path as a Hugging Face folder with a
 # word-level tokenizer.json (ids: <unk> 0, <s> 1, </s> 2, then the text's distinct words in order of first use).
-# Trained by tests/ChatVector.TinyTrainer (TorchSharp autograd, its own forward pass) in a child process.
+# Trained by tests/ChatVector.TinyTrainer (the test kit's TinyLlama and trainer: TorchSharp autograd, its own forward
+# pass) in a child process.
 function New-MemorisedModel {
     param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Text)
     $configuration = if ($env:CHATVECTOR_TEST_CONFIGURATION) { $env:CHATVECTOR_TEST_CONFIGURATION } else { 'Release' }

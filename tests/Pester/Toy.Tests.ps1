@@ -43,21 +43,13 @@ Describe 'The toy Chat Vector experiment, reduced' -Tag 'Toy' {
         $folder = Join-Path $output 'models/cp'
         $config = Get-Content (Join-Path $folder 'config.json') -Raw | ConvertFrom-Json
         $config.architectures | Should -Be 'LlamaForCausalLM'
-        $h = $config.hidden_size; $kv = $config.num_key_value_heads * $config.head_dim; $i = $config.intermediate_size; $v = $config.vocab_size
-        $expected = @{ 'model.embed_tokens.weight' = "$v,$h"; 'model.norm.weight' = "$h"; 'lm_head.weight' = "$v,$h" }
-        foreach ($layer in 0..($config.num_hidden_layers - 1)) {
-            $p = "model.layers.$layer"
-            $expected["$p.self_attn.q_proj.weight"] = "$($config.num_attention_heads * $config.head_dim),$h"
-            $expected["$p.self_attn.k_proj.weight"] = "$kv,$h"
-            $expected["$p.self_attn.v_proj.weight"] = "$kv,$h"
-            $expected["$p.self_attn.o_proj.weight"] = "$h,$($config.num_attention_heads * $config.head_dim)"
-            $expected["$p.mlp.gate_proj.weight"] = "$i,$h"
-            $expected["$p.mlp.up_proj.weight"] = "$i,$h"
-            $expected["$p.mlp.down_proj.weight"] = "$h,$i"
-            $expected["$p.input_layernorm.weight"] = "$h"
-            $expected["$p.post_attention_layernorm.weight"] = "$h"
-        }
-        $file = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new((Join-Path $folder 'model.safetensors'))
+        # The names and shapes transformers gives a LlamaForCausalLM of this config.json (the test kit's list).
+        $dimensions = [ChatVector.TestKit.LlamaDimensions]::new($config.vocab_size, $config.hidden_size, $config.intermediate_size,
+            $config.num_hidden_layers, $config.num_attention_heads, $config.num_key_value_heads)
+        $dimensions.HeadDimOverride = $config.head_dim
+        $expected = @{}
+        foreach ($weight in [ChatVector.TestKit.LlamaWeights]::Of($dimensions, 'Checkpoint')) { $expected[$weight.Item1] = $weight.Item2 -join ',' }
+        $file = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new((Join-Path $folder 'model.safetensors'))
         $actual = @{}
         foreach ($name in $file.Tensors.Keys) { $actual[$name] = $file.Tensors[$name].Shape -join ',' }
         ($actual.Keys | Sort-Object) | Should -Be ($expected.Keys | Sort-Object)

@@ -89,11 +89,11 @@ if ($env:CV_HELP -eq 'True') { & ./build/New-ModuleHelp.ps1 -OutputPath (Join-Pa
         $child.ExitCode | Should -Be 0 -Because $child.Text
         $child.Text | Should -BeLike "*culture=$Culture sample=0,5*" -Because 'the child must really run under the culture'
 
-        $vector = [ChatVector.Tests.Shared.IndependentSafeTensorReader]::new((Join-Path $out 'vector.safetensors'))
+        $vector = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new((Join-Path $out 'vector.safetensors'))
         $vector.Metadata['chatvector.ratio'] | Should -Be '0.5'
         $merged = Join-Path $out 'merged'
         $shard = Get-ChildItem $merged -Filter '*.safetensors' | Select-Object -First 1
-        ([ChatVector.Tests.Shared.IndependentSafeTensorReader]::new($shard.FullName)).Metadata['chatvector.recipe'] | Should -BeLike '*"ratio":0.5,*'
+        ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($shard.FullName)).Metadata['chatvector.recipe'] | Should -BeLike '*"ratio":0.5,*'
         Get-Content -Raw (Join-Path $merged 'README.md') | Should -BeLike '*ratio 0.5 ×*"ratio": 0.5,*'
         if (-not $Help) { return }
         $maml = Get-Content -Raw (Get-ChildItem (Join-Path $out 'help') -Recurse -Filter 'ChatVector.PowerShell.dll-Help.xml' | Select-Object -First 1).FullName

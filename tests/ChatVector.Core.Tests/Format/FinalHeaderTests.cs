@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.TestKit.Independent;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Format;
@@ -33,7 +34,7 @@ public sealed class FinalHeaderTests : TempDirTest
         try { SafeTensorWriter.Write(path, Prepared, Data, false, CancellationToken.None, finalHeader: () => WithValue("abcd")); }
         finally { Environment.SetEnvironmentVariable("CHATVECTOR_CACHED_WRITES", null); }
 
-        var reader = new ChatVector.Tests.Shared.IndependentSafeTensorReader(path);
+        var reader = new IndependentSafeTensorReader(path);
         Assert.Equal("abcd", reader.Metadata["k"]);
         using var expected = new MemoryStream();
         Data(Prepared.Layout[0], expected);

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using ChatVector.Core.Format;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit.Independent;
 using Newtonsoft.Json.Linq;
 using Xunit;
 

@@ -5,7 +5,7 @@ using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Sparsify;
 using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using Xunit;
 
 namespace ChatVector.Core.Tests.IO;
@@ -36,7 +36,7 @@ public sealed class ResidentTensorsTests : TempDirTest
             random.NextBytes(data);
             return ($"t{i}", data);
         }).ToList();
-        LlamaModelBuilder.WriteFile(Dir.File(name), bytes.Select(b => (b.Item1, "U8", new long[] { b.data.Length }, b.data)).ToList());
+        SafeTensorsWriter.Write(Dir.File(name), bytes.Select(b => (b.Item1, "U8", new long[] { b.data.Length }, b.data)).ToList());
         return (SafeTensorFile.Open(Dir.File(name)), bytes.ToDictionary(b => b.Item1, b => b.data));
     }
 
@@ -167,7 +167,7 @@ public sealed class ResidentTensorsTests : TempDirTest
         using var lease = ResidentTensors.TryHold([Entry(file, "t0")]);
         var replacement = new byte[MB];
         Array.Fill(replacement, (byte)7);
-        LlamaModelBuilder.WriteFile(Dir.File("f.safetensors"), [("t0", "U8", new long[] { MB }, replacement)]);
+        SafeTensorsWriter.Write(Dir.File("f.safetensors"), [("t0", "U8", new long[] { MB }, replacement)]);
         File.SetLastWriteTimeUtc(Dir.File("f.safetensors"), DateTime.UtcNow.AddMinutes(1)); // a new identity even within the clock's grain
         var reopened = SafeTensorFile.Open(Dir.File("f.safetensors"));
 

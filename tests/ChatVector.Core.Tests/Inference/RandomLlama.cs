@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Independent;
 
 namespace ChatVector.Core.Tests.Inference;
 
 /// <summary>
 /// A small LLaMA-shaped model with random weights, written as a Hugging Face folder (config.json and
-/// safetensors by the independent writer), its values kept for the plain reference computation.
+/// safetensors by the test kit), its values kept for the plain reference computation.
 /// </summary>
 internal sealed class RandomLlama
 {
@@ -33,66 +34,33 @@ internal sealed class RandomLlama
     public int HeadDim => HeadDimOverride ?? Hidden / Heads;
     public Dictionary<string, float[]> Values { get; } = new(StringComparer.Ordinal);
 
-    public IEnumerable<(string Name, int[] Shape)> Shapes()
-    {
-        int q = Heads * HeadDim, kv = KvHeads * HeadDim;
-        yield return ("model.embed_tokens.weight", [Vocab, Hidden]);
-        for (int i = 0; i < Layers; i++)
-        {
-            string p = $"model.layers.{i}.";
-            yield return (p + "input_layernorm.weight", [Hidden]);
-            yield return (p + "self_attn.q_proj.weight", [q, Hidden]);
-            yield return (p + "self_attn.k_proj.weight", [kv, Hidden]);
-            yield return (p + "self_attn.v_proj.weight", [kv, Hidden]);
-            if (Biases)
-            {
-                yield return (p + "self_attn.q_proj.bias", [q]);
-                yield return (p + "self_attn.k_proj.bias", [kv]);
-                yield return (p + "self_attn.v_proj.bias", [kv]);
-            }
-            yield return (p + "self_attn.o_proj.weight", [Hidden, q]);
-            yield return (p + "post_attention_layernorm.weight", [Hidden]);
-            yield return (p + "mlp.gate_proj.weight", [Intermediate, Hidden]);
-            yield return (p + "mlp.up_proj.weight", [Intermediate, Hidden]);
-            yield return (p + "mlp.down_proj.weight", [Hidden, Intermediate]);
-        }
-        yield return ("model.norm.weight", [Hidden]);
-        if (!Tied) yield return ("lm_head.weight", [Vocab, Hidden]);
-    }
+    public LlamaDimensions Dimensions =>
+        new(Vocab, Hidden, Intermediate, Layers, Heads, KvHeads) { HeadDimOverride = HeadDimOverride, Tied = Tied, QkvBiases = Biases };
 
     public string Write(string folder)
     {
         Directory.CreateDirectory(folder);
         var random = new Random(Seed);
         var entries = new List<(string, string, long[], byte[])>();
-        foreach (var (name, shape) in Shapes())
+        // Drawn in the order the forward pass uses the weights, biases after q, k and v.
+        foreach (var (name, shape) in LlamaWeights.Of(Dimensions, LlamaWeightOrder.Forward))
         {
-            int n = shape.Aggregate(1, (a, b) => a * b);
-            bool norm = name.EndsWith("norm.weight", StringComparison.Ordinal);
+            int n = (int)shape.Aggregate(1L, (a, b) => a * b);
+            bool norm = LlamaWeights.IsNorm(name);
             var values = Enumerable.Range(0, n).Select(_ => norm ? 1 + (random.NextSingle() - 0.5f) * 0.4f : (random.NextSingle() - 0.5f) * 0.8f).ToArray();
             if (Bf16Weights) values = values.Select(v => Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
             Values[name] = values;
-            var bytes = Bf16Weights ? LlamaModelBuilder.Bf16Bytes(values) : values.SelectMany(BitConverter.GetBytes).ToArray();
-            entries.Add((name, Bf16Weights ? "BF16" : "F32", shape.Select(d => (long)d).ToArray(), bytes));
+            entries.Add((name, Bf16Weights ? "BF16" : "F32", shape, Bf16Weights ? TensorBytes.Bf16(values) : TensorBytes.F32(values)));
         }
-        LlamaModelBuilder.WriteFile(Path.Combine(folder, "model.safetensors"), entries);
-        var config = new JsonObject
+        SafeTensorsWriter.Write(Path.Combine(folder, ModelFolder.SingleFile), entries);
+        (LlamaConfigJson.Of(Dimensions) with
         {
-            ["architectures"] = new JsonArray(Architecture),
-            ["hidden_size"] = Hidden,
-            ["intermediate_size"] = Intermediate,
-            ["num_hidden_layers"] = Layers,
-            ["num_attention_heads"] = Heads,
-            ["num_key_value_heads"] = KvHeads,
-            ["vocab_size"] = Vocab,
-            ["rms_norm_eps"] = Eps,
-            ["rope_theta"] = RopeTheta,
-            ["max_position_embeddings"] = MaxPositions,
-            ["tie_word_embeddings"] = Tied,
-        };
-        if (HeadDimOverride is { } hd) config["head_dim"] = hd;
-        if (RopeScaling is not null) config["rope_scaling"] = RopeScaling.DeepClone();
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+            Architecture = Architecture,
+            RmsNormEps = Eps,
+            RopeTheta = RopeTheta,
+            MaxPositionEmbeddings = MaxPositions,
+            RopeScaling = RopeScaling,
+        }).Write(folder);
         File.WriteAllText(Path.Combine(folder, "generation_config.json"), "{\"eos_token_id\": [3, 5]}");
         return folder;
     }

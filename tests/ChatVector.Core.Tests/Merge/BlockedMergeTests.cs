@@ -4,7 +4,8 @@ using ChatVector.Core.Models;
 using ChatVector.Core.Runtime;
 using ChatVector.Core.Sparsify;
 using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Independent;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Merge;
@@ -49,7 +50,7 @@ public sealed class BlockedMergeTests : TempDirTest
     private string WriteModel(string name, float[] values)
     {
         var path = Dir.File(name + ".safetensors");
-        LlamaModelBuilder.WriteFile(path, [("w", "BF16", new long[] { Rows, Columns }, LlamaModelBuilder.Bf16Bytes(values))]);
+        SafeTensorsWriter.Write(path, [("w", "BF16", new long[] { Rows, Columns }, TensorBytes.Bf16(values))]);
         return path;
     }
 

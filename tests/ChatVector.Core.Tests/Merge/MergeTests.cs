@@ -4,7 +4,8 @@ using ChatVector.Core.Export;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Independent;
 using Newtonsoft.Json.Linq;
 
 namespace ChatVector.Core.Tests.Merge;
@@ -51,7 +52,7 @@ public class MergeTests
 
         var written = IndependentSafeTensorReader.ReadFolder(trio.Output("merged"));
         foreach (var name in trio.Cp.Keys.Where(n => !n.Contains("layers.0.")))
-            Assert.True(written[name].File.Bytes(name).SequenceEqual(LlamaModelBuilder.Bf16Bytes(trio.Cp[name])), name);
+            Assert.True(written[name].File.Bytes(name).SequenceEqual(TensorBytes.Bf16(trio.Cp[name])), name);
         Assert.IsType<StoredTensorSource>(plan.Outputs.Single(o => o.Name == "model.norm.weight"));
     }
 
@@ -226,7 +227,7 @@ public class MergeTests
         string File(string name, double[] values)
         {
             var path = trio.Output(name + ".safetensors");
-            LlamaModelBuilder.WriteFile(path, [("x", "F64", [values.Length], ValueBytes.Of(values))]);
+            SafeTensorsWriter.Write(path, [("x", "F64", [values.Length], ValueBytes.Of(values))]);
             return path;
         }
         var cp = StoredModel.Open(File("cp64", cpValues));

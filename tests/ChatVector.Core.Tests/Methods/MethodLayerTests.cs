@@ -118,7 +118,7 @@ public class MethodLayerTests
                 ModelExporter.Export(new ExportRequest(target, [method.Merge(inputs)], Streaming: new StreamingOptions(chunkBytes, threads)), ComputeContext.Cpu());
                 var bytes = File.ReadAllBytes(target);
                 hashes.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)));
-                var actual = ChatVector.Tests.Shared.IndependentSafeTensorReader.ReadValues(target)["w"].Select(x => (float)x).ToArray();
+                var actual = ChatVector.TestKit.Independent.IndependentSafeTensorReader.ReadValues(target)["w"].Select(x => (float)x).ToArray();
                 Assert.Equal(expected, actual);
             }
             finally { Directory.Delete(root, recursive: true); }

@@ -1,6 +1,6 @@
 using ChatVector.Core.Format;
 using ChatVector.Core.Models;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Models;

@@ -2,7 +2,7 @@ using ChatVector.Core.Models;
 using ChatVector.Core.Runtime;
 using ChatVector.Core.Statistics;
 using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Statistics;
@@ -24,7 +24,7 @@ public sealed class TensorMeasurerTests : TempDirTest
     private StoredModel Model()
     {
         var path = Dir.File("m.safetensors");
-        LlamaModelBuilder.WriteFile(path, [
+        SafeTensorsWriter.Write(path, [
             ("x", "F32", [2, 4], ValueBytes.Of(X)),
             ("ref", "BF16", [8], ValueBytes.Bf16Of(Reference)),
             ("base", "F32", [8], ValueBytes.Of(Base))]);

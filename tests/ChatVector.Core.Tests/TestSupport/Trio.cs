@@ -3,7 +3,8 @@ using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Runtime;
 using ChatVector.Core.Tensors;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
+using ChatVector.TestKit.Independent;
 
 namespace ChatVector.Core.Tests;
 

@@ -1,5 +1,5 @@
 using ChatVector.Core.Tokenization;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Tokenization;

@@ -3,7 +3,7 @@ using ChatVector.Core.Format;
 using ChatVector.Core.Integrity;
 using ChatVector.Core.Models;
 using ChatVector.Core.Validation;
-using ChatVector.Tests.Shared;
+using ChatVector.TestKit;
 using Xunit;
 
 namespace ChatVector.Core.Tests.Validation;
@@ -17,7 +17,7 @@ public sealed class ModelValidatorTests : TempDirTest
     private string DataFile(string name, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var path = Dir.File(name);
-        LlamaModelBuilder.WriteFile(path, [("w", "F32", [Values.Length], ValueBytes.Of(Values)), ("ids", "U8", [4], [1, 2, 3, 255])], metadata);
+        SafeTensorsWriter.Write(path, [("w", "F32", [Values.Length], ValueBytes.Of(Values)), ("ids", "U8", [4], [1, 2, 3, 255])], metadata);
         return path;
     }
 

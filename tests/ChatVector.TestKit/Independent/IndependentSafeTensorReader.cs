@@ -1,11 +1,12 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 
-namespace ChatVector.Tests.Shared;
+namespace ChatVector.TestKit.Independent;
 
 /// <summary>
-/// A deliberately separate, minimal safetensors reader (System.Text.Json, no project code) so tests
-/// can read what the module wrote by another code path and compare values independently.
+/// A deliberately separate, minimal safetensors reader (System.Text.Json, no project code, nothing else of the
+/// kit but <see cref="Bf16"/>) so tests can read what the module wrote by another code path and compare values
+/// independently. It is the expectation: keep it apart from the kit's writers and from src/.
 /// </summary>
 public sealed class IndependentSafeTensorReader
 {
@@ -101,28 +102,5 @@ public sealed class IndependentSafeTensorReader
             foreach (var name in reader.Tensors.Keys) values.Add(name, reader.Values(name));
         }
         return values;
-    }
-}
-
-/// <summary>bfloat16 by bit manipulation: the upper half of a float32, rounded to nearest even.</summary>
-public static class Bf16
-{
-    public static float ToFloat(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-    public static float ToFloat(ReadOnlySpan<byte> twoBytes) => ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(twoBytes));
-
-    public static ushort FromFloat(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
-        uint roundingBias = 0x7FFF + ((bits >> 16) & 1);
-        return (ushort)((bits + roundingBias) >> 16);
-    }
-
-    /// <summary>Distance in bf16 units in the last place between two bf16 values of the same sign (or both near zero).</summary>
-    public static int UlpDistance(ushort a, ushort b)
-    {
-        static int Ordered(ushort v) => (v & 0x8000) != 0 ? -(v & 0x7FFF) : v;
-        return Math.Abs(Ordered(a) - Ordered(b));
     }
 }

@@ -1,0 +1,84 @@
+using ChatVector.TestKit.Independent;
+
+namespace ChatVector.TestKit;
+
+/// <summary>
+/// Writes small LLaMA-shaped bf16 model folders for tests, by hand (the kit's writers, no project code), and
+/// remembers every value it wrote (as the float each bf16 stands for), so tests can compute expected results
+/// independently of the code under test.
+/// </summary>
+public sealed class LlamaModelBuilder
+{
+    public int Layers { get; init; } = 2;
+    public int Hidden { get; init; } = 16;
+    public int Intermediate { get; init; } = 24;
+    public int Vocab { get; init; } = 40;
+    /// <summary>Ties lm_head to the embedding: no lm_head tensor, tie_word_embeddings true.</summary>
+    public bool Tied { get; init; }
+    /// <summary>Number of shard files (1 writes model.safetensors without an index).</summary>
+    public int Shards { get; init; } = 3;
+    public int Seed { get; init; } = 1;
+    public string? ChatTemplate { get; init; }
+    public string? EosToken { get; init; }
+    /// <summary>
+    /// When set, a real (WordLevel) tokenizer.json whose token i is TokenizerVocab[i]; tokens written as
+    /// <c>&lt;|...|&gt;</c> are added (special) tokens, the others the model's vocabulary. Otherwise a stub.
+    /// </summary>
+    public IReadOnlyList<string>? TokenizerVocab { get; init; }
+    /// <summary>generation_config.json's eos_token_id.</summary>
+    public int GenerationEosTokenId { get; init; } = 2;
+    /// <summary>Extra integer buffers (I64), as some checkpoints hold.</summary>
+    public bool WithBuffer { get; init; }
+
+    /// <summary>One head of Hidden: every attention matrix is Hidden × Hidden.</summary>
+    public LlamaDimensions Dimensions => new(Vocab, Hidden, Intermediate, Layers) { Tied = Tied };
+
+    public IEnumerable<(string Name, long[] Shape)> TensorShapes() => LlamaWeights.Of(Dimensions);
+
+    /// <summary>Writes the folder; returns every tensor's values (bf16-exact floats) by name.</summary>
+    public Dictionary<string, float[]> Write(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var random = new Random(Seed);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var tensors = TensorShapes().ToList();
+        foreach (var (name, shape) in tensors)
+            values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
+                .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+
+        var shards = tensors.Select((t, i) => (t, i)).GroupBy(x => x.i * Shards / tensors.Count, x => x.t)
+            .Select(group => group.Select(t => (t.Name, "BF16", t.Shape, TensorBytes.Bf16(values[t.Name]))).ToList())
+            .ToList();
+        if (WithBuffer) shards[0].Add(("model.rotary_emb.inv_freq_ids", "I64", [4L], new byte[32]));
+        ModelFolder.WriteWeights(folder, shards, new Dictionary<string, string> { ["format"] = "pt" });
+        WriteSideFiles(folder);
+        return values;
+    }
+
+    private void WriteSideFiles(string folder)
+    {
+        new LlamaConfigJson
+        {
+            ModelType = "llama",
+            VocabSize = Vocab,
+            HiddenSize = Hidden,
+            IntermediateSize = Intermediate,
+            HiddenLayers = Layers,
+            TieWordEmbeddings = Tied,
+            TorchDtype = "bfloat16",
+        }.Write(folder);
+        ModelFolder.WriteGenerationConfig(folder, bosTokenId: 1, GenerationEosTokenId);
+        ModelFolder.WriteTokenizerConfig(folder, EosToken ?? "</s>", modelMaxLength: 2048, ChatTemplate);
+        File.WriteAllText(Path.Combine(folder, WordLevelTokenizer.FileName), TokenizerVocab is null
+            ? "{\"version\": \"1.0\", \"model\": {\"type\": \"BPE\"}}"
+            : TokenizerJson(TokenizerVocab));
+        ModelFolder.WriteSpecialTokensMap(folder, "</s>");
+    }
+
+    /// <summary>A WordLevel tokenizer.json (whitespace pre-tokenizer); tokens written &lt;|...|&gt; are added tokens only.</summary>
+    public static string TokenizerJson(IReadOnlyList<string> tokens)
+    {
+        bool IsAdded(string token) => token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
+        return WordLevelTokenizer.Json(tokens.Select(t => (t, IsAdded(t))).ToList(), unkToken: tokens[0], specialsInVocab: false);
+    }
+}
