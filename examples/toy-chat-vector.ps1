@@ -152,8 +152,10 @@ function Measure-Candidate {
     $prompts = @(Get-Content (Join-Path $Data 'prompts.txt'))
     $text = @(Get-Content (Join-Path $Data 'text.txt'))
     $generated = Join-Path $Folder ('toy-generated-{0}.txt' -f (Split-Path -Leaf $Data))
-    $prompts | ForEach-Object { (Invoke-ChatVectorModel -Model $Folder -Prompt $_ -MaxNewTokens 24).TokenIds -join ' ' } |
-        Set-Content $generated
+    # Generated first, written after: Set-Content would otherwise create the file in the model folder while
+    # Invoke-ChatVectorModel is still opening that folder for the next prompt.
+    $answers = @($prompts | ForEach-Object { (Invoke-ChatVectorModel -Model $Folder -Prompt $_ -MaxNewTokens 24).TokenIds -join ' ' })
+    Set-Content $generated -Value $answers
     $score = Invoke-Toy score --data $Data --generated $generated | Select-Object -Last 1 | ConvertFrom-Json
     $nll = 0.0; $predictions = 0
     foreach ($measured in Measure-ChatVectorModel -Model $Folder -Text $text) {
