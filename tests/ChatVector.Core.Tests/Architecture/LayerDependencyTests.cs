@@ -38,7 +38,7 @@ public sealed partial class LayerDependencyTests
         ("Streaming", ["Settings", "IO", "Format", "Tensors"]),
         ("Sparsify", ["Format", "Tensors", "Kernels", Libtorch]),
         ("Merge", ["IO", "Format", "Models", "Tensors", "Tokenization", "Kernels", "Sparsify", Libtorch]),
-        ("Methods", ["Format", "Tensors", "Sparsify", "Merge", Libtorch]),
+        ("Methods", ["Format", "Tensors", "Kernels", "Sparsify", "Merge", Libtorch]),
         ("Config", ["Format", "Models", "Tensors", "Merge", "Methods"]),
         ("Export", ["IO", "Format", "Models", "Tensors", "Integrity", "Streaming", "Merge", "Config"]),
         ("Validation", ["IO", "Format", "Models", "Integrity"]),
