@@ -124,16 +124,16 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
                 if (DType == DType.F64)
                 {
                     var doubles = TensorSpans.Doubles(values);
-                    foreach (var v in doubles) before += Math.Abs(v);
+                    before += AbsoluteSums.Of(doubles);
                     _rule.Apply(doubles, first, context);
-                    foreach (var v in doubles) after += Math.Abs(v);
+                    after += AbsoluteSums.Of(doubles);
                 }
                 else
                 {
                     var floats = TensorSpans.Floats(values);
-                    foreach (var v in floats) before += Math.Abs(v);
+                    before += AbsoluteSums.Of(floats);
                     _rule.Apply(floats, first, context);
-                    foreach (var v in floats) after += Math.Abs(v);
+                    after += AbsoluteSums.Of(floats);
                 }
             }
             _l1Factor = before < L1Tolerance || after < L1Tolerance ? 1 : before / after;
