@@ -24,30 +24,21 @@ $process = [System.Diagnostics.Process]::GetCurrentProcess()
 $cpuBefore = $process.TotalProcessorTime
 $clock = [System.Diagnostics.Stopwatch]::StartNew()
 # The pipelines of MergeMethods.cs (docs/performance.md, the benchmark), vectors in the same order: chat, then cp.
-switch ($Method) {
-    'add' {
-        Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force
-    }
-    'ties' {
-        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
-            Limit-ChatVector -Density 0.3 -Method Magnitude |
-            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
-    }
-    'dare-ties' {
-        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
-            Limit-ChatVector -Density 0.3 -Method Random -Seed 42 |
-            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
-    }
-    'breadcrumbs-ties' {
-        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
-            Limit-ChatVector -Density 0.3 -Method Breadcrumbs |
-            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
-    }
-    'della-ties' {
-        & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
-            Limit-ChatVector -Density 0.3 -Method Della -Seed 42 |
-            Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
-    }
+# The trims of the TIES family, each as Limit-ChatVector's arguments (MergeMethods.cs builds the same in process).
+$trims = @{
+    'ties'             = @{ Method = 'Magnitude' }
+    'dare-ties'        = @{ Method = 'Random'; Seed = 42 }
+    'breadcrumbs-ties' = @{ Method = 'Breadcrumbs' }
+    'della-ties'       = @{ Method = 'Della'; Seed = 42 }
+}
+if ($Method -eq 'add') {
+    Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force
+}
+else {
+    $trim = $trims[$Method]
+    & { Get-ChatVector -Base $base -Chat $chat; Get-ChatVector -Base $base -Chat $cp } |
+        Limit-ChatVector -Density 0.3 @trim |
+        Add-ChatVector -Model $base -Consensus Sum -Normalize | Export-SafeTensor $output -MaxShardSize 500MB -Force
 }
 $wall = $clock.Elapsed.TotalSeconds
 $process.Refresh()

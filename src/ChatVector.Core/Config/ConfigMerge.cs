@@ -60,8 +60,8 @@ public static class ConfigMerge
             IReadOnlyList<ParameterValues> perModel;
             try
             {
-                (mergeParameters, perModel) = config.Method.CheckParameters(At(config.Parameters, stored.Name, t),
-                    merged.Select(m => (IReadOnlyDictionary<string, object>?)At(m.Parameters, stored.Name, t)).ToList());
+                (mergeParameters, perModel) = config.Method.CheckParameters(ConfigValue.ForTensor(config.Parameters, stored.Name, t),
+                    merged.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList());
             }
             catch (MethodParameterException e)
             {
@@ -96,14 +96,6 @@ public static class ConfigMerge
         return chosen;
     }
 
-    /// <summary>Each parameter's value for one tensor; a filtered value that matches no filter is left out (its default applies).</summary>
-    private static Dictionary<string, object> At(IReadOnlyDictionary<string, ConfigValue> values, string tensorName, double t)
-    {
-        var resolved = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var (name, value) in values)
-            if (value.At(tensorName, t) is { } scalar) resolved[name] = scalar;
-        return resolved;
-    }
 
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),

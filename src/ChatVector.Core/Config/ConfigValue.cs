@@ -14,6 +14,15 @@ public abstract record ConfigValue
 
     /// <summary>Every scalar the value can take, for checking before any tensor is read.</summary>
     public abstract IEnumerable<object> Leaves { get; }
+
+    /// <summary>Each parameter's value for one tensor; a filtered value that matches no filter is left out (its default applies).</summary>
+    public static Dictionary<string, object> ForTensor(IReadOnlyDictionary<string, ConfigValue> values, string tensorName, double t)
+    {
+        var resolved = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (name, value) in values)
+            if (value.At(tensorName, t) is { } scalar) resolved[name] = scalar;
+        return resolved;
+    }
 }
 
 public sealed record ScalarValue(object Value) : ConfigValue

@@ -84,9 +84,9 @@ internal static class SliceMerge
         if (!baseStored.Info.DType.IsComputable()) return baseSource;
         var method = config.Method;
         var others = slice.Sources.Where(s => !ReferenceEquals(s, @base) || method.BaseCountsAsModel).ToList();
-        var globals = At(config.Parameters, outputName, t);
-        foreach (var (name, value) in At(slice.Parameters, outputName, t)) globals[name] = value;
-        if (method.ModelCount == 0) foreach (var (name, value) in At(@base.Model.Parameters, outputName, t)) globals[name] = value;
+        var globals = ConfigValue.ForTensor(config.Parameters, outputName, t);
+        foreach (var (name, value) in ConfigValue.ForTensor(slice.Parameters, outputName, t)) globals[name] = value;
+        if (method.ModelCount == 0) foreach (var (name, value) in ConfigValue.ForTensor(@base.Model.Parameters, outputName, t)) globals[name] = value;
         var vectors = new List<(ITensorSource Vector, Dictionary<string, object> Parameters)>();
         foreach (var source in others)
         {
@@ -97,7 +97,7 @@ internal static class SliceMerge
                 continue;
             }
             var provenance = VectorProvenance.FromModels(open(@base.Model), open(source.Model));
-            vectors.Add((new ChatVectorTensor(new StoredTensorSource(Renamed(stored, outputName)), baseSource, provenance), At(source.Model.Parameters, outputName, t)));
+            vectors.Add((new ChatVectorTensor(new StoredTensorSource(Renamed(stored, outputName)), baseSource, provenance), ConfigValue.ForTensor(source.Model.Parameters, outputName, t)));
         }
         try
         {
@@ -114,13 +114,6 @@ internal static class SliceMerge
 
     private static StoredTensor Renamed(StoredTensor stored, string name) => stored.Name == name ? stored : stored with { Info = stored.Info with { Name = name } };
 
-    private static Dictionary<string, object> At(IReadOnlyDictionary<string, ConfigValue> values, string tensorName, double t)
-    {
-        var resolved = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var (name, value) in values)
-            if (value.At(tensorName, t) is { } scalar) resolved[name] = scalar;
-        return resolved;
-    }
 
     private static int LayerCount(StoredModel model) =>
         model.Tensors.Select(t => HuggingFaceNames.LayerNumber(t.Name)).Where(n => n is not null).Select(n => n!.Value).DefaultIfEmpty(-1).Max() + 1;
