@@ -30,6 +30,7 @@ public static class MethodRegistry
         Register(new RamMethod());
         Register(new RamPlusMethod());
         Register(new SceMethod());
+        Register(new ArceeFusionMethod());
     }
 
     public static IReadOnlyList<MergeMethod> All

@@ -1,0 +1,90 @@
+using ChatVector.Core.Kernels;
+using ChatVector.Core.Sparsify;
+
+namespace ChatVector.Core.Methods;
+
+/// <summary>
+/// mergekit's <c>arcee_fusion</c>: the other model's value where its change matters most. Importance of an element:
+/// |δ| times the KL divergence of its row's softmax (the other model's, p, against the base's, q, each plus 1e-8:
+/// Σ p·log(p/q) over the row, the last dimension). Kept: the elements whose importance reaches median + 1.5·(q3 − q1)
+/// of all importances; the others keep the base's value. mergekit takes the quantiles from a random sample of a
+/// million importances on large tensors; here they are exact (<see cref="ExactSelection"/>, positions ⌊q·(n − 1)⌋ of
+/// the sorted importances), so the bytes do not depend on a draw. Statistics: each row's KL (a pass over whole rows),
+/// then the three order points (the selection's passes).
+/// </summary>
+public sealed class ArceeFusionMethod : ElementwiseMethod
+{
+    private const double Epsilon = 1e-8;
+
+    public override string Name => "arcee_fusion";
+    public override string Description => "the other model's values where their change, weighted by the row's KL divergence, stands out";
+    public override IReadOnlyList<MethodParameter> Parameters { get; } = [];
+
+    public override int? ModelCount => 1;
+
+    private static long RowLength(MethodInputs inputs) => inputs.Base.Shape.Length == 0 ? 1 : inputs.Base.Shape[^1];
+
+    /// <summary>[0] the threshold, then each row's KL.</summary>
+    public override int StatisticCount(MethodInputs inputs) => 1 + checked((int)(inputs.Base.ElementCount / Math.Max(1, RowLength(inputs))));
+
+    public override double[] GatherStatistics(MethodInputs inputs, StatisticsPasses pass)
+    {
+        var statistics = new double[StatisticCount(inputs)];
+        long m = RowLength(inputs);
+        if (m > int.MaxValue || pass.ElementCount == 0) return statistics;
+        for (long row = 0; row * m < pass.ElementCount; row++)
+            pass.Read(row * m, (int)m, chunk => statistics[1 + row] = RowDivergence(chunk));
+        double[] kl = statistics[1..];
+        var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
+        var points = ExactSelection.Select(pass.ElementCount, positions, (start, count) =>
+        {
+            var keys = new uint[count];
+            int written = 0;
+            pass.Read(start, count, chunk =>
+            {
+                for (int e = 0; e < chunk.Length; e++) keys[written++] = MagnitudeOrder.Key(Importance(chunk, e, kl, m));
+            });
+            return keys;
+        }, pass.ChunkElements);
+        float Quantile(double q) => BitConverter.UInt32BitsToSingle(points[Array.IndexOf(positions, (long)(q * (pass.ElementCount - 1)))].Key);
+        statistics[0] = Quantile(0.5) + 1.5f * (Quantile(0.75) - Quantile(0.25));
+        return statistics;
+    }
+
+    /// <summary>Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8.</summary>
+    private static double RowDivergence(ChunkValues row)
+    {
+        double maxP = double.NegativeInfinity, maxQ = double.NegativeInfinity;
+        for (int j = 0; j < row.Length; j++)
+        {
+            maxP = Math.Max(maxP, row.Base[j] + row.Vector(0)[j]);
+            maxQ = Math.Max(maxQ, row.Base[j]);
+        }
+        double sumP = 0, sumQ = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            sumP += Math.Exp(row.Base[j] + row.Vector(0)[j] - maxP);
+            sumQ += Math.Exp(row.Base[j] - maxQ);
+        }
+        double divergence = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            double p = Math.Exp(row.Base[j] + row.Vector(0)[j] - maxP) / sumP + Epsilon;
+            double q = Math.Exp(row.Base[j] - maxQ) / sumQ + Epsilon;
+            divergence += p * Math.Log(p / q);
+        }
+        return divergence;
+    }
+
+    private static float Importance(ChunkValues chunk, int e, ReadOnlySpan<double> kl, long rowLength) =>
+        (float)(Math.Abs(chunk.Vector(0)[e]) * kl[(int)((chunk.FirstElement + e) / rowLength)]);
+
+    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
+    {
+        float threshold = (float)statistics[0];
+        long m = RowLength(inputs);
+        var kl = statistics[1..];
+        for (int e = 0; e < chunk.Length; e++)
+            output[e] = Importance(chunk, e, kl, m) >= threshold ? chunk.Base[e] + chunk.Vector(0)[e] : chunk.Base[e];
+    }
+}
