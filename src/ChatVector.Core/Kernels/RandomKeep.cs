@@ -4,8 +4,6 @@ namespace ChatVector.Core.Kernels;
 /// <summary>The random rules' keep test: element i stays when its draw is below its keep probability.</summary>
 public static class RandomKeep
 {
-    public static bool Keeps(in CounterRandom random, long index, double probability) => random.Uniform(index) < probability;
-
     /// <summary>
     /// The same test on the draw's integer bits: Uniform(i) = m · 2⁻⁵³ with m = Bits53(i) an integer below 2⁵³, so
     /// Uniform(i) &lt; p exactly when m &lt; p · 2⁵³ (scaling by a power of two is exact), that is when m &lt; ⌈p · 2⁵³⌉.

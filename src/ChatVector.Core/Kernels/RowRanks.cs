@@ -15,9 +15,6 @@ public sealed class RowRanks
     private int[]? _nextInBucket;
     private readonly List<int> _touchedBuckets = [];
 
-    /// <summary>Ranks into <paramref name="ranks"/> (as long as <paramref name="keys"/>), with arrays of its own for the call.</summary>
-    public static void Compute(ReadOnlySpan<uint> keys, Span<int> ranks) => new RowRanks().Rank(keys, ranks);
-
     /// <summary>Ranks into <paramref name="ranks"/>, reusing this instance's arrays (one instance per thread).</summary>
     public void Rank(ReadOnlySpan<uint> keys, Span<int> ranks)
     {

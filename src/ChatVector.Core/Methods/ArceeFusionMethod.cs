@@ -32,8 +32,18 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
         var statistics = new double[StatisticCount(inputs)];
         long m = RowLength(inputs);
         if (m > int.MaxValue || pass.ElementCount == 0) return statistics;
-        for (long row = 0; row * m < pass.ElementCount; row++)
-            pass.Read(row * m, (int)m, chunk => statistics[1 + row] = RowDivergence(chunk));
+        // Whole rows a block at a time (one read per block, not per row).
+        long rowsPerRead = Math.Max(1, pass.ChunkElements / m), rows = pass.ElementCount / m;
+        for (long first = 0; first < rows; first += rowsPerRead)
+        {
+            long firstRow = first;
+            int count = (int)Math.Min(rowsPerRead, rows - first);
+            pass.Read(firstRow * m, (int)(count * m), chunk =>
+            {
+                for (int r = 0; r < count; r++)
+                    statistics[1 + firstRow + r] = RowDivergence(chunk.Base.Slice(r * (int)m, (int)m), chunk.Vector(0).Slice(r * (int)m, (int)m));
+            });
+        }
         double[] kl = statistics[1..];
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
         var points = ExactSelection.Select(pass.ElementCount, positions, (start, count) =>
@@ -52,25 +62,25 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
     }
 
     /// <summary>Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8.</summary>
-    private static double RowDivergence(ChunkValues row)
+    private static double RowDivergence(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta)
     {
         double maxP = double.NegativeInfinity, maxQ = double.NegativeInfinity;
-        for (int j = 0; j < row.Length; j++)
+        for (int j = 0; j < x0.Length; j++)
         {
-            maxP = Math.Max(maxP, row.Base[j] + row.Vector(0)[j]);
-            maxQ = Math.Max(maxQ, row.Base[j]);
+            maxP = Math.Max(maxP, x0[j] + delta[j]);
+            maxQ = Math.Max(maxQ, x0[j]);
         }
         double sumP = 0, sumQ = 0;
-        for (int j = 0; j < row.Length; j++)
+        for (int j = 0; j < x0.Length; j++)
         {
-            sumP += Math.Exp(row.Base[j] + row.Vector(0)[j] - maxP);
-            sumQ += Math.Exp(row.Base[j] - maxQ);
+            sumP += Math.Exp(x0[j] + delta[j] - maxP);
+            sumQ += Math.Exp(x0[j] - maxQ);
         }
         double divergence = 0;
-        for (int j = 0; j < row.Length; j++)
+        for (int j = 0; j < x0.Length; j++)
         {
-            double p = Math.Exp(row.Base[j] + row.Vector(0)[j] - maxP) / sumP + Epsilon;
-            double q = Math.Exp(row.Base[j] - maxQ) / sumQ + Epsilon;
+            double p = Math.Exp(x0[j] + delta[j] - maxP) / sumP + Epsilon;
+            double q = Math.Exp(x0[j] - maxQ) / sumQ + Epsilon;
             divergence += p * Math.Log(p / q);
         }
         return divergence;

@@ -26,15 +26,17 @@ public sealed class ModelStockMethod : ElementwiseMethod
     private static int Groups(MethodInputs inputs) =>
         inputs.Parameters.Boolean("filter_wise") ? checked((int)(inputs.Base.ElementCount / Math.Max(1, RowLength(inputs)))) : 1;
 
-    private static long GroupOf(long element, MethodInputs inputs) =>
-        inputs.Parameters.Boolean("filter_wise") ? element / RowLength(inputs) : 0;
+    /// <summary>Elements per group: a row with <c>filter_wise</c>, else the whole tensor (read once per call, not per element).</summary>
+    private static long GroupLength(MethodInputs inputs) =>
+        inputs.Parameters.Boolean("filter_wise") ? Math.Max(1, RowLength(inputs)) : long.MaxValue;
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
         int n = chunk.VectorCount, stride = PerGroup(n);
+        long groupLength = GroupLength(inputs);
         for (int i = 0; i < chunk.Length; i++)
         {
-            int offset = (int)GroupOf(chunk.FirstElement + i, inputs) * stride;
+            int offset = (int)((chunk.FirstElement + i) / groupLength) * stride;
             int pair = n;
             for (int a = 0; a < n; a++)
             {
@@ -48,11 +50,12 @@ public sealed class ModelStockMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount, stride = PerGroup(n);
+        long groupLength = GroupLength(inputs);
         long group = -1;
         float t = 0;
         for (int i = 0; i < chunk.Length; i++)
         {
-            long g = GroupOf(chunk.FirstElement + i, inputs);
+            long g = (chunk.FirstElement + i) / groupLength;
             if (g != group) (group, t) = (g, Ratio(statistics.Slice((int)g * stride, stride), n));
             float x0 = chunk.Base[i], sum = 0;
             for (int a = 0; a < n; a++) sum += x0 + chunk.Vector(a)[i];

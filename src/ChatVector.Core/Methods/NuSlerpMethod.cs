@@ -37,20 +37,22 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         return checked((int)(inputs.Parameters.Boolean("nuslerp_row_wise") ? columns : rows));
     }
 
-    private static int GroupOf(long element, MethodInputs inputs)
+    /// <summary>The group of each element (read from the parameters once per call, not per element).</summary>
+    private static Func<long, int> Grouping(MethodInputs inputs)
     {
-        if (Flat(inputs)) return 0;
+        if (Flat(inputs)) return _ => 0;
         long columns = Matrix(inputs).Columns;
-        return (int)(inputs.Parameters.Boolean("nuslerp_row_wise") ? element % columns : element / columns);
+        return inputs.Parameters.Boolean("nuslerp_row_wise") ? element => (int)(element % columns) : element => (int)(element / columns);
     }
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
         var d1 = chunk.Vector(0);
         var d2 = chunk.Vector(1);
+        var groupOf = Grouping(inputs);
         for (int i = 0; i < chunk.Length; i++)
         {
-            int g = 3 * GroupOf(chunk.FirstElement + i, inputs);
+            int g = 3 * groupOf(chunk.FirstElement + i);
             sums[g] += (double)d1[i] * d1[i];
             sums[g + 1] += (double)d2[i] * d2[i];
             sums[g + 2] += (double)d1[i] * d2[i];
@@ -63,11 +65,12 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         double t = Math.Abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
         var d1 = chunk.Vector(0);
         var d2 = chunk.Vector(1);
+        var groupOf = Grouping(inputs);
         int group = -1;
         (float A, float B, float Divisor) weights = default;
         for (int i = 0; i < chunk.Length; i++)
         {
-            int g = GroupOf(chunk.FirstElement + i, inputs);
+            int g = groupOf(chunk.FirstElement + i);
             if (g != group) (group, weights) = (g, Weights(statistics[3 * g], statistics[3 * g + 1], statistics[3 * g + 2], t));
             output[i] = chunk.Base[i] + (weights.A * d1[i] + weights.B * d2[i]) / weights.Divisor;
         }
