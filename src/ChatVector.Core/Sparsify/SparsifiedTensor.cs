@@ -42,7 +42,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         var values = ReadAccumulated(firstElement, count, context);
         try
         {
-            ApplyRule(values, firstElement, context);
+            ApplyRule(values, firstElement, count, context);
             return Replace(values, values.to(context.Device));
         }
         catch
@@ -62,7 +62,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         var rows = ReadAccumulated(rowsStart, rowsEnd - rowsStart, context);
         try
         {
-            ApplyRule(rows, rowsStart, context);
+            ApplyRule(rows, rowsStart, count, context);
             if (rowsStart == firstElement && rowsEnd - rowsStart == count) return Replace(rows, rows.to(context.Device));
             using var flat = rows.flatten();
             using var range = flat.narrow(0, firstElement - rowsStart, count);
@@ -77,16 +77,24 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         }
     }
 
-    private void ApplyRule(torch.Tensor values, long firstElement, ComputeContext context)
+    /// <param name="served">The elements of this read the caller asked for (whole rows may be more): what
+    /// <see cref="KeptBits"/> counts to know when every element has been served.</param>
+    private void ApplyRule(torch.Tensor values, long firstElement, long served, ComputeContext context)
     {
         if (DType == DType.F64) ApplyRule(TensorSpans.Doubles(values), firstElement, context);
-        else ApplyRule(TensorSpans.Floats(values), firstElement, context);
+        else ApplyRule(TensorSpans.Floats(values), firstElement, served, context);
     }
 
-    private void ApplyRule(Span<float> values, long firstElement, ComputeContext context)
+    private void ApplyRule(Span<float> values, long firstElement, long served, ComputeContext context)
     {
-        _rule.Apply(values, firstElement, context);
-        if (RescalesToL1 && L1Factor(context) is var factor && factor != 1) MixKernels.Scale(values, (float)factor);
+        if (!RescalesToL1)
+        {
+            _rule.Apply(values, firstElement, context);
+            return;
+        }
+        double factor = L1Factor(context); // records the kept bits, for a rule that keeps them
+        if (_keptBits?.TryApply(values, firstElement, served) != true) _rule.Apply(values, firstElement, context);
+        if (factor != 1) MixKernels.Scale(values, (float)factor);
     }
 
     private void ApplyRule(Span<double> values, long firstElement, ComputeContext context)
@@ -100,6 +108,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
 
     private readonly object _l1Gate = new();
     private double? _l1Factor;
+    private KeptBits? _keptBits;
 
     /// <summary>Below this either L1 norm leaves the kept values as they are (mergekit's tolerance).</summary>
     private const double L1Tolerance = 1e-7;
@@ -115,6 +124,9 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         {
             if (_l1Factor is { } known) return known;
             double before = 0, after = 0;
+            // Only a rule that ranks rows keeps its bits: its rows' ranks and draws cost several times the masking,
+            // while DARE's SIMD draws cost about what reading the bits back would.
+            var kept = _rule.RanksRows && DType == DType.F32 ? KeptBits.For(ElementCount) : null;
             long step = _rule.RanksRows ? Math.Max(1, DefaultSelectionChunkElements / Math.Max(1, RowLength)) * RowLength : DefaultSelectionChunkElements;
             for (long first = 0; first < ElementCount; first += step)
             {
@@ -133,9 +145,11 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
                     var floats = TensorSpans.Floats(values);
                     before += AbsoluteSums.Of(floats);
                     _rule.Apply(floats, first, context);
+                    kept?.Record(floats, first);
                     after += AbsoluteSums.Of(floats);
                 }
             }
+            _keptBits = kept;
             _l1Factor = before < L1Tolerance || after < L1Tolerance ? 1 : before / after;
             return _l1Factor.Value;
         }
@@ -149,7 +163,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         ChunkRange.Check(this, firstElement, destination.Length);
         if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
         ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
-        ApplyRule(destination, firstElement, context);
+        ApplyRule(destination, firstElement, destination.Length, context);
     }
 
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Inner]);

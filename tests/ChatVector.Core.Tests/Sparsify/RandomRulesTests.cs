@@ -145,6 +145,38 @@ public class RandomRulesTests
     }
 
     [Fact]
+    public void Della_rescaled_to_the_L1_norm_keeps_by_rank_and_scales_every_kept_value_by_one_factor_on_every_read()
+    {
+        // Rows of 3000 elements: reads of 1000 cut rows, so the whole-row reads and the kept bits' count of served
+        // elements both matter. The first read masks from the bits the norms' pass recorded, the second (bits let go
+        // once every element was served) runs the rule again: both must be the rule's output.
+        const int rows = 7, m = 3_000;
+        const double density = 0.4, epsilon = 0.15;
+        var values = Bf16Like(rows * m, seed: 21);
+        var random = new CounterRandom(42, "model.layers.0.mlp.up_proj.weight");
+        var kept = new float[values.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            var order = Enumerable.Range(0, m).OrderBy(j => MathF.Abs(values[r * m + j])).ThenBy(j => j).ToArray();
+            for (int rank = 1; rank <= m; rank++)
+            {
+                int i = r * m + order[rank - 1];
+                kept[i] = random.Uniform(i) < (density - epsilon) + 2 * epsilon * (rank - 1) / (m - 1) ? values[i] : 0f;
+            }
+        }
+        float factor = (float)(values.Sum(v => Math.Abs((double)v)) / kept.Sum(v => Math.Abs((double)v)));
+        var limited = Limit(values, Options(SparsifyMethod.Della, density, epsilon: epsilon) with { Norm = RescaleNorm.L1 }, shape: [rows, m]);
+        var first = ReadAll(limited, chunk: 1_000);
+        var again = ReadAll(limited, chunk: 1 << 20);
+        AssertSameBits(first, again);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float expected = kept[i] * factor;
+            Assert.True(Math.Abs(first[i] - expected) <= Math.Abs(expected) * 2.4e-7, $"element {i}: {first[i]} against {expected}");
+        }
+    }
+
+    [Fact]
     public void Della_with_rows_of_one_keeps_with_probability_density()
     {
         const int n = 100_000;
