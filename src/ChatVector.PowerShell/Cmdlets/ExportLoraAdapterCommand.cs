@@ -55,11 +55,13 @@ public sealed class ExportLoraAdapterCommand : ChatVectorCmdlet
 
     /// <summary>How the input embedding and the LM head go into the adapter: ModulesToSave (default), Lora or Skip.</summary>
     [Parameter]
-    public EmbeddingMode EmbeddingMode { get; set; } = EmbeddingMode.ModulesToSave;
+    [ValidateSet(nameof(Core.LoraExport.EmbeddingMode.ModulesToSave), nameof(Core.LoraExport.EmbeddingMode.Lora), nameof(Core.LoraExport.EmbeddingMode.Skip))]
+    public string EmbeddingMode { get; set; } = nameof(Core.LoraExport.EmbeddingMode.ModulesToSave);
 
     /// <summary>How 1-D weights (norms) go into the adapter: Skip (default) or ModulesToSave.</summary>
     [Parameter]
-    public NormMode NormMode { get; set; } = NormMode.Skip;
+    [ValidateSet(nameof(Core.LoraExport.NormMode.Skip), nameof(Core.LoraExport.NormMode.ModulesToSave))]
+    public string NormMode { get; set; } = nameof(Core.LoraExport.NormMode.Skip);
 
     /// <summary>The base model the vector was taken against, for tensors saved whole; by default the vector's own.</summary>
     [Parameter]
@@ -95,7 +97,8 @@ public sealed class ExportLoraAdapterCommand : ChatVectorCmdlet
         {
             var provenances = _handles.Select(h => h.Inheritance.Provenance).OfType<VectorProvenance>().Distinct().ToList();
             request = new LoraExportRequest(target, _handles.Select(h => h.Source).ToList(), new LoraRankRule(Rank, SingularValueThreshold, KeepEnergy),
-                NameFilter.Create(Include, Exclude), EmbeddingMode, NormMode, Force, ExactSvd)
+                NameFilter.Create(Include, Exclude),
+                Enum.Parse<EmbeddingMode>(EmbeddingMode, ignoreCase: true), Enum.Parse<NormMode>(NormMode, ignoreCase: true), Force, ExactSvd)
             {
                 BaseOf = vector => BaseWeights.Of(vector, baseModel.Value),
                 VocabularyMismatches = provenances.SelectMany(p => BaseWeights.VocabularyMismatches(p.SkippedTensors, OpenIfThere(p.ChatModel))).ToList(),
