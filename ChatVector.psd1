@@ -26,6 +26,7 @@
         'Measure-ChatVectorModel'
         'Invoke-ChatVectorModel'
         'Import-MergeConfig'
+        'Export-LoraAdapter'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

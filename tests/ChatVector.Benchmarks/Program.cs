@@ -15,12 +15,19 @@ using ChatVector.Benchmarks;
 //   dotnet run -c Release -- --work <folder>       where the trios go (default: $TMPDIR/chatvector-bench)
 //   dotnet run -c Release -- infer                 perplexity of 256 tokens and greedy generation of 32 tokens on cp
 //                                                  of the 1 GB trio (--sizes as above; --model <folder> for any model)
-//   (children: gen <dir> <gb> [<shape> <kind> <delta-ulps>] | merge <dir> <method> | floor <dir> | floor-direct <dir> | perplexity <model> | generate <model>)
+//   dotnet run -c Release -- lora-bench            Export-LoraAdapter's extraction at rank 64 of the 1 GB llama7b trio against its I/O floor
+//                                                  (--sizes 1,8 --rank 64 --shape llama7b --no-accuracy --keep --work as above)
+//   (children: lora <dir> <rank> | lora-read <dir> | lora-floor <dir> <rank> | lora-accuracy <dir> <rank> | gen <dir> <gb> [<shape> <kind> <delta-ulps>] | merge <dir> <method> | floor <dir> | floor-direct <dir> | perplexity <model> | generate <model>)
 static double Number(string text) => double.Parse(text, CultureInfo.InvariantCulture);
 
 return args switch
 {
     ["infer", .. var rest] => InferenceBench.Run(rest),
+    ["lora-bench", .. var rest] => LoraBench.Run(rest),
+    ["lora", var dir, var rank] => LoraBench.Export(dir, int.Parse(rank, CultureInfo.InvariantCulture)),
+    ["lora-read", var dir] => LoraBench.ReadOnly(dir),
+    ["lora-floor", var dir, var rank] => LoraBench.Floor(dir, int.Parse(rank, CultureInfo.InvariantCulture)),
+    ["lora-accuracy", var dir, var rank] => LoraBench.Accuracy(dir, int.Parse(rank, CultureInfo.InvariantCulture)),
     ["perplexity", var model] => InferenceBench.Perplexity(model),
     ["generate", var model] => InferenceBench.Generate(model),
     ["gen", var dir, var gb] => Child.Generate(dir, new TrioSpec(ModelShape.H2048, TrioKind.Independent, Number(gb), TrioSpec.DefaultDeltaUlps)),

@@ -9,6 +9,15 @@ public sealed record ShapeMismatch(string Name, long[] BaseShape, long[] ChatSha
 {
     public override string ToString() =>
         $"tensor '{Name}': base shape [{string.Join(", ", BaseShape)}], chat shape [{string.Join(", ", ChatShape)}]";
+
+    /// <summary>The tensor name in a provenance entry this record's <see cref="ToString"/> wrote, or null for any other entry.</summary>
+    public static string? NameIn(string skippedEntry)
+    {
+        const string start = "tensor '", end = "': base shape [";
+        if (!skippedEntry.StartsWith(start, StringComparison.Ordinal)) return null;
+        int close = skippedEntry.LastIndexOf(end, StringComparison.Ordinal);
+        return close < start.Length ? null : skippedEntry[start.Length..close];
+    }
 }
 
 /// <summary>
