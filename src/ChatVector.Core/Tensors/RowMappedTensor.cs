@@ -158,7 +158,7 @@ public sealed class RowMappedTensor : ComputedTensorSource, IPrecomputed
                         // Each block's temporaries go with it: only the sums outlive the pass.
                         var values = torch.empty((stop - row) * _width, Accumulator);
                         Fill(values, row * _width, context);
-                        sums.add_(values.to(TorchTypes.ToScalarType(DType, Name)).to(torch.ScalarType.Float64).view(stop - row, _width).sum(0));
+                        sums.add_(values.to(TorchTypes.ToScalarType(DType, Name)).to(torch.ScalarType.Float64).view(stop - row, _width).sum([0L])); // a bare 0 would bind to sum's dtype overload
                     }
                     counted += stop - row;
                     row = stop;
