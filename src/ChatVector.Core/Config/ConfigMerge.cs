@@ -81,9 +81,9 @@ public static class ConfigMerge
             if (vocabulary is not null && HuggingFaceNames.IsEmbedding(stored.Name))
             {
                 if (opened.Any(m => m.Find(stored.Name) is null)) continue; // reported above: a model lacks the tensor
-                merging = vocabulary.Tensor(stored.Name, 0);
+                merging = vocabulary.Tensor(stored.Name, 0, config.DType);
                 for (int i = 0; i < merged.Count; i++)
-                    vectors.Add(new MethodVector(new ChatVectorTensor(vocabulary.Tensor(stored.Name, i + 1), merging, VectorProvenance.FromModels(@base, opened[i])), perModel[i]));
+                    vectors.Add(new MethodVector(new ChatVectorTensor(vocabulary.Tensor(stored.Name, i + 1, config.DType), merging, VectorProvenance.FromModels(@base, opened[i])), perModel[i]));
             }
             else
                 for (int i = 0; i < vectorsByName.Count; i++)

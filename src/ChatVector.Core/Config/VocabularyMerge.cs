@@ -112,14 +112,17 @@ public sealed class VocabularyMerge
         return new VocabularyMerge(models.Select(m => m.Model).ToList(), plan, new OutputTokenizer(sourceFolder, written, plan.OutputRows));
     }
 
-    /// <summary>Model <paramref name="index"/>'s tensor <paramref name="name"/> with its rows mapped onto the output vocabulary.</summary>
-    public RowMappedTensor Tensor(string name, int index)
+    /// <summary>
+    /// Model <paramref name="index"/>'s tensor <paramref name="name"/> with its rows mapped onto the output vocabulary, in
+    /// <paramref name="dtype"/> when the config gives one (mergekit maps rows after casting to it), else the model's.
+    /// </summary>
+    public RowMappedTensor Tensor(string name, int index, DType? dtype)
     {
         if (!_inputs.TryGetValue(name, out var inputs))
             _inputs[name] = inputs = _models.Select(model => (ITensorSource)new StoredTensorSource(model.Find(name)
                 ?? throw new InvalidOperationException($"model '{model.Path}' has no tensor '{name}'"))).ToList();
         var own = inputs[index];
-        return new RowMappedTensor(name, own.DType, [Plan.OutputRows, .. own.Shape.Skip(1)], inputs, Plan.Rows[index], Plan.Averages);
+        return new RowMappedTensor(name, dtype ?? own.DType, [Plan.OutputRows, .. own.Shape.Skip(1)], inputs, Plan.Rows[index], Plan.Averages);
     }
 
     private static TokenRule? RuleOf(TokenSetting setting, IReadOnlyList<(ConfigModel Entry, StoredModel Model)> models, List<ModelVocabulary> vocabularies, List<string> problems)
