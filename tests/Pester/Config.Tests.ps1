@@ -214,9 +214,6 @@ chat_template: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor 
         $expected = (Get-Content (Join-Path $trio.Chat 'tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template
         $expected | Should -Not -BeNullOrEmpty
         (Get-Content (Join-Path $TestDrive 'auto/tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template | Should -BeExactly $expected
-        $named = New-Config 'named.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`nchat_template: chatml`n"
-        $failure = { Import-MergeConfig $named } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
-        $failure.Exception.Message | Should -Match "'chatml' is one of mergekit's built-in template names"
     }
 
     It 'runs passthrough: one model byte for byte, or scaled' {
@@ -350,15 +347,15 @@ models:
 
     It 'refuses mergekit keys it does not run yet by name rather than ignoring them' {
         $slices = New-Config 'union.yml' @'
-merge_method: ties
-base_model: base
-models:
-  - model: chat
-    parameters: {weight: 1.0}
+merge_method: passthrough
+slices:
+  - sources:
+      - model: chat
+        layer_range: [0, 2]
 tokenizer_source: union
 '@
         $failure = { Import-MergeConfig $slices } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
-        $failure.Exception.Message | Should -Match "'tokenizer_source'.*does not run it yet"
+        $failure.Exception.Message | Should -Match "'tokenizer_source' with 'slices'.*not yet in layer stacking"
     }
 
     It 'names the file and line of YAML that does not parse' {

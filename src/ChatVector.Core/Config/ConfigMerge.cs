@@ -9,8 +9,9 @@ namespace ChatVector.Core.Config;
 /// <summary>What a config merges: one lazy output per tensor of the base model, in its order; nothing computed yet.</summary>
 /// <param name="ChatTemplateJson">The output's chat template as JSON text, when the config sets one; null keeps the base's.</param>
 /// <param name="LayerCount">The output's layers when slices stack them (config.json's num_hidden_layers), else null.</param>
+/// <param name="Tokenizer">The output's tokenizer when the config maps vocabularies (it then holds the chat template), else null: the base's.</param>
 public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes,
-    string? ChatTemplateJson = null, int? LayerCount = null);
+    string? ChatTemplateJson = null, int? LayerCount = null, OutputTokenizer? Tokenizer = null);
 
 /// <summary>
 /// Plans a <see cref="MergeConfig"/>: opens the models (headers only), pairs each with the base by tensor name into
@@ -35,10 +36,17 @@ public static class ConfigMerge
             problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
         else if (merged.Count < config.Method.MinimumModelCount)
             problems.Add($"{config.Method.Name} merges the base and at least {config.Method.MinimumModelCount} other models; the config gives {merged.Count}.");
-        var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
+        var opened = merged.Select(m => StoredModel.Open(m.Path)).ToList();
+        var pairings = merged.Select((m, i) => (Model: m, Pairing: ChatVectorPairing.Pair(@base, opened[i], _ => true))).ToList();
+        string? template = ChatTemplate(config, merged, notes, problems);
+        // With a tokenizer setting, embeddings of other vocabulary sizes are mapped onto the output's vocabulary.
+        var vocabulary = config.Tokenizer is { } settings
+            ? VocabularyMerge.Create(settings, [(config.BaseModel!, @base), .. merged.Select((m, i) => (m, opened[i]))], template, problems)
+            : null;
         foreach (var (model, pairing) in pairings)
         {
-            foreach (var mismatch in pairing.ShapeMismatches) problems.Add($"model '{model.Reference}': {mismatch}.");
+            foreach (var mismatch in pairing.ShapeMismatches.Where(m => config.Tokenizer is null || !HuggingFaceNames.IsEmbedding(m.Name)))
+                problems.Add($"model '{model.Reference}': {mismatch}.");
             foreach (var name in pairing.OnlyInBase.Take(5)) problems.Add($"model '{model.Reference}' has no tensor '{name}' of the base.");
         }
         var vectorsByName = pairings.Select(p => p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal)).ToList();
@@ -69,14 +77,27 @@ public static class ConfigMerge
                 continue;
             }
             var vectors = new List<MethodVector>();
-            for (int i = 0; i < vectorsByName.Count; i++)
-                if (vectorsByName[i].TryGetValue(stored.Name, out var vector)) vectors.Add(new MethodVector(vector, perModel[i]));
+            ITensorSource merging = source;
+            if (vocabulary is not null && HuggingFaceNames.IsEmbedding(stored.Name))
+            {
+                if (opened.Any(m => m.Find(stored.Name) is null)) continue; // reported above: a model lacks the tensor
+                merging = vocabulary.Tensor(stored.Name, 0, config.DType);
+                for (int i = 0; i < merged.Count; i++)
+                    vectors.Add(new MethodVector(new ChatVectorTensor(vocabulary.Tensor(stored.Name, i + 1, config.DType), merging, VectorProvenance.FromModels(@base, opened[i])), perModel[i]));
+            }
+            else
+                for (int i = 0; i < vectorsByName.Count; i++)
+                    if (vectorsByName[i].TryGetValue(stored.Name, out var vector)) vectors.Add(new MethodVector(vector, perModel[i]));
             if (vectors.Count < vectorsByName.Count) continue; // reported above (the tensor is missing, or its shape differs)
             var outputDType = config.OutDType ?? config.DType ?? dtype;
-            outputs.Add(config.Method.Merge(new MethodInputs(source, vectors, mergeParameters, outputDType)));
+            outputs.Add(config.Method.Merge(new MethodInputs(merging, vectors, mergeParameters, outputDType)));
         }
-        string? template = ChatTemplate(config, merged, notes, problems);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+        if (vocabulary is not null)
+        {
+            notes.Add($"{config.Tokenizer!.Key}: {vocabulary.Plan.OutputRows} vocabulary rows (the base has {@base.Tensors.First(t => HuggingFaceNames.IsEmbedding(t.Name)).Info.Shape[0]}).");
+            return new ConfigPlan(config, @base, outputs, notes, null, Tokenizer: vocabulary.Tokenizer);
+        }
         return new ConfigPlan(config, @base, outputs, notes, template);
     }
 
@@ -84,7 +105,8 @@ public static class ConfigMerge
     private static string? ChatTemplate(MergeConfig config, List<ConfigModel> merged, List<string> notes, List<string> problems)
     {
         if (config.ChatTemplate is null) return null;
-        if (config.ChatTemplate != MergeConfig.AutoChatTemplate) return Newtonsoft.Json.JsonConvert.SerializeObject(config.ChatTemplate);
+        if (config.ChatTemplate != MergeConfig.AutoChatTemplate)
+            return Newtonsoft.Json.JsonConvert.SerializeObject(BuiltInChatTemplates.Find(config.ChatTemplate) ?? config.ChatTemplate);
         var templates = merged.Select(m => StoredModel.Open(m.Path).SideFiles?.ChatTemplateJson).Where(t => t is not null).ToList();
         if (templates.Count == 0)
         {

@@ -24,14 +24,13 @@ public sealed record ConfigSlice(IReadOnlyList<ConfigSliceSource> Sources, IRead
 /// </summary>
 /// <param name="ChatTemplate">The output's chat template: null (the base's), <see cref="AutoChatTemplate"/>, or Jinja text.</param>
 /// <param name="Slices">The output's layers slice by slice (layer stacking), or null: every model's layers, merged one to one.</param>
-public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
+/// <param name="Tokenizer">The output vocabulary's settings (<c>tokenizer_source</c> or <c>tokenizer:</c>), or null: the base's tokenizer.</param>
+public sealed partial record MergeConfig(string SourcePath, string Text, MergeMethod Method, ConfigModel? BaseModel, IReadOnlyList<ConfigModel> Models,
     IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType, string? ChatTemplate = null,
-    IReadOnlyList<ConfigSlice>? Slices = null)
+    IReadOnlyList<ConfigSlice>? Slices = null, TokenizerSettings? Tokenizer = null)
 {
     private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
     private static readonly string[] ModelKeys = ["model", "parameters"];
-    /// <summary>Keys of mergekit's schema that ChatVector does not run yet: refused by name rather than ignored.</summary>
-    private static readonly string[] NotYetRun = ["tokenizer_source", "tokenizer"];
     private static readonly string[] SliceKeys = ["sources", "parameters"];
     private static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
 
@@ -70,8 +69,6 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
 
         var keys = Entries(root, "the config", TopKeys, problems);
-        foreach (var key in NotYetRun.Where(keys.ContainsKey))
-            problems.Add($"'{key}' (line {Line(keys[key])}) is mergekit's, but ChatVector does not run it yet; remove it to merge with the base model's tokenizer and layers.");
 
         MergeMethod? method = null;
         if (!keys.TryGetValue("merge_method", out var methodNode)) problems.Add("'merge_method' is missing.");
@@ -147,12 +144,16 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
         if (method is not null && slices is null) CheckParameters(method, globals, merged, problems);
 
         string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
-        // A Jinja template has tags; a bare word is one of mergekit's built-in names, whose texts are not shipped here.
-        if (chatTemplate is not null && chatTemplate != AutoChatTemplate && !chatTemplate.Contains("{{") && !chatTemplate.Contains("{%"))
-            problems.Add($"'chat_template' (line {Line(templateNode!)}): '{chatTemplate}' is one of mergekit's built-in template names, which ChatVector does not ship; give the template's Jinja text, or 'auto'.");
+        // Jinja text, 'auto', or one of the built-in names; anything else is refused as mergekit refuses it (too short, or no tag).
+        if (chatTemplate is not null && chatTemplate != AutoChatTemplate && BuiltInChatTemplates.Find(chatTemplate) is null && (chatTemplate.Length < 20 || !chatTemplate.Contains('{')))
+            problems.Add($"'chat_template' (line {Line(templateNode!)}): '{chatTemplate}' is neither a template's Jinja text nor 'auto' nor a built-in name ({string.Join(", ", BuiltInChatTemplates.ByName.Keys)}){NameSuggestion.Phrase(chatTemplate, [.. BuiltInChatTemplates.ByName.Keys])}.");
+
+        var tokenizer = TokenizerOf(keys, folder, problems);
+        if (tokenizer is not null && slices is not null)
+            problems.Add($"'{tokenizer.Key}' with 'slices': ChatVector maps vocabularies in a 'models:' merge only, not yet in layer stacking.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
-        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate, slices);
+        return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate, slices, tokenizer);
     }
 
     /// <summary>The <c>slices:</c> list: each slice's sources (model, layer_range [start, end), parameters), all of one length.</summary>

@@ -59,13 +59,32 @@ public sealed class Inheritance
         var config = plan.Config;
         var card = Config.ConfigCard.Write(plan);
         var dtype = config.OutDType ?? config.DType;
+        var written = new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text };
+        var numbers = new Dictionary<string, long>();
+        if (plan.LayerCount is { } layers) numbers["num_hidden_layers"] = layers;
+        Dictionary<string, string?>? replaced = null;
+        if (plan.Tokenizer is { } tokenizer)
+        {
+            // The tokenizer source's files replace the base's (the base's that the source lacks are left out), and the
+            // files rewritten for the output vocabulary replace both; config.json gets the vocabulary's size.
+            foreach (var (name, text) in tokenizer.Written) written[name] = text;
+            numbers["vocab_size"] = tokenizer.VocabSize;
+            if (!SameFolder(tokenizer.SourceFolder, plan.Base.Directory))
+            {
+                replaced = Config.OutputTokenizer.FileNames.ToDictionary(name => name,
+                    name => File.Exists(Path.Combine(tokenizer.SourceFolder, name)) ? Path.Combine(tokenizer.SourceFolder, name) : null, StringComparer.Ordinal);
+            }
+        }
         return new Inheritance(
             new Dictionary<string, string> { [Config.ConfigCard.MetadataKey] = config.Text },
             new OutputSideFiles(plan.Base,
                 plan.ChatTemplateJson is { } template ? new VectorProvenance(plan.Base.Path, plan.Config.SourcePath, template, null) : null,
                 card, dtype is { } d ? OutputSideFiles.TorchDTypeName(d) : null,
-                new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text },
-                plan.LayerCount is { } layers ? new Dictionary<string, long> { ["num_hidden_layers"] = layers } : null),
+                written, numbers.Count > 0 ? numbers : null, replaced),
             null);
     }
+
+    private static bool SameFolder(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
+            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 }

@@ -20,8 +20,12 @@ public sealed record OutputSideFiles(
     string? ModelCard = null,
     string? TorchDType = null,
     IReadOnlyDictionary<string, string>? WrittenFiles = null,
-    IReadOnlyDictionary<string, long>? ConfigNumbers = null)
+    IReadOnlyDictionary<string, long>? ConfigNumbers = null,
+    IReadOnlyDictionary<string, string?>? ReplacedFiles = null)
 {
+    /// <summary>Side files taken from elsewhere by name (another model's tokenizer: name to its path), or left out (null).</summary>
+    private IReadOnlyDictionary<string, string?> Replaced => ReplacedFiles ?? new Dictionary<string, string?>();
+
     /// <summary>Files written as given, by name (a config merge's <c>mergekit_config.yml</c>).</summary>
     private IReadOnlyDictionary<string, string> Written => WrittenFiles ?? new Dictionary<string, string>();
 
@@ -75,7 +79,9 @@ public sealed record OutputSideFiles(
     /// readme.md would be the same file as the card.
     /// </summary>
     private IEnumerable<string> CopiedFiles =>
-        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => (ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase))
+        (CopyFrom?.SideFiles?.Paths ?? []).Where(file => !Replaced.Keys.Any(name => string.Equals(Path.GetFileName(file), name, StringComparison.OrdinalIgnoreCase)))
+            .Concat(Replaced.Values.OfType<string>())
+            .Where(file => (ModelCard is null || !string.Equals(Path.GetFileName(file), ReadMe, StringComparison.OrdinalIgnoreCase))
             && !Written.Keys.Any(name => string.Equals(Path.GetFileName(file), name, StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>

@@ -69,6 +69,9 @@ public sealed class TokenizerFile : IDisposable
     /// <summary>The id of the token whose text is exactly <paramref name="token"/> (added tokens first), or null. Reads tokenizer.json only.</summary>
     public long? TokenToId(string token) => TokenIds.TryGetValue(token, out var id) ? id : null;
 
+    /// <summary>Every token's text and id (the model's vocabulary and the added tokens, which win). Reads tokenizer.json only.</summary>
+    public IReadOnlyDictionary<string, long> Vocabulary => TokenIds;
+
     /// <summary>The ids of <paramref name="text"/> as the tokenizer encodes it: its post-processor included (a BOS, for most LLaMA tokenizers), as transformers does by default.</summary>
     public long[] Encode(string text)
     {

@@ -39,7 +39,7 @@ public sealed partial class LayerDependencyTests
         ("Sparsify", ["Format", "Tensors", "Kernels", Libtorch]),
         ("Merge", ["IO", "Format", "Models", "Tensors", "Tokenization", "Kernels", "Sparsify", Libtorch]),
         ("Methods", ["Format", "Tensors", "Kernels", "Sparsify", "Merge", Libtorch]),
-        ("Config", ["Format", "Models", "Tensors", "Merge", "Methods"]),
+        ("Config", ["Format", "Models", "Tensors", "Tokenization", "Merge", "Methods"]),
         ("Export", ["IO", "Format", "Models", "Tensors", "Integrity", "Streaming", "Merge", "Config"]),
         ("Validation", ["IO", "Format", "Models", "Integrity"]),
         ("Statistics", ["Format", "Models", "Tensors", "Merge", Libtorch]),

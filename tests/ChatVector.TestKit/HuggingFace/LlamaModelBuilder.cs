@@ -29,6 +29,14 @@ public sealed class LlamaModelBuilder
     public int GenerationEosTokenId { get; init; } = 2;
     /// <summary>Extra integer buffers (I64), as some checkpoints hold.</summary>
     public bool WithBuffer { get; init; }
+    /// <summary>
+    /// When set, the model is a fine-tune of these values (another builder's, by tensor name): each value a few bf16
+    /// steps from the original. Embedding and LM head rows are matched by token text through <see cref="FineTuneOfTokens"/>
+    /// and <see cref="TokenizerVocab"/>: a token the original has starts from its row, a new token's row is random.
+    /// </summary>
+    public IReadOnlyDictionary<string, float[]>? FineTuneOf { get; init; }
+    /// <summary>The vocabulary of <see cref="FineTuneOf"/>'s model (token i is its row i).</summary>
+    public IReadOnlyList<string>? FineTuneOfTokens { get; init; }
 
     /// <summary>One head of Hidden: every attention matrix is Hidden × Hidden.</summary>
     public LlamaDimensions Dimensions => new(Vocab, Hidden, Intermediate, Layers) { Tied = Tied };
@@ -45,6 +53,9 @@ public sealed class LlamaModelBuilder
         foreach (var (name, shape) in tensors)
             values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
                 .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+        if (FineTuneOf is not null)
+            foreach (var (name, shape) in tensors)
+                values[name] = FineTuned(name, shape, values[name], random);
 
         var shards = tensors.Select((t, i) => (t, i)).GroupBy(x => x.i * Shards / tensors.Count, x => x.t)
             .Select(group => group.Select(t => (t.Name, "BF16", t.Shape, TensorBytes.Bf16(values[t.Name]))).ToList())
@@ -53,6 +64,28 @@ public sealed class LlamaModelBuilder
         ModelFolder.WriteWeights(folder, shards, new Dictionary<string, string> { ["format"] = "pt" });
         WriteSideFiles(folder);
         return values;
+    }
+
+    /// <summary>The original's values a few bf16 steps away; rows of a vocabulary tensor by token (a new token keeps its random row).</summary>
+    private float[] FineTuned(string name, long[] shape, float[] fresh, Random random)
+    {
+        if (!FineTuneOf!.TryGetValue(name, out var original)) return fresh;
+        float Step(float value)
+        {
+            float stepped = Bf16.ToFloat((ushort)(Bf16.FromFloat(value) + random.Next(-3, 4)));
+            return float.IsFinite(stepped) && Math.Sign(stepped) == Math.Sign(value) ? stepped : value;
+        }
+        bool byToken = name.EndsWith("embed_tokens.weight", StringComparison.Ordinal) || name == "lm_head.weight";
+        if (!byToken) return original.Length == fresh.Length ? original.Select(Step).ToArray() : fresh;
+        var tokens = TokenizerVocab ?? throw new InvalidOperationException("a fine-tune's vocabulary rows need TokenizerVocab");
+        var originalRows = (FineTuneOfTokens ?? throw new InvalidOperationException("a fine-tune's vocabulary rows need FineTuneOfTokens"))
+            .Select((token, row) => (token, row)).ToDictionary(x => x.token, x => x.row, StringComparer.Ordinal);
+        int width = (int)shape[1];
+        var result = (float[])fresh.Clone();
+        for (int row = 0; row < shape[0] && row < tokens.Count; row++)
+            if (originalRows.TryGetValue(tokens[row], out int from))
+                for (int c = 0; c < width; c++) result[row * width + c] = Step(original[from * width + c]);
+        return result;
     }
 
     private void WriteSideFiles(string folder)

@@ -1,0 +1,265 @@
+# Import-MergeConfig with tokenizer_source / tokenizer: models of different vocabularies merge row by row through the
+# token each row stands for, the output gets the chosen tokenizer and vocab_size; impossible requests are refused before
+# anything is read; chat_template's built-in names write templates that render their conversation formats.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:ImportId = 'ChatVector.PowerShell.Cmdlets.ImportMergeConfigCommand'
+    $script:root = Join-Path $TestDrive 'vocab'
+    $words = 3..39 | ForEach-Object { "w$_" }
+    # The base; a chat fine-tune that adds two chat markers and two words; another fine-tune that lacks w20, orders its
+    # words backwards and adds one word of its own and one of the chat markers. Both fine-tunes are a few bf16 steps
+    # from the base, each row by its token.
+    $script:tokens = [ordered]@{
+        base  = [string[]](@('<unk>', '<s>', '</s>') + $words)
+        chat  = [string[]](@('<unk>', '<s>', '</s>') + $words + @('<|im_start|>', '<|im_end|>', 'hola', 'adios'))
+        other = [string[]](@('<unk>', '<s>', '</s>', 'hola') + ($words | Where-Object { $_ -ne 'w20' } | Sort-Object { [int]$_.Substring(1) } -Descending) + @('<|im_end|>', 'ciao'))
+    }
+    $script:values = @{}
+    $values.base = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 21; Vocab = 40; TokenizerVocab = $tokens.base }).Write((Join-Path $root 'base'))
+    foreach ($name in 'chat', 'other') {
+        $values[$name] = ([ChatVector.TestKit.LlamaModelBuilder]@{
+                Seed = if ($name -eq 'chat') { 22 } else { 23 }; Vocab = $tokens[$name].Count; TokenizerVocab = $tokens[$name]
+                FineTuneOf = $values.base; FineTuneOfTokens = $tokens.base
+            }).Write((Join-Path $root $name))
+    }
+    $script:hidden = 16
+
+    function New-Config([string] $Name, [string] $Text) {
+        $path = Join-Path $root $Name
+        Set-Content -LiteralPath $path -Value $Text
+        $path
+    }
+
+    # Row $Row of tensor $Tensor of model $Model, as doubles.
+    function Get-Row([string] $Model, [string] $Tensor, [int] $Row) {
+        $all = $values[$Model][$Tensor]
+        [double[]]($all[($Row * $hidden)..($Row * $hidden + $hidden - 1)])
+    }
+
+    # mergekit's rule, written out: a model's own row of the token; else the configured row; else the only model's that
+    # has it, the base's, or the mean of those that have it.
+    function Get-MappedRow([string] $Model, [string] $Tensor, [string] $Token, [string[]] $Models) {
+        $own = [array]::IndexOf($tokens[$Model], $Token)
+        if ($own -ge 0) { return Get-Row $Model $Tensor $own }
+        $having = @($Models | Where-Object { [array]::IndexOf($tokens[$_], $Token) -ge 0 })
+        if ($having.Count -eq 1 -or $having -contains 'base') {
+            $donor = if ($having -contains 'base') { 'base' } else { $having[0] }
+            return Get-Row $donor $Tensor ([array]::IndexOf($tokens[$donor], $Token))
+        }
+        $sum = [double[]]::new($hidden)
+        foreach ($m in $having) { $r = Get-Row $m $Tensor ([array]::IndexOf($tokens[$m], $Token)); for ($c = 0; $c -lt $hidden; $c++) { $sum[$c] += $r[$c] / $having.Count } }
+        $sum
+    }
+
+    function Assert-Row([double[]] $Actual, [double[]] $Expected, [string] $Because) {
+        for ($c = 0; $c -lt $hidden; $c++) { [math]::Abs($Actual[$c] - $Expected[$c]) | Should -BeLessOrEqual 1e-6 -Because "$Because, column $c" }
+    }
+
+    function Get-OutputRow([hashtable] $Written, [string] $Tensor, [int] $Row) {
+        [double[]]($Written[$Tensor][($Row * $hidden)..($Row * $hidden + $hidden - 1)])
+    }
+}
+
+Describe 'Import-MergeConfig with another vocabulary' -Tag 'Config' {
+    It 'tokenizer_source union: the base vocabulary, then the other models'' words, then their added tokens; each row merged from the rows of its token' {
+        $config = New-Config 'union.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 0.5}
+  - model: other
+    parameters: {weight: 1.0}
+tokenizer_source: union
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'union'
+        Import-MergeConfig $config | Export-SafeTensor $out
+
+        # The vocabulary, read from the written tokenizer.json.
+        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
+        $ids = @{}
+        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
+        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $expectedOrder = $tokens.base + @('hola', 'adios', 'ciao', '<|im_start|>', '<|im_end|>')
+        for ($id = 0; $id -lt $expectedOrder.Count; $id++) { $ids[$expectedOrder[$id]] | Should -Be $id -Because $expectedOrder[$id] }
+        $ids.Count | Should -Be 45
+        ($tokenizer.added_tokens | Where-Object content -EQ '<|im_end|>').special | Should -BeTrue
+        ($tokenizer.added_tokens | Where-Object content -EQ 'hola').special | Should -BeFalse
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 45
+
+        $written = Read-IndependentTensors $out
+        foreach ($tensor in 'model.embed_tokens.weight', 'lm_head.weight') {
+            $written[$tensor].Count | Should -Be (45 * $hidden)
+            for ($id = 0; $id -lt $expectedOrder.Count; $id++) {
+                $token = $expectedOrder[$id]
+                $b = Get-MappedRow 'base' $tensor $token @('base', 'chat', 'other')
+                $c = Get-MappedRow 'chat' $tensor $token @('base', 'chat', 'other')
+                $o = Get-MappedRow 'other' $tensor $token @('base', 'chat', 'other')
+                $expected = [double[]](0..($hidden - 1) | ForEach-Object { $b[$_] + 0.5 * ($c[$_] - $b[$_]) + 1.0 * ($o[$_] - $b[$_]) })
+                Assert-Row (Get-OutputRow $written $tensor $id) $expected "$tensor row $id ('$token')"
+            }
+        }
+    }
+
+    It 'tokenizer: a model''s vocabulary, a forced token from another token''s row, a new zero token, padding rows the mean of the token rows' {
+        $config = New-Config 'section.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+tokenizer:
+  source: chat
+  pad_to_multiple_of: 16
+  tokens:
+    "<|im_end|>":
+      source: {kind: model_token, model: base, token: "</s>"}
+      force: true
+    "<new>":
+      source: {kind: zero}
+chat_template: chatml
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'section'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 48
+        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json
+        ($tokenizer.added_tokens | Where-Object content -EQ '<new>').id | Should -Be 44
+        (Get-Content (Join-Path $out 'tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template | Should -Match '<\|im_start\|>'
+
+        $written = Read-IndependentTensors $out
+        foreach ($tensor in 'model.embed_tokens.weight', 'lm_head.weight') {
+            $written[$tensor].Count | Should -Be (48 * $hidden)
+            $tokenRows = [System.Collections.Generic.List[double[]]]::new()
+            for ($id = 0; $id -lt 45; $id++) {
+                $expected = switch ($id) {
+                    41 { Get-Row 'base' $tensor 2 }        # <|im_end|>: forced, base's '</s>' row for both models
+                    44 { [double[]]::new($hidden) }        # <new>: zeros
+                    default { Get-MappedRow 'chat' $tensor $tokens.chat[$id] @('base', 'chat') } # base + (chat − base) = chat's row
+                }
+                Assert-Row (Get-OutputRow $written $tensor $id) $expected "$tensor row $id"
+                $tokenRows.Add($expected)
+            }
+            $mean = [double[]](0..($hidden - 1) | ForEach-Object { $c = $_; ($tokenRows | ForEach-Object { $_[$c] } | Measure-Object -Average).Average })
+            foreach ($pad in 45..47) { Assert-Row (Get-OutputRow $written $tensor $pad) $mean "$tensor padding row $pad" }
+        }
+    }
+
+    It 'copies a model source''s tokenizer files as they are when nothing is added to them' {
+        $config = New-Config 'model-source.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`ntokenizer_source: chat`n"
+        $out = Join-Path $TestDrive 'model-source'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        (Get-FileHash (Join-Path $out 'tokenizer.json')).Hash | Should -Be (Get-FileHash (Join-Path $root 'chat/tokenizer.json')).Hash
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 44
+    }
+
+    It 'refuses impossible vocabulary requests in one error naming each key, before anything is written' {
+        $config = New-Config 'impossible.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 1.0}
+tokenizer:
+  source: union
+  tokens:
+    "<x>":
+      source: chat
+    "<y>":
+      source: {kind: model_token, model: base, token: "nope"}
+    "<z>":
+      source: other
+'@
+        $out = Join-Path $TestDrive 'impossible'
+        $failure = { Import-MergeConfig $config | Export-SafeTensor $out } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match "tokenizer.tokens\['<x>'\].source': model 'chat' has no token '<x>'"
+        $failure.Exception.Message | Should -Match "tokenizer.tokens\['<y>'\].source': model 'base' has no token 'nope'"
+        $failure.Exception.Message | Should -Match "tokenizer.tokens\['<z>'\].source': model 'other' is not one of the models merged"
+        Test-Path $out | Should -BeFalse
+
+        $both = New-Config 'both.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`ntokenizer_source: union`ntokenizer: {source: base}`n"
+        ({ Import-MergeConfig $both } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru).Exception.Message | Should -Match "'tokenizer_source' .* and 'tokenizer' .* are both given"
+        $missing = New-Config 'missing.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`ntokenizer_source: ./nowhere`n"
+        ({ Import-MergeConfig $missing } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru).Exception.Message | Should -Match "model './nowhere'.*no model folder"
+        $kind = New-Config 'kind.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`ntokenizer:`n  tokens:`n    '<q>': {source: {kind: mean}}`n  pad_to_multiple_of: 0`n"
+        $message = ({ Import-MergeConfig $kind } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru).Exception.Message
+        $message | Should -Match "tokenizer.tokens\['<q>'\].source' .*kind is 'mean'"
+        $message | Should -Match "'tokenizer.pad_to_multiple_of' .*'0' is not a whole number above 0"
+    }
+}
+
+Describe 'Import-MergeConfig chat_template names' -Tag 'Config' {
+    BeforeAll {
+        # @huggingface/jinja renders templates as transformers does (trim_blocks, lstrip_blocks); installed from npm once per run.
+        $script:jinjaFolder = Join-Path $TestDrive 'jinja'
+        $script:jinjaMissing = $null
+        if (-not (Get-Command node -ErrorAction Ignore) -or -not (Get-Command npm -ErrorAction Ignore)) { $jinjaMissing = 'node and npm are not installed' }
+        else {
+            $null = New-Item -ItemType Directory $jinjaFolder
+            $npmOutput = & npm install --prefix $jinjaFolder --no-audit --no-fund '@huggingface/jinja@0.5' 2>&1
+            if ($LASTEXITCODE -ne 0) { $jinjaMissing = "npm could not install @huggingface/jinja: $npmOutput" }
+        }
+        if (-not $jinjaMissing) { Set-Content -LiteralPath (Join-Path $jinjaFolder 'render.mjs') -Value @'
+import { Template } from "@huggingface/jinja";
+import fs from "fs";
+const input = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const template = new Template(input.template);
+process.stdout.write(JSON.stringify(input.conversations.map(c => template.render({ messages: c.messages, add_generation_prompt: c.prompt, bos_token: "<s>", eos_token: "</s>" }))));
+'@ }
+        $script:conversation = @(
+            @{ role = 'system'; content = 'Be brief.' }, @{ role = 'user'; content = 'Hi there' },
+            @{ role = 'assistant'; content = 'Hello!' }, @{ role = 'user'; content = 'Capital of France?' })
+        $script:noSystem = @(@{ role = 'user'; content = 'Hi there' }, @{ role = 'assistant'; content = 'Hello!' })
+
+        # The template a config with chat_template: $Name writes, rendered for the conversation with and without a generation prompt and for one without a system message.
+        function Get-Rendered([string] $Name) {
+            $config = New-Config "template-$Name.yml" "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`n    parameters: {weight: 1.0}`ntokenizer_source: base`nchat_template: $Name`n"
+            $out = Join-Path $TestDrive "template-$Name"
+            Import-MergeConfig $config | Export-SafeTensor $out
+            $template = (Get-Content (Join-Path $out 'tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template
+            $conversationsFile = Join-Path $jinjaFolder "$Name.json"
+            @{ template = $template; conversations = @(
+                    @{ messages = $conversation; prompt = $false }, @{ messages = $conversation; prompt = $true }, @{ messages = $noSystem; prompt = $true }) } |
+                ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $conversationsFile
+            Push-Location $jinjaFolder
+            try { $rendered = & node (Join-Path $jinjaFolder 'render.mjs') $conversationsFile } finally { Pop-Location }
+            $LASTEXITCODE | Should -Be 0
+            , @($rendered | ConvertFrom-Json)
+        }
+    }
+
+    It '<name> renders its format' -ForEach @(
+        @{ name = 'chatml'; expected = @(
+                "<|im_start|>system`nBe brief.<|im_end|>`n<|im_start|>user`nHi there<|im_end|>`n<|im_start|>assistant`nHello!<|im_end|>`n<|im_start|>user`nCapital of France?<|im_end|>`n"
+                "<|im_start|>system`nBe brief.<|im_end|>`n<|im_start|>user`nHi there<|im_end|>`n<|im_start|>assistant`nHello!<|im_end|>`n<|im_start|>user`nCapital of France?<|im_end|>`n<|im_start|>assistant`n"
+                "<|im_start|>user`nHi there<|im_end|>`n<|im_start|>assistant`nHello!<|im_end|>`n<|im_start|>assistant`n") }
+        @{ name = 'llama3'; expected = @(
+                "<s><|start_header_id|>system<|end_header_id|>`n`nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>`n`nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>`n`nHello!<|eot_id|><|start_header_id|>user<|end_header_id|>`n`nCapital of France?<|eot_id|>"
+                "<s><|start_header_id|>system<|end_header_id|>`n`nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>`n`nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>`n`nHello!<|eot_id|><|start_header_id|>user<|end_header_id|>`n`nCapital of France?<|eot_id|><|start_header_id|>assistant<|end_header_id|>`n`n"
+                "<s><|start_header_id|>user<|end_header_id|>`n`nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>`n`nHello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>`n`n") }
+        @{ name = 'mistral'; expected = @(
+                "<s> [INST] Be brief.`n`nHi there [/INST] Hello!</s> [INST] Capital of France? [/INST]"
+                "<s> [INST] Be brief.`n`nHi there [/INST] Hello!</s> [INST] Capital of France? [/INST]"
+                "<s> [INST] Hi there [/INST] Hello!</s>") }
+        @{ name = 'alpaca'; expected = @(
+                "Be brief.`n`n### Instruction:`nHi there`n`n### Response:`nHello!`n`n### Instruction:`nCapital of France?"
+                "Be brief.`n`n### Instruction:`nHi there`n`n### Response:`nHello!`n`n### Instruction:`nCapital of France?`n`n### Response:`n"
+                "### Instruction:`nHi there`n`n### Response:`nHello!") }
+        @{ name = 'exaone'; expected = @(
+                "[|system|]Be brief.[|endofturn|]`n[|user|]Hi there`n[|assistant|]Hello![|endofturn|]`n[|user|]Capital of France?`n"
+                "[|system|]Be brief.[|endofturn|]`n[|user|]Hi there`n[|assistant|]Hello![|endofturn|]`n[|user|]Capital of France?`n[|assistant|]"
+                "[|system|][|endofturn|]`n[|user|]Hi there`n[|assistant|]Hello![|endofturn|]`n[|assistant|]") }
+    ) {
+        if ($jinjaMissing) { Set-ItResult -Skipped -Because $jinjaMissing; return }
+        $rendered = Get-Rendered $name
+        $rendered.Count | Should -Be 3
+        for ($i = 0; $i -lt 3; $i++) { $rendered[$i] | Should -BeExactly $expected[$i] -Because "$name, conversation $i" }
+    }
+
+    It 'refuses a name that is not a built-in one, listing them' {
+        $config = New-Config 'unknown-template.yml' "merge_method: task_arithmetic`nbase_model: base`nmodels:`n  - model: chat`ntokenizer_source: base`nchat_template: chatlm`n"
+        $message = ({ Import-MergeConfig $config } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru).Exception.Message
+        $message | Should -Match "'chatlm' is neither .* a built-in name \(chatml, llama3, mistral, alpaca, exaone\); did you mean 'chatml'\?"
+    }
+}
