@@ -1,3 +1,4 @@
+using ChatVector.Core.Format;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -55,6 +56,7 @@ public sealed record AdapterConfig(
             ["layers_to_transform"] = null,
             ["layers_pattern"] = null,
         };
-        return config.ToString(Formatting.Indented) + "\n";
+        // PortableText writes '\n' line ends, so the adapter has the same bytes on Windows.
+        return PortableText.IndentedJson(config) + "\n";
     }
 }
