@@ -19,6 +19,12 @@ internal sealed class DellaDrop : ISparsifyRule
     private readonly CounterRandom _random;
     private readonly Lazy<(double[] Probabilities, ulong[] Thresholds)> _byRank;
 
+    /// <summary>
+    /// One ranker per thread, kept between calls: its arrays (a 128 KB bucket table, two rows of positions) are on the
+    /// large object heap, and a ranker per chunk left hundreds of MB of them for the next full collection.
+    /// </summary>
+    [ThreadStatic] private static RowRanks? t_ranker;
+
     public DellaDrop(SparsifyOptions options, SparsifyTarget target)
     {
         if (target.RowLength > Array.MaxLength)
@@ -47,7 +53,7 @@ internal sealed class DellaDrop : ISparsifyRule
         int m = _rowLength;
         if (values.Length % m != 0) throw new ArgumentException($"DELLA ranks whole rows of {m} elements; {values.Length} elements given");
         var (probabilities, thresholds) = _byRank.Value;
-        var ranker = new RowRanks();
+        var ranker = t_ranker ??= new RowRanks();
         var keys = ScratchArrays<uint>.Rent(m);
         var ranks = ScratchArrays<int>.Rent(m);
         var draws = ScratchArrays<ulong>.Rent(m);
