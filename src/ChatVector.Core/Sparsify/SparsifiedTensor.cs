@@ -128,9 +128,30 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
             // while DARE's SIMD draws cost about what reading the bits back would.
             var kept = _rule.RanksRows && DType == DType.F32 ? KeptBits.For(ElementCount) : null;
             long step = _rule.RanksRows ? Math.Max(1, DefaultSelectionChunkElements / Math.Max(1, RowLength)) * RowLength : DefaultSelectionChunkElements;
+            void Sum(Span<float> floats, long first)
+            {
+                before += AbsoluteSums.Of(floats);
+                _rule.Apply(floats, first, context);
+                kept?.Record(floats, first);
+                after += AbsoluteSums.Of(floats);
+            }
             for (long first = 0; first < ElementCount; first += step)
             {
                 long count = Math.Min(step, ElementCount - first);
+                if (CanReadFloat32)
+                {
+                    // Pooled managed memory, not a libtorch tensor per step: native blocks of varying row-rounded sizes
+                    // left glibc's heaps fragmented, a hundred MB and more of peak RSS over a merge.
+                    var scratch = ScratchArrays<float>.Rent((int)count);
+                    try
+                    {
+                        var floats = scratch.AsSpan(0, (int)count);
+                        ((IFloat32Source)Inner).ReadFloat32(first, floats, context);
+                        Sum(floats, first);
+                    }
+                    finally { ScratchArrays<float>.Return(scratch); }
+                    continue;
+                }
                 using var scope = torch.NewDisposeScope();
                 var values = ReadAccumulated(first, count, context);
                 if (DType == DType.F64)
@@ -141,13 +162,7 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
                     after += AbsoluteSums.Of(doubles);
                 }
                 else
-                {
-                    var floats = TensorSpans.Floats(values);
-                    before += AbsoluteSums.Of(floats);
-                    _rule.Apply(floats, first, context);
-                    kept?.Record(floats, first);
-                    after += AbsoluteSums.Of(floats);
-                }
+                    Sum(TensorSpans.Floats(values), first);
             }
             _keptBits = kept;
             _l1Factor = before < L1Tolerance || after < L1Tolerance ? 1 : before / after;
@@ -155,15 +170,46 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         }
     }
 
-    /// <summary>Float32 vectors whose inner values read directly (stored or chat-vector tensors), by every rule but those that rank rows.</summary>
-    public bool CanReadFloat32 => DType == DType.F32 && !_rule.RanksRows && Float32Reads.Direct(Inner);
+    /// <summary>Float32 vectors whose inner values read directly (stored or chat-vector tensors), by every rule.</summary>
+    public bool CanReadFloat32 => DType == DType.F32 && Float32Reads.Direct(Inner);
 
     public void ReadFloat32(long firstElement, Span<float> destination, ComputeContext context)
     {
         ChunkRange.Check(this, firstElement, destination.Length);
         if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
-        ((IFloat32Source)Inner).ReadFloat32(firstElement, destination, context);
-        ApplyRule(destination, firstElement, destination.Length, context);
+        var inner = (IFloat32Source)Inner;
+        if (!_rule.RanksRows || IsWholeRows(firstElement, destination.Length))
+        {
+            inner.ReadFloat32(firstElement, destination, context);
+            ApplyRule(destination, firstElement, destination.Length, context);
+            return;
+        }
+        // Part of a row: the bits the L1 pass recorded mask any range; without them the rule needs the whole rows.
+        double factor = RescalesToL1 ? L1Factor(context) : 1;
+        inner.ReadFloat32(firstElement, destination, context);
+        if (_keptBits?.TryApply(destination, firstElement, destination.Length) != true)
+            ReadRowsFloat32(inner, firstElement, destination, context);
+        if (factor != 1) MixKernels.Scale(destination, (float)factor);
+    }
+
+    private bool IsWholeRows(long firstElement, long count) => firstElement % RowLength == 0 && count % RowLength == 0;
+
+    /// <summary>The rule's output over the range, from the whole rows around it masked in pooled managed memory.</summary>
+    private void ReadRowsFloat32(IFloat32Source inner, long firstElement, Span<float> destination, ComputeContext context)
+    {
+        long m = RowLength;
+        long rowsStart = firstElement / m * m;
+        long rowsEnd = (firstElement + destination.Length + m - 1) / m * m;
+        if (rowsEnd - rowsStart > Array.MaxLength) throw new NotSupportedException($"'{Name}': {rowsEnd - rowsStart} elements in one read");
+        var scratch = ScratchArrays<float>.Rent((int)(rowsEnd - rowsStart));
+        try
+        {
+            var rows = scratch.AsSpan(0, (int)(rowsEnd - rowsStart));
+            inner.ReadFloat32(rowsStart, rows, context);
+            _rule.Apply(rows, rowsStart, context);
+            rows.Slice((int)(firstElement - rowsStart), destination.Length).CopyTo(destination);
+        }
+        finally { ScratchArrays<float>.Return(scratch); }
     }
 
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs([Inner]);

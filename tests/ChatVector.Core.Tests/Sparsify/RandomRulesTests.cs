@@ -176,6 +176,24 @@ public class RandomRulesTests
         }
     }
 
+    [Theory]
+    [InlineData(RescaleNorm.L1)]
+    [InlineData(RescaleNorm.Density)]
+    public void Della_read_as_float32_into_the_callers_memory_gives_the_chunk_reads_values_at_any_cut(RescaleNorm norm)
+    {
+        // The merge's hot path reads vectors straight into its buffers, in chunks that cut rows. Under the L1 rescale the
+        // first pass masks from the kept bits and the second (bits let go) from whole rows read around each cut; under
+        // the density rule there are no bits at all. Each must be the rule's output as the tensor reads give it.
+        const int rows = 6, m = 2_500;
+        var values = Bf16Like(rows * m, seed: 5);
+        var options = Options(SparsifyMethod.Della, 0.35, epsilon: 0.1) with { Norm = norm };
+        var expected = ReadAll(Limit(values, options, shape: [rows, m]));
+        var direct = new SparsifiedTensor(new DirectArraySource("model.layers.0.mlp.up_proj.weight", values, [rows, m]), options);
+        AssertSameBits(expected, ReadAllDirect(direct, chunk: 1_700));
+        AssertSameBits(expected, ReadAllDirect(direct, chunk: 999));
+        AssertSameBits(expected, ReadAll(direct, chunk: 1_300));
+    }
+
     [Fact]
     public void Della_with_rows_of_one_keeps_with_probability_density()
     {

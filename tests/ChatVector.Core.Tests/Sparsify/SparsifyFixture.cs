@@ -3,6 +3,7 @@ using ChatVector.Core.Runtime;
 using ChatVector.Core.Sparsify;
 using ChatVector.Core.Tensors;
 using TorchSharp;
+using Xunit;
 
 namespace ChatVector.Core.Tests.Sparsify;
 
@@ -22,6 +23,28 @@ internal sealed class ArraySource(string name, float[] values, long[] shape, DTy
         Interlocked.Increment(ref Reads);
         using var f32 = torch.tensor(values.AsSpan((int)firstElement, (int)count).ToArray());
         return f32.to(TorchTypes.ToScalarType(DType, Name));
+    }
+
+    public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) => throw new NotSupportedException();
+}
+
+/// <summary>A float32 vector tensor held in memory that also writes its values straight into the caller's memory, as stored and chat-vector tensors do.</summary>
+internal sealed class DirectArraySource(string name, float[] values, long[] shape) : IFloat32Source
+{
+    private readonly ArraySource _chunks = new(name, values, shape);
+    public string Name => _chunks.Name;
+    public DType DType => DType.F32;
+    public long[] Shape => _chunks.Shape;
+    public long ElementCount => values.Length;
+    public long ByteLength => values.Length * 4L;
+    public bool CanReadFloat32 => true;
+
+    public torch.Tensor ReadChunk(long firstElement, long count, ComputeContext context) => _chunks.ReadChunk(firstElement, count, context);
+
+    public void ReadFloat32(long firstElement, Span<float> destination, ComputeContext context)
+    {
+        ChunkRange.Check(this, firstElement, destination.Length);
+        values.AsSpan((int)firstElement, destination.Length).CopyTo(destination);
     }
 
     public void CopyBytes(long byteOffset, Span<byte> destination, ComputeContext context) => throw new NotSupportedException();
@@ -55,6 +78,17 @@ internal static class SparsifyFixture
     public static SparsifyOptions Options(SparsifyMethod method, double density, double gamma = SparsifyOptions.DefaultGamma,
         double epsilon = SparsifyOptions.DefaultEpsilon, long seed = 42, bool? rescale = null) =>
         new(method, density, gamma, epsilon, seed, rescale ?? SparsifyOptions.RescalesByDefault(method));
+
+    /// <summary>All of a source's values, read as float32 straight into managed memory in chunks of <paramref name="chunk"/> elements.</summary>
+    public static float[] ReadAllDirect(IFloat32Source source, int chunk)
+    {
+        Assert.True(source.CanReadFloat32);
+        var all = new float[source.ElementCount];
+        var context = ComputeContext.Cpu();
+        for (int start = 0; start < all.Length; start += chunk)
+            source.ReadFloat32(start, all.AsSpan(start, Math.Min(chunk, all.Length - start)), context);
+        return all;
+    }
 
     /// <summary>All of a source's values, read in chunks of <paramref name="chunk"/> elements.</summary>
     public static float[] ReadAll(ITensorSource source, int chunk = 1 << 20)
