@@ -1,4 +1,5 @@
 using System.Numerics;
+using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Sparsify;
 
@@ -18,11 +19,17 @@ internal sealed class KeptBits
     private ulong[]? _words;
     private readonly long _elementCount;
     private long _served;
+    private int _readers;
+    private readonly object _gate = new();
 
     private KeptBits(long elementCount)
     {
         _elementCount = elementCount;
-        _words = new ulong[(elementCount + 63) / 64];
+        // Pooled: a fresh array per tensor lives on the large object heap until a full collection, and a merge's
+        // dropped bits (an eighth of a byte per element of every vector) piled up there, a hundred MB of peak RSS.
+        int length = (int)((elementCount + 63) / 64);
+        _words = ScratchArrays<ulong>.Rent(length);
+        Array.Clear(_words, 0, length);
     }
 
     /// <summary>Bits for a tensor of <paramref name="elementCount"/> elements, or null when they would pass <see cref="MaxBytes"/>.</summary>
@@ -45,15 +52,30 @@ internal sealed class KeptBits
     /// </summary>
     public bool TryApply(Span<float> values, long first, long served)
     {
-        var words = Volatile.Read(ref _words);
-        if (words is null) return false;
+        ulong[] words;
+        lock (_gate)
+        {
+            if (_words is null) return false;
+            words = _words;
+            _readers++;
+        }
         for (int j = 0; j < values.Length; j++)
         {
             long element = first + j;
             uint keep = 0u - (uint)((words[element >> 6] >> (int)(element & 63)) & 1);
             values[j] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(values[j]) & keep);
         }
-        if (Interlocked.Add(ref _served, served) >= _elementCount) Volatile.Write(ref _words, null);
+        lock (_gate)
+        {
+            _readers--;
+            _served += served;
+            // The pooled array goes back only when no reader holds it: two exports of one handle may read at once.
+            if (_served >= _elementCount && _readers == 0 && _words is { } last)
+            {
+                _words = null;
+                ScratchArrays<ulong>.Return(last);
+            }
+        }
         return true;
     }
 }
