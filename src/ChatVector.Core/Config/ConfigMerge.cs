@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Lora;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Methods;
 using ChatVector.Core.Models;
@@ -28,20 +29,23 @@ public static class ConfigMerge
         var @base = StoredModel.Open(config.BaseModel!.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
-        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || !SamePath(m.Path, @base.Path)).ToList();
+        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath is not null || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         if (merged.Count == 0 && config.Method.MinimumModelCount > 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
             problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
         else if (merged.Count < config.Method.MinimumModelCount)
             problems.Add($"{config.Method.Name} merges the base and at least {config.Method.MinimumModelCount} other models; the config gives {merged.Count}.");
-        var pairings = merged.Select(m => (Model: m, Pairing: ChatVectorPairing.Pair(@base, StoredModel.Open(m.Path), _ => true))).ToList();
-        foreach (var (model, pairing) in pairings)
+        var vectorsByName = new List<Dictionary<string, ITensorSource>>(merged.Count);
+        foreach (var model in merged)
         {
+            var opened = StoredModel.Open(model.Path);
+            var pairing = ChatVectorPairing.Pair(@base, opened, _ => true);
             foreach (var mismatch in pairing.ShapeMismatches) problems.Add($"model '{model.Reference}': {mismatch}.");
             foreach (var name in pairing.OnlyInBase.Take(5)) problems.Add($"model '{model.Reference}' has no tensor '{name}' of the base.");
+            var vectors = pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal);
+            vectorsByName.Add(model.LoraPath is { } lora ? WithLora(model, lora, opened, @base, vectors, problems) : vectors);
         }
-        var vectorsByName = pairings.Select(p => p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal)).ToList();
 
         var layers = LayerPlaces.Of(@base.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(@base.Tensors.Count);
@@ -96,6 +100,25 @@ public static class ConfigMerge
         return chosen;
     }
 
+
+    /// <summary>
+    /// The task vectors of <c>model+lora</c>: the adapter applied to the model (in float32, not rounded to the model's dtype
+    /// as mergekit's merged copy is), minus the base. A refused or misfitting adapter is a problem of the config.
+    /// </summary>
+    private static Dictionary<string, ITensorSource> WithLora(ConfigModel model, string loraPath, StoredModel opened, StoredModel @base,
+        Dictionary<string, ITensorSource> vectors, List<string> problems)
+    {
+        try
+        {
+            var adapter = LoraAdapter.Open(loraPath);
+            return LoraVectors.OnModel(adapter, opened, @base, vectors, VectorProvenance.FromModels(@base, opened));
+        }
+        catch (InputRuleException e)
+        {
+            problems.Add($"model '{model.Reference}': {e.Message}");
+            return vectors;
+        }
+    }
 
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
