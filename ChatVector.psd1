@@ -19,6 +19,7 @@
         'Export-SafeTensor'
         'Show-SafeTensor'
         'Get-ChatVector'
+        'Get-LoraVector'
         'Add-ChatVector'
         'Limit-ChatVector'
         'Measure-ChatVector'

@@ -37,6 +37,7 @@ internal static class Child
     {
         UseModuleNatives();
         TorchRuntime.EnsureLoaded();
+        if (method == MergeMethod.Lora) LoraBenchAdapter.Ensure(dir);
         var cpu = ResourceUsage.OfSelf();
         var clock = Stopwatch.StartNew();
         var request = MergeMethods.Request(dir, method);

@@ -8,7 +8,7 @@
     of the pipeline alone (CPU: user + system of this process, from before the pipeline to its end).
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'ties', 'dare-ties', 'breadcrumbs-ties', 'della-ties')] [string] $Method,
+    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'lora', 'ties', 'dare-ties', 'breadcrumbs-ties', 'della-ties')] [string] $Method,
     [string] $Dir
 )
 $ErrorActionPreference = 'Stop'
@@ -33,6 +33,10 @@ $trims = @{
 }
 if ($Method -eq 'add') {
     Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force
+}
+elseif ($Method -eq 'lora') {
+    # The adapter the benchmark wrote beside the trio before the first run (LoraBenchAdapter.cs).
+    Get-LoraVector (Join-Path $Dir 'adapter') -Base $base | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force
 }
 else {
     $trim = $trims[$Method]

@@ -1,3 +1,4 @@
+using ChatVector.Core.Lora;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Models;
 using ChatVector.Core.Sparsify;
@@ -10,6 +11,8 @@ internal enum MergeMethod
 {
     /// <summary>cp + 1.0 · (chat − base): Get-ChatVector | Add-ChatVector -Model cp (the product's main path).</summary>
     Add,
+    /// <summary>cp + 1.0 · LoRA (rank 16 on every linear weight of the layers): Get-LoraVector -Base base | Add-ChatVector -Model cp.</summary>
+    Lora,
     /// <summary>base + TIES of (chat − base, cp − base): Limit-ChatVector -Density 0.3 -Method Magnitude | Add-ChatVector -Model base -Consensus Sum -Normalize.</summary>
     Ties,
     /// <summary>The same with Limit-ChatVector -Method Random -Seed 42 (rescaled to the vector's L1 norm, the default).</summary>
@@ -31,6 +34,7 @@ internal static class MergeMethods
     private static readonly Dictionary<string, MergeMethod> ByName = new(StringComparer.OrdinalIgnoreCase)
     {
         ["add"] = MergeMethod.Add,
+        ["lora"] = MergeMethod.Lora,
         ["ties"] = MergeMethod.Ties,
         ["dare-ties"] = MergeMethod.DareTies,
         ["breadcrumbs-ties"] = MergeMethod.BreadcrumbsTies,
@@ -50,6 +54,13 @@ internal static class MergeMethods
         {
             var pairing = ChatVectorPairing.Pair(Open("base"), Open("chat"), _ => true);
             return new MergeRequest(Open("cp"), pairing.Vectors.Select(v => new VectorInput(v, 1.0, v.Provenance)).ToList());
+        }
+        if (method == MergeMethod.Lora)
+        {
+            var adapter = LoraAdapter.Open(LoraBenchAdapter.PathIn(dir));
+            var baseModel = Open("base");
+            var provenance = adapter.ProvenanceOn(baseModel);
+            return new MergeRequest(Open("cp"), LoraVectors.Of(adapter, baseModel, provenance, _ => true).Select(v => new VectorInput(v, 1.0, provenance)).ToList());
         }
         var @base = Open("base");
         var trim = method switch

@@ -27,9 +27,8 @@ internal static class PageCache
 
     public static void Prepare(string dir, PageCacheState state)
     {
-        foreach (var name in new[] { "base", "chat", "cp" })
+        foreach (var model in Inputs(dir))
         {
-            var model = StoredModel.Open(Path.Combine(dir, name));
             foreach (var tensor in model.Tensors)
             {
                 // The Core's own page-cache hint (posix_fadvise DONTNEED): no root needed, unlike drop_caches, and only these files.
@@ -37,6 +36,14 @@ internal static class PageCache
                 else ReadAll(tensor, Scratch);
             }
         }
+    }
+
+    /// <summary>The trio's models and, once the lora method has written it, the adapter's weights file.</summary>
+    private static IEnumerable<StoredModel> Inputs(string dir)
+    {
+        foreach (var name in TrioGenerator.Roles) yield return StoredModel.Open(Path.Combine(dir, name));
+        var adapterWeights = Path.Combine(LoraBenchAdapter.PathIn(dir), Core.Lora.LoraAdapter.WeightsFileName);
+        if (File.Exists(adapterWeights)) yield return StoredModel.Open(adapterWeights);
     }
 
     private static readonly byte[] Scratch = new byte[4 << 20];

@@ -7,7 +7,7 @@ using ChatVector.Benchmarks;
 //   dotnet run -c Release -- --shape llama7b       LLaMA-7B layers (hidden 4096, intermediate 11008); h2048,llama7b for both
 //   dotnet run -c Release -- --kind independent    three independent random models (the older generator); realistic,independent for both
 //   dotnet run -c Release -- --delta-ulps 0.5,1.5,4  width of the realistic deltas in bf16 steps (default 1.5): how tied chat − base is
-//   dotnet run -c Release -- --methods add,ties    some methods only (add, ties, dare-ties, breadcrumbs-ties, della-ties)
+//   dotnet run -c Release -- --methods add,ties    some methods only (add, lora, ties, dare-ties, breadcrumbs-ties, della-ties)
 //   dotnet run -c Release -- --cache cold          every run starts with the inputs out of the page cache (default warm: read just before)
 //   dotnet run -c Release -- --pwsh                also run each method as one pwsh process (start-up timed in a process of its own)
 //   dotnet run -c Release -- --repeats 1           runs per figure (default 3; medians)

@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Lora;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Methods;
 using ChatVector.Core.Models;
@@ -29,7 +30,7 @@ public static class ConfigMerge
         var @base = StoredModel.Open(config.BaseModel!.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
-        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || !SamePath(m.Path, @base.Path)).ToList();
+        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath is not null || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         if (merged.Count == 0 && config.Method.MinimumModelCount > 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
@@ -49,7 +50,11 @@ public static class ConfigMerge
                 problems.Add($"model '{model.Reference}': {mismatch}.");
             foreach (var name in pairing.OnlyInBase.Take(5)) problems.Add($"model '{model.Reference}' has no tensor '{name}' of the base.");
         }
-        var vectorsByName = pairings.Select(p => p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal)).ToList();
+        var vectorsByName = pairings.Select((p, i) =>
+        {
+            var vectors = p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal);
+            return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems) : vectors;
+        }).ToList();
 
         var layers = LayerPlaces.Of(@base.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(@base.Tensors.Count);
@@ -118,6 +123,25 @@ public static class ConfigMerge
         return chosen;
     }
 
+
+    /// <summary>
+    /// The task vectors of <c>model+lora</c>: the adapter applied to the model (in float32, not rounded to the model's dtype
+    /// as mergekit's merged copy is), minus the base. A refused or misfitting adapter is a problem of the config.
+    /// </summary>
+    private static Dictionary<string, ITensorSource> WithLora(ConfigModel model, string loraPath, StoredModel opened, StoredModel @base,
+        Dictionary<string, ITensorSource> vectors, List<string> problems)
+    {
+        try
+        {
+            var adapter = LoraAdapter.Open(loraPath);
+            return LoraVectors.OnModel(adapter, opened, @base, vectors, VectorProvenance.FromModels(@base, opened));
+        }
+        catch (InputRuleException e)
+        {
+            problems.Add($"model '{model.Reference}': {e.Message}");
+            return vectors;
+        }
+    }
 
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),

@@ -6,7 +6,8 @@ using YamlDotNet.RepresentationModel;
 namespace ChatVector.Core.Config;
 
 /// <summary>One model of a config: its folder (resolved against the config's folder) and its own parameters.</summary>
-public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, ConfigValue> Parameters);
+/// <param name="LoraPath">With <c>model+lora</c>: the adapter folder applied to the model (see <see cref="Lora.LoraVectors.OnModel"/>).</param>
+public sealed record ConfigModel(string Reference, string Path, IReadOnlyDictionary<string, ConfigValue> Parameters, string? LoraPath = null);
 
 /// <summary>One source of a slice: a model's layers [Start, End), with the source's own parameters (in <see cref="ConfigModel.Parameters"/>).</summary>
 public sealed record ConfigSliceSource(ConfigModel Model, int Start, int End)
@@ -136,11 +137,13 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         }
         else if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
 
+        CheckLoraPlaces(baseModel, slices, problems);
+
         DType? dtype = keys.TryGetValue("dtype", out var d) ? DTypeOf(d, "dtype", problems) : null;
         DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
-        var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
+        var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || m.LoraPath is not null || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
         if (method is not null && slices is null) CheckParameters(method, globals, merged, problems);
 
         string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
@@ -151,6 +154,9 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         var tokenizer = TokenizerOf(keys, folder, problems);
         if (tokenizer is not null && slices is not null)
             problems.Add($"'{tokenizer.Key}' with 'slices': ChatVector maps vocabularies in a 'models:' merge only, not yet in layer stacking.");
+        // The vocabulary mapping reads each model's embedding rows as stored: an adapter's change to them would be lost.
+        foreach (var model in models.Where(m => tokenizer is not null && m.LoraPath is not null))
+            problems.Add($"model '{model.Reference}': a LoRA adapter with '{tokenizer!.Key}' is not run by ChatVector yet (the vocabulary mapping reads the model as stored); merge the adapter into the model first.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
         return new MergeConfig(System.IO.Path.GetFullPath(path), text, method!, baseModel, models, globals, dtype, outDType, chatTemplate, slices, tokenizer);
@@ -286,19 +292,45 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
                         catch (MethodParameterException e) { problems.Add(e.Message); }
     }
 
+    /// <summary>
+    /// A model reference: a folder relative to the config's, or a Hugging Face id in the local cache; <c>model+lora</c>
+    /// (mergekit's form) names a LoRA adapter, resolved the same way, applied to the model.
+    /// </summary>
     private static ConfigModel Model(string reference, Dictionary<string, ConfigValue> parameters, string folder, YamlNode node, List<string> problems)
     {
-        if (reference.Contains('+')) problems.Add($"model '{reference}' (line {Line(node)}): a LoRA applied to a model (model+lora) is not run by ChatVector yet.");
-        string path = System.IO.Path.GetFullPath(reference.Split('@')[0], folder);
-        if (Directory.Exists(path) || File.Exists(path)) return new ConfigModel(reference, path, parameters);
-        if (HuggingFaceCache.LooksLikeId(reference))
+        var parts = reference.Split('+');
+        if (parts.Length > 2 || parts.Any(p => p.Length == 0))
         {
-            if (HuggingFaceCache.Find(reference, out var lookedIn) is { } snapshot) return new ConfigModel(reference, snapshot, parameters);
-            problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path}, and no snapshot of it in the Hugging Face cache " +
+            problems.Add($"model '{reference}' (line {Line(node)}): a reference is a model and at most one LoRA adapter, as model+lora.");
+            return new ConfigModel(reference, System.IO.Path.GetFullPath(parts[0], folder), parameters);
+        }
+        string path = Resolve(reference, parts[0], "model folder", folder, node, problems);
+        string? lora = parts.Length == 2 ? Resolve(reference, parts[1], "LoRA adapter folder", folder, node, problems) : null;
+        return new ConfigModel(reference, path, parameters, lora);
+    }
+
+    /// <summary>The folder <paramref name="part"/> of a reference names, or (with a problem added) where it was looked for.</summary>
+    private static string Resolve(string reference, string part, string what, string folder, YamlNode node, List<string> problems)
+    {
+        string path = System.IO.Path.GetFullPath(part.Split('@')[0], folder);
+        if (Directory.Exists(path) || File.Exists(path)) return path;
+        if (HuggingFaceCache.LooksLikeId(part))
+        {
+            if (HuggingFaceCache.Find(part, out var lookedIn) is { } snapshot) return snapshot;
+            problems.Add($"model '{reference}' (line {Line(node)}): no {what} at {path}, and no snapshot of '{part}' in the Hugging Face cache " +
                 $"(looked in {string.Join(", ", lookedIn)}; nothing is downloaded: fetch it with huggingface-cli, or set HF_HUB_CACHE).");
         }
-        else problems.Add($"model '{reference}' (line {Line(node)}): no model folder at {path} (a path relative to the config's folder).");
-        return new ConfigModel(reference, path, parameters);
+        else problems.Add($"model '{reference}' (line {Line(node)}): no {what} at {path} (a path relative to the config's folder).");
+        return path;
+    }
+
+    /// <summary>A LoRA applies to a merged model's task vector; the base and the layers of slices are taken as stored.</summary>
+    private static void CheckLoraPlaces(ConfigModel? baseModel, List<ConfigSlice>? slices, List<string> problems)
+    {
+        if (baseModel?.LoraPath is not null)
+            problems.Add($"base model '{baseModel.Reference}': a LoRA applied to the base model is not run by ChatVector yet; give the base as stored, or merge the adapter into it first.");
+        foreach (var source in (slices ?? []).SelectMany(s => s.Sources).Where(s => s.Model.LoraPath is not null))
+            problems.Add($"model '{source.Model.Reference}': a LoRA applied to a slice's source is not run by ChatVector yet; list the model under 'models:' instead.");
     }
 
     private static DType? DTypeOf(YamlNode node, string key, List<string> problems)

@@ -4,6 +4,7 @@ using System.Management.Automation;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 using ChatVector.Core.IO;
+using ChatVector.Core.Lora;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using ChatVector.Core.Tokenization;
@@ -34,6 +35,10 @@ internal static class Errors
         MethodParameterException => ("MethodParameterInvalid", ErrorCategory.InvalidArgument, null),
         SafeTensorException { Rule: SafeTensorRule.FileNotFound } => ("FileNotFound", ErrorCategory.ObjectNotFound, null),
         ModelFolderException { Rule: ModelFolderRule.PickleWeightsRefused } => ("PickleWeightsRefused", ErrorCategory.SecurityError, null),
+        LoraAdapterException { Rule: LoraAdapterRule.PickleAdapterRefused } => ("PickleAdapterRefused", ErrorCategory.SecurityError, null),
+        LoraAdapterException { Rule: LoraAdapterRule.AdapterConfigMissing or LoraAdapterRule.AdapterWeightsMissing } e => (e.RuleName, ErrorCategory.ObjectNotFound, null),
+        LoraAdapterException { Rule: LoraAdapterRule.DoraNotAdditive or LoraAdapterRule.AdapterNotLora or LoraAdapterRule.AdapterFeatureNotSupported } e
+            => (e.RuleName, ErrorCategory.NotImplemented, null),
         InputRuleException e => (e.RuleName, ErrorCategory.InvalidData, null),
         TokenizerFileException e => (e.Problem.ToString(), e.Problem switch
         {
