@@ -137,7 +137,8 @@ public sealed record MergeConfig(string SourcePath, string Text, MergeMethod Met
                 models.Clear();
             }
         }
-        else if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
+        else if (baseModel is null && keys.ContainsKey("models") && method is { BaseOptional: false })
+            problems.Add($"'base_model' is missing: {method.Name} merges task vectors (each model minus the base).");
 
         DType? dtype = keys.TryGetValue("dtype", out var d) ? DTypeOf(d, "dtype", problems) : null;
         DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;

@@ -31,6 +31,12 @@ public abstract class MergeMethod
     /// </summary>
     public virtual bool BaseCountsAsModel => false;
 
+    /// <summary>
+    /// The method also runs without a base model (mergekit's <c>linear</c>, <c>nuslerp</c>, <c>multislerp</c>, <c>karcher</c>):
+    /// then it gets the models themselves as its vectors, over a base of zeros (<see cref="MethodInputs.WithoutBase"/>).
+    /// </summary>
+    public virtual bool BaseOptional => false;
+
     /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
     public abstract ITensorSource Merge(MethodInputs inputs);
 
@@ -53,4 +59,15 @@ public abstract class MergeMethod
 public sealed record MethodVector(ITensorSource Vector, ParameterValues Parameters);
 
 /// <summary>What a method merges for one tensor name: the base's tensor, the vectors, the merge-wide parameters, the output dtype.</summary>
-public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType);
+public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType)
+{
+    /// <summary>
+    /// The inputs of a merge without a base model: each model's tensor is its own vector over a base of zeros (named and
+    /// shaped as the first model's tensor), so base + f(δ) is f(models), as mergekit computes it without <c>base_model</c>.
+    /// </summary>
+    public static MethodInputs WithoutBase(IReadOnlyList<MethodVector> models, ParameterValues parameters, DType outputDType)
+    {
+        var first = models[0].Vector;
+        return new MethodInputs(new ZeroTensorSource(first.Name, first.DType, first.Shape), models, parameters, outputDType);
+    }
+}
