@@ -23,7 +23,7 @@ public static class ConfigMerge
     public static ConfigPlan Plan(MergeConfig config)
     {
         var problems = new List<string>();
-        var notes = new List<string>();
+        var notes = IgnoredParameters.Notes(config).ToList();
         if (config.Slices is not null) return SliceMerge.Plan(config, problems, notes);
         if (config.BaseModel is null) return BaseFreeMerge.Plan(config, problems, notes);
         var @base = StoredModel.Open(config.BaseModel.Path);

@@ -44,15 +44,26 @@ public abstract class MergeMethod
     public (ParameterValues Merge, IReadOnlyList<ParameterValues> PerModel) CheckParameters(IReadOnlyDictionary<string, object>? mergeValues,
         IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues)
     {
-        var given = mergeValues ?? new Dictionary<string, object>();
+        var given = Taken(mergeValues);
         var perModelDefaults = given.Where(p => Parameters.Any(d => d.Name == p.Key && d.Scope == ParameterScope.PerModel))
             .ToDictionary(p => p.Key, p => p.Value);
         var mergeOnly = given.Where(p => !perModelDefaults.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var merge = ParameterValues.Check(Parameters, mergeOnly, $"method '{Name}'", ParameterScope.Merge);
         var perModel = modelValues.Select((values, i) =>
-            ParameterValues.Check(Parameters, values, $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
+            ParameterValues.Check(Parameters, Taken(values), $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
         return (merge, perModel);
     }
+
+    /// <summary>
+    /// A parameter of another method that this one does not take (a <c>weight</c> given to slerp's models): mergekit passes
+    /// such values and its method never reads them, so configs written for it carry them; they are ignored here too. A name no
+    /// method takes (a typo) is still refused.
+    /// </summary>
+    public bool Ignores(string name) =>
+        Parameters.All(p => p.Name != name) && MethodRegistry.All.Any(m => m.Parameters.Any(p => p.Name == name));
+
+    private IReadOnlyDictionary<string, object> Taken(IReadOnlyDictionary<string, object>? values) =>
+        values is null ? new Dictionary<string, object>() : values.Where(p => !Ignores(p.Key)).ToDictionary(p => p.Key, p => p.Value);
 }
 
 /// <summary>One model's task vector for a tensor (model − base) and its checked per-model parameters.</summary>

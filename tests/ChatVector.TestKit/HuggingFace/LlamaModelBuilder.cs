@@ -18,6 +18,12 @@ public sealed class LlamaModelBuilder
     /// <summary>Number of shard files (1 writes model.safetensors without an index).</summary>
     public int Shards { get; init; } = 3;
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// When set, the model is a fine-tune of the model of this seed (written with the same dimensions): each of its values
+    /// moved by up to <see cref="FineTuneSteps"/> bf16 steps either way (a tenth left as they are), drawn from <see cref="Seed"/>.
+    /// </summary>
+    public int? FineTuneOf { get; init; }
+    public int FineTuneSteps { get; init; } = 3;
     public string? ChatTemplate { get; init; }
     public string? EosToken { get; init; }
     /// <summary>
@@ -39,12 +45,14 @@ public sealed class LlamaModelBuilder
     public Dictionary<string, float[]> Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        var random = new Random(Seed);
-        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var values = Values(FineTuneOf ?? Seed);
         var tensors = TensorShapes().ToList();
-        foreach (var (name, shape) in tensors)
-            values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
-                .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+        if (FineTuneOf is not null)
+        {
+            var random = new Random(Seed);
+            foreach (var (name, _) in tensors)
+                values[name] = values[name].Select(v => Moved(v, random.Next(10) == 0 ? 0 : random.Next(-FineTuneSteps, FineTuneSteps + 1))).ToArray();
+        }
 
         var shards = tensors.Select((t, i) => (t, i)).GroupBy(x => x.i * Shards / tensors.Count, x => x.t)
             .Select(group => group.Select(t => (t.Name, "BF16", t.Shape, TensorBytes.Bf16(values[t.Name]))).ToList())
@@ -53,6 +61,26 @@ public sealed class LlamaModelBuilder
         ModelFolder.WriteWeights(folder, shards, new Dictionary<string, string> { ["format"] = "pt" });
         WriteSideFiles(folder);
         return values;
+    }
+
+    /// <summary>Every tensor's values drawn from <paramref name="seed"/>, bf16-exact.</summary>
+    private Dictionary<string, float[]> Values(int seed)
+    {
+        var random = new Random(seed);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in TensorShapes())
+            values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
+                .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+        return values;
+    }
+
+    /// <summary><paramref name="value"/> moved by <paramref name="steps"/> bf16 steps away from zero (toward it when negative), never across it.</summary>
+    private static float Moved(float value, int steps)
+    {
+        if (steps == 0) return value;
+        ushort bits = Bf16.FromFloat(value);
+        int magnitude = Math.Max(1, (bits & 0x7FFF) + steps);
+        return Bf16.ToFloat((ushort)((bits & 0x8000) | magnitude));
     }
 
     private void WriteSideFiles(string folder)
