@@ -32,7 +32,7 @@ internal static class Child
         return 0;
     }
 
-    /// <summary>One merge (<see cref="MergeMethods"/>) into a sharded folder of 500 MB shards; libtorch's load is not timed.</summary>
+    /// <summary>One merge (<see cref="MergeMethods"/>: a pipeline's, or a config's read and planned in the timed part) into a sharded folder of 500 MB shards; libtorch's load is not timed.</summary>
     public static int Merge(string dir, MergeMethod method)
     {
         UseModuleNatives();
@@ -40,10 +40,9 @@ internal static class Child
         if (method == MergeMethod.Lora) LoraBenchAdapter.Ensure(dir);
         var cpu = ResourceUsage.OfSelf();
         var clock = Stopwatch.StartNew();
-        var request = MergeMethods.Request(dir, method);
-        var plan = MergePlanner.Plan(request);
+        var (outputs, sideFilesFrom) = MergeMethods.Plan(dir, method);
         var target = Path.Combine(dir, "merged");
-        ModelExporter.Export(new ExportRequest(target, plan.Outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new OutputSideFiles(request.Model)), ComputeContext.Cpu());
+        ModelExporter.Export(new ExportRequest(target, outputs, ByteSize.Parse("500MB"), Force: true, SideFiles: new OutputSideFiles(sideFilesFrom)), ComputeContext.Cpu());
         Print(clock, cpu);
         Console.Error.WriteLine($"input tensors held in memory: {ResidentTensors.CopiesMade}; tensor bytes read from files: {SafeTensorFile.BytesReadFromFiles / 1e9:F1} GB");
         return 0;

@@ -26,7 +26,7 @@ internal static class Driver
     public static int Run(string[] args)
     {
         var sizes = List(args, "--sizes", "1,2").Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var methods = Option(args, "--methods")?.Split(',').Select(MergeMethods.Parse).ToArray() ?? MergeMethods.All;
+        var methods = Option(args, "--methods") is { } list ? MergeMethods.ParseList(list) : MergeMethods.All;
         var shapes = List(args, "--shape", "h2048").Select(ModelShape.Parse).ToArray();
         var kinds = List(args, "--kind", "realistic").Select(TrioSpec.ParseKind).ToArray();
         var deltaUlps = List(args, "--delta-ulps", TrioSpec.DefaultDeltaUlps.ToString(CultureInfo.InvariantCulture))
@@ -100,6 +100,7 @@ internal static class Driver
         string merged = Path.Combine(dir, "merged"), mergedByPwsh = Path.Combine(dir, "merged-pwsh");
         // Written once before the first run (not timed), so that every run, pwsh's included, starts with it in the same page-cache state.
         if (method == MergeMethod.Lora) LoraBenchAdapter.Ensure(dir);
+        if (MergeMethods.RunsFromConfig(method)) MergeMethods.ConfigPath(dir, method); // the pwsh run imports it too
         for (int run = 0; run < repeats; run++)
         {
             PageCache.Prepare(dir, cache);
@@ -184,17 +185,22 @@ internal static class Driver
         return start;
     }
 
-    /// <summary>`dotnet pwsh` from the repository root (its tool manifest) running Invoke-BenchmarkMerge.ps1.</summary>
-    private static ProcessStartInfo Pwsh(string method, string dir)
+    /// <summary>`dotnet pwsh` from the repository root running Invoke-BenchmarkMerge.ps1.</summary>
+    private static ProcessStartInfo Pwsh(string method, string dir) => PwshScript("Invoke-BenchmarkMerge.ps1", "-Method", method, "-Dir", dir);
+
+    /// <summary>`dotnet pwsh` from the repository root (its tool manifest) running one of this folder's scripts.</summary>
+    private static ProcessStartInfo PwshScript(string script, params string[] args)
     {
         var repository = Child.RepositoryRoot();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, WorkingDirectory = repository };
-        foreach (var a in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", Path.Combine(repository, "tests", "ChatVector.Benchmarks", "Invoke-BenchmarkMerge.ps1"), "-Method", method, "-Dir", dir })
+        foreach (var a in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", Path.Combine(repository, "tests", "ChatVector.Benchmarks", script) }.Concat(args))
             start.ArgumentList.Add(a);
         return start;
     }
 
     internal static string RunChild(params string[] args) => Execute(Self(args));
+
+    internal static string RunPwshScript(string script, params string[] args) => Execute(PwshScript(script, args));
 
     private static string Execute(ProcessStartInfo start)
     {

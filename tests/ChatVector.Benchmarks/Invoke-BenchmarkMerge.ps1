@@ -8,7 +8,8 @@
     of the pipeline alone (CPU: user + system of this process, from before the pipeline to its end).
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'lora', 'ties', 'dare-ties', 'breadcrumbs-ties', 'della-ties')] [string] $Method,
+    [Parameter(Mandatory)] [ValidateSet('StartUp', 'add', 'lora', 'ties', 'dare-ties', 'breadcrumbs-ties', 'della-ties',
+        'slerp', 'nuslerp', 'multislerp', 'karcher', 'model_stock', 'nearswap', 'arcee_fusion', 'sce', 'ram')] [string] $Method,
     [string] $Dir
 )
 $ErrorActionPreference = 'Stop'
@@ -31,7 +32,11 @@ $trims = @{
     'breadcrumbs-ties' = @{ Method = 'Breadcrumbs' }
     'della-ties'       = @{ Method = 'Della'; Seed = 42 }
 }
-if ($Method -eq 'add') {
+$config = Join-Path $Dir "$Method.yml" # written by the benchmark (MergeMethods.cs) for the methods run from a config
+if (Test-Path -LiteralPath $config) {
+    Import-MergeConfig $config | Export-SafeTensor $output -MaxShardSize 500MB -Force
+}
+elseif ($Method -eq 'add') {
     Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp | Export-SafeTensor $output -MaxShardSize 500MB -Force
 }
 elseif ($Method -eq 'lora') {

@@ -25,13 +25,20 @@ public static class ConfigMerge
     public static ConfigPlan Plan(MergeConfig config)
     {
         var problems = new List<string>();
-        var notes = new List<string>();
+        var notes = IgnoredParameters.Notes(config).ToList();
         if (config.Slices is not null) return SliceMerge.Plan(config, problems, notes);
-        var @base = StoredModel.Open(config.BaseModel!.Path);
+        if (config.BaseModel is null) return BaseFreeMerge.Plan(config, problems, notes);
+        var @base = StoredModel.Open(config.BaseModel.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
         var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath is not null || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
+        // mergekit adds the base to the models when it is not listed; a method that merges it as one of them (karcher) gets it.
+        if (config.Method.BaseCountsAsModel && !merged.Any(m => SamePath(m.Path, @base.Path)))
+        {
+            merged.Add(config.BaseModel with { Parameters = new Dictionary<string, ConfigValue>() });
+            notes.Add("The base model is merged as one of the models, as mergekit adds it when the models do not list it.");
+        }
         if (merged.Count == 0 && config.Method.MinimumModelCount > 0) problems.Add("no model other than the base to merge.");
         else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
             problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
@@ -107,7 +114,7 @@ public static class ConfigMerge
     }
 
     /// <summary>The chat template as JSON text: the config's Jinja text, or with <c>auto</c> the one most merged models carry.</summary>
-    private static string? ChatTemplate(MergeConfig config, List<ConfigModel> merged, List<string> notes, List<string> problems)
+    internal static string? ChatTemplate(MergeConfig config, List<ConfigModel> merged, List<string> notes, List<string> problems)
     {
         if (config.ChatTemplate is null) return null;
         if (config.ChatTemplate != MergeConfig.AutoChatTemplate)

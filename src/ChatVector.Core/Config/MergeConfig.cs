@@ -135,7 +135,8 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
                 models.Clear();
             }
         }
-        else if (baseModel is null && keys.ContainsKey("models")) problems.Add("'base_model' is missing: ChatVector merges task vectors (each model minus the base).");
+        else if (baseModel is null && keys.ContainsKey("models") && method is { BaseOptional: false })
+            problems.Add($"'base_model' is missing: {method.Name} merges task vectors (each model minus the base).");
 
         CheckLoraPlaces(baseModel, slices, problems);
 

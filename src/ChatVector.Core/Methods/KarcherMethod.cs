@@ -19,6 +19,7 @@ public sealed class KarcherMethod : ElementwiseMethod
     ];
 
     public override bool BaseCountsAsModel => true;
+    public override bool BaseOptional => true;
 
     public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count * inputs.Vectors.Count;
 

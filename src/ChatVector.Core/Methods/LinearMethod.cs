@@ -6,6 +6,7 @@ namespace ChatVector.Core.Methods;
 public sealed class LinearMethod : TaskArithmeticFamily
 {
     public override string Name => "linear";
+    public override bool BaseOptional => true;
     public override string Description => "Σ wᵢ·xᵢ / Σ wᵢ, that is base + Σ wᵢ·δᵢ / Σ wᵢ";
     protected override Sparsify.SparsifyMethod? Sparsification => null;
     protected override ConsensusMethod Consensus => ConsensusMethod.None;

@@ -31,6 +31,12 @@ public abstract class MergeMethod
     /// </summary>
     public virtual bool BaseCountsAsModel => false;
 
+    /// <summary>
+    /// The method also runs without a base model (mergekit's <c>linear</c>, <c>nuslerp</c>, <c>multislerp</c>, <c>karcher</c>):
+    /// then it gets the models themselves as its vectors, over a base of zeros (<see cref="MethodInputs.WithoutBase"/>).
+    /// </summary>
+    public virtual bool BaseOptional => false;
+
     /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
     public abstract ITensorSource Merge(MethodInputs inputs);
 
@@ -38,19 +44,41 @@ public abstract class MergeMethod
     public (ParameterValues Merge, IReadOnlyList<ParameterValues> PerModel) CheckParameters(IReadOnlyDictionary<string, object>? mergeValues,
         IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues)
     {
-        var given = mergeValues ?? new Dictionary<string, object>();
+        var given = Taken(mergeValues);
         var perModelDefaults = given.Where(p => Parameters.Any(d => d.Name == p.Key && d.Scope == ParameterScope.PerModel))
             .ToDictionary(p => p.Key, p => p.Value);
         var mergeOnly = given.Where(p => !perModelDefaults.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var merge = ParameterValues.Check(Parameters, mergeOnly, $"method '{Name}'", ParameterScope.Merge);
         var perModel = modelValues.Select((values, i) =>
-            ParameterValues.Check(Parameters, values, $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
+            ParameterValues.Check(Parameters, Taken(values), $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
         return (merge, perModel);
     }
+
+    /// <summary>
+    /// A parameter of another method that this one does not take (a <c>weight</c> given to slerp's models): mergekit passes
+    /// such values and its method never reads them, so configs written for it carry them; they are ignored here too. A name no
+    /// method takes (a typo) is still refused.
+    /// </summary>
+    public bool Ignores(string name) =>
+        Parameters.All(p => p.Name != name) && MethodRegistry.All.Any(m => m.Parameters.Any(p => p.Name == name));
+
+    private IReadOnlyDictionary<string, object> Taken(IReadOnlyDictionary<string, object>? values) =>
+        values is null ? new Dictionary<string, object>() : values.Where(p => !Ignores(p.Key)).ToDictionary(p => p.Key, p => p.Value);
 }
 
 /// <summary>One model's task vector for a tensor (model − base) and its checked per-model parameters.</summary>
 public sealed record MethodVector(ITensorSource Vector, ParameterValues Parameters);
 
 /// <summary>What a method merges for one tensor name: the base's tensor, the vectors, the merge-wide parameters, the output dtype.</summary>
-public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType);
+public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType)
+{
+    /// <summary>
+    /// The inputs of a merge without a base model: each model's tensor is its own vector over a base of zeros (named and
+    /// shaped as the first model's tensor), so base + f(δ) is f(models), as mergekit computes it without <c>base_model</c>.
+    /// </summary>
+    public static MethodInputs WithoutBase(IReadOnlyList<MethodVector> models, ParameterValues parameters, DType outputDType)
+    {
+        var first = models[0].Vector;
+        return new MethodInputs(new ZeroTensorSource(first.Name, first.DType, first.Shape), models, parameters, outputDType);
+    }
+}

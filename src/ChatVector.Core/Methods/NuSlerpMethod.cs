@@ -1,11 +1,12 @@
 namespace ChatVector.Core.Methods;
 
 /// <summary>
-/// mergekit's <c>nuslerp</c> with a base model: base + the spherical interpolation of the two models' task vectors δ₁, δ₂ at
+/// mergekit's <c>nuslerp</c>: with a base model, base + the spherical interpolation of the two models' task vectors δ₁, δ₂ at
 /// t = w₂ / (w₁ + w₂) (0.5 when |w₁ + w₂| &lt; 1e-6), over the whole tensor (<c>nuslerp_flatten</c>, the default), or per
 /// row (each vector along the last dimension), or per column (<c>nuslerp_row_wise</c>). Per group: cos θ = δ₁·δ₂ over
 /// the norms (each at least 1e-7), θ = acos of it clamped to [−1, 1], then (sin((1 − t)θ)·δ₁ + sin(tθ)·δ₂) / sin θ, or
-/// (1 − t)·δ₁ + t·δ₂ where |sin θ| &lt; 1e-8 (colinear). Statistics: ‖δ₁‖², ‖δ₂‖², δ₁·δ₂ per group.
+/// (1 − t)·δ₁ + t·δ₂ where |sin θ| &lt; 1e-8 (colinear). Statistics: ‖δ₁‖², ‖δ₂‖², δ₁·δ₂ per group. Without a base model
+/// the same interpolation of the two models themselves (their vectors over a base of zeros).
 /// </summary>
 public sealed class NuSlerpMethod : ElementwiseMethod
 {
@@ -19,6 +20,7 @@ public sealed class NuSlerpMethod : ElementwiseMethod
     ];
 
     public override int? ModelCount => 2;
+    public override bool BaseOptional => true;
 
     public override int StatisticCount(MethodInputs inputs) => 3 * Groups(inputs);
 

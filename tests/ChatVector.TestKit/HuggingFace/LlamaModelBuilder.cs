@@ -37,6 +37,12 @@ public sealed class LlamaModelBuilder
     public IReadOnlyDictionary<string, float[]>? FineTuneOf { get; init; }
     /// <summary>The vocabulary of <see cref="FineTuneOf"/>'s model (token i is its row i).</summary>
     public IReadOnlyList<string>? FineTuneOfTokens { get; init; }
+    /// <summary>
+    /// When set, the model is a fine-tune of the model of this seed (written with the same dimensions): each of its values
+    /// moved by up to <see cref="FineTuneSteps"/> bf16 steps either way (a tenth left as they are), drawn from <see cref="Seed"/>.
+    /// </summary>
+    public int? FineTuneOfSeed { get; init; }
+    public int FineTuneSteps { get; init; } = 3;
 
     /// <summary>One head of Hidden: every attention matrix is Hidden × Hidden.</summary>
     public LlamaDimensions Dimensions => new(Vocab, Hidden, Intermediate, Layers) { Tied = Tied };
@@ -48,11 +54,11 @@ public sealed class LlamaModelBuilder
     {
         Directory.CreateDirectory(folder);
         var random = new Random(Seed);
-        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var tensors = TensorShapes().ToList();
-        foreach (var (name, shape) in tensors)
-            values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
-                .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+        var values = Values(FineTuneOfSeed is { } original ? new Random(original) : random);
+        if (FineTuneOfSeed is not null)
+            foreach (var (name, _) in tensors)
+                values[name] = values[name].Select(v => Moved(v, random.Next(10) == 0 ? 0 : random.Next(-FineTuneSteps, FineTuneSteps + 1))).ToArray();
         if (FineTuneOf is not null)
             foreach (var (name, shape) in tensors)
                 values[name] = FineTuned(name, shape, values[name], random);
@@ -64,6 +70,25 @@ public sealed class LlamaModelBuilder
         ModelFolder.WriteWeights(folder, shards, new Dictionary<string, string> { ["format"] = "pt" });
         WriteSideFiles(folder);
         return values;
+    }
+
+    /// <summary>Every tensor's values drawn from <paramref name="random"/>, bf16-exact.</summary>
+    private Dictionary<string, float[]> Values(Random random)
+    {
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in TensorShapes())
+            values[name] = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b))
+                .Select(_ => Bf16.ToFloat(Bf16.FromFloat((random.NextSingle() - 0.5f) * 0.2f))).ToArray();
+        return values;
+    }
+
+    /// <summary><paramref name="value"/> moved by <paramref name="steps"/> bf16 steps away from zero (toward it when negative), never across it.</summary>
+    private static float Moved(float value, int steps)
+    {
+        if (steps == 0) return value;
+        ushort bits = Bf16.FromFloat(value);
+        int magnitude = Math.Max(1, (bits & 0x7FFF) + steps);
+        return Bf16.ToFloat((ushort)((bits & 0x8000) | magnitude));
     }
 
     /// <summary>The original's values a few bf16 steps away; rows of a vocabulary tensor by token (a new token keeps its random row).</summary>

@@ -1,0 +1,76 @@
+using ChatVector.Core.Format;
+using ChatVector.Core.Methods;
+using ChatVector.Core.Models;
+using ChatVector.Core.Tensors;
+
+namespace ChatVector.Core.Config;
+
+/// <summary>
+/// Plans a config without <c>base_model</c>, for the methods that run without one (<see cref="MergeMethod.BaseOptional"/>:
+/// <c>linear</c>, <c>nuslerp</c>, <c>multislerp</c>, <c>karcher</c>): each tensor of the first model, in its order, is merged
+/// from the same-named tensor of every model, each model its own vector over a base of zeros
+/// (<see cref="MethodInputs.WithoutBase"/>). The first model also gives the output its config and tokenizer, as in mergekit.
+/// Every tensor missing from a model, or shaped or typed otherwise, is reported at once, before any tensor is read.
+/// </summary>
+internal static class BaseFreeMerge
+{
+    public static ConfigPlan Plan(MergeConfig config, List<string> problems, List<string> notes)
+    {
+        var method = config.Method;
+        var models = config.Models;
+        if (method.ModelCount is { } wanted && models.Count != wanted)
+            problems.Add($"{method.Name} merges {wanted} model{(wanted == 1 ? "" : "s")}; the config gives {models.Count}.");
+        else if (models.Count < Math.Max(1, method.MinimumModelCount))
+            problems.Add($"{method.Name} merges at least {Math.Max(1, method.MinimumModelCount)} models; the config gives {models.Count}.");
+        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+
+        var opened = models.Select(m => StoredModel.Open(m.Path)).ToList();
+        var template = opened[0];
+        var tensorsByName = opened.Select(m => m.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal)).ToList();
+        var layers = LayerPlaces.Of(template.Tensors.Select(t => t.Name));
+        var outputs = new List<ITensorSource>(template.Tensors.Count);
+        foreach (var stored in template.Tensors)
+        {
+            var dtype = stored.Info.DType;
+            if (!dtype.IsComputable())
+            {
+                outputs.Add(new StoredTensorSource(stored)); // integer buffers pass through, as in every merge
+                continue;
+            }
+            var sources = new List<ITensorSource>(models.Count);
+            for (int i = 0; i < models.Count; i++)
+            {
+                if (!tensorsByName[i].TryGetValue(stored.Name, out var other))
+                    problems.Add($"model '{models[i].Reference}' has no tensor '{stored.Name}' of the first model '{models[0].Reference}'.");
+                else if (!other.Info.Shape.SequenceEqual(stored.Info.Shape))
+                    problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is [{string.Join(", ", other.Info.Shape)}] where the first model's is [{string.Join(", ", stored.Info.Shape)}].");
+                else if (!other.Info.DType.IsComputable())
+                    problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is {other.Info.DType}, which cannot be merged.");
+                else sources.Add(new StoredTensorSource(other));
+            }
+            if (sources.Count < models.Count) continue;
+            double t = layers.PlaceOf(stored.Name);
+            ParameterValues mergeParameters;
+            IReadOnlyList<ParameterValues> perModel;
+            try
+            {
+                (mergeParameters, perModel) = method.CheckParameters(ConfigValue.ForTensor(config.Parameters, stored.Name, t),
+                    models.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList());
+            }
+            catch (MethodParameterException e)
+            {
+                problems.Add($"tensor '{stored.Name}': {e.Message}");
+                continue;
+            }
+            var vectors = sources.Select((source, i) => new MethodVector(source, perModel[i])).ToList();
+            outputs.Add(method.Merge(MethodInputs.WithoutBase(vectors, mergeParameters, config.OutDType ?? config.DType ?? dtype)));
+        }
+        for (int i = 1; i < models.Count; i++)
+            foreach (var extra in opened[i].Tensors.Where(t => !tensorsByName[0].ContainsKey(t.Name)).Take(5))
+                problems.Add($"model '{models[i].Reference}' has a tensor '{extra.Name}' the first model '{models[0].Reference}' lacks.");
+        notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config and tokenizer from the first, '{models[0].Reference}'.");
+        string? chatTemplate = ConfigMerge.ChatTemplate(config, models.ToList(), notes, problems);
+        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+        return new ConfigPlan(config, template, outputs, notes, chatTemplate);
+    }
+}
