@@ -221,4 +221,21 @@ models:
         $record = Get-TerminatingError { Import-MergeConfig $config }
         "$record" | Should -BeLike "*model 'chat+dora'*adapter_config.json*use_dora*DoraNotAdditive*"
     }
+
+    It 'refuses a LoRA with a tokenizer setting by name (the vocabulary mapping would read the model without it), nothing written' {
+        $config = New-Config 'lora-union.yml' @'
+merge_method: task_arithmetic
+base_model: base
+tokenizer_source: union
+models:
+  - model: chat+adapter
+    parameters:
+      weight: 1.0
+'@
+        $out = Join-Path $TestDrive 'lora-union'
+        $record = Get-TerminatingError { Import-MergeConfig $config | Export-SafeTensor $out }
+        $record.FullyQualifiedErrorId | Should -Be 'MergeConfigInvalid,ChatVector.PowerShell.Cmdlets.ImportMergeConfigCommand'
+        "$record" | Should -BeLike "*model 'chat+adapter'*LoRA adapter with 'tokenizer_source'*"
+        Test-Path $out | Should -BeFalse
+    }
 }
