@@ -21,6 +21,7 @@
         'Get-ChatVector'
         'Get-LoraVector'
         'Add-ChatVector'
+        'Merge-ChatVector'
         'Limit-ChatVector'
         'Measure-ChatVector'
         'Get-ChatVectorRuntime'

@@ -226,3 +226,83 @@ Describe 'mergekit''s own configs, on local models' -Tag 'Config', 'Mergekit' {
         $failure.Exception.Message | Should -Match "no parameter 'tt'"
     }
 }
+
+Describe 'Merge-ChatVector: the same methods as a pipeline step' -Tag 'Merge', 'Mergekit' {
+    BeforeAll {
+        function Get-TerminatingError([scriptblock] $Run) {
+            try { & $Run | Out-Null } catch { return $_ }
+            throw 'The pipeline did not fail.'
+        }
+        function Model([string] $Name) { Join-Path $root $Name }
+        $script:MergeId = 'ChatVector.PowerShell.Cmdlets.MergeChatVectorCommand'
+    }
+
+    It 'slerp of one vector at t 0.35 is mergekit''s slerp of the base and the chat model, computed here in float64' {
+        $out = Join-Path $TestDrive 'pipe-slerp'
+        Get-ChatVector -Base (Model model_a) -Chat (Model model_b) | Merge-ChatVector slerp -Model (Model model_a) -Parameter @{ t = 0.35 } | Export-SafeTensor $out
+        $expected = @{}
+        foreach ($name in $values.model_a.Keys) { $expected[$name] = Get-Slerp $values.model_a[$name] $values.model_b[$name] 0.35 }
+        Assert-Close $out $expected $Bf16Ulp
+    }
+
+    It '<Config> from the pipeline gives the bytes of the config run by Import-MergeConfig' -ForEach @(
+        @{ Config = 'tb-model_stock.yml'; Method = 'model_stock'; Base = 'model_a'; Models = @('model_b', 'model_c'); Parameter = @{} }
+        @{ Config = 'tb-sce.yml'; Method = 'sce'; Base = 'model_c'; Models = @('model_a', 'model_b'); Parameter = @{ select_topk = 0.5 } }
+        @{ Config = 'tb-ties.yml'; Method = 'ties'; Base = 'model_c'; Models = @('model_a', 'model_b'); Parameter = @{ density = 0.3 } }
+    ) {
+        $out = Join-Path $TestDrive "pipe-$Method"
+        # The weights as the config gives them: from each vector's own ratio.
+        @(Get-ChatVector -Base (Model $Base) -Chat (Model $Models[0]) -Ratio 0.6; Get-ChatVector -Base (Model $Base) -Chat (Model $Models[1]) -Ratio 0.4) |
+            Merge-ChatVector $Method -Model (Model $Base) -Parameter $Parameter | Export-SafeTensor $out
+        $fromConfig = Read-IndependentBytes (Invoke-Config $Config)
+        $fromPipeline = Read-IndependentBytes $out
+        $fromPipeline.Count | Should -Be $fromConfig.Count
+        foreach ($name in $fromConfig.Keys) { [Linq.Enumerable]::SequenceEqual($fromPipeline[$name], $fromConfig[$name]) | Should -BeTrue -Because $name }
+    }
+
+    It 'takes each model''s values from -ModelParameter (before the vectors'' own ratios): task_arithmetic is base + Σ w·(x − base)' {
+        $out = Join-Path $TestDrive 'pipe-task-arithmetic'
+        @(Get-ChatVector (Model base) (Model model_a) -Ratio 5; Get-ChatVector (Model base) (Model model_b)) |
+            Merge-ChatVector task_arithmetic -Model (Model base) -ModelParameter @(@{ weight = 0.6 }, @{ weight = 0.4 }) | Export-SafeTensor $out
+        $expected = @{}
+        foreach ($name in $values.base.Keys) {
+            $b = $values.base[$name]; $a = $values.model_a[$name]; $c = $values.model_b[$name]
+            $expected[$name] = [double[]]@(for ($i = 0; $i -lt $b.Length; $i++) { $b[$i] + 0.6 * ($a[$i] - $b[$i]) + 0.4 * ($c[$i] - $b[$i]) })
+        }
+        Assert-Close $out $expected $Bf16Ulp
+    }
+
+    It 'records the method and its checked parameters in the shards'' recipe and the model card' {
+        $out = Join-Path $TestDrive 'pipe-recipe'
+        Get-ChatVector (Model model_a) (Model model_b) | Merge-ChatVector slerp (Model model_a) -Parameter @{ t = 0.25 } | Export-SafeTensor $out
+        $file = Get-ChildItem $out -Filter '*.safetensors' | Select-Object -First 1
+        $recipe = ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
+        $recipe.method | Should -Be 'slerp'
+        $recipe.parameters.merge.t | Should -Be 0.25
+        $recipe.vectors[0].chat | Should -Be (Resolve-Path (Model model_b)).Path
+        Get-Content (Join-Path $out 'README.md') -Raw | Should -Match 'Method: `slerp`'
+    }
+
+    It 'refuses <Case> before any handle is emitted, naming the problem' -ForEach @(
+        @{ Case = 'a method that is not mergekit''s'; Method = 'slurp'; Chats = @('model_b'); Parameter = @{}; Id = 'MethodParameterInvalid'; Message = "*no merge method 'slurp'*slerp*" }
+        @{ Case = 'slerp of two models'; Method = 'slerp'; Chats = @('model_b', 'model_c'); Parameter = @{ t = 0.5 }; Id = 'MergeNotPossible'; Message = '*problem*' }
+        @{ Case = 'a parameter the method does not take'; Method = 'sce'; Chats = @('model_b', 'model_c'); Parameter = @{ select_top = 0.5 }; Id = 'MergeNotPossible'; Message = '*problem*' }
+        @{ Case = 'a required parameter left out'; Method = 'slerp'; Chats = @('model_b'); Parameter = @{}; Id = 'MergeNotPossible'; Message = '*problem*' }
+    ) {
+        $emitted = [System.Collections.Generic.List[object]]::new()
+        $record = Get-TerminatingError {
+            $Chats | ForEach-Object { Get-ChatVector (Model model_a) (Model $_) } | Merge-ChatVector $Method (Model model_a) -Parameter $Parameter -ErrorAction SilentlyContinue |
+                ForEach-Object { $emitted.Add($_) }
+        }
+        $record.FullyQualifiedErrorId | Should -Be "$Id,$MergeId"
+        "$record" | Should -BeLike $Message
+        $emitted.Count | Should -Be 0
+    }
+
+    It 'names each problem in an error of its own: the misspelt parameter with the nearest valid name' {
+        $problems = $null
+        try { $null = Get-ChatVector (Model model_a) (Model model_b) | Merge-ChatVector sce (Model model_a) -Parameter @{ select_top = 0.5 } -ErrorVariable problems -ErrorAction SilentlyContinue }
+        catch { $_.FullyQualifiedErrorId | Should -Be "MergeNotPossible,$MergeId" }
+        "$($problems | Where-Object { $_.FullyQualifiedErrorId -like 'MergeProblem,*' })" | Should -Match "no parameter 'select_top'.*select_topk"
+    }
+}

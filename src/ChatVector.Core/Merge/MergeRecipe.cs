@@ -34,35 +34,46 @@ public sealed record MergeRecipe(
     /// <summary>Whether the mix was divided by the kept (or all) ratios' sum (<c>-Normalize</c>).</summary>
     public bool Normalize { get; init; }
 
+    /// <summary>The mergekit method that merged the vectors (<c>Merge-ChatVector</c>), or null for the chat-vector sum (<c>Add-ChatVector</c>).</summary>
+    public string? Method { get; init; }
+
+    /// <summary>The method's checked parameter values: <c>merge</c> (merge-wide) and <c>models</c> (each model's), when <see cref="Method"/> is set.</summary>
+    public JObject? MethodParameters { get; init; }
+
     /// <summary>Special tokens named by text, with their resolved ids (their rows are also in <see cref="SpecialTokenMap"/>).</summary>
     public IReadOnlyList<RecipeSpecialToken> SpecialTokens { get; init; } = [];
 
-    public string ToJson() => new JObject
+    public string ToJson()
     {
-        ["method"] = "chat_vector",
-        ["model"] = Model,
-        ["vectors"] = new JArray(Vectors.Select(v => new JObject
+        var json = new JObject
         {
-            ["base"] = v.BaseModel,
-            ["chat"] = v.ChatModel,
-            ["ratio"] = v.Ratio,
-            ["tensors"] = v.Tensors,
-            ["sparsify"] = SparsifyProvenance.ToRecipe(v.Sparsification),
-        })),
-        ["consensus"] = Consensus.ToString().ToLowerInvariant(),
-        ["normalize"] = Normalize,
-        ["skip_embedding"] = SkipEmbedding,
-        ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
-        ["special_tokens"] = new JArray(SpecialTokens.Select(t => new JObject
-        {
-            ["token"] = t.Token,
-            ["model_id"] = t.ModelId,
-            ["chat_id"] = t.ChatId,
-        })),
-        ["dtype"] = OutputDType?.ToString(),
-        ["chat_template_from"] = TemplateOrigin?.ChatModel,
-        ["skipped"] = new JArray(SkippedTensors),
-    }.ToString(Formatting.None);
+            ["method"] = Method ?? "chat_vector",
+            ["model"] = Model,
+            ["vectors"] = new JArray(Vectors.Select(v => new JObject
+            {
+                ["base"] = v.BaseModel,
+                ["chat"] = v.ChatModel,
+                ["ratio"] = v.Ratio,
+                ["tensors"] = v.Tensors,
+                ["sparsify"] = SparsifyProvenance.ToRecipe(v.Sparsification),
+            })),
+            ["consensus"] = Consensus.ToString().ToLowerInvariant(),
+            ["normalize"] = Normalize,
+            ["skip_embedding"] = SkipEmbedding,
+            ["special_token_map"] = new JObject(SpecialTokenMap.Select(kv => new JProperty(kv.Key.ToString(CultureInfo.InvariantCulture), kv.Value))),
+            ["special_tokens"] = new JArray(SpecialTokens.Select(t => new JObject
+            {
+                ["token"] = t.Token,
+                ["model_id"] = t.ModelId,
+                ["chat_id"] = t.ChatId,
+            })),
+            ["dtype"] = OutputDType?.ToString(),
+            ["chat_template_from"] = TemplateOrigin?.ChatModel,
+            ["skipped"] = new JArray(SkippedTensors),
+        };
+        if (MethodParameters is not null) json["parameters"] = MethodParameters;
+        return json.ToString(Formatting.None);
+    }
 
     /// <summary>A README.md model card: what was merged, how, and the recipe.</summary>
     public string ToModelCard()
@@ -70,13 +81,23 @@ public sealed record MergeRecipe(
         var card = new StringBuilder();
         card.Line("---").Line("tags:").Line("- chat-vector").Line("- merge").Line("---").Line();
         card.Line("# Chat Vector merge").Line();
-        card.Line("This model was made with ChatVector (the Chat Vector method, Huang et al., ACL 2024):");
-        card.Line("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").Line();
-        card.Line($"- Model (continually pre-trained): `{Model}`");
+        if (Method is null)
+        {
+            card.Line("This model was made with ChatVector (the Chat Vector method, Huang et al., ACL 2024):");
+            card.Line("`M = model + Σ ratio_i × (chat_i − base_i)`, computed in float32 with one rounding per tensor.").Line();
+            card.Line($"- Model (continually pre-trained): `{Model}`");
+        }
+        else
+        {
+            card.Line($"This model was made with ChatVector: mergekit's `{Method}` of the task vectors below over the base model,");
+            card.Line("computed in float32 with one rounding per tensor.").Line();
+            card.Line($"- Base model: `{Model}`");
+            card.Line($"- Method: `{Method}`, parameters `{MethodParameters?.ToString(Formatting.None)}`");
+        }
         foreach (var v in Vectors)
             card.Line(string.Create(CultureInfo.InvariantCulture, $"- Vector: ratio {v.Ratio} × (`{v.ChatModel ?? "?"}` − `{v.BaseModel ?? "?"}`), {v.Tensors} tensors{Sparsified(v)}"));
-        card.Line($"- Mixing: {MixingText()}");
-        card.Line($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
+        if (Method is null) card.Line($"- Mixing: {MixingText()}");
+        if (Method is null) card.Line($"- Embeddings: {(SkipEmbedding ? "left as the model's (-SkipEmbedding)" : "merged on shared rows")}");
         if (SpecialTokens.Count > 0)
             card.Line($"- Special tokens by text: {string.Join(", ", SpecialTokens.Select(t => $"`{t.Token}` (model id {t.ModelId} ← chat id {t.ChatId})"))}");
         if (SpecialTokenMap.Count > 0)

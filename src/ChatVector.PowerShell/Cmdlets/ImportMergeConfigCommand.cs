@@ -30,10 +30,7 @@ public sealed class ImportMergeConfigCommand : ChatVectorCmdlet
         ConfigPlan plan;
         try
         {
-            var overrides = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (DictionaryEntry entry in Parameter ?? new Hashtable())
-                overrides[Convert.ToString(entry.Key, System.Globalization.CultureInfo.InvariantCulture) ?? ""] = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value!;
-            plan = ConfigMerge.Plan(MergeConfig.Read(path, overrides));
+            plan = ConfigMerge.Plan(MergeConfig.Read(path, ParameterTables.ToDictionary(Parameter)));
         }
         catch (Exception e) when (!IsEngineSignal(e))
         {
