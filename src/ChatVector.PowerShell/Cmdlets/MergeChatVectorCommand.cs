@@ -4,6 +4,7 @@ using System.Management.Automation.Language;
 using ChatVector.Core.Export;
 using ChatVector.Core.Format;
 using ChatVector.Core.Merge;
+using ChatVector.Core.Config;
 using ChatVector.Core.Methods;
 using ChatVector.Core.Models;
 using ChatVector.PowerShell.Infrastructure;

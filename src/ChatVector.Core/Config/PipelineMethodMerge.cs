@@ -1,10 +1,11 @@
 using ChatVector.Core.Format;
 using ChatVector.Core.Merge;
+using ChatVector.Core.Methods;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
 using Newtonsoft.Json.Linq;
 
-namespace ChatVector.Core.Methods;
+namespace ChatVector.Core.Config;
 
 /// <summary>One vector from the pipeline: its values, its own ratio when it carries one, and where it came from.</summary>
 public sealed record PipelineVector(ITensorSource Vector, double? Ratio, VectorProvenance? Provenance);
@@ -23,7 +24,7 @@ public sealed record MethodMergeRequest(
     DType? OutputDType);
 
 /// <summary>
-/// Plans a merge method over vectors from the pipeline, as <see cref="Config.ConfigMerge"/> does over a config's models:
+/// Plans a merge method over vectors from the pipeline, as <see cref="ConfigMerge"/> does over a config's models:
 /// the vectors are grouped into models by where they came from (base, chat model and sparsification), each base tensor
 /// gets the method's output of every model's vector of that name (a model without one contributes zeros, as an adapter
 /// that leaves a layer alone does), and tensors no vector touches pass through as stored. Every problem is found before
