@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Sparsify;
@@ -36,14 +40,33 @@ internal sealed class KeptBits
     public static KeptBits? For(long elementCount) => (elementCount + 7) / 8 <= MaxBytes ? new KeptBits(elementCount) : null;
 
     /// <summary>Records the rule's output for elements [first, first + masked.Length); each element is recorded once.</summary>
-    public void Record(ReadOnlySpan<float> masked, long first)
+    public void Record(ReadOnlySpan<float> masked, long first) => RecordBits(masked, first, _words!);
+
+    /// <summary>
+    /// Sets the bit of every element whose output is not +0, eight elements (one byte of the little-endian words) per SIMD
+    /// compare where the hardware has it: the bit-at-a-time loop was a tenth of a DELLA merge's CPU.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    private static void RecordBits(ReadOnlySpan<float> masked, long first, ulong[] words)
     {
-        var words = _words!;
-        for (int j = 0; j < masked.Length; j++)
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
         {
-            long element = first + j;
-            if (BitConverter.SingleToUInt32Bits(masked[j]) != 0) words[element >> 6] |= 1UL << (int)(element & 63);
+            for (; j < masked.Length && ((first + j) & 7) != 0; j++) RecordOne(masked[j], first + j, words);
+            var bytes = MemoryMarshal.AsBytes(words.AsSpan());
+            ref float start = ref MemoryMarshal.GetReference(masked);
+            for (; j + 8 <= masked.Length; j += 8)
+            {
+                var bits = Vector256.LoadUnsafe(ref start, (nuint)j).AsUInt32();
+                bytes[(int)((first + j) >> 3)] |= (byte)(~Vector256.Equals(bits, Vector256<uint>.Zero)).ExtractMostSignificantBits();
+            }
         }
+        for (; j < masked.Length; j++) RecordOne(masked[j], first + j, words);
+    }
+
+    private static void RecordOne(float value, long element, ulong[] words)
+    {
+        if (BitConverter.SingleToUInt32Bits(value) != 0) words[element >> 6] |= 1UL << (int)(element & 63);
     }
 
     /// <summary>
@@ -59,12 +82,7 @@ internal sealed class KeptBits
             words = _words;
             _readers++;
         }
-        for (int j = 0; j < values.Length; j++)
-        {
-            long element = first + j;
-            uint keep = 0u - (uint)((words[element >> 6] >> (int)(element & 63)) & 1);
-            values[j] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(values[j]) & keep);
-        }
+        Mask(values, first, words);
         lock (_gate)
         {
             _readers--;
@@ -77,5 +95,31 @@ internal sealed class KeptBits
             }
         }
         return true;
+    }
+
+    /// <summary>Clears every element whose bit is not set (to +0), eight at a time from one byte where the hardware has SIMD.</summary>
+    [MethodImpl(HotLoop.Options)]
+    private static void Mask(Span<float> values, long first, ulong[] words)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
+        {
+            for (; j < values.Length && ((first + j) & 7) != 0; j++) values[j] = MaskOne(values[j], first + j, words);
+            var bytes = MemoryMarshal.AsBytes(words.AsSpan());
+            var laneBits = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
+            ref float start = ref MemoryMarshal.GetReference(values);
+            for (; j + 8 <= values.Length; j += 8)
+            {
+                var keep = ~Vector256.Equals(Vector256.Create((uint)bytes[(int)((first + j) >> 3)]) & laneBits, Vector256<uint>.Zero);
+                (Vector256.LoadUnsafe(ref start, (nuint)j).AsUInt32() & keep).AsSingle().StoreUnsafe(ref start, (nuint)j);
+            }
+        }
+        for (; j < values.Length; j++) values[j] = MaskOne(values[j], first + j, words);
+    }
+
+    private static float MaskOne(float value, long element, ulong[] words)
+    {
+        uint keep = 0u - (uint)((words[element >> 6] >> (int)(element & 63)) & 1);
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(value) & keep);
     }
 }
