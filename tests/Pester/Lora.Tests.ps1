@@ -1,6 +1,7 @@
 # LoRA adapters: Get-LoraVector reads an adapter written by hand in PEFT's layout as vectors that merge as PEFT merges
-# them, pipe into the other cmdlets like any vector, refuse what is not an additive change before anything is
-# written, and a mergekit config's model+lora runs the same code.
+# them, pipe into the other cmdlets like any vector, leave the model's tokenizer settings alone without a warning when
+# the adapter ships no tokenizer, refuse what is not an additive change before anything is written, and a mergekit
+# config's model+lora runs the same code.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     $script:ErrorActionPreference = 'Continue'
@@ -117,6 +118,29 @@ Describe 'Get-LoraVector handles' -Tag 'Lora' {
         $changed = @(for ($i = 0; $i -lt $base.Count; $i++) { if ($merged[$i] -ne $base[$i]) { $i } }).Count
         $changed | Should -BeGreaterThan 0
         $changed | Should -BeLessOrEqual 64 # a quarter of the 256 elements kept
+    }
+}
+
+Describe 'Get-LoraVector and the merged model''s tokenizer' -Tag 'Lora' {
+    It 'merges without a word about tokenizer settings when the adapter ships no tokenizer, as adapters do; a chat model without them still warns' {
+        Join-Path $Adapter 'tokenizer_config.json' | Should -Not -Exist
+        $out = Join-Path $TestDrive 'quiet'
+        $warnings = & { Get-LoraVector $Adapter -Base $trio.Base | Add-ChatVector -Model $trio.Base | Export-SafeTensor $out } 3>&1
+        @($warnings) | Should -BeNullOrEmpty
+        # The output keeps the model's tokenizer settings.
+        (Get-Content -Raw (Join-Path $out 'tokenizer_config.json') | ConvertFrom-Json).eos_token | Should -Be '</s>'
+
+        # Saved first, the vector still knows where it came from.
+        $saved = Join-Path $TestDrive 'quiet-vector.safetensors'
+        Get-LoraVector $Adapter -Base $trio.Base | Export-SafeTensor $saved
+        $warnings = & { Get-SafeTensor $saved | Add-ChatVector -Model $trio.Base | Export-SafeTensor (Join-Path $TestDrive 'quiet-saved') } 3>&1
+        @($warnings) | Should -BeNullOrEmpty
+
+        $bare = Join-Path $TestDrive 'chat-without-tokenizer'
+        Copy-Item -Recurse $trio.Chat $bare
+        Remove-Item (Join-Path $bare 'tokenizer_config.json')
+        $warnings = & { Get-ChatVector -Base $trio.Base -Chat $bare | Add-ChatVector -Model $trio.Base | Export-SafeTensor (Join-Path $TestDrive 'loud') } 3>&1
+        "$warnings" | Should -BeLike '*chat-without-tokenizer has no chat_template or eos_token in tokenizer_config.json*'
     }
 }
 

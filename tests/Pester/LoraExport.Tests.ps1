@@ -1,6 +1,7 @@
 # Export-LoraAdapter end to end, as a user runs it: what the folder holds (read back by the test kit's own reader),
 # the weight change scaling·B·A recomputed here against chat − base, selection, embedding and norm modes, a
-# vocabulary mismatch, a saved vector, -Verbose's kept energies, -WhatIf, -Force and the errors.
+# vocabulary mismatch, a saved vector, -Verbose's kept energies, -WhatIf, -Force and the errors; and read back by
+# Get-LoraVector: the vector itself at full rank, the best rank-r error at rank r.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     $script:trio = New-TestTrio -Root (Join-Path $TestDrive 'trio')
@@ -161,5 +162,61 @@ Describe 'Export-LoraAdapter writes a PEFT adapter from a vector' -Tag 'LoraExpo
         $record.FullyQualifiedErrorId | Should -Be 'InvalidArgument,ChatVector.PowerShell.Cmdlets.ExportLoraAdapterCommand'
         $record.Exception.Message | Should -BeLike $Message
         $out | Should -Not -Exist
+    }
+}
+
+Describe 'Export-LoraAdapter then Get-LoraVector' -Tag 'LoraExport', 'Lora' {
+    BeforeAll {
+        # A fine-tune a few bf16 steps from its base, as a chat model is: a small vector of full rank in every weight.
+        $script:root = Join-Path $TestDrive 'round-trip'
+        $script:tunedBase = Join-Path $root 'base'
+        $script:tuned = Join-Path $root 'tuned'
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 21 }).Write($tunedBase)
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 22; FineTuneOfSeed = 21 }).Write($tuned)
+        $vectorFile = Join-Path $root 'vector.safetensors'
+        Get-ChatVector -Base $tunedBase -Chat $tuned | Export-SafeTensor $vectorFile
+        $script:vector = Read-IndependentTensors $vectorFile
+        $script:float32Step = [math]::Pow(2, -23)
+    }
+
+    It 'at full rank gives back every tensor of the vector to float32 rounding' {
+        $adapter = Join-Path $root 'full'
+        Get-ChatVector -Base $tunedBase -Chat $tuned | Export-LoraAdapter $adapter -Rank 16 -EmbeddingMode Lora -NormMode ModulesToSave
+        $readBack = Join-Path $root 'full-vector.safetensors'
+        Get-LoraVector $adapter -Base $tunedBase | Export-SafeTensor $readBack
+        $lora = Read-IndependentTensors $readBack
+
+        @($lora.Keys | Sort-Object) | Should -Be @($vector.Keys | Sort-Object)
+        foreach ($name in $vector.Keys) {
+            $expected = $vector[$name]; $actual = $lora[$name]
+            $actual.Count | Should -Be $expected.Count -Because $name
+            $norm = [math]::Sqrt(($expected | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
+            $norm | Should -BeGreaterThan 0 -Because "the fine-tune changed $name"
+            # B·A in float32 from float32 factors: each element within a few float32 steps of the vector's size.
+            $worst = 0.0
+            for ($i = 0; $i -lt $expected.Count; $i++) { $worst = [math]::Max($worst, [math]::Abs($actual[$i] - $expected[$i])) }
+            $worst | Should -BeLessOrEqual (16 * $float32Step * $norm) -Because $name
+        }
+    }
+
+    It 'at rank r the merged model misses the vector by exactly the singular values left out' {
+        $rank = 4
+        $adapter = Join-Path $root 'rank4'
+        $mlp = 'model.layers.0.mlp.*'
+        Get-ChatVector -Base $tunedBase -Chat $tuned -Name $mlp | Export-LoraAdapter $adapter -Rank $rank
+        $merged = Join-Path $root 'rank4-merged'
+        Get-LoraVector $adapter -Base $tunedBase | Add-ChatVector -Model $tunedBase -DType F32 | Export-SafeTensor $merged
+        $mergedValues = Read-IndependentTensors $merged
+        $baseValues = Read-IndependentTensors $tunedBase
+        foreach ($name in 'model.layers.0.mlp.gate_proj.weight', 'model.layers.0.mlp.up_proj.weight', 'model.layers.0.mlp.down_proj.weight') {
+            $v = $vector[$name]
+            $shape = if ($name -like '*down_proj*') { 16, 24 } else { 24, 16 }
+            $squared = [ChatVector.TestKit.Independent.Float64Spectrum]::SquaredSingularValues([double[]]$v, $shape[0], $shape[1])
+            $optimal = [math]::Sqrt([ChatVector.TestKit.Independent.Float64Spectrum]::Tail($squared, $rank))
+            $error2 = 0.0
+            for ($i = 0; $i -lt $v.Count; $i++) { $e = $mergedValues[$name][$i] - $baseValues[$name][$i] - $v[$i]; $error2 += $e * $e }
+            [math]::Sqrt($error2) | Should -BeGreaterThan ($optimal * (1 - 1e-3)) -Because $name
+            [math]::Sqrt($error2) | Should -BeLessThan ($optimal * (1 + 1e-3)) -Because $name
+        }
     }
 }

@@ -64,12 +64,17 @@ public sealed class LoraAdapter
 
     /// <summary>
     /// Where vectors of this adapter come from: the model it was trained on and the adapter folder, with the chat template
-    /// and eos token of a tokenizer saved beside the adapter (as trainers often do), for the merged model's tokenizer.
+    /// and eos token of a tokenizer saved beside the adapter (as trainers often do), for the merged model's tokenizer. An
+    /// adapter without tokenizer_config.json (the usual case) expects none: the merged model keeps its own, without a warning.
     /// </summary>
     public VectorProvenance ProvenanceOn(StoredModel @base)
     {
         var sideFiles = new ModelSideFiles(Path, Directory.GetFiles(Path).Where(f => !f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList());
-        return new VectorProvenance(@base.Path, Path, sideFiles.ChatTemplateJson, sideFiles.EosToken) { EosTokenIdJson = sideFiles.EosTokenIdJson };
+        return new VectorProvenance(@base.Path, Path, sideFiles.ChatTemplateJson, sideFiles.EosToken)
+        {
+            EosTokenIdJson = sideFiles.EosTokenIdJson,
+            ExpectsTokenizerSettings = System.IO.File.Exists(sideFiles.PathOf(ModelSideFiles.TokenizerConfig)),
+        };
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Lora;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -8,7 +9,9 @@ namespace ChatVector.Core.LoraExport;
 /// The keys of a PEFT <c>adapter_config.json</c> an extracted adapter sets. Scaling is 1 everywhere: <c>r</c> and
 /// <c>lora_alpha</c> are the largest rank written, and every module written at a smaller rank gets that rank as both
 /// its <c>rank_pattern</c> and its <c>alpha_pattern</c> entry (keys are full module names, which PEFT matches
-/// against the end of a module's name).
+/// against the end of a module's name). What it writes is what <see cref="LoraAdapterConfig.Read"/> reads back: the file
+/// name and the PEFT type are that reader's, and its matching rules (a target by its last dotted parts, a pattern key at
+/// the end of a module name) are the ones the names written here rely on.
 /// </summary>
 public sealed record AdapterConfig(
     int Rank,
@@ -17,7 +20,7 @@ public sealed record AdapterConfig(
     IReadOnlyList<string> ModulesToSave,
     string? BaseModelPath)
 {
-    public const string FileName = "adapter_config.json";
+    public const string FileName = LoraAdapterConfig.FileName;
 
     /// <summary>The config for modules written at the given ranks (module name → rank), with whole modules saved beside them.</summary>
     public static AdapterConfig For(IReadOnlyDictionary<string, int> moduleRanks, IReadOnlyList<string> modulesToSave, string? baseModelPath)
@@ -37,7 +40,7 @@ public sealed record AdapterConfig(
         var rankPattern = new JObject(RankPattern.Select(p => new JProperty(p.Key, p.Value)));
         var config = new JObject
         {
-            ["peft_type"] = "LORA",
+            ["peft_type"] = LoraAdapterConfig.LoraPeftType,
             ["task_type"] = "CAUSAL_LM",
             ["base_model_name_or_path"] = BaseModelPath,
             ["r"] = Rank,

@@ -9,6 +9,8 @@ using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
+// PEFT's tensor names have one owner, the reader's side: what is written here is what Get-LoraVector parses.
+using PeftNames = ChatVector.Core.Lora.LoraTensorNames;
 
 namespace ChatVector.Core.LoraExport;
 
@@ -39,17 +41,16 @@ public static class LoraExporter
     public const string KeptEnergyKey = "chatvector.lora.kept_energy";
     /// <summary>Metadata key naming how the factors were found.</summary>
     public const string SvdKey = "chatvector.lora.svd";
-    private const string Prefix = "base_model.model.";
     private const int ChunkElements = 1 << 20;
     private const string ScratchFileName = ".factors.scratch";
 
-    /// <summary>The adapter's tensor names for a factored module.</summary>
+    /// <summary>The adapter's tensor names for a factored module, as Get-LoraVector's reader parses them (<see cref="PeftNames"/>).</summary>
     public static (string A, string B) FactorNames(string module, LoraTensorKind kind) => kind == LoraTensorKind.LoraEmbedding
-        ? ($"{Prefix}{module}.lora_embedding_A", $"{Prefix}{module}.lora_embedding_B")
-        : ($"{Prefix}{module}.lora_A.weight", $"{Prefix}{module}.lora_B.weight");
+        ? (PeftNames.EmbeddingA(module), PeftNames.EmbeddingB(module))
+        : (PeftNames.LinearA(module), PeftNames.LinearB(module));
 
     /// <summary>The adapter's tensor name of a whole tensor in modules_to_save.</summary>
-    public static string WholeName(string tensorName) => Prefix + tensorName;
+    public static string WholeName(string tensorName) => PeftNames.Whole(tensorName);
 
     public static LoraExportOutcome Export(LoraExportRequest request, IReadOnlyList<LoraPlanItem> plan, ComputeContext context, Action<LoraProgress>? progress = null)
     {

@@ -104,7 +104,7 @@ public static class MergePlanner
     }
 
     private static List<string> TemplateWarnings(MergeRecipe recipe) =>
-        recipe.TemplateOrigin is { HasTokenizerSettings: false } source
+        recipe.TemplateOrigin is { LacksExpectedTokenizerSettings: true } source
             ? [$"{source.ChatModel} has no chat_template or eos_token in tokenizer_config.json; the output keeps the model's."]
             : [];
 

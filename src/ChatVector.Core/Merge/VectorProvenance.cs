@@ -23,9 +23,10 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
     private const string EosTokenKey = Prefix + "eos_token";
     private const string SkippedKey = Prefix + "skipped";
     private const string EosTokenIdKey = Prefix + "eos_token_id";
+    private const string ChatWithoutTokenizerKey = Prefix + "chat_without_tokenizer";
 
     /// <summary>Every key <see cref="ToMetadata"/> may write: what an output made from a saved vector carries (see Export/CarriedMetadata).</summary>
-    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, EosTokenIdKey, SparsifyProvenance.MetadataKey];
+    public static readonly IReadOnlyList<string> MetadataKeys = [KindKey, BaseKey, ChatKey, ChatTemplateKey, EosTokenKey, SkippedKey, EosTokenIdKey, ChatWithoutTokenizerKey, SparsifyProvenance.MetadataKey];
 
     /// <summary>Tensors paired by name but left out of the vector (-SkipMismatched), each with the reason.</summary>
     public IReadOnlyList<string> SkippedTensors { get; init; } = [];
@@ -42,6 +43,16 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
 
     /// <summary>True when the chat model's tokenizer config gave a chat template or an eos token.</summary>
     public bool HasTokenizerSettings => ChatTemplateJson is not null || EosToken is not null;
+
+    /// <summary>
+    /// False when the chat side ships no tokenizer by design (a LoRA adapter without tokenizer_config.json, as adapters
+    /// normally are): the output keeps the model's tokenizer settings, and their absence is not worth a warning. A chat
+    /// model without them is: it was expected to bring its template.
+    /// </summary>
+    public bool ExpectsTokenizerSettings { get; init; } = true;
+
+    /// <summary>True when the output keeps the model's tokenizer settings because the chat model unexpectedly has none.</summary>
+    public bool LacksExpectedTokenizerSettings => ExpectsTokenizerSettings && !HasTokenizerSettings;
 
     /// <summary>Reads the chat template and eos token from the chat model's tokenizer_config.json, the eos ids from its generation_config.json.</summary>
     public static VectorProvenance FromModels(StoredModel? @base, StoredModel chat)
@@ -64,6 +75,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
         if (SkippedTensors.Count > 0) metadata[SkippedKey] = new JArray(SkippedTensors).ToString(Formatting.None);
         if (Sparsification is not null) metadata[SparsifyProvenance.MetadataKey] = Sparsification;
         if (EosTokenIdJson is not null) metadata[EosTokenIdKey] = EosTokenIdJson;
+        if (!ExpectsTokenizerSettings) metadata[ChatWithoutTokenizerKey] = "true";
         return metadata;
     }
 
@@ -81,6 +93,7 @@ public sealed record VectorProvenance(string BaseModel, string ChatModel, string
             SkippedTensors = metadata.TryGetValue(SkippedKey, out var skipped) ? ParseSkipped(skipped) : [],
             Sparsification = metadata.GetValueOrDefault(SparsifyProvenance.MetadataKey),
             EosTokenIdJson = metadata.TryGetValue(EosTokenIdKey, out var eosId) ? ParseEosTokenId(eosId) : null,
+            ExpectsTokenizerSettings = metadata.GetValueOrDefault(ChatWithoutTokenizerKey) != "true",
         };
     }
 

@@ -45,7 +45,7 @@ public sealed partial class LayerDependencyTests
         ("Validation", ["IO", "Format", "Models", "Integrity"]),
         ("Statistics", ["Format", "Models", "Tensors", "Merge", Libtorch]),
         ("Inference", ["Settings", "Models", "Tensors", "Runtime", "Tokenization", Libtorch]),
-        ("LoraExport", ["IO", "Format", "Models", "Tensors", "Sparsify", "Merge", "Export", Libtorch]),
+        ("LoraExport", ["IO", "Format", "Models", "Tensors", "Sparsify", "Merge", "Lora", "Export", Libtorch]),
     ];
 
     /// <summary>

@@ -1,10 +1,10 @@
-namespace ChatVector.Core.Tests.LoraExport;
+namespace ChatVector.TestKit.Independent;
 
 /// <summary>
 /// The expectation's own SVD, by another route than the code under test: the squared singular values of a
 /// row-major matrix as the eigenvalues of its smaller Gram matrix, by cyclic Jacobi rotations in float64.
 /// </summary>
-internal static class Float64Spectrum
+public static class Float64Spectrum
 {
     /// <summary>σᵢ², descending.</summary>
     public static double[] SquaredSingularValues(double[] matrix, int rows, int columns)
