@@ -62,7 +62,8 @@ internal sealed class DellaDrop : ISparsifyRule
             for (int rowStart = 0; rowStart < values.Length; rowStart += m)
             {
                 var row = values.Slice(rowStart, m);
-                for (int j = 0; j < m; j++) keys[j] = MagnitudeOrder.Key(float.CreateTruncating(row[j]));
+                if (typeof(T) == typeof(float)) MagnitudeOrder.Keys(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(row), keys.AsSpan(0, m)); // SIMD
+                else for (int j = 0; j < m; j++) keys[j] = MagnitudeOrder.Key(float.CreateTruncating(row[j]));
                 ranker.Rank(keys.AsSpan(0, m), ranks.AsSpan(0, m));
                 _random.Bits53Run(rowsStart + rowStart, draws.AsSpan(0, m));
                 RankKeepKernel.Apply(row, ranks, draws, thresholds, _options.Rescale ? probabilities : null);
