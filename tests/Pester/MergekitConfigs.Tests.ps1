@@ -306,3 +306,34 @@ Describe 'Merge-ChatVector: the same methods as a pipeline step' -Tag 'Merge', '
         "$($problems | Where-Object { $_.FullyQualifiedErrorId -like 'MergeProblem,*' })" | Should -Match "no parameter 'select_top'.*select_topk"
     }
 }
+
+Describe 'Add-ChatVector -Lambda: mergekit''s lambda in the pipeline' -Tag 'Merge', 'Mergekit' {
+    BeforeAll { function Model([string] $Name) { Join-Path $root $Name } }
+
+    It 'scales the mix before it is added: base + lambda · Σ w·(x − base), computed here in float64, and recorded' {
+        $out = Join-Path $TestDrive 'lambda-sum'
+        @(Get-ChatVector (Model base) (Model model_a) -Ratio 0.6; Get-ChatVector (Model base) (Model model_b) -Ratio 0.4) |
+            Add-ChatVector -Model (Model base) -Lambda 0.5 | Export-SafeTensor $out
+        $expected = @{}
+        foreach ($name in $values.base.Keys) {
+            $b = $values.base[$name]; $a = $values.model_a[$name]; $c = $values.model_b[$name]
+            $expected[$name] = [double[]]@(for ($i = 0; $i -lt $b.Length; $i++) { $b[$i] + 0.5 * (0.6 * ($a[$i] - $b[$i]) + 0.4 * ($c[$i] - $b[$i])) })
+        }
+        Assert-Close $out $expected $Bf16Ulp
+        $file = Get-ChildItem $out -Filter '*.safetensors' | Select-Object -First 1
+        $recipe = ([ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName)).Metadata['chatvector.recipe'] | ConvertFrom-Json
+        $recipe.lambda | Should -Be 0.5
+    }
+
+    It 'gives the bytes of a ties config with lambda 0.7 when the pipeline is the same TIES' {
+        $config = Join-Path $root 'ties-lambda.yml'
+        (Get-Content (Join-Path $root 'tb-ties.yml') -Raw) -replace '(?m)^parameters:\r?\n', "parameters:`n  lambda: 0.7`n" | Set-Content $config
+        $out = Join-Path $TestDrive 'lambda-ties'
+        @(Get-ChatVector (Model model_c) (Model model_a) -Ratio 0.6; Get-ChatVector (Model model_c) (Model model_b) -Ratio 0.4) |
+            Limit-ChatVector -Density 0.3 -Method Magnitude |
+            Add-ChatVector -Model (Model model_c) -Consensus Sum -Normalize -Lambda 0.7 | Export-SafeTensor $out
+        $fromConfig = Read-IndependentBytes (Invoke-Config 'ties-lambda.yml')
+        $fromPipeline = Read-IndependentBytes $out
+        foreach ($name in $fromConfig.Keys) { [Linq.Enumerable]::SequenceEqual($fromPipeline[$name], $fromConfig[$name]) | Should -BeTrue -Because $name }
+    }
+}

@@ -99,6 +99,7 @@ public static class MergePlanner
         {
             Consensus = request.Mix.Consensus,
             Normalize = request.Mix.Normalize,
+            Lambda = request.Mix.Lambda,
             SpecialTokens = specialRows?.Tokens ?? [],
         };
     }

@@ -34,6 +34,9 @@ public sealed record MergeRecipe(
     /// <summary>Whether the mix was divided by the kept (or all) ratios' sum (<c>-Normalize</c>).</summary>
     public bool Normalize { get; init; }
 
+    /// <summary>mergekit's <c>lambda</c>: the mix's scale before it is added (<c>-Lambda</c>; 1 leaves it as it is).</summary>
+    public double Lambda { get; init; } = 1.0;
+
     /// <summary>The mergekit method that merged the vectors (<c>Merge-ChatVector</c>), or null for the chat-vector sum (<c>Add-ChatVector</c>).</summary>
     public string? Method { get; init; }
 
@@ -71,6 +74,7 @@ public sealed record MergeRecipe(
             ["chat_template_from"] = TemplateOrigin?.ChatModel,
             ["skipped"] = new JArray(SkippedTensors),
         };
+        if (Lambda != 1.0) json["lambda"] = Lambda; // only when set: recipes without it read as before
         if (MethodParameters is not null) json["parameters"] = MethodParameters;
         return json.ToString(Formatting.None);
     }
@@ -128,6 +132,7 @@ public sealed record MergeRecipe(
         var normalize = !Normalize ? ""
             : Consensus == ConsensusMethod.None ? "; divided by the sum of the ratios"
             : "; divided by the sum of the kept contributions' ratios";
-        return consensus + normalize;
+        var scale = Lambda == 1.0 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the mix multiplied by lambda {Lambda}");
+        return consensus + normalize + scale;
     }
 }

@@ -52,6 +52,11 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
     [Parameter]
     public SwitchParameter Normalize { get; set; }
 
+    /// <summary>mergekit's lambda: the mix (after consensus and normalizing) is multiplied by it before it is added (1 by default).</summary>
+    [Parameter]
+    [ValidateRange(-1000.0, 1000.0)]
+    public double Lambda { get; set; } = 1.0;
+
     /// <summary>The chat model to take special-token rows from (default: the last vector's chat model).</summary>
     [Parameter]
     public string? ChatModel { get; set; }
@@ -84,7 +89,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 DType is null ? null : Enum.Parse<DType>(DType),
                 OpenOptional(ChatModel, nameof(ChatModel)),
                 OpenOptional(ChatTemplateFrom, nameof(ChatTemplateFrom)),
-                new MixOptions(Enum.Parse<ConsensusMethod>(Consensus, ignoreCase: true), Normalize.IsPresent),
+                new MixOptions(Enum.Parse<ConsensusMethod>(Consensus, ignoreCase: true), Normalize.IsPresent, Lambda),
                 SpecialToken ?? []);
             plan = MergePlanner.Plan(request);
         }
