@@ -272,6 +272,23 @@ Describe 'Merge-ChatVector: the same methods as a pipeline step' -Tag 'Merge', '
         Assert-Close $out $expected $Bf16Ulp
     }
 
+    It 'counts a model without a tensor''s vector as zeros there (one Get-ChatVector of some tensors only), as Add-ChatVector''s sum does' {
+        $partial = Join-Path $TestDrive 'pipe-partial'
+        $summed = Join-Path $TestDrive 'add-partial'
+        $vectors = { @(Get-ChatVector (Model base) (Model model_a) -Name 'model.layers.0.*' -Ratio 0.6; Get-ChatVector (Model base) (Model model_b) -Ratio 0.4) }
+        & $vectors | Merge-ChatVector task_arithmetic -Model (Model base) | Export-SafeTensor $partial
+        & $vectors | Add-ChatVector -Model (Model base) | Export-SafeTensor $summed
+        $expected = Read-IndependentBytes $summed
+        $actual = Read-IndependentBytes $partial
+        foreach ($name in $expected.Keys) { [Linq.Enumerable]::SequenceEqual($actual[$name], $expected[$name]) | Should -BeTrue -Because $name }
+        # And the layer-0 tensors did get model_a's share: they differ from model_b's alone.
+        $onlyB = Join-Path $TestDrive 'add-only-b'
+        Get-ChatVector (Model base) (Model model_b) -Ratio 0.4 | Add-ChatVector -Model (Model base) | Export-SafeTensor $onlyB
+        $b = Read-IndependentBytes $onlyB
+        [Linq.Enumerable]::SequenceEqual($actual['model.layers.0.mlp.up_proj.weight'], $b['model.layers.0.mlp.up_proj.weight']) | Should -BeFalse
+        [Linq.Enumerable]::SequenceEqual($actual['model.layers.1.mlp.up_proj.weight'], $b['model.layers.1.mlp.up_proj.weight']) | Should -BeTrue
+    }
+
     It 'records the method and its checked parameters in the shards'' recipe and the model card' {
         $out = Join-Path $TestDrive 'pipe-recipe'
         Get-ChatVector (Model model_a) (Model model_b) | Merge-ChatVector slerp (Model model_a) -Parameter @{ t = 0.25 } | Export-SafeTensor $out
