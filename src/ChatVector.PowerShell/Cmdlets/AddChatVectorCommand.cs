@@ -99,16 +99,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
             return;
         }
         if (_vectors.Count == 0) WriteWarning($"No vector arrived on the pipeline: every tensor of {model.Path} passes through unchanged.");
-        foreach (var note in plan.Notes) WriteVerbose(note);
-        foreach (var warning in plan.Warnings) WriteWarning(warning);
-        if (plan.UnusedVectors.Count > 0)
-            WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {model.Path} and are not added: {string.Join(", ", plan.UnusedVectors.Take(10))}");
-        if (plan.Problems.Count > 0)
-        {
-            foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, model.Path));
-            ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
-                $"{plan.Problems.Count} problem(s) stop the merge into {model.Path} (see the errors above); nothing was emitted.", model.Path));
-        }
+        ReportPlan(plan, model.Path, "not added", "merge");
         var context = Inheritance.ForMerge(plan, model);
         WriteVerbose($"{plan.Outputs.Count(o => o is MergedTensor)} of {plan.Outputs.Count} tensors get a vector; the others pass through unchanged.");
         foreach (var output in plan.Outputs)

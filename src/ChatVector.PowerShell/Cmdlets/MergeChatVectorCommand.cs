@@ -71,15 +71,7 @@ public sealed class MergeChatVectorCommand : ChatVectorCmdlet
             ThrowTerminatingError(Errors.From(e, Model));
             return;
         }
-        foreach (var note in plan.Notes) WriteVerbose(note);
-        if (plan.UnusedVectors.Count > 0)
-            WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {model.Path} and are not merged: {string.Join(", ", plan.UnusedVectors.Take(10))}");
-        if (plan.Problems.Count > 0)
-        {
-            foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, model.Path));
-            ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
-                $"{plan.Problems.Count} problem(s) stop the {Method} merge into {model.Path} (see the errors above); nothing was emitted.", model.Path));
-        }
+        ReportPlan(plan, model.Path, "not merged", $"{Method} merge");
         var context = Inheritance.ForMerge(plan, model);
         foreach (var output in plan.Outputs)
             WriteObject(new TensorHandle(output, output is Core.Tensors.StoredTensorSource ? TensorKind.Stored : TensorKind.Merged, context, model: model.Path));

@@ -153,6 +153,24 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     /// no device asked for) libtorch is not loaded at all; otherwise it is loaded and the device checked
     /// here, so a bad device is one clear error before any work.
     /// </summary>
+    /// <summary>
+    /// A merge plan's notes (verbose), warnings, and vectors with no tensor in the model; then, when it has problems, one
+    /// error each and a terminating error: nothing is emitted. Shared by the cmdlets that plan a merge into a model.
+    /// </summary>
+    /// <param name="unusedOutcome">What happens to a vector without a tensor of its name ("not added").</param>
+    /// <param name="merge">The merge's name in the terminating error ("merge", "slerp merge").</param>
+    protected void ReportPlan(ChatVector.Core.Merge.MergePlan plan, string modelPath, string unusedOutcome, string merge)
+    {
+        foreach (var note in plan.Notes) WriteVerbose(note);
+        foreach (var warning in plan.Warnings) WriteWarning(warning);
+        if (plan.UnusedVectors.Count > 0)
+            WriteWarning($"{plan.UnusedVectors.Count} vector tensor(s) have no tensor of that name in {modelPath} and are {unusedOutcome}: {string.Join(", ", plan.UnusedVectors.Take(10))}");
+        if (plan.Problems.Count == 0) return;
+        foreach (var problem in plan.Problems) WriteError(Errors.Problem("MergeProblem", ErrorCategory.InvalidData, problem, modelPath));
+        ThrowTerminatingError(Errors.Problem("MergeNotPossible", ErrorCategory.InvalidData,
+            $"{plan.Problems.Count} problem(s) stop the {merge} into {modelPath} (see the errors above); nothing was emitted.", modelPath));
+    }
+
     protected ComputeContext CreateComputeContext(string? device, bool loadNow = true)
     {
         try
