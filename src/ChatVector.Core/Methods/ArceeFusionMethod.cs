@@ -1,5 +1,6 @@
 using ChatVector.Core.Kernels;
 using ChatVector.Core.Sparsify;
+using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Methods;
 
@@ -46,16 +47,19 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
         }
         double[] kl = statistics[1..];
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
-        var points = ExactSelection.Select(pass.ElementCount, positions, (start, count) =>
+        var points = ExactSelection.Select(pass.ElementCount, positions, (start, keys) =>
         {
-            var keys = new uint[count];
-            int written = 0;
-            pass.Read(start, count, chunk =>
+            var importances = ScratchArrays<float>.Rent(keys.Length);
+            try
             {
-                for (int e = 0; e < chunk.Length; e++) keys[written++] = MagnitudeOrder.Key(Importance(chunk, e, kl, m));
-            });
-            return keys;
-        }, pass.ChunkElements);
+                pass.Read(start, keys.Length, chunk => Importances(chunk, kl, m, importances));
+                MagnitudeOrder.Keys(importances.AsSpan(0, keys.Length), keys);
+            }
+            finally
+            {
+                ScratchArrays<float>.Return(importances);
+            }
+        }, pass.ChunkElements, parallelism: 1);
         float Quantile(double q) => BitConverter.UInt32BitsToSingle(points[Array.IndexOf(positions, (long)(q * (pass.ElementCount - 1)))].Key);
         statistics[0] = Quantile(0.5) + 1.5f * (Quantile(0.75) - Quantile(0.25));
         return statistics;
@@ -86,15 +90,30 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
         return divergence;
     }
 
-    private static float Importance(ChunkValues chunk, int e, ReadOnlySpan<double> kl, long rowLength) =>
-        (float)(Math.Abs(chunk.Vector(0)[e]) * kl[(int)((chunk.FirstElement + e) / rowLength)]);
+    /// <summary>
+    /// Each element's importance, |δ| times its row's KL, into <paramref name="importances"/>: a row's run of elements at a
+    /// time, so the row is found once per run, not by a division per element.
+    /// </summary>
+    private static void Importances(ChunkValues chunk, ReadOnlySpan<double> kl, long rowLength, Span<float> importances)
+    {
+        var delta = chunk.Vector(0);
+        for (int start = 0; start < chunk.Length;)
+        {
+            long row = (chunk.FirstElement + start) / rowLength;
+            int end = (int)Math.Min(chunk.Length, (row + 1) * rowLength - chunk.FirstElement);
+            double divergence = kl[(int)row];
+            for (int e = start; e < end; e++) importances[e] = (float)(Math.Abs(delta[e]) * divergence);
+            start = end;
+        }
+    }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         float threshold = (float)statistics[0];
-        long m = RowLength(inputs);
-        var kl = statistics[1..];
-        for (int e = 0; e < chunk.Length; e++)
-            output[e] = Importance(chunk, e, kl, m) >= threshold ? chunk.Base[e] + chunk.Vector(0)[e] : chunk.Base[e];
+        // The importances go into the output first, each then replaced by the element's value.
+        Importances(chunk, statistics[1..], RowLength(inputs), output);
+        var x0 = chunk.Base;
+        var delta = chunk.Vector(0);
+        for (int e = 0; e < chunk.Length; e++) output[e] = output[e] >= threshold ? x0[e] + delta[e] : x0[e];
     }
 }

@@ -20,17 +20,25 @@ public sealed class GramSpace
 
     public int N { get; }
 
-    /// <summary>The statistics a chunk adds: the N×N products of the tensors' values, row by row.</summary>
-    public static void Accumulate(IReadOnlyList<float[]> values, int length, Span<double> sums)
+    /// <summary>
+    /// The statistics a chunk adds: the N×N products of the tensors' values, row by row. The tensors are the chunk's
+    /// vectors, or with <paramref name="plusBase"/> base + each vector (a model's values, rounded to float32 as stored),
+    /// formed per element rather than held in arrays of their own.
+    /// </summary>
+    public static void Accumulate(ChunkValues chunk, bool plusBase, Span<double> sums)
     {
-        int n = values.Count;
+        int n = chunk.VectorCount;
+        var @base = chunk.Base;
         for (int i = 0; i < n; i++)
             for (int j = i; j < n; j++)
             {
+                var a = chunk.Vector(i);
+                var b = chunk.Vector(j);
                 double sum = 0;
-                var a = values[i];
-                var b = values[j];
-                for (int e = 0; e < length; e++) sum += (double)a[e] * b[e];
+                if (plusBase)
+                    for (int e = 0; e < a.Length; e++) sum += (double)(@base[e] + a[e]) * (@base[e] + b[e]);
+                else
+                    for (int e = 0; e < a.Length; e++) sum += (double)a[e] * b[e];
                 sums[i * n + j] += sum;
                 if (j != i) sums[j * n + i] += sum;
             }

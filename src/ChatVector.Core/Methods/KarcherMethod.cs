@@ -24,21 +24,7 @@ public sealed class KarcherMethod : ElementwiseMethod
     public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count * inputs.Vectors.Count;
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) =>
-        GramSpace.Accumulate(Models(chunk), chunk.Length, sums);
-
-    /// <summary>Each model's values over the chunk: base + δ, in float32 as stored.</summary>
-    private static List<float[]> Models(ChunkValues chunk)
-    {
-        var models = new List<float[]>(chunk.VectorCount);
-        for (int m = 0; m < chunk.VectorCount; m++)
-        {
-            var x = new float[chunk.Length];
-            var delta = chunk.Vector(m);
-            for (int i = 0; i < chunk.Length; i++) x[i] = chunk.Base[i] + delta[i];
-            models.Add(x);
-        }
-        return models;
-    }
+        GramSpace.Accumulate(chunk, plusBase: true, sums); // each model is base + δ
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {

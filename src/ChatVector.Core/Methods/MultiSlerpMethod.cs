@@ -23,7 +23,7 @@ public sealed class MultiSlerpMethod : ElementwiseMethod
     public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count * inputs.Vectors.Count;
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) =>
-        GramSpace.Accumulate(Enumerable.Range(0, chunk.VectorCount).Select(i => chunk.Vector(i).ToArray()).ToList(), chunk.Length, sums);
+        GramSpace.Accumulate(chunk, plusBase: false, sums);
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
