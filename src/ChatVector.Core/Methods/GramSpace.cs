@@ -29,6 +29,11 @@ public sealed class GramSpace
     {
         int n = chunk.VectorCount;
         var @base = chunk.Base;
+        if (n is 2 or 3)
+        {
+            AccumulateTogether(chunk, plusBase, sums);
+            return;
+        }
         for (int i = 0; i < n; i++)
             for (int j = i; j < n; j++)
             {
@@ -42,6 +47,49 @@ public sealed class GramSpace
                 sums[i * n + j] += sum;
                 if (j != i) sums[j * n + i] += sum;
             }
+    }
+
+    /// <summary>
+    /// <see cref="Accumulate"/> for two or three tensors: every product sum in one walk over the elements, each in a
+    /// register of its own, so that the sums' additions (one chain each, in element order as before) overlap instead of
+    /// running one sum after another.
+    /// </summary>
+    private static void AccumulateTogether(ChunkValues chunk, bool plusBase, Span<double> sums)
+    {
+        int n = chunk.VectorCount;
+        var @base = chunk.Base;
+        var a = chunk.Vector(0);
+        var b = chunk.Vector(1);
+        var c = n == 3 ? chunk.Vector(2) : b;
+        double aa = 0, ab = 0, bb = 0, ac = 0, bc = 0, cc = 0;
+        for (int e = 0; e < a.Length; e++)
+        {
+            float x = plusBase ? @base[e] + a[e] : a[e], y = plusBase ? @base[e] + b[e] : b[e], z = plusBase ? @base[e] + c[e] : c[e];
+            aa += (double)x * x;
+            ab += (double)x * y;
+            bb += (double)y * y;
+            if (n == 3)
+            {
+                ac += (double)x * z;
+                bc += (double)y * z;
+                cc += (double)z * z;
+            }
+        }
+        AddPair(sums, n, 0, 0, aa);
+        AddPair(sums, n, 0, 1, ab);
+        AddPair(sums, n, 1, 1, bb);
+        if (n == 3)
+        {
+            AddPair(sums, n, 0, 2, ac);
+            AddPair(sums, n, 1, 2, bc);
+            AddPair(sums, n, 2, 2, cc);
+        }
+    }
+
+    private static void AddPair(Span<double> sums, int n, int i, int j, double sum)
+    {
+        sums[i * n + j] += sum;
+        if (j != i) sums[j * n + i] += sum;
     }
 
     /// <summary>The i-th tensor itself.</summary>

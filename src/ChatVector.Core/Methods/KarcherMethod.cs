@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -29,12 +31,10 @@ public sealed class KarcherMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), (int)inputs.Parameters.Integer("max_iter"), inputs.Parameters.Number("tol"));
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            float sum = 0;
-            for (int j = 0; j < k.Length; j++) sum += k[j] * (chunk.Base[i] + chunk.Vector(j)[i]);
-            output[i] = sum;
-        }
+        // 0 + k₁·x₁ + k₂·x₂ + …, each element's terms added in that order.
+        var sum = output[..chunk.Length];
+        sum.Clear();
+        for (int j = 0; j < k.Length; j++) MethodKernels.AddScaledSum(sum, k[j], chunk.Base, chunk.Vector(j));
     }
 
     /// <summary>The result as Σ kⱼ·xⱼ.</summary>

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -41,6 +43,13 @@ public sealed class ModelStockMethod : ElementwiseMethod
             long group = (chunk.FirstElement + start) / groupLength;
             int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
             var groupSums = sums.Slice((int)group * stride, stride);
+            if (n == 2)
+            {
+                // Both squared norms and the dot product in one walk, each sum in a register, so their chains overlap.
+                (groupSums[0], groupSums[1], groupSums[2]) = AddProducts(groupSums[0], groupSums[1], groupSums[2], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
+                start = end;
+                continue;
+            }
             int pair = n;
             for (int a = 0; a < n; a++)
             {
@@ -50,6 +59,18 @@ public sealed class ModelStockMethod : ElementwiseMethod
             }
             start = end;
         }
+    }
+
+    /// <summary>The sums so far plus a·a, b·b and a·b over the elements, each added one product at a time, in float64.</summary>
+    private static (double AA, double BB, double AB) AddProducts(double aa, double bb, double ab, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        for (int i = 0; i < a.Length; i++)
+        {
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+            ab += (double)a[i] * b[i];
+        }
+        return (aa, bb, ab);
     }
 
     /// <summary><paramref name="sum"/> + x₀·y₀ + x₁·y₁ + …, added one product at a time, in float64.</summary>
@@ -69,25 +90,11 @@ public sealed class ModelStockMethod : ElementwiseMethod
             long group = (chunk.FirstElement + start) / groupLength;
             int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
             float t = Ratio(statistics.Slice((int)group * stride, stride), n);
-            if (n == 2)
-            {
-                var d1 = chunk.Vector(0);
-                var d2 = chunk.Vector(1);
-                for (int i = start; i < end; i++)
-                {
-                    float sum = 0;
-                    sum += x0[i] + d1[i];
-                    sum += x0[i] + d2[i];
-                    output[i] = t * (sum / n) + (1 - t) * x0[i];
-                }
-            }
-            else
-                for (int i = start; i < end; i++)
-                {
-                    float sum = 0;
-                    for (int a = 0; a < n; a++) sum += x0[i] + chunk.Vector(a)[i];
-                    output[i] = t * (sum / n) + (1 - t) * x0[i];
-                }
+            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀.
+            var sum = output[start..end];
+            sum.Clear();
+            for (int a = 0; a < n; a++) MethodKernels.AddSum(sum, x0[start..end], chunk.Vector(a)[start..end]);
+            MethodKernels.PullTowards(sum, t, n, x0[start..end]);
             start = end;
         }
     }

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -28,12 +30,10 @@ public sealed class MultiSlerpMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), inputs);
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            float sum = chunk.Base[i];
-            for (int j = 0; j < k.Length; j++) sum += k[j] * chunk.Vector(j)[i];
-            output[i] = sum;
-        }
+        // base + k₁·δ₁ + k₂·δ₂ + …, each element's terms added in that order.
+        var sum = output[..chunk.Length];
+        chunk.Base.CopyTo(sum);
+        for (int j = 0; j < k.Length; j++) MethodKernels.AddScaled(sum, k[j], chunk.Vector(j));
     }
 
     /// <summary>The result as Σ kⱼ·δⱼ.</summary>

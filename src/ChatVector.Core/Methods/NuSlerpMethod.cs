@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -81,6 +83,12 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         var d1 = chunk.Vector(0);
         var d2 = chunk.Vector(1);
         var grouping = Grouping(inputs);
+        if (grouping.Columns == 0)
+        {
+            var (a, b, divisor) = Weights(statistics[0], statistics[1], statistics[2], t);
+            MethodKernels.AddBlend(x0, d1, a, d2, b, divisor, output[..chunk.Length]);
+            return;
+        }
         int group = -1;
         (float A, float B, float Divisor) weights = default;
         for (int i = 0; i < x0.Length; i++)
