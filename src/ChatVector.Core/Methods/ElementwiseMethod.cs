@@ -115,8 +115,7 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
             : null;
 
     private static bool SameTensor(ITensorSource a, ITensorSource b) =>
-        ReferenceEquals(a, b) || a is StoredTensorSource x && b is StoredTensorSource y
-            && x.Stored.File.Path == y.Stored.File.Path && x.Name == y.Name;
+        ReferenceEquals(a, b) || a is StoredTensorSource x && b is StoredTensorSource y && x.IsSameTensorAs(y);
 
     private IEnumerable<ITensorSource> Inputs => _inputs.Vectors.Select(v => v.Vector).Prepend(_inputs.Base);
 
@@ -186,7 +185,7 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         }
     }
 
-    private bool AllInputsHeld() => StoredInputs().All(input => input.Stored.File.IsHeld(input.Stored.Info));
+    private bool AllInputsHeld() => StoredInputs().All(input => input.IsHeld);
 
     private void WithChunk(long first, int length, ComputeContext context, Action<ChunkValues> use)
     {
