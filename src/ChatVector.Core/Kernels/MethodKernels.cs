@@ -96,6 +96,40 @@ public static class MethodKernels
         for (; i < values.Length; i++) values[i] = t * (values[i] / n) + rest * x0[i];
     }
 
+    /// <summary>
+    /// The population variance of two values per element, as the scalar loop takes it: sum = (0 + a) + b, mean = sum / 2,
+    /// ((0 + (a − mean)²) + (b − mean)²) / 2.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void VarianceOfTwo(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> variances)
+    {
+        Check(a, b, variances);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var two = new Vector<float>(2f);
+            for (; i <= variances.Length - Width; i += Width)
+            {
+                var x = new Vector<float>(a[i..]);
+                var y = new Vector<float>(b[i..]);
+                var mean = (Vector<float>.Zero + x + y) / two;
+                var dx = x - mean;
+                var dy = y - mean;
+                ((Vector<float>.Zero + dx * dx + dy * dy) / two).CopyTo(variances[i..]);
+            }
+        }
+        for (; i < variances.Length; i++)
+        {
+            float sum = 0f;
+            sum += a[i];
+            sum += b[i];
+            float mean = sum / 2, dx = a[i] - mean, dy = b[i] - mean, squares = 0f;
+            squares += dx * dx;
+            squares += dy * dy;
+            variances[i] = squares / 2;
+        }
+    }
+
     private static void Check(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> output)
     {
         if (a.Length != output.Length || b.Length != output.Length)

@@ -92,18 +92,7 @@ public sealed class SceMethod : ElementwiseMethod
         var result = variances.AsSpan(0, chunk.Length);
         if (n == 2)
         {
-            var d1 = chunk.Vector(0);
-            var d2 = chunk.Vector(1);
-            for (int e = 0; e < result.Length; e++)
-            {
-                float sum = 0f;
-                sum += d1[e];
-                sum += d2[e];
-                float mean = sum / n, a = d1[e] - mean, b = d2[e] - mean, squares = 0f;
-                squares += a * a;
-                squares += b * b;
-                result[e] = squares / n;
-            }
+            MethodKernels.VarianceOfTwo(chunk.Vector(0), chunk.Vector(1), result);
             return result;
         }
         for (int e = 0; e < result.Length; e++)
@@ -130,6 +119,33 @@ public sealed class SceMethod : ElementwiseMethod
     private static Selection SelectionOf(ReadOnlySpan<double> statistics) =>
         new(statistics[0] == 0, new OrderPoint((uint)statistics[1], (long)statistics[2]));
 
+    /// <summary><see cref="Formula"/> for two task vectors: the same operations, with the spans and weights read once.</summary>
+    private static void FormulaOfTwo(ChunkValues chunk, ReadOnlySpan<float> variances, Selection selection, float w1, float w2, Span<float> output)
+    {
+        var x0 = chunk.Base;
+        var d1 = chunk.Vector(0);
+        var d2 = chunk.Vector(1);
+        for (int e = 0; e < x0.Length; e++)
+        {
+            if (!selection.Keeps(variances[e], chunk.FirstElement + e))
+            {
+                output[e] = x0[e];
+                continue;
+            }
+            float a = d1[e], b = d2[e], sum = 0f;
+            sum += a;
+            sum += b;
+            float majority = sum >= 0 ? 1f : -1f;
+            float keptA = MathF.Sign(a) == majority ? w1 : 0f, keptB = MathF.Sign(b) == majority ? w2 : 0f;
+            float mixed = 0f, divisor = 0f;
+            mixed += a * keptA;
+            divisor += keptA;
+            mixed += b * keptB;
+            divisor += keptB;
+            output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
+        }
+    }
+
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount;
@@ -139,6 +155,11 @@ public sealed class SceMethod : ElementwiseMethod
             var v = Variances(chunk, variances);
             var selection = SelectionOf(statistics);
             var x0 = chunk.Base;
+            if (n == 2)
+            {
+                FormulaOfTwo(chunk, v, selection, (float)statistics[3], (float)statistics[4], output);
+                return;
+            }
             for (int e = 0; e < chunk.Length; e++)
             {
                 if (!selection.Keeps(v[e], chunk.FirstElement + e))
