@@ -1,5 +1,6 @@
 using ChatVector.Core.Kernels;
 using ChatVector.Core.Sparsify;
+using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Methods;
 
@@ -46,22 +47,28 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
         }
         double[] kl = statistics[1..];
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
-        var points = ExactSelection.Select(pass.ElementCount, positions, (start, count) =>
+        var points = ExactSelection.Select(pass.ElementCount, positions, (start, keys) =>
         {
-            var keys = new uint[count];
-            int written = 0;
-            pass.Read(start, count, chunk =>
+            var importances = ScratchArrays<float>.Rent(keys.Length);
+            try
             {
-                for (int e = 0; e < chunk.Length; e++) keys[written++] = MagnitudeOrder.Key(Importance(chunk, e, kl, m));
-            });
-            return keys;
-        }, pass.ChunkElements);
+                pass.Read(start, keys.Length, chunk => Importances(chunk, kl, m, importances));
+                MagnitudeOrder.Keys(importances.AsSpan(0, keys.Length), keys);
+            }
+            finally
+            {
+                ScratchArrays<float>.Return(importances);
+            }
+        }, pass.ChunkElements, parallelism: 1);
         float Quantile(double q) => BitConverter.UInt32BitsToSingle(points[Array.IndexOf(positions, (long)(q * (pass.ElementCount - 1)))].Key);
         statistics[0] = Quantile(0.5) + 1.5f * (Quantile(0.75) - Quantile(0.25));
         return statistics;
     }
 
-    /// <summary>Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8.</summary>
+    /// <summary>
+    /// Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8. Each
+    /// exponential is taken once and kept for the sums' second walk (the same values and additions as taking it twice).
+    /// </summary>
     private static double RowDivergence(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta)
     {
         double maxP = double.NegativeInfinity, maxQ = double.NegativeInfinity;
@@ -70,31 +77,58 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
             maxP = Math.Max(maxP, x0[j] + delta[j]);
             maxQ = Math.Max(maxQ, x0[j]);
         }
-        double sumP = 0, sumQ = 0;
-        for (int j = 0; j < x0.Length; j++)
+        var expPArray = ScratchArrays<double>.Rent(x0.Length);
+        var expQArray = ScratchArrays<double>.Rent(x0.Length);
+        try
         {
-            sumP += Math.Exp(x0[j] + delta[j] - maxP);
-            sumQ += Math.Exp(x0[j] - maxQ);
+            var expP = expPArray.AsSpan(0, x0.Length);
+            var expQ = expQArray.AsSpan(0, x0.Length);
+            double sumP = 0, sumQ = 0;
+            for (int j = 0; j < x0.Length; j++)
+            {
+                sumP += expP[j] = Math.Exp(x0[j] + delta[j] - maxP);
+                sumQ += expQ[j] = Math.Exp(x0[j] - maxQ);
+            }
+            double divergence = 0;
+            for (int j = 0; j < x0.Length; j++)
+            {
+                double p = expP[j] / sumP + Epsilon;
+                double q = expQ[j] / sumQ + Epsilon;
+                divergence += p * Math.Log(p / q);
+            }
+            return divergence;
         }
-        double divergence = 0;
-        for (int j = 0; j < x0.Length; j++)
+        finally
         {
-            double p = Math.Exp(x0[j] + delta[j] - maxP) / sumP + Epsilon;
-            double q = Math.Exp(x0[j] - maxQ) / sumQ + Epsilon;
-            divergence += p * Math.Log(p / q);
+            ScratchArrays<double>.Return(expPArray);
+            ScratchArrays<double>.Return(expQArray);
         }
-        return divergence;
     }
 
-    private static float Importance(ChunkValues chunk, int e, ReadOnlySpan<double> kl, long rowLength) =>
-        (float)(Math.Abs(chunk.Vector(0)[e]) * kl[(int)((chunk.FirstElement + e) / rowLength)]);
+    /// <summary>
+    /// Each element's importance, |δ| times its row's KL, into <paramref name="importances"/>: a row's run of elements at a
+    /// time, so the row is found once per run, not by a division per element.
+    /// </summary>
+    private static void Importances(ChunkValues chunk, ReadOnlySpan<double> kl, long rowLength, Span<float> importances)
+    {
+        var delta = chunk.Vector(0);
+        for (int start = 0; start < chunk.Length;)
+        {
+            long row = (chunk.FirstElement + start) / rowLength;
+            int end = (int)Math.Min(chunk.Length, (row + 1) * rowLength - chunk.FirstElement);
+            double divergence = kl[(int)row];
+            for (int e = start; e < end; e++) importances[e] = (float)(Math.Abs(delta[e]) * divergence);
+            start = end;
+        }
+    }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         float threshold = (float)statistics[0];
-        long m = RowLength(inputs);
-        var kl = statistics[1..];
-        for (int e = 0; e < chunk.Length; e++)
-            output[e] = Importance(chunk, e, kl, m) >= threshold ? chunk.Base[e] + chunk.Vector(0)[e] : chunk.Base[e];
+        // The importances go into the output first, each then replaced by the element's value.
+        Importances(chunk, statistics[1..], RowLength(inputs), output);
+        var x0 = chunk.Base;
+        var delta = chunk.Vector(0);
+        for (int e = 0; e < chunk.Length; e++) output[e] = output[e] >= threshold ? x0[e] + delta[e] : x0[e];
     }
 }

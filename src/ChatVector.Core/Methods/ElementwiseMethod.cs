@@ -1,5 +1,8 @@
 using ChatVector.Core.Format;
 using ChatVector.Core.Tensors;
+using System.Runtime.InteropServices;
+using ChatVector.Core.Kernels;
+using ChatVector.Core.Merge;
 using TorchSharp;
 
 namespace ChatVector.Core.Methods;
@@ -64,14 +67,30 @@ public sealed class StatisticsPasses(long elementCount, int chunkElements, Actio
     public int ChunkElements => chunkElements;
 }
 
-/// <summary>The lazy output tensor of an <see cref="ElementwiseMethod"/>: statistics once (before the first chunk), then chunks.</summary>
+/// <summary>
+/// The lazy output tensor of an <see cref="ElementwiseMethod"/>: statistics once (before the first chunk), then chunks.
+/// Inputs that read float32 directly are read straight into pooled arrays, and a float32 CPU export's chunk is computed
+/// into a pooled array and rounded from it into the chunk's bytes: a fresh float[] per chunk lands on the large object
+/// heap and piles up until a full collection, and libtorch's per-chunk temporaries of varying sizes fragment the native
+/// heaps, either way hundreds of MB of resident memory above what is live. A vector that is a model minus this tensor's
+/// own base (a <see cref="ChatVectorTensor"/> over the same stored tensor) is read as the model minus the base's values
+/// already read: the base is read once per chunk instead of once more per vector, with the same float32 subtraction.
+/// </summary>
 public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetchable
 {
     /// <summary>Elements per statistics read: fixed, so the float64 sums are added in the same order whatever the export does.</summary>
     public const int StatisticsChunkElements = 1 << 18;
 
+    /// <summary>
+    /// Elements per formula call when every input is held in memory: the inputs' and the output's float32 arrays of a
+    /// block stay in a core's cache from the read to the rounding. Inputs read from their files are read a chunk at a
+    /// time instead: each read opens the file, which per small block costs more than the block's arithmetic.
+    /// </summary>
+    private const int BlockElements = 1 << 15;
+
     private readonly ElementwiseMethod _method;
     private readonly MethodInputs _inputs;
+    private readonly ITensorSource?[] _modelsOverBase;
     private readonly object _gate = new();
     private double[]? _statistics;
 
@@ -82,13 +101,31 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
                 throw new ArgumentException($"'{Name}': a vector of {v.Vector.ElementCount} elements is longer than the base's {inputs.Base.ElementCount}");
         _method = method;
         _inputs = inputs;
+        _modelsOverBase = inputs.Vectors.Select(v => ModelOverBase(v.Vector, inputs.Base)).ToArray();
     }
+
+    /// <summary>
+    /// The model of a vector that is that model minus <paramref name="base"/> itself, both read as float32 directly
+    /// (what <see cref="ChatVectorTensor.ReadFloat32"/> subtracts); null for any other vector, read as it is.
+    /// </summary>
+    private static ITensorSource? ModelOverBase(ITensorSource vector, ITensorSource @base) =>
+        vector is ChatVectorTensor { CanReadFloat32: true } difference && SameTensor(difference.Base, @base) && Float32Reads.Direct(@base)
+            && difference.Chat.ElementCount == difference.ElementCount
+            ? difference.Chat
+            : null;
+
+    private static bool SameTensor(ITensorSource a, ITensorSource b) =>
+        ReferenceEquals(a, b) || a is StoredTensorSource x && b is StoredTensorSource y && x.IsSameTensorAs(y);
 
     private IEnumerable<ITensorSource> Inputs => _inputs.Vectors.Select(v => v.Vector).Prepend(_inputs.Base);
 
+    /// <summary>What a chunk reads: the base, and each vector, or its model where the vector is read over the base.</summary>
+    private IEnumerable<ITensorSource> Reads => _inputs.Vectors.Select((v, i) => _modelsOverBase[i] ?? v.Vector).Prepend(_inputs.Base);
+
     public IEnumerable<StoredTensorSource> StoredInputs() => Prefetching.StoredInputs(Inputs);
 
-    public bool RereadsInputs => _method.StatisticCount(_inputs) > 0 || Prefetching.RereadsInputs(Inputs);
+    /// <summary>A statistics pass reads every input once more; without one, only what a chunk reads twice (a vector's own passes) counts.</summary>
+    public bool RereadsInputs => _method.StatisticCount(_inputs) > 0 || Prefetching.RereadsInputs(Reads);
 
     public void Precompute(ComputeContext context)
     {
@@ -112,36 +149,90 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
         if (count > Array.MaxLength) throw new NotSupportedException($"'{Name}': {count} elements in one chunk");
         var statistics = Statistics(context);
         var output = new float[count];
-        WithChunk(firstElement, (int)count, context, chunk => _method.Formula(chunk, statistics, _inputs, output));
+        WithChunk(firstElement, (int)count, context, chunk => _method.Formula(chunk, statistics, _inputs, output.AsSpan(0, chunk.Length)));
         using var values = torch.tensor(output);
         return values.to(TorchTypes.ToScalarType(DType, Name), context.Device);
     }
 
+    /// <summary>
+    /// BF16 and F32 outputs on the CPU: the formula's float32 values, a block at a time, rounded (or copied) once into the
+    /// chunk's bytes, the rounding libtorch's (<see cref="Bf16Rounding"/>). Elementwise, so the blocks give the bytes the
+    /// whole chunk gives.
+    /// </summary>
+    protected override bool TryComputeBytes(long firstElement, long count, Span<byte> destination, ComputeContext context)
+    {
+        if (context.Device.type != DeviceType.CPU || DType is not (DType.BF16 or DType.F32) || !BitConverter.IsLittleEndian) return false;
+        var statistics = Statistics(context);
+        int blockElements = AllInputsHeld() ? (int)Math.Min(BlockElements, count) : (int)count;
+        var output = ScratchArrays<float>.Rent(blockElements);
+        try
+        {
+            int outputBytes = DType.Bits() / 8;
+            for (long start = 0; start < count; start += blockElements)
+            {
+                int length = (int)Math.Min(blockElements, count - start);
+                WithChunk(firstElement + start, length, context, chunk => _method.Formula(chunk, statistics, _inputs, output.AsSpan(0, length)));
+                var values = output.AsSpan(0, length);
+                var bytes = destination.Slice((int)(start * outputBytes), length * outputBytes);
+                if (DType == DType.F32) MemoryMarshal.AsBytes(values).CopyTo(bytes);
+                else Bf16Rounding.TryRound(values, bytes);
+            }
+            return true;
+        }
+        finally
+        {
+            ScratchArrays<float>.Return(output);
+        }
+    }
+
+    private bool AllInputsHeld() => StoredInputs().All(input => input.IsHeld);
+
     private void WithChunk(long first, int length, ComputeContext context, Action<ChunkValues> use)
     {
         var @base = ScratchArrays<float>.Rent(length);
-        var vectors = _inputs.Vectors.Select(_ => ScratchArrays<float>.Rent(length)).ToArray();
+        var vectors = new float[_inputs.Vectors.Count][];
         try
         {
-            Read(_inputs.Base, first, @base.AsSpan(0, length), context);
-            for (int i = 0; i < vectors.Length; i++) Read(_inputs.Vectors[i].Vector, first, vectors[i].AsSpan(0, length), context);
+            for (int i = 0; i < vectors.Length; i++) vectors[i] = ScratchArrays<float>.Rent(length);
+            var baseValues = @base.AsSpan(0, length);
+            Read(_inputs.Base, first, baseValues, context);
+            for (int i = 0; i < vectors.Length; i++)
+            {
+                var values = vectors[i].AsSpan(0, length);
+                if (_modelsOverBase[i] is { } model) ReadOverBase(model, first, baseValues, values, context);
+                else Read(_inputs.Vectors[i].Vector, first, values, context);
+            }
             use(new ChunkValues(first, @base, vectors, length));
         }
         finally
         {
             ScratchArrays<float>.Return(@base);
-            foreach (var v in vectors) ScratchArrays<float>.Return(v);
+            foreach (var v in vectors) if (v is not null) ScratchArrays<float>.Return(v);
         }
     }
 
     /// <summary>The source's float32 values over [first, first + values.Length), zeros past its end.</summary>
     private static void Read(ITensorSource source, long first, Span<float> values, ComputeContext context)
     {
-        values.Clear();
-        if (first >= source.ElementCount) return;
-        int covered = (int)Math.Min(values.Length, source.ElementCount - first);
+        int covered = first >= source.ElementCount ? 0 : (int)Math.Min(values.Length, source.ElementCount - first);
+        values[covered..].Clear();
+        if (covered == 0) return;
+        if (source is IFloat32Source { CanReadFloat32: true } direct)
+        {
+            direct.ReadFloat32(first, values[..covered], context);
+            return;
+        }
         using var scope = torch.NewDisposeScope();
         var chunk = Float32Reads.Chunk(source, first, covered, context);
         TensorSpans.Floats(chunk)[..covered].CopyTo(values);
+    }
+
+    /// <summary>model − base over [first, first + values.Length) (zeros past the model's end), from the base's values already read.</summary>
+    private static void ReadOverBase(ITensorSource model, long first, ReadOnlySpan<float> baseValues, Span<float> values, ComputeContext context)
+    {
+        context.Cancellation.ThrowIfCancellationRequested();
+        Read(model, first, values, context);
+        int covered = first >= model.ElementCount ? 0 : (int)Math.Min(values.Length, model.ElementCount - first);
+        Float32Conversion.Subtract(values[..covered], baseValues[..covered]);
     }
 }

@@ -20,20 +20,76 @@ public sealed class GramSpace
 
     public int N { get; }
 
-    /// <summary>The statistics a chunk adds: the N×N products of the tensors' values, row by row.</summary>
-    public static void Accumulate(IReadOnlyList<float[]> values, int length, Span<double> sums)
+    /// <summary>
+    /// The statistics a chunk adds: the N×N products of the tensors' values, row by row. The tensors are the chunk's
+    /// vectors, or with <paramref name="plusBase"/> base + each vector (a model's values, rounded to float32 as stored),
+    /// formed per element rather than held in arrays of their own.
+    /// </summary>
+    public static void Accumulate(ChunkValues chunk, bool plusBase, Span<double> sums)
     {
-        int n = values.Count;
+        int n = chunk.VectorCount;
+        var @base = chunk.Base;
+        if (n is 2 or 3)
+        {
+            AccumulateTogether(chunk, plusBase, sums);
+            return;
+        }
         for (int i = 0; i < n; i++)
             for (int j = i; j < n; j++)
             {
+                var a = chunk.Vector(i);
+                var b = chunk.Vector(j);
                 double sum = 0;
-                var a = values[i];
-                var b = values[j];
-                for (int e = 0; e < length; e++) sum += (double)a[e] * b[e];
+                if (plusBase)
+                    for (int e = 0; e < a.Length; e++) sum += (double)(@base[e] + a[e]) * (@base[e] + b[e]);
+                else
+                    for (int e = 0; e < a.Length; e++) sum += (double)a[e] * b[e];
                 sums[i * n + j] += sum;
                 if (j != i) sums[j * n + i] += sum;
             }
+    }
+
+    /// <summary>
+    /// <see cref="Accumulate"/> for two or three tensors: every product sum in one walk over the elements, each in a
+    /// register of its own, so that the sums' additions (one chain each, in element order as before) overlap instead of
+    /// running one sum after another.
+    /// </summary>
+    private static void AccumulateTogether(ChunkValues chunk, bool plusBase, Span<double> sums)
+    {
+        int n = chunk.VectorCount;
+        var @base = chunk.Base;
+        var a = chunk.Vector(0);
+        var b = chunk.Vector(1);
+        var c = n == 3 ? chunk.Vector(2) : b;
+        double aa = 0, ab = 0, bb = 0, ac = 0, bc = 0, cc = 0;
+        for (int e = 0; e < a.Length; e++)
+        {
+            float x = plusBase ? @base[e] + a[e] : a[e], y = plusBase ? @base[e] + b[e] : b[e], z = plusBase ? @base[e] + c[e] : c[e];
+            aa += (double)x * x;
+            ab += (double)x * y;
+            bb += (double)y * y;
+            if (n == 3)
+            {
+                ac += (double)x * z;
+                bc += (double)y * z;
+                cc += (double)z * z;
+            }
+        }
+        AddPair(sums, n, 0, 0, aa);
+        AddPair(sums, n, 0, 1, ab);
+        AddPair(sums, n, 1, 1, bb);
+        if (n == 3)
+        {
+            AddPair(sums, n, 0, 2, ac);
+            AddPair(sums, n, 1, 2, bc);
+            AddPair(sums, n, 2, 2, cc);
+        }
+    }
+
+    private static void AddPair(Span<double> sums, int n, int i, int j, double sum)
+    {
+        sums[i * n + j] += sum;
+        if (j != i) sums[j * n + i] += sum;
     }
 
     /// <summary>The i-th tensor itself.</summary>

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -24,31 +26,15 @@ public sealed class KarcherMethod : ElementwiseMethod
     public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count * inputs.Vectors.Count;
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) =>
-        GramSpace.Accumulate(Models(chunk), chunk.Length, sums);
-
-    /// <summary>Each model's values over the chunk: base + δ, in float32 as stored.</summary>
-    private static List<float[]> Models(ChunkValues chunk)
-    {
-        var models = new List<float[]>(chunk.VectorCount);
-        for (int m = 0; m < chunk.VectorCount; m++)
-        {
-            var x = new float[chunk.Length];
-            var delta = chunk.Vector(m);
-            for (int i = 0; i < chunk.Length; i++) x[i] = chunk.Base[i] + delta[i];
-            models.Add(x);
-        }
-        return models;
-    }
+        GramSpace.Accumulate(chunk, plusBase: true, sums); // each model is base + δ
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), (int)inputs.Parameters.Integer("max_iter"), inputs.Parameters.Number("tol"));
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            float sum = 0;
-            for (int j = 0; j < k.Length; j++) sum += k[j] * (chunk.Base[i] + chunk.Vector(j)[i]);
-            output[i] = sum;
-        }
+        // 0 + k₁·x₁ + k₂·x₂ + …, each element's terms added in that order.
+        var sum = output[..chunk.Length];
+        sum.Clear();
+        for (int j = 0; j < k.Length; j++) MethodKernels.AddScaledSum(sum, k[j], chunk.Base, chunk.Vector(j));
     }
 
     /// <summary>The result as Σ kⱼ·xⱼ.</summary>

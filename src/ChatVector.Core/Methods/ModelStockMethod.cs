@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -34,32 +36,66 @@ public sealed class ModelStockMethod : ElementwiseMethod
     {
         int n = chunk.VectorCount, stride = PerGroup(n);
         long groupLength = GroupLength(inputs);
-        for (int i = 0; i < chunk.Length; i++)
+        // Group by group, each sum over the group's elements in order onto its total so far: the additions each sum
+        // gets, in the order it gets them, are those of an element-by-element walk.
+        for (int start = 0; start < chunk.Length;)
         {
-            int offset = (int)((chunk.FirstElement + i) / groupLength) * stride;
+            long group = (chunk.FirstElement + start) / groupLength;
+            int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
+            var groupSums = sums.Slice((int)group * stride, stride);
+            if (n == 2)
+            {
+                // Both squared norms and the dot product in one walk, each sum in a register, so their chains overlap.
+                (groupSums[0], groupSums[1], groupSums[2]) = AddProducts(groupSums[0], groupSums[1], groupSums[2], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
+                start = end;
+                continue;
+            }
             int pair = n;
             for (int a = 0; a < n; a++)
             {
-                double da = chunk.Vector(a)[i];
-                sums[offset + a] += da * da;
-                for (int b = a + 1; b < n; b++) sums[offset + pair++] += da * chunk.Vector(b)[i];
+                var da = chunk.Vector(a)[start..end];
+                groupSums[a] = AddProducts(groupSums[a], da, da);
+                for (int b = a + 1; b < n; b++) groupSums[pair] = AddProducts(groupSums[pair++], da, chunk.Vector(b)[start..end]);
             }
+            start = end;
         }
+    }
+
+    /// <summary>The sums so far plus a·a, b·b and a·b over the elements, each added one product at a time, in float64.</summary>
+    private static (double AA, double BB, double AB) AddProducts(double aa, double bb, double ab, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        for (int i = 0; i < a.Length; i++)
+        {
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+            ab += (double)a[i] * b[i];
+        }
+        return (aa, bb, ab);
+    }
+
+    /// <summary><paramref name="sum"/> + x₀·y₀ + x₁·y₁ + …, added one product at a time, in float64.</summary>
+    private static double AddProducts(double sum, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        for (int i = 0; i < x.Length; i++) sum += (double)x[i] * y[i];
+        return sum;
     }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount, stride = PerGroup(n);
         long groupLength = GroupLength(inputs);
-        long group = -1;
-        float t = 0;
-        for (int i = 0; i < chunk.Length; i++)
+        var x0 = chunk.Base;
+        for (int start = 0; start < chunk.Length;)
         {
-            long g = (chunk.FirstElement + i) / groupLength;
-            if (g != group) (group, t) = (g, Ratio(statistics.Slice((int)g * stride, stride), n));
-            float x0 = chunk.Base[i], sum = 0;
-            for (int a = 0; a < n; a++) sum += x0 + chunk.Vector(a)[i];
-            output[i] = t * (sum / n) + (1 - t) * x0;
+            long group = (chunk.FirstElement + start) / groupLength;
+            int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
+            float t = Ratio(statistics.Slice((int)group * stride, stride), n);
+            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀.
+            var sum = output[start..end];
+            sum.Clear();
+            for (int a = 0; a < n; a++) MethodKernels.AddSum(sum, x0[start..end], chunk.Vector(a)[start..end]);
+            MethodKernels.PullTowards(sum, t, n, x0[start..end]);
+            start = end;
         }
     }
 

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -23,17 +25,15 @@ public sealed class MultiSlerpMethod : ElementwiseMethod
     public override int StatisticCount(MethodInputs inputs) => inputs.Vectors.Count * inputs.Vectors.Count;
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs) =>
-        GramSpace.Accumulate(Enumerable.Range(0, chunk.VectorCount).Select(i => chunk.Vector(i).ToArray()).ToList(), chunk.Length, sums);
+        GramSpace.Accumulate(chunk, plusBase: false, sums);
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), inputs);
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            float sum = chunk.Base[i];
-            for (int j = 0; j < k.Length; j++) sum += k[j] * chunk.Vector(j)[i];
-            output[i] = sum;
-        }
+        // base + k₁·δ₁ + k₂·δ₂ + …, each element's terms added in that order.
+        var sum = output[..chunk.Length];
+        chunk.Base.CopyTo(sum);
+        for (int j = 0; j < k.Length; j++) MethodKernels.AddScaled(sum, k[j], chunk.Vector(j));
     }
 
     /// <summary>The result as Σ kⱼ·δⱼ.</summary>

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -39,22 +41,34 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         return checked((int)(inputs.Parameters.Boolean("nuslerp_row_wise") ? columns : rows));
     }
 
-    /// <summary>The group of each element (read from the parameters once per call, not per element).</summary>
-    private static Func<long, int> Grouping(MethodInputs inputs)
-    {
-        if (Flat(inputs)) return _ => 0;
-        long columns = Matrix(inputs).Columns;
-        return inputs.Parameters.Boolean("nuslerp_row_wise") ? element => (int)(element % columns) : element => (int)(element / columns);
-    }
+    /// <summary>How elements fall into groups: with <c>Columns</c> 0 all in one (flattened); else per row, or per column with <c>ByColumn</c>.</summary>
+    private static (long Columns, bool ByColumn) Grouping(MethodInputs inputs) =>
+        Flat(inputs) ? (0, false) : (Matrix(inputs).Columns, inputs.Parameters.Boolean("nuslerp_row_wise"));
+
+    private static int GroupOf(long element, (long Columns, bool ByColumn) grouping) =>
+        grouping.Columns == 0 ? 0 : (int)(grouping.ByColumn ? element % grouping.Columns : element / grouping.Columns);
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
         var d1 = chunk.Vector(0);
         var d2 = chunk.Vector(1);
-        var groupOf = Grouping(inputs);
-        for (int i = 0; i < chunk.Length; i++)
+        var grouping = Grouping(inputs);
+        if (grouping.Columns == 0)
         {
-            int g = 3 * groupOf(chunk.FirstElement + i);
+            // One group: the same additions, element by element onto the sums so far, kept in registers meanwhile.
+            double s11 = sums[0], s22 = sums[1], s12 = sums[2];
+            for (int i = 0; i < d1.Length; i++)
+            {
+                s11 += (double)d1[i] * d1[i];
+                s22 += (double)d2[i] * d2[i];
+                s12 += (double)d1[i] * d2[i];
+            }
+            (sums[0], sums[1], sums[2]) = (s11, s22, s12);
+            return;
+        }
+        for (int i = 0; i < d1.Length; i++)
+        {
+            int g = 3 * GroupOf(chunk.FirstElement + i, grouping);
             sums[g] += (double)d1[i] * d1[i];
             sums[g + 1] += (double)d2[i] * d2[i];
             sums[g + 2] += (double)d1[i] * d2[i];
@@ -65,16 +79,23 @@ public sealed class NuSlerpMethod : ElementwiseMethod
     {
         double w1 = inputs.Vectors[0].Parameters.Number("weight"), w2 = inputs.Vectors[1].Parameters.Number("weight");
         double t = Math.Abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
+        var x0 = chunk.Base;
         var d1 = chunk.Vector(0);
         var d2 = chunk.Vector(1);
-        var groupOf = Grouping(inputs);
+        var grouping = Grouping(inputs);
+        if (grouping.Columns == 0)
+        {
+            var (a, b, divisor) = Weights(statistics[0], statistics[1], statistics[2], t);
+            MethodKernels.AddBlend(x0, d1, a, d2, b, divisor, output[..chunk.Length]);
+            return;
+        }
         int group = -1;
         (float A, float B, float Divisor) weights = default;
-        for (int i = 0; i < chunk.Length; i++)
+        for (int i = 0; i < x0.Length; i++)
         {
-            int g = groupOf(chunk.FirstElement + i);
+            int g = GroupOf(chunk.FirstElement + i, grouping);
             if (g != group) (group, weights) = (g, Weights(statistics[3 * g], statistics[3 * g + 1], statistics[3 * g + 2], t));
-            output[i] = chunk.Base[i] + (weights.A * d1[i] + weights.B * d2[i]) / weights.Divisor;
+            output[i] = x0[i] + (weights.A * d1[i] + weights.B * d2[i]) / weights.Divisor;
         }
     }
 

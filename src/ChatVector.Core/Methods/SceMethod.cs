@@ -1,5 +1,6 @@
 using ChatVector.Core.Kernels;
 using ChatVector.Core.Sparsify;
+using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Methods;
 
@@ -31,90 +32,158 @@ public sealed class SceMethod : ElementwiseMethod
         var statistics = new double[StatisticCount(inputs)];
         double topk = inputs.Parameters.Number("select_topk");
         var threshold = OrderPoint.First;
-        if (topk < 1)
+        var variances = ScratchArrays<float>.Rent(pass.ChunkElements);
+        try
         {
-            long nonzero = 0;
+            if (topk < 1)
+            {
+                long nonzero = 0;
+                pass.ForEachChunk(chunk =>
+                {
+                    var v = Variances(chunk, variances);
+                    for (int e = 0; e < v.Length; e++) if (v[e] != 0) nonzero++;
+                });
+                long k = (long)(Math.Abs(topk) * nonzero);
+                threshold = k == 0 ? OrderPoint.End : SelectThreshold(pass, pass.ElementCount - k, variances);
+                statistics[0] = 1;
+            }
+            statistics[1] = threshold.Key;
+            statistics[2] = threshold.Index;
+            var squares = new double[n];
             pass.ForEachChunk(chunk =>
             {
-                for (int e = 0; e < chunk.Length; e++) if (Variance(chunk, e) != 0) nonzero++;
+                var v = Variances(chunk, variances);
+                var selection = SelectionOf(statistics);
+                for (int e = 0; e < chunk.Length; e++)
+                {
+                    if (!selection.Keeps(v[e], chunk.FirstElement + e)) continue;
+                    for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
+                }
             });
-            long k = (long)(Math.Abs(topk) * nonzero);
-            threshold = k == 0 ? OrderPoint.End : SelectThreshold(pass, pass.ElementCount - k);
-            statistics[0] = 1;
+            double total = squares.Sum(s => s / pass.ElementCount);
+            for (int i = 0; i < n; i++) statistics[3 + i] = total == 0 ? 1.0 / n : squares[i] / pass.ElementCount / total;
+            return statistics;
         }
-        statistics[1] = threshold.Key;
-        statistics[2] = threshold.Index;
-        var squares = new double[n];
-        pass.ForEachChunk(chunk =>
+        finally
         {
-            for (int e = 0; e < chunk.Length; e++)
-            {
-                if (!Selected(statistics, chunk, e)) continue;
-                for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
-            }
-        });
-        double total = squares.Sum(s => s / pass.ElementCount);
-        for (int i = 0; i < n; i++) statistics[3 + i] = total == 0 ? 1.0 / n : squares[i] / pass.ElementCount / total;
-        return statistics;
+            ScratchArrays<float>.Return(variances);
+        }
     }
 
     /// <summary>The order point at <paramref name="position"/> of the variances' magnitude order.</summary>
-    private static OrderPoint SelectThreshold(StatisticsPasses pass, long position)
+    private static OrderPoint SelectThreshold(StatisticsPasses pass, long position, float[] variances)
     {
         if (position <= 0) return OrderPoint.First;
-        var points = ExactSelection.Select(pass.ElementCount, [position], (start, count) =>
+        var points = ExactSelection.Select(pass.ElementCount, [position], (start, keys) =>
         {
-            var keys = new uint[count];
-            int written = 0;
-            pass.Read(start, count, chunk =>
-            {
-                for (int e = 0; e < chunk.Length; e++) keys[written++] = MagnitudeOrder.Key(Variance(chunk, e));
-            });
-            return keys;
-        }, pass.ChunkElements);
+            pass.Read(start, keys.Length, chunk => Variances(chunk, variances));
+            MagnitudeOrder.Keys(variances.AsSpan(0, keys.Length), keys);
+        }, pass.ChunkElements, parallelism: 1);
         return points[0];
     }
 
-    /// <summary>torch.var(deltas, dim=0, unbiased=False) for one element, in float32 as mergekit computes it.</summary>
-    private static float Variance(ChunkValues chunk, int e)
+    /// <summary>
+    /// torch.var(deltas, dim=0, unbiased=False) of each element of the chunk, in float32 as mergekit computes it, into
+    /// <paramref name="variances"/> (at least the chunk's length); the chunk's part of it.
+    /// </summary>
+    private static ReadOnlySpan<float> Variances(ChunkValues chunk, float[] variances)
     {
         int n = chunk.VectorCount;
-        float sum = 0f;
-        for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
-        float mean = sum / n, squares = 0f;
-        for (int i = 0; i < n; i++)
+        var result = variances.AsSpan(0, chunk.Length);
+        if (n == 2)
         {
-            float d = chunk.Vector(i)[e] - mean;
-            squares += d * d;
+            MethodKernels.VarianceOfTwo(chunk.Vector(0), chunk.Vector(1), result);
+            return result;
         }
-        return squares / n;
+        for (int e = 0; e < result.Length; e++)
+        {
+            float sum = 0f;
+            for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
+            float mean = sum / n, squares = 0f;
+            for (int i = 0; i < n; i++)
+            {
+                float d = chunk.Vector(i)[e] - mean;
+                squares += d * d;
+            }
+            result[e] = squares / n;
+        }
+        return result;
     }
 
-    private static bool Selected(ReadOnlySpan<double> statistics, ChunkValues chunk, int e) =>
-        statistics[0] == 0 || new OrderPoint(MagnitudeOrder.Key(Variance(chunk, e)), chunk.FirstElement + e) >= new OrderPoint((uint)statistics[1], (long)statistics[2]);
+    /// <summary>Which elements the select step keeps: all, or those at or above the threshold of the variances' order.</summary>
+    private readonly record struct Selection(bool All, OrderPoint Threshold)
+    {
+        public bool Keeps(float variance, long index) => All || new OrderPoint(MagnitudeOrder.Key(variance), index) >= Threshold;
+    }
+
+    private static Selection SelectionOf(ReadOnlySpan<double> statistics) =>
+        new(statistics[0] == 0, new OrderPoint((uint)statistics[1], (long)statistics[2]));
+
+    /// <summary><see cref="Formula"/> for two task vectors: the same operations, with the spans and weights read once.</summary>
+    private static void FormulaOfTwo(ChunkValues chunk, ReadOnlySpan<float> variances, Selection selection, float w1, float w2, Span<float> output)
+    {
+        var x0 = chunk.Base;
+        var d1 = chunk.Vector(0);
+        var d2 = chunk.Vector(1);
+        for (int e = 0; e < x0.Length; e++)
+        {
+            if (!selection.Keeps(variances[e], chunk.FirstElement + e))
+            {
+                output[e] = x0[e];
+                continue;
+            }
+            float a = d1[e], b = d2[e], sum = 0f;
+            sum += a;
+            sum += b;
+            float majority = sum >= 0 ? 1f : -1f;
+            float keptA = MathF.Sign(a) == majority ? w1 : 0f, keptB = MathF.Sign(b) == majority ? w2 : 0f;
+            float mixed = 0f, divisor = 0f;
+            mixed += a * keptA;
+            divisor += keptA;
+            mixed += b * keptB;
+            divisor += keptB;
+            output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
+        }
+    }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount;
-        for (int e = 0; e < chunk.Length; e++)
+        var variances = ScratchArrays<float>.Rent(chunk.Length);
+        try
         {
-            if (!Selected(statistics, chunk, e))
+            var v = Variances(chunk, variances);
+            var selection = SelectionOf(statistics);
+            var x0 = chunk.Base;
+            if (n == 2)
             {
-                output[e] = chunk.Base[e];
-                continue;
+                FormulaOfTwo(chunk, v, selection, (float)statistics[3], (float)statistics[4], output);
+                return;
             }
-            float sum = 0f;
-            for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
-            float majority = sum >= 0 ? 1f : -1f;
-            float mixed = 0f, divisor = 0f;
-            for (int i = 0; i < n; i++)
+            for (int e = 0; e < chunk.Length; e++)
             {
-                float delta = chunk.Vector(i)[e];
-                float kept = MathF.Sign(delta) == majority ? (float)statistics[3 + i] : 0f;
-                mixed += delta * kept;
-                divisor += kept;
+                if (!selection.Keeps(v[e], chunk.FirstElement + e))
+                {
+                    output[e] = x0[e];
+                    continue;
+                }
+                float sum = 0f;
+                for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
+                float majority = sum >= 0 ? 1f : -1f;
+                float mixed = 0f, divisor = 0f;
+                for (int i = 0; i < n; i++)
+                {
+                    float delta = chunk.Vector(i)[e];
+                    float kept = MathF.Sign(delta) == majority ? (float)statistics[3 + i] : 0f;
+                    mixed += delta * kept;
+                    divisor += kept;
+                }
+                output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
             }
-            output[e] = chunk.Base[e] + mixed / (divisor == 0 ? 1f : divisor);
+        }
+        finally
+        {
+            ScratchArrays<float>.Return(variances);
         }
     }
 }

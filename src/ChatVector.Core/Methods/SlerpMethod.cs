@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -39,9 +41,7 @@ public sealed class SlerpMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var (w0, w1) = Coefficients(statistics[0], statistics[1], statistics[2], inputs.Parameters.Number("t"));
-        var x0 = chunk.Base;
-        var v = chunk.Vector(0);
-        for (int i = 0; i < chunk.Length; i++) output[i] = w0 * x0[i] + w1 * (x0[i] + v[i]);
+        MethodKernels.Interpolate(chunk.Base, chunk.Vector(0), w0, w1, output[..chunk.Length]);
     }
 
     /// <summary>The two weights, from the squared norms and the dot product of the whole tensors.</summary>

@@ -53,6 +53,12 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IP
 
     private long ElementSize => DType.Bits() / 8;
 
+    /// <summary>Whether the tensor's bytes are held in memory now (<see cref="ResidentTensors"/>; a hint: they may be let go right after).</summary>
+    public bool IsHeld => Stored.File.IsHeld(Stored.Info);
+
+    /// <summary>Whether <paramref name="other"/> reads the same tensor of the same file (two sources opened apart).</summary>
+    public bool IsSameTensorAs(StoredTensorSource other) => Stored.File.Path == other.Stored.File.Path && Name == other.Name;
+
     /// <summary>BF16 and F32 are widened by bits here (F16 and the rest go through libtorch).</summary>
     public bool CanReadFloat32 => DType is DType.BF16 or DType.F32 && BitConverter.IsLittleEndian;
 

@@ -1,0 +1,138 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace ChatVector.Core.Kernels;
+
+/// <summary>
+/// The element loops of the methods run from a config (Methods: slerp, nuslerp, multislerp, karcher, model_stock), a SIMD
+/// vector at a time with a scalar tail. Each lane does exactly the scalar formula's operations in its order (IEEE
+/// float32, no fused multiply-add), so the bytes are those of the element-by-element loop. A sum over the models is
+/// built a model at a time over the whole span (each element still gets its terms in the model order), so one loop
+/// serves any number of models.
+/// </summary>
+public static class MethodKernels
+{
+    private static readonly int Width = Vector<float>.Count;
+
+    /// <summary>output = w0·x0 + w1·(x0 + v).</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void Interpolate(ReadOnlySpan<float> x0, ReadOnlySpan<float> v, float w0, float w1, Span<float> output)
+    {
+        Check(x0, v, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                (w0 * a + w1 * (a + new Vector<float>(v[i..]))).CopyTo(output[i..]);
+            }
+        for (; i < output.Length; i++) output[i] = w0 * x0[i] + w1 * (x0[i] + v[i]);
+    }
+
+    /// <summary>output = x0 + (a·d1 + b·d2) / divisor.</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddBlend(ReadOnlySpan<float> x0, ReadOnlySpan<float> d1, float a, ReadOnlySpan<float> d2, float b, float divisor, Span<float> output)
+    {
+        Check(x0, d1, output);
+        Check(x0, d2, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var divisors = new Vector<float>(divisor);
+            for (; i <= output.Length - Width; i += Width)
+                (new Vector<float>(x0[i..]) + (a * new Vector<float>(d1[i..]) + b * new Vector<float>(d2[i..])) / divisors).CopyTo(output[i..]);
+        }
+        for (; i < output.Length; i++) output[i] = x0[i] + (a * d1[i] + b * d2[i]) / divisor;
+    }
+
+    /// <summary>sum += k·v.</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddScaled(Span<float> sum, float k, ReadOnlySpan<float> v)
+    {
+        Check(v, v, sum);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= sum.Length - Width; i += Width) (new Vector<float>(sum[i..]) + k * new Vector<float>(v[i..])).CopyTo(sum[i..]);
+        for (; i < sum.Length; i++) sum[i] += k * v[i];
+    }
+
+    /// <summary>sum += k·(x0 + v).</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddScaledSum(Span<float> sum, float k, ReadOnlySpan<float> x0, ReadOnlySpan<float> v)
+    {
+        Check(x0, v, sum);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= sum.Length - Width; i += Width)
+                (new Vector<float>(sum[i..]) + k * (new Vector<float>(x0[i..]) + new Vector<float>(v[i..]))).CopyTo(sum[i..]);
+        for (; i < sum.Length; i++) sum[i] += k * (x0[i] + v[i]);
+    }
+
+    /// <summary>sum += x0 + v.</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddSum(Span<float> sum, ReadOnlySpan<float> x0, ReadOnlySpan<float> v)
+    {
+        Check(x0, v, sum);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= sum.Length - Width; i += Width)
+                (new Vector<float>(sum[i..]) + (new Vector<float>(x0[i..]) + new Vector<float>(v[i..]))).CopyTo(sum[i..]);
+        for (; i < sum.Length; i++) sum[i] += x0[i] + v[i];
+    }
+
+    /// <summary>values = t·(values / n) + (1 − t)·x0, with 1 − t taken in float32 as the scalar formula takes it.</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void PullTowards(Span<float> values, float t, float n, ReadOnlySpan<float> x0)
+    {
+        Check(x0, x0, values);
+        float rest = 1 - t;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var counts = new Vector<float>(n);
+            for (; i <= values.Length - Width; i += Width)
+                (t * (new Vector<float>(values[i..]) / counts) + rest * new Vector<float>(x0[i..])).CopyTo(values[i..]);
+        }
+        for (; i < values.Length; i++) values[i] = t * (values[i] / n) + rest * x0[i];
+    }
+
+    /// <summary>
+    /// The population variance of two values per element, as the scalar loop takes it: sum = (0 + a) + b, mean = sum / 2,
+    /// ((0 + (a − mean)²) + (b − mean)²) / 2.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void VarianceOfTwo(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> variances)
+    {
+        Check(a, b, variances);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var two = new Vector<float>(2f);
+            for (; i <= variances.Length - Width; i += Width)
+            {
+                var x = new Vector<float>(a[i..]);
+                var y = new Vector<float>(b[i..]);
+                var mean = (Vector<float>.Zero + x + y) / two;
+                var dx = x - mean;
+                var dy = y - mean;
+                ((Vector<float>.Zero + dx * dx + dy * dy) / two).CopyTo(variances[i..]);
+            }
+        }
+        for (; i < variances.Length; i++)
+        {
+            float sum = 0f;
+            sum += a[i];
+            sum += b[i];
+            float mean = sum / 2, dx = a[i] - mean, dy = b[i] - mean, squares = 0f;
+            squares += dx * dx;
+            squares += dy * dy;
+            variances[i] = squares / 2;
+        }
+    }
+
+    private static void Check(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> output)
+    {
+        if (a.Length != output.Length || b.Length != output.Length)
+            throw new ArgumentException($"{output.Length} results for {a.Length} and {b.Length} values", nameof(output));
+    }
+}
