@@ -15,7 +15,11 @@ public sealed class RowMappedTensorTests : TempDirTest
 {
     private const int Width = 5;
 
-    public RowMappedTensorTests() => ChatVector.Core.Runtime.TorchRuntime.EnsureLoaded();
+    public RowMappedTensorTests()
+    {
+        TestPaths.UseModuleNatives(); // first in the process on a clean clone: libtorch is found in the built module
+        ChatVector.Core.Runtime.TorchRuntime.EnsureLoaded();
+    }
 
     private (IReadOnlyList<ITensorSource> Inputs, float[][] Values) Inputs(string dtype)
     {
