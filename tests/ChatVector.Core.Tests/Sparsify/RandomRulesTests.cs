@@ -176,6 +176,29 @@ public class RandomRulesTests
         }
     }
 
+    [Fact]
+    public void Dare_rescaled_to_the_L1_norm_gives_its_draws_values_from_the_kept_bits_and_from_the_draws_again()
+    {
+        // The first read masks from the bits the norms' pass recorded, the later ones (bits let go once every element
+        // was served) draw again; direct float32 reads and chunk reads, cut anywhere, must all be the rule's output.
+        const int n = 30_000;
+        const double density = 0.3;
+        var values = Bf16Like(n, seed: 23);
+        var random = new CounterRandom(42, "model.layers.0.mlp.up_proj.weight");
+        var kept = values.Select((v, i) => random.Uniform(i) < density ? v : 0f).ToArray();
+        float factor = (float)(values.Sum(v => Math.Abs((double)v)) / kept.Sum(v => Math.Abs((double)v)));
+        var options = Options(SparsifyMethod.Random, density) with { Norm = RescaleNorm.L1 };
+        var direct = new SparsifiedTensor(new DirectArraySource("model.layers.0.mlp.up_proj.weight", values, [n]), options);
+        var first = ReadAllDirect(direct, chunk: 1_001);
+        AssertSameBits(first, ReadAllDirect(direct, chunk: 4_096));
+        AssertSameBits(first, ReadAll(direct, chunk: 777));
+        for (int i = 0; i < n; i++)
+        {
+            float expected = kept[i] * factor;
+            Assert.True(Math.Abs(first[i] - expected) <= Math.Abs(expected) * 2.4e-7, $"element {i}: {first[i]} against {expected}");
+        }
+    }
+
     [Theory]
     [InlineData(RescaleNorm.L1)]
     [InlineData(RescaleNorm.Density)]
