@@ -177,10 +177,10 @@ public class RandomRulesTests
     }
 
     [Fact]
-    public void Dare_rescaled_to_the_L1_norm_gives_its_draws_values_from_the_kept_bits_and_from_the_draws_again()
+    public void Dare_rescaled_to_the_L1_norm_gives_its_draws_values_on_every_read()
     {
-        // The first read masks from the bits the norms' pass recorded, the later ones (bits let go once every element
-        // was served) draw again; direct float32 reads and chunk reads, cut anywhere, must all be the rule's output.
+        // The norms' pass and every values' pass draw the same elements: direct float32 reads and chunk reads, cut
+        // anywhere, read again and again, must all be the rule's output times one factor.
         const int n = 30_000;
         const double density = 0.3;
         var values = Bf16Like(n, seed: 23);
