@@ -98,6 +98,58 @@ public static class MethodKernels
     }
 
     /// <summary>
+    /// output = (x0 + k1·d1) + k2·d2: <see cref="AddScaled"/> twice onto a copy of x0 in one walk, each element's
+    /// operations those of the three walks, in their order.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddTwoScaled(ReadOnlySpan<float> x0, float k1, ReadOnlySpan<float> d1, float k2, ReadOnlySpan<float> d2, Span<float> output)
+    {
+        Check(x0, d1, output);
+        Check(x0, d2, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= output.Length - Width; i += Width)
+                (new Vector<float>(x0[i..]) + k1 * new Vector<float>(d1[i..]) + k2 * new Vector<float>(d2[i..])).CopyTo(output[i..]);
+        for (; i < output.Length; i++)
+        {
+            float sum = x0[i];
+            sum += k1 * d1[i];
+            sum += k2 * d2[i];
+            output[i] = sum;
+        }
+    }
+
+    /// <summary>
+    /// output = t·(((0 + (x0 + d1)) + (x0 + d2)) / 2) + (1 − t)·x0: two models' <see cref="AddSum"/> onto zeros and then
+    /// <see cref="PullTowards"/>, in one walk, each element's operations those of the separate walks, in their order.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void PullPairTowards(ReadOnlySpan<float> x0, ReadOnlySpan<float> d1, ReadOnlySpan<float> d2, float t, Span<float> output)
+    {
+        Check(x0, d1, output);
+        Check(x0, d2, output);
+        float rest = 1 - t;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var counts = new Vector<float>(2f);
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                var sum = Vector<float>.Zero + (a + new Vector<float>(d1[i..])) + (a + new Vector<float>(d2[i..]));
+                (t * (sum / counts) + rest * a).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++)
+        {
+            float sum = 0f;
+            sum += x0[i] + d1[i];
+            sum += x0[i] + d2[i];
+            output[i] = t * (sum / 2f) + rest * x0[i];
+        }
+    }
+
+    /// <summary>
     /// The population variance of two values per element, as the scalar loop takes it: sum = (0 + a) + b, mean = sum / 2,
     /// ((0 + (a − mean)²) + (b − mean)²) / 2.
     /// </summary>

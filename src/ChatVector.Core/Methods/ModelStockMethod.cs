@@ -71,7 +71,13 @@ public sealed class ModelStockMethod : ElementwiseMethod
             long group = (chunk.FirstElement + start) / groupLength;
             int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
             float t = Ratio(statistics.Slice((int)group * stride, stride), n);
-            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀.
+            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀: for two models in one walk.
+            if (n == 2)
+            {
+                MethodKernels.PullPairTowards(x0[start..end], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end], t, output[start..end]);
+                start = end;
+                continue;
+            }
             var sum = output[start..end];
             sum.Clear();
             for (int a = 0; a < n; a++) MethodKernels.AddSum(sum, x0[start..end], chunk.Vector(a)[start..end]);
