@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ChatVector.Core.Kernels;
 using Xunit;
 
@@ -49,5 +50,45 @@ public class FusedWalksTests
         var fused = new float[length];
         MethodKernels.AddTwoScaled(x0, 0.61f, d1, -1.37f, d2, fused);
         Assert.Equal(Bits(separate), Bits(fused));
+    }
+    private static ushort[] Bf16Bits(int length, int seed)
+    {
+        var random = new Random(seed);
+        // Every bit pattern but NaNs' (whose payloads a subtraction may change): zeros of both signs, subnormals, infinities.
+        return Enumerable.Range(0, length).Select(_ =>
+        {
+            ushort bits;
+            do bits = (ushort)random.Next(0x10000); while ((bits & 0x7F80) == 0x7F80 && (bits & 0x7F) != 0);
+            return bits;
+        }).ToArray();
+    }
+
+    private static float[] WidenedThenSubtracted(ushort[] bits, float[] subtrahend)
+    {
+        var values = bits.Select(b => BitConverter.UInt32BitsToSingle((uint)b << 16)).ToArray();
+        for (int i = 0; i < values.Length; i++) values[i] -= subtrahend[i];
+        return values;
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(10_009)]
+    public void Bf16_widened_and_subtracted_in_one_walk_equal_the_widening_then_the_subtraction(int length)
+    {
+        var bits = Bf16Bits(length, seed: length);
+        var subtrahend = Values(length, seed: length + 7);
+        var expected = Bits(WidenedThenSubtracted(bits, subtrahend));
+
+        var fromOwnMemory = new float[length];
+        Float32Conversion.WidenBf16Minus(bits, subtrahend, fromOwnMemory);
+        Assert.Equal(expected, Bits(fromOwnMemory));
+
+        // In place: the bits in the second half of the destination's bytes, as a file read leaves them.
+        var inPlace = new float[length];
+        var bytes = MemoryMarshal.AsBytes(inPlace.AsSpan());
+        MemoryMarshal.AsBytes(bits.AsSpan()).CopyTo(bytes[(bytes.Length / 2)..]);
+        Float32Conversion.WidenBf16MinusInPlace(subtrahend, inPlace);
+        Assert.Equal(expected, Bits(inPlace));
     }
 }
