@@ -46,6 +46,39 @@ public static class Float32Conversion
     }
 
     /// <summary>
+    /// destination = widen(bfloat16 bits) − subtrahend, in IEEE float32: <see cref="WidenBf16"/> then
+    /// <see cref="Subtract"/> in one walk (the same values), from the bits held in the second half of
+    /// <paramref name="destination"/>'s bytes (<paramref name="bits"/> null, in place as <see cref="WidenBf16InPlace"/>)
+    /// or from memory of their own.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
+    public static void WidenBf16Minus(ReadOnlySpan<ushort> bits, ReadOnlySpan<float> subtrahend, Span<float> destination)
+    {
+        if (subtrahend.Length != destination.Length || bits.Length != destination.Length)
+            throw new ArgumentException($"{destination.Length} results for {bits.Length} and {subtrahend.Length} values", nameof(destination));
+        var result = MemoryMarshal.Cast<float, uint>(destination);
+        int n = destination.Length, i = 0, width = Vector<ushort>.Count, half = width / 2;
+        if (Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian)
+            for (; i <= n - width; i += width)
+            {
+                // Sources loaded before results stored: in place, element i's bits lie at or after its result's bytes.
+                Vector.Widen(new Vector<ushort>(bits[i..]), out var low, out var high);
+                var lowValues = Vector.AsVectorSingle(low << 16) - new Vector<float>(subtrahend[i..]);
+                var highValues = Vector.AsVectorSingle(high << 16) - new Vector<float>(subtrahend[(i + half)..]);
+                Vector.AsVectorUInt32(lowValues).CopyTo(result[i..]);
+                Vector.AsVectorUInt32(highValues).CopyTo(result[(i + half)..]);
+            }
+        for (; i < n; i++) destination[i] = BitConverter.UInt32BitsToSingle((uint)bits[i] << 16) - subtrahend[i];
+    }
+
+    /// <summary><see cref="WidenBf16Minus"/> of the bits held in the second half of <paramref name="destination"/>'s bytes, in place.</summary>
+    public static void WidenBf16MinusInPlace(ReadOnlySpan<float> subtrahend, Span<float> destination)
+    {
+        var bytes = MemoryMarshal.AsBytes(destination);
+        WidenBf16Minus(MemoryMarshal.Cast<byte, ushort>(bytes[(bytes.Length / 2)..]), subtrahend, destination);
+    }
+
+    /// <summary>
     /// destination = minuend − subtrahend, both given as bfloat16 bits: widened by bits and subtracted in IEEE float32
     /// (libtorch's values for a bf16 chat vector) in one pass, no float32 copy of either side in between.
     /// </summary>

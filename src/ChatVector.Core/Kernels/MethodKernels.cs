@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 
 namespace ChatVector.Core.Kernels;
@@ -97,6 +98,58 @@ public static class MethodKernels
     }
 
     /// <summary>
+    /// output = (x0 + k1·d1) + k2·d2: <see cref="AddScaled"/> twice onto a copy of x0 in one walk, each element's
+    /// operations those of the three walks, in their order.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddTwoScaled(ReadOnlySpan<float> x0, float k1, ReadOnlySpan<float> d1, float k2, ReadOnlySpan<float> d2, Span<float> output)
+    {
+        Check(x0, d1, output);
+        Check(x0, d2, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= output.Length - Width; i += Width)
+                (new Vector<float>(x0[i..]) + k1 * new Vector<float>(d1[i..]) + k2 * new Vector<float>(d2[i..])).CopyTo(output[i..]);
+        for (; i < output.Length; i++)
+        {
+            float sum = x0[i];
+            sum += k1 * d1[i];
+            sum += k2 * d2[i];
+            output[i] = sum;
+        }
+    }
+
+    /// <summary>
+    /// output = t·(((0 + (x0 + d1)) + (x0 + d2)) / 2) + (1 − t)·x0: two models' <see cref="AddSum"/> onto zeros and then
+    /// <see cref="PullTowards"/>, in one walk, each element's operations those of the separate walks, in their order.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void PullPairTowards(ReadOnlySpan<float> x0, ReadOnlySpan<float> d1, ReadOnlySpan<float> d2, float t, Span<float> output)
+    {
+        Check(x0, d1, output);
+        Check(x0, d2, output);
+        float rest = 1 - t;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var counts = new Vector<float>(2f);
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                var sum = Vector<float>.Zero + (a + new Vector<float>(d1[i..])) + (a + new Vector<float>(d2[i..]));
+                (t * (sum / counts) + rest * a).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++)
+        {
+            float sum = 0f;
+            sum += x0[i] + d1[i];
+            sum += x0[i] + d2[i];
+            output[i] = t * (sum / 2f) + rest * x0[i];
+        }
+    }
+
+    /// <summary>
     /// The population variance of two values per element, as the scalar loop takes it: sum = (0 + a) + b, mean = sum / 2,
     /// ((0 + (a − mean)²) + (b − mean)²) / 2.
     /// </summary>
@@ -128,6 +181,79 @@ public static class MethodKernels
             squares += dy * dy;
             variances[i] = squares / 2;
         }
+    }
+
+    /// <summary>
+    /// The sums so far plus a·a, b·b and a·b over the elements, each product added one at a time in element order, in
+    /// float64: the element-by-element loop's additions. The products are formed a SIMD vector at a time (a float32
+    /// product is exact in float64, so the vector's products are the scalar ones) and only the additions, one dependent
+    /// chain per sum, stay scalar; the three chains overlap.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static (double AA, double BB, double AB) AddProducts(double aa, double bb, double ab, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"{a.Length} and {b.Length} values", nameof(b));
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= a.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var (aLow, aHigh) = Vector256.Widen(Vector256.Create(a[i..]));
+                var (bLow, bHigh) = Vector256.Widen(Vector256.Create(b[i..]));
+                (aa, bb, ab) = AddLanes(aa, bb, ab, aLow * aLow, bLow * bLow, aLow * bLow);
+                (aa, bb, ab) = AddLanes(aa, bb, ab, aHigh * aHigh, bHigh * bHigh, aHigh * bHigh);
+            }
+        for (; i < a.Length; i++)
+        {
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+            ab += (double)a[i] * b[i];
+        }
+        return (aa, bb, ab);
+    }
+
+    /// <summary>Each sum plus its vector's lanes, lane 0 first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (double, double, double) AddLanes(double x, double y, double z, Vector256<double> xs, Vector256<double> ys, Vector256<double> zs)
+    {
+        x += xs.GetElement(0);
+        y += ys.GetElement(0);
+        z += zs.GetElement(0);
+        x += xs.GetElement(1);
+        y += ys.GetElement(1);
+        z += zs.GetElement(1);
+        x += xs.GetElement(2);
+        y += ys.GetElement(2);
+        z += zs.GetElement(2);
+        x += xs.GetElement(3);
+        y += ys.GetElement(3);
+        z += zs.GetElement(3);
+        return (x, y, z);
+    }
+
+    /// <summary><paramref name="sum"/> + x₀·y₀ + x₁·y₁ + …, each product added one at a time in element order, in float64 (products a SIMD vector at a time, as in the three-sum form).</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static double AddProducts(double sum, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"{x.Length} and {y.Length} values", nameof(y));
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var (xLow, xHigh) = Vector256.Widen(Vector256.Create(x[i..]));
+                var (yLow, yHigh) = Vector256.Widen(Vector256.Create(y[i..]));
+                var low = xLow * yLow;
+                var high = xHigh * yHigh;
+                sum += low.GetElement(0);
+                sum += low.GetElement(1);
+                sum += low.GetElement(2);
+                sum += low.GetElement(3);
+                sum += high.GetElement(0);
+                sum += high.GetElement(1);
+                sum += high.GetElement(2);
+                sum += high.GetElement(3);
+            }
+        for (; i < x.Length; i++) sum += (double)x[i] * y[i];
+        return sum;
     }
 
     private static void Check(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> output)

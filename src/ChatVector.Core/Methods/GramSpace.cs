@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -62,6 +64,15 @@ public sealed class GramSpace
         var b = chunk.Vector(1);
         var c = n == 3 ? chunk.Vector(2) : b;
         double aa = 0, ab = 0, bb = 0, ac = 0, bc = 0, cc = 0;
+        if (n == 2 && !plusBase)
+        {
+            // The vectors themselves: the same three chains with their products formed a SIMD vector at a time.
+            (aa, bb, ab) = MethodKernels.AddProducts(0, 0, 0, a, b);
+            AddPair(sums, n, 0, 0, aa);
+            AddPair(sums, n, 0, 1, ab);
+            AddPair(sums, n, 1, 1, bb);
+            return;
+        }
         for (int e = 0; e < a.Length; e++)
         {
             float x = plusBase ? @base[e] + a[e] : a[e], y = plusBase ? @base[e] + b[e] : b[e], z = plusBase ? @base[e] + c[e] : c[e];

@@ -45,8 +45,8 @@ public sealed class ModelStockMethod : ElementwiseMethod
             var groupSums = sums.Slice((int)group * stride, stride);
             if (n == 2)
             {
-                // Both squared norms and the dot product in one walk, each sum in a register, so their chains overlap.
-                (groupSums[0], groupSums[1], groupSums[2]) = AddProducts(groupSums[0], groupSums[1], groupSums[2], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
+                // Both squared norms and the dot product in one walk, so their chains overlap.
+                (groupSums[0], groupSums[1], groupSums[2]) = MethodKernels.AddProducts(groupSums[0], groupSums[1], groupSums[2], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
                 start = end;
                 continue;
             }
@@ -54,30 +54,11 @@ public sealed class ModelStockMethod : ElementwiseMethod
             for (int a = 0; a < n; a++)
             {
                 var da = chunk.Vector(a)[start..end];
-                groupSums[a] = AddProducts(groupSums[a], da, da);
-                for (int b = a + 1; b < n; b++) groupSums[pair] = AddProducts(groupSums[pair++], da, chunk.Vector(b)[start..end]);
+                groupSums[a] = MethodKernels.AddProducts(groupSums[a], da, da);
+                for (int b = a + 1; b < n; b++) groupSums[pair] = MethodKernels.AddProducts(groupSums[pair++], da, chunk.Vector(b)[start..end]);
             }
             start = end;
         }
-    }
-
-    /// <summary>The sums so far plus a·a, b·b and a·b over the elements, each added one product at a time, in float64.</summary>
-    private static (double AA, double BB, double AB) AddProducts(double aa, double bb, double ab, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        for (int i = 0; i < a.Length; i++)
-        {
-            aa += (double)a[i] * a[i];
-            bb += (double)b[i] * b[i];
-            ab += (double)a[i] * b[i];
-        }
-        return (aa, bb, ab);
-    }
-
-    /// <summary><paramref name="sum"/> + x₀·y₀ + x₁·y₁ + …, added one product at a time, in float64.</summary>
-    private static double AddProducts(double sum, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        for (int i = 0; i < x.Length; i++) sum += (double)x[i] * y[i];
-        return sum;
     }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
@@ -90,7 +71,13 @@ public sealed class ModelStockMethod : ElementwiseMethod
             long group = (chunk.FirstElement + start) / groupLength;
             int end = (int)Math.Min(chunk.Length, (group + 1) * groupLength - chunk.FirstElement);
             float t = Ratio(statistics.Slice((int)group * stride, stride), n);
-            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀.
+            // 0 + x₁ + x₂ + … (each xₐ = x₀ + δₐ), then t·(sum / n) + (1 − t)·x₀: for two models in one walk.
+            if (n == 2)
+            {
+                MethodKernels.PullPairTowards(x0[start..end], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end], t, output[start..end]);
+                start = end;
+                continue;
+            }
             var sum = output[start..end];
             sum.Clear();
             for (int a = 0; a < n; a++) MethodKernels.AddSum(sum, x0[start..end], chunk.Vector(a)[start..end]);

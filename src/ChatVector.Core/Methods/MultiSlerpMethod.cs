@@ -32,6 +32,11 @@ public sealed class MultiSlerpMethod : ElementwiseMethod
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), inputs);
         // base + k₁·δ₁ + k₂·δ₂ + …, each element's terms added in that order.
         var sum = output[..chunk.Length];
+        if (k.Length == 2)
+        {
+            MethodKernels.AddTwoScaled(chunk.Base, k[0], chunk.Vector(0), k[1], chunk.Vector(1), sum);
+            return;
+        }
         chunk.Base.CopyTo(sum);
         for (int j = 0; j < k.Length; j++) MethodKernels.AddScaled(sum, k[j], chunk.Vector(j));
     }

@@ -55,15 +55,8 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         var grouping = Grouping(inputs);
         if (grouping.Columns == 0)
         {
-            // One group: the same additions, element by element onto the sums so far, kept in registers meanwhile.
-            double s11 = sums[0], s22 = sums[1], s12 = sums[2];
-            for (int i = 0; i < d1.Length; i++)
-            {
-                s11 += (double)d1[i] * d1[i];
-                s22 += (double)d2[i] * d2[i];
-                s12 += (double)d1[i] * d2[i];
-            }
-            (sums[0], sums[1], sums[2]) = (s11, s22, s12);
+            // One group: the same additions, element by element onto the sums so far.
+            (sums[0], sums[1], sums[2]) = MethodKernels.AddProducts(sums[0], sums[1], sums[2], d1, d2);
             return;
         }
         for (int i = 0; i < d1.Length; i++)

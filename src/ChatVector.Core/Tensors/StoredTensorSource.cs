@@ -81,4 +81,27 @@ public sealed class StoredTensorSource(StoredTensor stored) : IFloat32Source, IP
         Stored.File.ReadTensorBytes(Stored.Info, firstElement * 2, bytes[(bytes.Length / 2)..]);
         Float32Conversion.WidenBf16InPlace(destination);
     }
+
+    /// <summary>
+    /// The tensor's float32 values minus <paramref name="subtrahend"/> (IEEE float32, the values of
+    /// <see cref="ReadFloat32"/> then a subtraction): for BF16 widened and subtracted in one walk, not two.
+    /// </summary>
+    public void ReadFloat32Minus(long firstElement, ReadOnlySpan<float> subtrahend, Span<float> destination, ComputeContext context)
+    {
+        if (DType != DType.BF16 || !BitConverter.IsLittleEndian)
+        {
+            ReadFloat32(firstElement, destination, context);
+            Float32Conversion.Subtract(destination, subtrahend);
+            return;
+        }
+        ChunkRange.Check(this, firstElement, destination.Length);
+        var bytes = MemoryMarshal.AsBytes(destination);
+        if (TryBorrowBytes(firstElement * 2, bytes.Length / 2, out var held))
+        {
+            using (held) Float32Conversion.WidenBf16Minus(MemoryMarshal.Cast<byte, ushort>(held.Bytes), subtrahend, destination);
+            return;
+        }
+        Stored.File.ReadTensorBytes(Stored.Info, firstElement * 2, bytes[(bytes.Length / 2)..]);
+        Float32Conversion.WidenBf16MinusInPlace(subtrahend, destination);
+    }
 }
