@@ -1,3 +1,4 @@
+using System.Numerics;
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -68,22 +69,54 @@ internal static class RamRule
     }
 
     /// <param name="uniqueScales">Each model's scale of the elements it alone changed (ramplus_tl), or null for 1.</param>
+    [System.Runtime.CompilerServices.MethodImpl(Kernels.HotLoop.Options)]
     public static void Merge(ChunkValues chunk, float epsilon, float[]? uniqueScales, Span<float> output)
     {
-        for (int e = 0; e < chunk.Length; e++)
+        int e = 0;
+        if (Vector.IsHardwareAccelerated && chunk.VectorCount > 0)
         {
-            int count = Changed(chunk, e, epsilon);
-            float unique = count == 1 ? 1f : 0f, overlap = count > 1 ? 1f : 0f, divisor = Math.Max(count, 1);
-            float merged = 0f;
-            for (int i = 0; i < chunk.VectorCount; i++)
+            // A SIMD vector of elements at a time, each lane the scalar rule's float32 operations in the same order
+            // (no fused multiply-add): the element loop below was two thirds of a ram merge's CPU.
+            var eps = new Vector<float>(epsilon);
+            var one = Vector<float>.One;
+            var bases = chunk.Base;
+            for (; e <= chunk.Length - Vector<float>.Count; e += Vector<float>.Count)
             {
-                float delta = chunk.Vector(i)[e];
-                float kept = MathF.Abs(delta) > epsilon ? delta : 0f;
-                float alone = kept * unique;
-                if (uniqueScales is not null) alone *= uniqueScales[i];
-                merged += alone + kept * overlap / divisor;
+                var count = Vector<float>.Zero;
+                for (int i = 0; i < chunk.VectorCount; i++)
+                    count += Vector.ConditionalSelect(Vector.GreaterThan(Vector.Abs(new Vector<float>(chunk.Vector(i)[e..])), eps), one, Vector<float>.Zero);
+                var unique = Vector.ConditionalSelect(Vector.Equals(count, one), one, Vector<float>.Zero);
+                var overlap = Vector.ConditionalSelect(Vector.GreaterThan(count, one), one, Vector<float>.Zero);
+                var divisor = Vector.Max(count, one);
+                var merged = Vector<float>.Zero;
+                for (int i = 0; i < chunk.VectorCount; i++)
+                {
+                    var delta = new Vector<float>(chunk.Vector(i)[e..]);
+                    var kept = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Abs(delta), eps), delta, Vector<float>.Zero);
+                    var alone = kept * unique;
+                    if (uniqueScales is not null) alone *= new Vector<float>(uniqueScales[i]);
+                    merged += alone + kept * overlap / divisor;
+                }
+                (new Vector<float>(bases[e..]) + merged).CopyTo(output[e..]);
             }
-            output[e] = chunk.Base[e] + merged;
         }
+        for (; e < chunk.Length; e++) output[e] = MergeElement(chunk, e, epsilon, uniqueScales);
+    }
+
+    /// <summary>The rule for element <paramref name="e"/>: the changes of the models that alone changed it, plus the mean of the changes where several did.</summary>
+    private static float MergeElement(ChunkValues chunk, int e, float epsilon, float[]? uniqueScales)
+    {
+        int count = Changed(chunk, e, epsilon);
+        float unique = count == 1 ? 1f : 0f, overlap = count > 1 ? 1f : 0f, divisor = Math.Max(count, 1);
+        float merged = 0f;
+        for (int i = 0; i < chunk.VectorCount; i++)
+        {
+            float delta = chunk.Vector(i)[e];
+            float kept = MathF.Abs(delta) > epsilon ? delta : 0f;
+            float alone = kept * unique;
+            if (uniqueScales is not null) alone *= uniqueScales[i];
+            merged += alone + kept * overlap / divisor;
+        }
+        return chunk.Base[e] + merged;
     }
 }

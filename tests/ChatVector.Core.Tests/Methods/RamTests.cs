@@ -46,4 +46,42 @@ public class RamTests
             Assert.True(Math.Abs(actual[e] - expected) <= 2e-7 * (Math.Abs(x0[e]) + deltas.Sum(d => Math.Abs(d[e]))) + 1e-12, $"element {e}: {actual[e]} against {expected}");
         }
     }
+
+    [Theory]
+    [InlineData(false, 3, 1_003)]
+    [InlineData(true, 3, 1_003)]
+    [InlineData(true, 2, 37)]
+    [InlineData(false, 1, 13)]
+    public void The_SIMD_rule_gives_each_element_the_element_by_element_rules_bits(bool scaled, int models, int length)
+    {
+        // Lanes at and around epsilon, signed zeros, NaN and subnormals; lengths that leave a tail for the scalar loop.
+        var random = new Random(models * 7 + length);
+        const float epsilon = 1e-5f;
+        float Value() => random.Next(9) switch
+        {
+            0 => 0f, 1 => -0f, 2 => float.NaN, 3 => float.Epsilon, 4 => epsilon, 5 => -epsilon * 1.5f,
+            _ => (float)((random.NextDouble() - 0.5) * 0.01),
+        };
+        var @base = Enumerable.Range(0, length).Select(_ => Value()).ToArray();
+        var vectors = Enumerable.Range(0, models).Select(_ => Enumerable.Range(0, length).Select(_ => Value()).ToArray()).ToArray();
+        float[]? scales = scaled ? Enumerable.Range(0, models).Select(i => 1.05f + 0.01f * i).ToArray() : null;
+        var output = new float[length];
+        RamRule.Merge(new ChunkValues(0, @base, vectors, length), epsilon, scales, output);
+        for (int e = 0; e < length; e++)
+        {
+            // ram.py's rule for one element, written out as the scalar loop computes it in float32.
+            int count = vectors.Count(v => MathF.Abs(v[e]) > epsilon);
+            float unique = count == 1 ? 1f : 0f, overlap = count > 1 ? 1f : 0f, divisor = Math.Max(count, 1);
+            float merged = 0f;
+            for (int i = 0; i < models; i++)
+            {
+                float kept = MathF.Abs(vectors[i][e]) > epsilon ? vectors[i][e] : 0f;
+                float alone = kept * unique;
+                if (scales is not null) alone *= scales[i];
+                merged += alone + kept * overlap / divisor;
+            }
+            float expected = @base[e] + merged;
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(output[e]), $"element {e}: {output[e]} against {expected}");
+        }
+    }
 }
