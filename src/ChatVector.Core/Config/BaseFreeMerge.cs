@@ -18,10 +18,10 @@ internal static class BaseFreeMerge
     {
         var method = config.Method;
         var models = config.Models;
-        if (method.ModelCount is { } wanted && models.Count != wanted)
-            problems.Add($"{method.Name} merges {wanted} model{(wanted == 1 ? "" : "s")}; the config gives {models.Count}.");
-        else if (models.Count < Math.Max(1, method.MinimumModelCount))
-            problems.Add($"{method.Name} merges at least {Math.Max(1, method.MinimumModelCount)} models; the config gives {models.Count}.");
+        if (method.ModelCountProblem(models.Count, fewest: 1) is { } wanted)
+            problems.Add(wanted.Exactly
+                ? $"{method.Name} merges {wanted.Count} model{(wanted.Count == 1 ? "" : "s")}; the config gives {models.Count}."
+                : $"{method.Name} merges at least {wanted.Count} models; the config gives {models.Count}.");
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
 
         var opened = models.Select(m => StoredModel.Open(m.Path)).ToList();

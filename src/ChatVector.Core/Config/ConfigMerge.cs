@@ -40,10 +40,10 @@ public static class ConfigMerge
             notes.Add("The base model is merged as one of the models, as mergekit adds it when the models do not list it.");
         }
         if (merged.Count == 0 && config.Method.MinimumModelCount > 0) problems.Add("no model other than the base to merge.");
-        else if (config.Method.ModelCount is { } wanted && merged.Count != wanted)
-            problems.Add($"{config.Method.Name} merges the base and {wanted} other model{(wanted == 1 ? "" : "s")}; the config gives {merged.Count}.");
-        else if (merged.Count < config.Method.MinimumModelCount)
-            problems.Add($"{config.Method.Name} merges the base and at least {config.Method.MinimumModelCount} other models; the config gives {merged.Count}.");
+        else if (config.Method.ModelCountProblem(merged.Count) is { } wanted)
+            problems.Add(wanted.Exactly
+                ? $"{config.Method.Name} merges the base and {wanted.Count} other model{(wanted.Count == 1 ? "" : "s")}; the config gives {merged.Count}."
+                : $"{config.Method.Name} merges the base and at least {wanted.Count} other models; the config gives {merged.Count}.");
         var opened = merged.Select(m => StoredModel.Open(m.Path)).ToList();
         var pairings = merged.Select((m, i) => (Model: m, Pairing: ChatVectorPairing.Pair(@base, opened[i], _ => true))).ToList();
         string? template = ChatTemplate(config, merged, notes, problems);

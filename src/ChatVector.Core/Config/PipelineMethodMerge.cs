@@ -74,7 +74,7 @@ public static class PipelineMethodMerge
         }
         if (problems.Count == 0)
             notes.Add($"{method.Name} of {models.Count} model(s) onto {request.Base.Path}: {outputs.Count(o => o is not StoredTensorSource)} of {outputs.Count} tensors merged.");
-        var recipe = Describe(request, models, mergeValues, perModel);
+        var recipe = RecipeOf(request, models, mergeValues, perModel);
         return new MergePlan(outputs, notes, unused, problems, recipe, []);
     }
 
@@ -99,7 +99,7 @@ public static class PipelineMethodMerge
                 models.Add(model);
             }
             if (!model.Vectors.TryAdd(vector.Vector.Name, vector))
-                problems.Add($"'{vector.Vector.Name}' arrived twice from {Describe(vector.Provenance)}: each model gives a tensor's vector once (pipe one Get-ChatVector per model).");
+                problems.Add($"'{vector.Vector.Name}' arrived twice from {OriginText(vector.Provenance)}: each model gives a tensor's vector once (pipe one Get-ChatVector per model).");
         }
         return models;
     }
@@ -107,10 +107,10 @@ public static class PipelineMethodMerge
     private static void CheckModelCount(MergeMethod method, int models, int modelParameters, List<string> problems)
     {
         if (models == 0) problems.Add($"no vector arrived on the pipeline: {method.Name} merges the vectors of at least one model.");
-        else if (method.ModelCount is { } wanted && models != wanted)
-            problems.Add($"{method.Name} merges {wanted} model{(wanted == 1 ? "" : "s")}' vector{(wanted == 1 ? "" : "s")} onto the base; {models} arrived.");
-        else if (models < method.MinimumModelCount)
-            problems.Add($"{method.Name} merges at least {method.MinimumModelCount} models' vectors onto the base; {models} arrived.");
+        else if (method.ModelCountProblem(models) is { } wanted)
+            problems.Add(wanted.Exactly
+                ? $"{method.Name} merges {wanted.Count} model{(wanted.Count == 1 ? "" : "s")}' vector{(wanted.Count == 1 ? "" : "s")} onto the base; {models} arrived."
+                : $"{method.Name} merges at least {wanted.Count} models' vectors onto the base; {models} arrived.");
         if (modelParameters > models)
             problems.Add($"-ModelParameter gives {modelParameters} models' values; {models} model(s) arrived on the pipeline.");
     }
@@ -135,16 +135,16 @@ public static class PipelineMethodMerge
         }
         foreach (var vector in given.OfType<PipelineVector>().Where(v => !v.Vector.Shape.SequenceEqual(stored.Info.Shape)))
         {
-            problems.Add($"'{stored.Name}': the vector from {Describe(vector.Provenance)} is [{string.Join(", ", vector.Vector.Shape)}], the base's tensor [{string.Join(", ", stored.Info.Shape)}].");
+            problems.Add($"'{stored.Name}': the vector from {OriginText(vector.Provenance)} is [{string.Join(", ", vector.Vector.Shape)}], the base's tensor [{string.Join(", ", stored.Info.Shape)}].");
             return false;
         }
         return true;
     }
 
-    private static string Describe(VectorProvenance? provenance) =>
+    private static string OriginText(VectorProvenance? provenance) =>
         provenance is null ? "a vector without provenance" : $"{provenance.ChatModel} − {provenance.BaseModel}";
 
-    private static MergeRecipe Describe(MethodMergeRequest request, List<PipelineModel> models, ParameterValues? mergeValues, IReadOnlyList<ParameterValues> perModel)
+    private static MergeRecipe RecipeOf(MethodMergeRequest request, List<PipelineModel> models, ParameterValues? mergeValues, IReadOnlyList<ParameterValues> perModel)
     {
         var vectors = models.Select(m => new RecipeVector(m.Provenance?.BaseModel, m.Provenance?.ChatModel, m.Ratio ?? 1.0, m.Vectors.Count, m.Provenance?.Sparsification)).ToList();
         var parameters = new JObject

@@ -45,7 +45,7 @@ public sealed class GramSpace
                 if (plusBase)
                     for (int e = 0; e < a.Length; e++) sum += (double)(@base[e] + a[e]) * (@base[e] + b[e]);
                 else
-                    for (int e = 0; e < a.Length; e++) sum += (double)a[e] * b[e];
+                    sum = MethodKernels.AddProducts(0, a, b); // the same additions in element order, products a SIMD vector at a time
                 sums[i * n + j] += sum;
                 if (j != i) sums[j * n + i] += sum;
             }

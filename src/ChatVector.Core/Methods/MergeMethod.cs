@@ -37,6 +37,18 @@ public abstract class MergeMethod
     /// </summary>
     public virtual bool BaseOptional => false;
 
+    /// <summary>
+    /// How many models the method takes when <paramref name="given"/> (besides the base) does not suit it: exactly
+    /// <see cref="ModelCount"/>, or at least <see cref="MinimumModelCount"/> (and at least <paramref name="fewest"/>); null
+    /// when it does. Each caller words the problem for its own input (a config's models, the pipeline's vectors).
+    /// </summary>
+    public (int Count, bool Exactly)? ModelCountProblem(int given, int fewest = 0)
+    {
+        if (ModelCount is { } wanted) return given == wanted ? null : (wanted, true);
+        int minimum = Math.Max(fewest, MinimumModelCount);
+        return given < minimum ? (minimum, false) : null;
+    }
+
     /// <summary>The merged tensor for <paramref name="inputs"/> (parameters already checked, <see cref="CheckParameters"/>).</summary>
     public abstract ITensorSource Merge(MethodInputs inputs);
 

@@ -52,11 +52,11 @@ public sealed class SceMethod : ElementwiseMethod
             var squares = new double[n];
             pass.ForEachChunk(chunk =>
             {
-                var v = Variances(chunk, variances);
                 var selection = SelectionOf(statistics);
+                var v = selection.All ? default : Variances(chunk, variances);
                 for (int e = 0; e < chunk.Length; e++)
                 {
-                    if (!selection.Keeps(v[e], chunk.FirstElement + e)) continue;
+                    if (!selection.Keeps(v, e, chunk.FirstElement)) continue;
                     for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
                 }
             });
@@ -113,7 +113,8 @@ public sealed class SceMethod : ElementwiseMethod
     /// <summary>Which elements the select step keeps: all, or those at or above the threshold of the variances' order.</summary>
     private readonly record struct Selection(bool All, OrderPoint Threshold)
     {
-        public bool Keeps(float variance, long index) => All || new OrderPoint(MagnitudeOrder.Key(variance), index) >= Threshold;
+        /// <summary>Whether element <paramref name="e"/> of a chunk starting at <paramref name="first"/> is kept; with <see cref="All"/> the variances are not read (nor need computing).</summary>
+        public bool Keeps(ReadOnlySpan<float> variances, int e, long first) => All || new OrderPoint(MagnitudeOrder.Key(variances[e]), first + e) >= Threshold;
     }
 
     private static Selection SelectionOf(ReadOnlySpan<double> statistics) =>
@@ -127,7 +128,7 @@ public sealed class SceMethod : ElementwiseMethod
         var d2 = chunk.Vector(1);
         for (int e = 0; e < x0.Length; e++)
         {
-            if (!selection.Keeps(variances[e], chunk.FirstElement + e))
+            if (!selection.Keeps(variances, e, chunk.FirstElement))
             {
                 output[e] = x0[e];
                 continue;
@@ -149,11 +150,12 @@ public sealed class SceMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount;
-        var variances = ScratchArrays<float>.Rent(chunk.Length);
+        var selection = SelectionOf(statistics);
+        // With every element kept (select_topk 1, mergekit's default) the variances are never read: not computed.
+        var variances = selection.All ? null : ScratchArrays<float>.Rent(chunk.Length);
         try
         {
-            var v = Variances(chunk, variances);
-            var selection = SelectionOf(statistics);
+            var v = variances is null ? default : Variances(chunk, variances);
             var x0 = chunk.Base;
             if (n == 2)
             {
@@ -162,7 +164,7 @@ public sealed class SceMethod : ElementwiseMethod
             }
             for (int e = 0; e < chunk.Length; e++)
             {
-                if (!selection.Keeps(v[e], chunk.FirstElement + e))
+                if (!selection.Keeps(v, e, chunk.FirstElement))
                 {
                     output[e] = x0[e];
                     continue;
@@ -183,7 +185,7 @@ public sealed class SceMethod : ElementwiseMethod
         }
         finally
         {
-            ScratchArrays<float>.Return(variances);
+            if (variances is not null) ScratchArrays<float>.Return(variances);
         }
     }
 }

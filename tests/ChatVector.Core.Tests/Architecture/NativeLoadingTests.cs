@@ -19,12 +19,10 @@ public sealed partial class NativeLoadingTests
     {
         var tests = Path.Combine(TestPaths.RepoRoot, "tests", "ChatVector.Core.Tests");
         var offending =
-            from file in Directory.EnumerateFiles(tests, "*.cs", SearchOption.AllDirectories)
-            let relative = Path.GetRelativePath(tests, file).Replace('\\', '/')
-            where !relative.StartsWith("obj/") && !relative.StartsWith("bin/")
-            let text = File.ReadAllText(file)
+            from source in SourceFiles.Under(tests)
+            let text = File.ReadAllText(source.Path)
             where LoadsLibtorch().IsMatch(text) && !text.Contains("UseModuleNatives", StringComparison.Ordinal)
-            select relative;
+            select source.Relative;
         Assert.Empty(offending);
     }
 }

@@ -20,10 +20,10 @@ public sealed partial class PortableNewlineTests : TempDirTest
     {
         var core = Path.Combine(TestPaths.RepoRoot, "src", "ChatVector.Core");
         var offending =
-            from file in Directory.EnumerateFiles(core, "*.cs", SearchOption.AllDirectories)
-            let relative = Path.GetRelativePath(core, file).Replace('\\', '/')
-            where !relative.StartsWith("obj/") && !relative.StartsWith("bin/") && relative != "Format/PortableText.cs"
-            from numbered in File.ReadLines(file).Select((line, i) => (line, number: i + 1))
+            from source in SourceFiles.Under(core)
+            let relative = source.Relative
+            where relative != "Format/PortableText.cs"
+            from numbered in File.ReadLines(source.Path).Select((line, i) => (line, number: i + 1))
             where !numbered.line.TrimStart().StartsWith("//") && PlatformNewline().IsMatch(numbered.line)
             select $"{relative}:{numbered.number}: {numbered.line.Trim()}";
         Assert.Empty(offending);
