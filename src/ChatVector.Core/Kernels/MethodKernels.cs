@@ -183,6 +183,112 @@ public static class MethodKernels
         }
     }
 
+    /// <summary>How many of the values are not zero (a NaN counts, as <c>v != 0</c> counts it; −0 does not).</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static long CountNonzero(ReadOnlySpan<float> values)
+    {
+        long zeros = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // Each lane counts its zeros down from 0 (an equal lane is −1); a lane's count stays far from overflow within one span.
+            var counts = Vector<int>.Zero;
+            for (; i <= values.Length - Width; i += Width) counts += Vector.Equals(new Vector<float>(values[i..]), Vector<float>.Zero);
+            zeros = -(long)Vector.Sum(counts);
+        }
+        for (; i < values.Length; i++) if (values[i] == 0) zeros++;
+        return values.Length - zeros;
+    }
+
+    /// <summary>
+    /// sce's merge of two task vectors per element: the majority sign is that of (0 + a) + b (≥ 0 positive); each
+    /// vector's weight counts where its delta has that sign (ka = wa, else 0); output = x0 + ((0 + a·ka) + b·kb) /
+    /// ((0 + ka) + kb), the divisor 1 where both drop. A NaN delta has neither sign and drops.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void SignElectedPair(ReadOnlySpan<float> x0, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float wa, float wb, Span<float> output)
+    {
+        Check(x0, a, output);
+        Check(x0, b, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var weightA = new Vector<float>(wa);
+            var weightB = new Vector<float>(wb);
+            var one = Vector<float>.One;
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var x = new Vector<float>(a[i..]);
+                var y = new Vector<float>(b[i..]);
+                var positive = Vector.GreaterThanOrEqual(Vector<float>.Zero + x + y, Vector<float>.Zero);
+                var keptA = Vector.ConditionalSelect(Vector.ConditionalSelect(positive, Vector.GreaterThan(x, Vector<float>.Zero), Vector.LessThan(x, Vector<float>.Zero)), weightA, Vector<float>.Zero);
+                var keptB = Vector.ConditionalSelect(Vector.ConditionalSelect(positive, Vector.GreaterThan(y, Vector<float>.Zero), Vector.LessThan(y, Vector<float>.Zero)), weightB, Vector<float>.Zero);
+                var mixed = Vector<float>.Zero + x * keptA + y * keptB;
+                var divisor = Vector<float>.Zero + keptA + keptB;
+                divisor = Vector.ConditionalSelect(Vector.Equals(divisor, Vector<float>.Zero), one, divisor);
+                (new Vector<float>(x0[i..]) + mixed / divisor).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++)
+        {
+            float x = a[i], y = b[i], sum = 0f;
+            sum += x;
+            sum += y;
+            bool positive = sum >= 0;
+            float keptA = (positive ? x > 0 : x < 0) ? wa : 0f, keptB = (positive ? y > 0 : y < 0) ? wb : 0f;
+            float mixed = 0f, divisor = 0f;
+            mixed += x * keptA;
+            divisor += keptA;
+            mixed += y * keptB;
+            divisor += keptB;
+            output[i] = x0[i] + mixed / (divisor == 0 ? 1f : divisor);
+        }
+    }
+
+    /// <summary>
+    /// Puts x0 back where an element falls below a threshold of the magnitude order: where the key of its magnitude
+    /// (<see cref="MagnitudeOrder.Key(float)"/>) is below <paramref name="key"/>, or equal to it at an index below
+    /// <paramref name="firstKeptAtKey"/> (the span's own index of the first element kept among those equal to the key).
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void RestoreBelow(ReadOnlySpan<float> magnitudes, uint key, int firstKeptAtKey, ReadOnlySpan<float> x0, Span<float> output)
+    {
+        Check(magnitudes, x0, output);
+        if (key > int.MaxValue)
+        {
+            x0.CopyTo(output); // above every key: nothing is kept
+            return;
+        }
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // Keys have no sign bit, so they compare as signed integers.
+            var threshold = new Vector<int>((int)key);
+            var firstKept = new Vector<int>(firstKeptAtKey);
+            var sign = new Vector<int>(int.MaxValue);
+            var lanes = LaneIndices();
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var keys = Vector.AsVectorInt32(new Vector<float>(magnitudes[i..])) & sign;
+                var below = Vector.LessThan(keys, threshold) | (Vector.Equals(keys, threshold) & Vector.LessThan(lanes + new Vector<int>(i), firstKept));
+                Vector.ConditionalSelect(below, new Vector<float>(x0[i..]), new Vector<float>(output[i..])).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++)
+        {
+            uint k = MagnitudeOrder.Key(magnitudes[i]);
+            if (k < key || k == key && i < firstKeptAtKey) output[i] = x0[i];
+        }
+    }
+
+    /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
+    private static Vector<int> LaneIndices()
+    {
+        Span<int> lanes = stackalloc int[Vector<int>.Count];
+        for (int j = 0; j < lanes.Length; j++) lanes[j] = j;
+        return new Vector<int>(lanes);
+    }
+
     /// <summary>
     /// The sums so far plus a·a, b·b and a·b over the elements, each product added one at a time in element order, in
     /// float64: the element-by-element loop's additions. The products are formed a SIMD vector at a time (a float32

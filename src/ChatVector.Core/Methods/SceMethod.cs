@@ -38,11 +38,7 @@ public sealed class SceMethod : ElementwiseMethod
             if (topk < 1)
             {
                 long nonzero = 0;
-                pass.ForEachChunk(chunk =>
-                {
-                    var v = Variances(chunk, variances);
-                    for (int e = 0; e < v.Length; e++) if (v[e] != 0) nonzero++;
-                });
+                pass.ForEachChunk(chunk => nonzero += MethodKernels.CountNonzero(Variances(chunk, variances)));
                 long k = (long)(Math.Abs(topk) * nonzero);
                 threshold = k == 0 ? OrderPoint.End : SelectThreshold(pass, pass.ElementCount - k, variances);
                 statistics[0] = 1;
@@ -52,11 +48,11 @@ public sealed class SceMethod : ElementwiseMethod
             var squares = new double[n];
             pass.ForEachChunk(chunk =>
             {
-                var selection = SelectionOf(statistics);
+                var selection = SelectionOf(statistics).Within(chunk);
                 var v = selection.All ? default : Variances(chunk, variances);
                 for (int e = 0; e < chunk.Length; e++)
                 {
-                    if (!selection.Keeps(v, e, chunk.FirstElement)) continue;
+                    if (!selection.Keeps(v, e)) continue;
                     for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
                 }
             });
@@ -113,79 +109,69 @@ public sealed class SceMethod : ElementwiseMethod
     /// <summary>Which elements the select step keeps: all, or those at or above the threshold of the variances' order.</summary>
     private readonly record struct Selection(bool All, OrderPoint Threshold)
     {
-        /// <summary>Whether element <paramref name="e"/> of a chunk starting at <paramref name="first"/> is kept; with <see cref="All"/> the variances are not read (nor need computing).</summary>
-        public bool Keeps(ReadOnlySpan<float> variances, int e, long first) => All || new OrderPoint(MagnitudeOrder.Key(variances[e]), first + e) >= Threshold;
+        /// <summary>The selection over one chunk: the threshold's index as the chunk's own (clamped to it).</summary>
+        public ChunkSelection Within(ChunkValues chunk) =>
+            new(All, Threshold.Key, (int)Math.Clamp(Threshold.Index - chunk.FirstElement, 0, chunk.Length));
+    }
+
+    /// <summary>The selection over one chunk: kept where the variance's key is above the threshold's, or equal to it at an index from <see cref="FirstKeptAtKey"/> on.</summary>
+    private readonly record struct ChunkSelection(bool All, uint Key, int FirstKeptAtKey)
+    {
+        /// <summary>Whether element <paramref name="e"/> is kept; with <see cref="All"/> the variances are not read (nor need computing).</summary>
+        public bool Keeps(ReadOnlySpan<float> variances, int e)
+        {
+            if (All) return true;
+            uint key = MagnitudeOrder.Key(variances[e]);
+            return key > Key || key == Key && e >= FirstKeptAtKey;
+        }
     }
 
     private static Selection SelectionOf(ReadOnlySpan<double> statistics) =>
         new(statistics[0] == 0, new OrderPoint((uint)statistics[1], (long)statistics[2]));
 
-    /// <summary><see cref="Formula"/> for two task vectors: the same operations, with the spans and weights read once.</summary>
-    private static void FormulaOfTwo(ChunkValues chunk, ReadOnlySpan<float> variances, Selection selection, float w1, float w2, Span<float> output)
-    {
-        var x0 = chunk.Base;
-        var d1 = chunk.Vector(0);
-        var d2 = chunk.Vector(1);
-        for (int e = 0; e < x0.Length; e++)
-        {
-            if (!selection.Keeps(variances, e, chunk.FirstElement))
-            {
-                output[e] = x0[e];
-                continue;
-            }
-            float a = d1[e], b = d2[e], sum = 0f;
-            sum += a;
-            sum += b;
-            float majority = sum >= 0 ? 1f : -1f;
-            float keptA = MathF.Sign(a) == majority ? w1 : 0f, keptB = MathF.Sign(b) == majority ? w2 : 0f;
-            float mixed = 0f, divisor = 0f;
-            mixed += a * keptA;
-            divisor += keptA;
-            mixed += b * keptB;
-            divisor += keptB;
-            output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
-        }
-    }
-
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount;
-        var selection = SelectionOf(statistics);
+        var selection = SelectionOf(statistics).Within(chunk);
         // With every element kept (select_topk 1, mergekit's default) the variances are never read: not computed.
         var variances = selection.All ? null : ScratchArrays<float>.Rent(chunk.Length);
         try
         {
             var v = variances is null ? default : Variances(chunk, variances);
-            var x0 = chunk.Base;
-            if (n == 2)
-            {
-                FormulaOfTwo(chunk, v, selection, (float)statistics[3], (float)statistics[4], output);
-                return;
-            }
-            for (int e = 0; e < chunk.Length; e++)
-            {
-                if (!selection.Keeps(v, e, chunk.FirstElement))
-                {
-                    output[e] = x0[e];
-                    continue;
-                }
-                float sum = 0f;
-                for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
-                float majority = sum >= 0 ? 1f : -1f;
-                float mixed = 0f, divisor = 0f;
-                for (int i = 0; i < n; i++)
-                {
-                    float delta = chunk.Vector(i)[e];
-                    float kept = MathF.Sign(delta) == majority ? (float)statistics[3 + i] : 0f;
-                    mixed += delta * kept;
-                    divisor += kept;
-                }
-                output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
-            }
+            if (n == 2) MethodKernels.SignElectedPair(chunk.Base, chunk.Vector(0), chunk.Vector(1), (float)statistics[3], (float)statistics[4], output);
+            else SignElected(chunk, statistics[3..], output);
+            // The elements the select step drops keep the base's value.
+            if (!selection.All) MethodKernels.RestoreBelow(v, selection.Key, selection.FirstKeptAtKey, chunk.Base, output);
         }
         finally
         {
             if (variances is not null) ScratchArrays<float>.Return(variances);
+        }
+    }
+
+    /// <summary>
+    /// The calculate and erase steps for any number of task vectors, per element: the majority sign is that of Σ δᵢ (≥ 0
+    /// positive), the δᵢ of that sign count with their weights, output = x0 + Σ wᵢ·δᵢ / Σ wᵢ over them (the divisor 1
+    /// when none counts); <see cref="MethodKernels.SignElectedPair"/> for two.
+    /// </summary>
+    private static void SignElected(ChunkValues chunk, ReadOnlySpan<double> weights, Span<float> output)
+    {
+        int n = chunk.VectorCount;
+        var x0 = chunk.Base;
+        for (int e = 0; e < chunk.Length; e++)
+        {
+            float sum = 0f;
+            for (int i = 0; i < n; i++) sum += chunk.Vector(i)[e];
+            bool positive = sum >= 0;
+            float mixed = 0f, divisor = 0f;
+            for (int i = 0; i < n; i++)
+            {
+                float delta = chunk.Vector(i)[e];
+                float kept = (positive ? delta > 0 : delta < 0) ? (float)weights[i] : 0f;
+                mixed += delta * kept;
+                divisor += kept;
+            }
+            output[e] = x0[e] + mixed / (divisor == 0 ? 1f : divisor);
         }
     }
 }
