@@ -189,6 +189,47 @@ tokenizer:
     }
 }
 
+Describe 'Import-MergeConfig without a tokenizer setting, embeddings of other sizes' -Tag 'Config' {
+    It 'slerp merges the rows every model has, warns of the cut, and config.json''s vocab_size is the rows written' {
+        # chat (44 rows: base's 40 tokens, then four more) as the base, base (40) as the model: as mergekit's
+        # rectify_embed_sizes, rows 0..39 of both are interpolated; chat's four added tokens have no rows.
+        $config = New-Config 'cut.yml' @'
+merge_method: slerp
+base_model: chat
+models:
+  - model: base
+parameters:
+  t: 0.3
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'cut'
+        Import-MergeConfig $config -WarningVariable warnings -WarningAction SilentlyContinue | Export-SafeTensor $out
+        ($warnings -join "`n") | Should -Match "tensor 'model.embed_tokens.weight': slerp merges the 40 rows every model has \(the base \[44, 16\], 'base' \[40, 16\]\).*from id 40 up have no row"
+        ($warnings -join "`n") | Should -Match "config.json's vocab_size is 40, the rows written \(the base's is 44"
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 40
+        (Get-FileHash (Join-Path $out 'tokenizer.json')).Hash | Should -Be (Get-FileHash (Join-Path $root 'chat/tokenizer.json')).Hash
+
+        $written = Read-IndependentTensors $out
+        foreach ($tensor in 'model.embed_tokens.weight', 'lm_head.weight') {
+            $written[$tensor].Count | Should -Be (40 * $hidden)
+            # mergekit's slerp of the two cut tensors, each flattened: lerp when they are nearly parallel.
+            $v0 = [double[]]($values.chat[$tensor][0..(40 * $hidden - 1)])
+            $v1 = [double[]]($values.base[$tensor][0..(40 * $hidden - 1)])
+            $n0 = [math]::Sqrt(($v0 | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
+            $n1 = [math]::Sqrt(($v1 | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
+            $dot = 0.0; for ($i = 0; $i -lt $v0.Count; $i++) { $dot += $v0[$i] / $n0 * $v1[$i] / $n1 }
+            if ([math]::Abs($dot) -gt 0.9995) { $s0 = 0.7; $s1 = 0.3 }
+            else {
+                $theta = [math]::Acos($dot)
+                $s0 = [math]::Sin($theta * 0.7) / [math]::Sin($theta); $s1 = [math]::Sin($theta * 0.3) / [math]::Sin($theta)
+            }
+            for ($i = 0; $i -lt $v0.Count; $i++) {
+                [math]::Abs($written[$tensor][$i] - ($s0 * $v0[$i] + $s1 * $v1[$i])) | Should -BeLessOrEqual 1e-6 -Because "$tensor element $i"
+            }
+        }
+    }
+}
+
 Describe 'Import-MergeConfig chat_template names' -Tag 'Config' {
     BeforeAll {
         # @huggingface/jinja renders templates as transformers does (trim_blocks, lstrip_blocks); installed from npm once per run.

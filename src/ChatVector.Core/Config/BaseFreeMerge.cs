@@ -27,6 +27,7 @@ internal static class BaseFreeMerge
         var opened = models.Select(m => StoredModel.Open(m.Path)).ToList();
         var template = opened[0];
         var tensorsByName = opened.Select(m => m.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal)).ToList();
+        var cut = VocabularyCut.Plan(method, ($"the first model '{models[0].Reference}'", template), models.Skip(1).Select((m, i) => (m, opened[i + 1])).ToList(), problems);
         var layers = LayerPlaces.Of(template.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(template.Tensors.Count);
         foreach (var stored in template.Tensors)
@@ -42,11 +43,15 @@ internal static class BaseFreeMerge
             {
                 if (!tensorsByName[i].TryGetValue(stored.Name, out var other))
                     problems.Add($"model '{models[i].Reference}' has no tensor '{stored.Name}' of the first model '{models[0].Reference}'.");
-                else if (!other.Info.Shape.SequenceEqual(stored.Info.Shape))
-                    problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is [{string.Join(", ", other.Info.Shape)}] where the first model's is [{string.Join(", ", stored.Info.Shape)}].");
+                else if (!cut.Cuts(stored.Name) && !other.Info.Shape.SequenceEqual(stored.Info.Shape))
+                {
+                    // The embeddings' shapes are the cut's to judge (it refused them, or they would be cut).
+                    if (!HuggingFaceNames.IsEmbedding(stored.Name))
+                        problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is [{string.Join(", ", other.Info.Shape)}] where the first model's is [{string.Join(", ", stored.Info.Shape)}].");
+                }
                 else if (!other.Info.DType.IsComputable())
                     problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is {other.Info.DType}, which cannot be merged.");
-                else sources.Add(new StoredTensorSource(other));
+                else sources.Add(cut.Cuts(stored.Name) ? cut.Rows(other) : new StoredTensorSource(other));
             }
             if (sources.Count < models.Count) continue;
             double t = layers.PlaceOf(stored.Name);
@@ -71,6 +76,6 @@ internal static class BaseFreeMerge
         notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config and tokenizer from the first, '{models[0].Reference}'.");
         string? chatTemplate = ConfigMerge.ChatTemplate(config, models.ToList(), notes, problems);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
-        return new ConfigPlan(config, template, outputs, notes, chatTemplate);
+        return new ConfigPlan(config, template, outputs, notes, chatTemplate, VocabSize: cut.VocabSize, Warnings: cut.Warnings);
     }
 }

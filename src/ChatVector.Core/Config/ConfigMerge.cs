@@ -11,8 +11,11 @@ namespace ChatVector.Core.Config;
 /// <param name="ChatTemplateJson">The output's chat template as JSON text, when the config sets one; null keeps the base's.</param>
 /// <param name="LayerCount">The output's layers when slices stack them (config.json's num_hidden_layers), else null.</param>
 /// <param name="Tokenizer">The output's tokenizer when the config maps vocabularies (it then holds the chat template), else null: the base's.</param>
+/// <param name="VocabSize">config.json's vocab_size when embeddings of different sizes were cut to fewer rows than the base's, else null.</param>
+/// <param name="Warnings">What the user should know before using the output (embedding rows cut), beside the <paramref name="Notes"/>.</param>
 public sealed record ConfigPlan(MergeConfig Config, StoredModel Base, IReadOnlyList<ITensorSource> Outputs, IReadOnlyList<string> Notes,
-    string? ChatTemplateJson = null, int? LayerCount = null, OutputTokenizer? Tokenizer = null);
+    string? ChatTemplateJson = null, int? LayerCount = null, OutputTokenizer? Tokenizer = null, long? VocabSize = null,
+    IReadOnlyList<string>? Warnings = null);
 
 /// <summary>
 /// Plans a <see cref="MergeConfig"/>: opens the models (headers only), pairs each with the base by tensor name into
@@ -51,9 +54,12 @@ public static class ConfigMerge
         var vocabulary = config.Tokenizer is { } settings
             ? VocabularyMerge.Create(settings, [(config.BaseModel!, @base), .. merged.Select((m, i) => (m, opened[i]))], template, problems)
             : null;
+        // Without one, embeddings of other sizes are cut to rows every input has, as mergekit's method does (or refused).
+        var cut = vocabulary is null ? VocabularyCut.Plan(config.Method, ("the base", @base), merged.Select((m, i) => (m, opened[i])).ToList(), problems) : null;
         foreach (var (model, pairing) in pairings)
         {
-            foreach (var mismatch in pairing.ShapeMismatches.Where(m => config.Tokenizer is null || !HuggingFaceNames.IsEmbedding(m.Name)))
+            // The embeddings' shapes are the vocabulary's or the cut's to judge.
+            foreach (var mismatch in pairing.ShapeMismatches.Where(m => !HuggingFaceNames.IsEmbedding(m.Name)))
                 problems.Add($"model '{model.Reference}': {mismatch}.");
             foreach (var name in pairing.OnlyInBase.Take(5)) problems.Add($"model '{model.Reference}' has no tensor '{name}' of the base.");
         }
@@ -97,6 +103,13 @@ public static class ConfigMerge
                 for (int i = 0; i < merged.Count; i++)
                     vectors.Add(new MethodVector(new ChatVectorTensor(vocabulary.Tensor(stored.Name, i + 1, config.DType), merging, VectorProvenance.FromModels(@base, opened[i])), perModel[i]));
             }
+            else if (cut is not null && cut.Cuts(stored.Name))
+            {
+                if (opened.Any(m => m.Find(stored.Name) is null)) continue; // reported above: a model lacks the tensor
+                merging = cut.Rows(stored);
+                for (int i = 0; i < merged.Count; i++)
+                    vectors.Add(new MethodVector(new ChatVectorTensor(cut.Rows(opened[i].Find(stored.Name)!), merging, VectorProvenance.FromModels(@base, opened[i])), perModel[i]));
+            }
             else
                 for (int i = 0; i < vectorsByName.Count; i++)
                     if (vectorsByName[i].TryGetValue(stored.Name, out var vector)) vectors.Add(new MethodVector(vector, perModel[i]));
@@ -110,7 +123,7 @@ public static class ConfigMerge
             notes.Add($"{config.Tokenizer!.Key}: {vocabulary.Plan.OutputRows} vocabulary rows (the base has {@base.Tensors.First(t => HuggingFaceNames.IsEmbedding(t.Name)).Info.Shape[0]}).");
             return new ConfigPlan(config, @base, outputs, notes, null, Tokenizer: vocabulary.Tokenizer);
         }
-        return new ConfigPlan(config, @base, outputs, notes, template);
+        return new ConfigPlan(config, @base, outputs, notes, template, VocabSize: cut?.VocabSize, Warnings: cut?.Warnings);
     }
 
     /// <summary>The chat template as JSON text: the config's Jinja text, or with <c>auto</c> the one most merged models carry.</summary>

@@ -62,6 +62,7 @@ public sealed class Inheritance
         var written = new Dictionary<string, string> { [Config.ConfigCard.FileName] = config.Text };
         var numbers = new Dictionary<string, long>();
         if (plan.LayerCount is { } layers) numbers["num_hidden_layers"] = layers;
+        if (plan.VocabSize is { } cutRows) numbers["vocab_size"] = cutRows; // embeddings cut to the rows every model has
         Dictionary<string, string?>? replaced = null;
         if (plan.Tokenizer is { } tokenizer)
         {

@@ -18,6 +18,7 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
     private const double Epsilon = 1e-8;
 
     public override string Name => "arcee_fusion";
+    public override VocabularyRowRule VocabularyRows => VocabularyRowRule.CommonRows;
     public override string Description => "the other model's values where their change, weighted by the row's KL divergence, stands out";
     public override IReadOnlyList<MethodParameter> Parameters { get; } = [];
 

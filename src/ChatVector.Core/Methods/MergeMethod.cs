@@ -38,6 +38,12 @@ public abstract class MergeMethod
     public virtual bool BaseOptional => false;
 
     /// <summary>
+    /// What the method does, as mergekit's does, with embeddings and LM heads whose numbers of rows (vocabulary sizes) differ
+    /// between the models when no tokenizer setting maps the vocabularies.
+    /// </summary>
+    public virtual VocabularyRowRule VocabularyRows => VocabularyRowRule.Refused;
+
+    /// <summary>
     /// How many models the method takes when <paramref name="given"/> (besides the base) does not suit it: exactly
     /// <see cref="ModelCount"/>, or at least <see cref="MinimumModelCount"/> (and at least <paramref name="fewest"/>); null
     /// when it does. Each caller words the problem for its own input (a config's models, the pipeline's vectors).
@@ -76,6 +82,23 @@ public abstract class MergeMethod
 
     private IReadOnlyDictionary<string, object> Taken(IReadOnlyDictionary<string, object>? values) =>
         values is null ? new Dictionary<string, object>() : values.Where(p => !Ignores(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+}
+
+/// <summary>How a method takes embedding and LM-head tensors of different vocabulary sizes (see <see cref="MergeMethod.VocabularyRows"/>).</summary>
+public enum VocabularyRowRule
+{
+    /// <summary>
+    /// Not merged: mergekit's method has no rule for them and fails on the shapes (karcher calls rectify_embed_sizes on
+    /// pairs of a temporary list, so its tensors stay uncut and the mean fails too).
+    /// </summary>
+    Refused,
+    /// <summary>The rows every input has, 0 to the fewest: mergekit's <c>rectify_embed_sizes</c> (linear, slerp, nuslerp, model_stock, arcee_fusion).</summary>
+    CommonRows,
+    /// <summary>
+    /// Each model's rows cut to the base's number (mergekit's task-arithmetic family, in <c>get_task_vectors</c>); a model with
+    /// fewer rows than the base cannot be cut to them and is refused (mergekit fails subtracting the shapes).
+    /// </summary>
+    BaseRows,
 }
 
 /// <summary>One model's task vector for a tensor (model − base) and its checked per-model parameters.</summary>

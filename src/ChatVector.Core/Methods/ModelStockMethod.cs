@@ -12,6 +12,7 @@ namespace ChatVector.Core.Methods;
 public sealed class ModelStockMethod : ElementwiseMethod
 {
     public override string Name => "model_stock";
+    public override VocabularyRowRule VocabularyRows => VocabularyRowRule.CommonRows;
     public override string Description => "the average of the models pulled towards the base by the angle between their task vectors";
     public override IReadOnlyList<MethodParameter> Parameters { get; } =
         [MethodParameter.Boolean("filter_wise", false, "one angle per row instead of per tensor")];

@@ -13,6 +13,7 @@ namespace ChatVector.Core.Methods;
 public sealed class NuSlerpMethod : ElementwiseMethod
 {
     public override string Name => "nuslerp";
+    public override VocabularyRowRule VocabularyRows => VocabularyRowRule.CommonRows;
     public override string Description => "spherical interpolation of two task vectors, weighted, over the tensor, its rows or its columns";
     public override IReadOnlyList<MethodParameter> Parameters { get; } =
     [

@@ -13,6 +13,7 @@ public sealed class SlerpMethod : ElementwiseMethod
     private const double ColinearCosine = 0.9995, NormEpsilon = 1e-8;
 
     public override string Name => "slerp";
+    public override VocabularyRowRule VocabularyRows => VocabularyRowRule.CommonRows;
     public override string Description => "spherical interpolation at t between the base and one other model";
     public override IReadOnlyList<MethodParameter> Parameters { get; } =
         [MethodParameter.Number("t", null, ParameterScope.Merge, "the place along the arc: 0 the base, 1 the other model", 0, 1)];

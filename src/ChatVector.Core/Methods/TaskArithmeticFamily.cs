@@ -20,6 +20,8 @@ public abstract class TaskArithmeticFamily : MergeMethod
 
     protected abstract bool NormalizeByDefault { get; }
 
+    public override VocabularyRowRule VocabularyRows => VocabularyRowRule.BaseRows;
+
     public override IReadOnlyList<MethodParameter> Parameters => _parameters ??= Declare().ToList();
     private IReadOnlyList<MethodParameter>? _parameters;
 

@@ -38,6 +38,7 @@ public sealed class ImportMergeConfigCommand : ChatVectorCmdlet
             return;
         }
         foreach (var note in plan.Notes) WriteVerbose(note);
+        foreach (var warning in plan.Warnings ?? []) WriteWarning(warning);
         WriteVerbose($"{plan.Config.Method.Name} of {plan.Config.Models.Count} model(s) onto {plan.Base.Path}: {plan.Outputs.Count} tensors.");
         var inheritance = Inheritance.ForConfig(plan);
         foreach (var output in plan.Outputs)

@@ -1,0 +1,141 @@
+using ChatVector.Core.Config;
+using ChatVector.Core.Export;
+using ChatVector.Core.Tensors;
+using ChatVector.Core.Tests.Sparsify;
+using ChatVector.TestKit;
+using Newtonsoft.Json.Linq;
+using Xunit;
+
+namespace ChatVector.Core.Tests.Config;
+
+/// <summary>
+/// Configs without a tokenizer setting whose models' embeddings and LM heads have different numbers of rows, run as
+/// mergekit's methods run them: linear (and slerp, nuslerp, model_stock, arcee_fusion) merge the rows every model has
+/// (rectify_embed_sizes), the task-arithmetic family cuts each model to the base's rows (get_task_vectors), the other
+/// methods refuse. The models are fine-tunes of one bf16 model (a few bf16 steps per value) with 44, 42 and 40 tokens;
+/// expected values are computed here in float64 from the values the kit wrote.
+/// </summary>
+public sealed class VocabularyCutTests : TempDirTest
+{
+    static VocabularyCutTests() => _ = SparsifyFixture.Bf16Like(1, 0); // loads libtorch
+
+    private const int Hidden = 16;
+    private static readonly string[] VocabularyTensors = ["model.embed_tokens.weight", "lm_head.weight"];
+    private readonly Dictionary<string, Dictionary<string, float[]>> _values = new();
+
+    public VocabularyCutTests()
+    {
+        var tokens = Enumerable.Range(0, 44).Select(i => $"w{i}").ToArray();
+        _values["big"] = new LlamaModelBuilder { Seed = 41, Vocab = 44, TokenizerVocab = tokens }.Write(Dir.File("big"));
+        foreach (var (name, rows, seed) in new[] { ("mid", 42, 42), ("small", 40, 43) })
+            _values[name] = new LlamaModelBuilder
+            {
+                Seed = seed, Vocab = rows, TokenizerVocab = tokens[..rows], FineTuneOf = _values["big"], FineTuneOfTokens = tokens,
+            }.Write(Dir.File(name));
+    }
+
+    [Fact]
+    public void Linear_merges_the_rows_every_model_has_and_config_json_gets_their_number()
+    {
+        var plan = Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: small\n    parameters: {weight: 0.3}\n  - model: mid\n    parameters: {weight: 0.7}\ndtype: float32\n");
+
+        foreach (var name in VocabularyTensors)
+        {
+            var output = Output(plan, name);
+            Assert.Equal([40L, Hidden], output.Shape);
+            // mergekit's linear: Σ wᵢ·xᵢ / Σ wᵢ over the models, each cut to its first 40 rows.
+            var expected = Enumerable.Range(0, 40 * Hidden).Select(i => (0.3 * _values["small"][name][i] + 0.7 * _values["mid"][name][i]) / 1.0).ToArray();
+            AssertClose(expected, Read(output), name);
+        }
+        // The other tensors merge whole.
+        var gate = Output(plan, "model.layers.0.mlp.gate_proj.weight");
+        AssertClose(_values["small"]["model.layers.0.mlp.gate_proj.weight"].Select((v, i) => 0.3 * v + 0.7 * _values["mid"]["model.layers.0.mlp.gate_proj.weight"][i]).ToArray(), Read(gate), "gate_proj");
+
+        Assert.Equal(40, plan.VocabSize);
+        Assert.Equal(40, (long)ConfigJson(plan)["vocab_size"]!);
+        var warnings = plan.Warnings!;
+        Assert.Contains(warnings, w => w.Contains("tensor 'model.embed_tokens.weight'") && w.Contains("[44, 16]") && w.Contains("'small' [40, 16]") && w.Contains("from id 40 up have no row"));
+        Assert.Contains(warnings, w => w.Contains("vocab_size is 40") && w.Contains("is 44"));
+    }
+
+    [Fact]
+    public void Task_arithmetic_takes_the_base_s_rows_of_each_larger_model_and_keeps_vocab_size()
+    {
+        var plan = Plan("merge_method: task_arithmetic\nbase_model: small\nmodels:\n  - model: big\n    parameters: {weight: 0.5}\n  - model: mid\n    parameters: {weight: 0.25}\ndtype: float32\n");
+
+        foreach (var name in VocabularyTensors)
+        {
+            var output = Output(plan, name);
+            Assert.Equal([40L, Hidden], output.Shape);
+            var (b, big, mid) = (_values["small"][name], _values["big"][name], _values["mid"][name]);
+            AssertClose(Enumerable.Range(0, 40 * Hidden).Select(i => b[i] + 0.5 * (big[i] - b[i]) + 0.25 * (mid[i] - b[i])).ToArray(), Read(output), name);
+        }
+        Assert.Null(plan.VocabSize);
+        Assert.Equal(40, (long)ConfigJson(plan)["vocab_size"]!);
+        Assert.Contains(plan.Warnings!, w => w.Contains("first 40 rows of each model") && w.Contains("'big', 'mid' have no row"));
+    }
+
+    [Fact]
+    public void Without_a_base_linear_cuts_to_the_common_rows_and_config_json_follows_the_first_model()
+    {
+        var plan = Plan("merge_method: linear\nmodels:\n  - model: mid\n    parameters: {weight: 1.0}\n  - model: small\n    parameters: {weight: 3.0}\ndtype: float32\n");
+        var output = Output(plan, "lm_head.weight");
+        Assert.Equal([40L, Hidden], output.Shape);
+        AssertClose(Enumerable.Range(0, 40 * Hidden).Select(i => (_values["mid"]["lm_head.weight"][i] + 3.0 * _values["small"]["lm_head.weight"][i]) / 4.0).ToArray(), Read(output), "lm_head");
+        Assert.Equal(40, (long)ConfigJson(plan)["vocab_size"]!);
+    }
+
+    [Fact]
+    public void A_method_mergekit_does_not_rectify_and_a_model_smaller_than_the_base_are_refused_naming_the_sizes()
+    {
+        var sce = Assert.Throws<MergeConfigException>(() => Plan("merge_method: sce\nbase_model: big\nmodels:\n  - model: small\n  - model: mid\n"));
+        Assert.Contains(sce.Problems, p => p.Contains("tensor 'model.embed_tokens.weight'") && p.Contains("the base [44, 16], 'small' [40, 16], 'mid' [42, 16]")
+            && p.Contains("sce does not merge embeddings of different sizes") && p.Contains("tokenizer_source"));
+
+        var smaller = Assert.Throws<MergeConfigException>(() => Plan("merge_method: ties\nbase_model: mid\nmodels:\n  - model: small\n    parameters: {weight: 1.0, density: 0.5}\n"));
+        Assert.Contains(smaller.Problems, p => p.Contains("tensor 'lm_head.weight'") && p.Contains("'small' has 40 rows, fewer than the base's 42"));
+    }
+
+    [Fact]
+    public void Other_tensors_of_another_shape_stay_refused()
+    {
+        var tokens = Enumerable.Range(0, 40).Select(i => $"w{i}").ToArray();
+        new LlamaModelBuilder { Seed = 44, Vocab = 40, Intermediate = 32, TokenizerVocab = tokens }.Write(Dir.File("wide"));
+        var failure = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: wide\n    parameters: {weight: 1.0}\n"));
+        Assert.Contains(failure.Problems, p => p.Contains("model 'wide'") && p.Contains("model.layers.0.mlp.gate_proj.weight"));
+        Assert.DoesNotContain(failure.Problems, p => p.Contains("embed_tokens"));
+    }
+
+    private ConfigPlan Plan(string yaml)
+    {
+        string path = Dir.File($"config-{Guid.NewGuid():N}.yml");
+        File.WriteAllText(path, yaml);
+        return ConfigMerge.Plan(MergeConfig.Read(path));
+    }
+
+    private static ITensorSource Output(ConfigPlan plan, string name) => plan.Outputs.Single(o => o.Name == name);
+
+    private static double[] Read(ITensorSource source)
+    {
+        using var chunk = source.ReadChunk(0, source.ElementCount, ComputeContext.Cpu());
+        using var wide = chunk.to(TorchSharp.torch.ScalarType.Float64);
+        return wide.data<double>().ToArray();
+    }
+
+    /// <summary>float32 arithmetic on bf16 values: within a few float32 steps of the float64 value.</summary>
+    private static void AssertClose(double[] expected, double[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}]: expected {expected[i]}, got {actual[i]}");
+    }
+
+    /// <summary>config.json as the output folder gets it.</summary>
+    private JObject ConfigJson(ConfigPlan plan)
+    {
+        string output = Dir.File($"out-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(output);
+        Inheritance.ForConfig(plan).SideFiles!.WriteInto(output);
+        return JObject.Parse(File.ReadAllText(Path.Combine(output, "config.json")));
+    }
+}
