@@ -46,16 +46,18 @@ public sealed class SceMethod : ElementwiseMethod
             statistics[1] = threshold.Key;
             statistics[2] = threshold.Index;
             var squares = new double[n];
-            pass.ForEachChunk(chunk =>
+            var selected = ScratchArrays<float>.Rent(pass.ChunkElements * Math.Min(n, 2));
+            var zeros = ScratchArrays<float>.Rent(pass.ChunkElements);
+            try
             {
-                var selection = SelectionOf(statistics).Within(chunk);
-                var v = selection.All ? default : Variances(chunk, variances);
-                for (int e = 0; e < chunk.Length; e++)
-                {
-                    if (!selection.Keeps(v, e)) continue;
-                    for (int i = 0; i < n; i++) squares[i] += (double)chunk.Vector(i)[e] * chunk.Vector(i)[e];
-                }
-            });
+                Array.Clear(zeros);
+                pass.ForEachChunk(chunk => AddSelectedSquares(chunk, SelectionOf(statistics).Within(chunk), variances, zeros, selected, squares));
+            }
+            finally
+            {
+                ScratchArrays<float>.Return(selected);
+                ScratchArrays<float>.Return(zeros);
+            }
             double total = squares.Sum(s => s / pass.ElementCount);
             for (int i = 0; i < n; i++) statistics[3 + i] = total == 0 ? 1.0 / n : squares[i] / pass.ElementCount / total;
             return statistics;
@@ -63,6 +65,35 @@ public sealed class SceMethod : ElementwiseMethod
         finally
         {
             ScratchArrays<float>.Return(variances);
+        }
+    }
+
+    /// <summary>
+    /// Adds each vector's squares over the chunk's selected elements to <paramref name="squares"/>, in float64, element by
+    /// element in order. The dropped elements are zeroed in a copy (a +0 added to a sum of squares leaves its bits), so
+    /// that two vectors' sums run as the overlapping chains of <see cref="MethodKernels.AddProducts(double, double, double, ReadOnlySpan{float}, ReadOnlySpan{float})"/>.
+    /// </summary>
+    private static void AddSelectedSquares(ChunkValues chunk, ChunkSelection selection, float[] variances, float[] zeros, float[] selected, double[] squares)
+    {
+        int n = chunk.VectorCount, length = chunk.Length;
+        if (!selection.All) Variances(chunk, variances);
+        ReadOnlySpan<float> Selected(int i, int slot)
+        {
+            if (selection.All) return chunk.Vector(i);
+            var copy = selected.AsSpan(slot * length, length);
+            chunk.Vector(i).CopyTo(copy);
+            MethodKernels.RestoreBelow(variances.AsSpan(0, length), selection.Key, selection.FirstKeptAtKey, zeros.AsSpan(0, length), copy);
+            return copy;
+        }
+        if (n == 2)
+        {
+            (squares[0], squares[1], _) = MethodKernels.AddProducts(squares[0], squares[1], 0, Selected(0, 0), Selected(1, 1));
+            return;
+        }
+        for (int i = 0; i < n; i++)
+        {
+            var values = Selected(i, 0);
+            squares[i] = MethodKernels.AddProducts(squares[i], values, values);
         }
     }
 
