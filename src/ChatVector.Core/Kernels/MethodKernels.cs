@@ -281,6 +281,43 @@ public static class MethodKernels
         }
     }
 
+    /// <summary>output = (float)(|v| · factor), the product taken in float64 (exact for a float32 |v|) and rounded once.</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void ScaledMagnitudes(ReadOnlySpan<float> values, double factor, Span<float> output)
+    {
+        Check(values, values, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var factors = new Vector<double>(factor);
+            for (; i <= output.Length - Width; i += Width)
+            {
+                Vector.Widen(Vector.Abs(new Vector<float>(values[i..])), out var low, out var high);
+                Vector.Narrow(low * factors, high * factors).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++) output[i] = (float)(Math.Abs(values[i]) * factor);
+    }
+
+    /// <summary>In place: where the score reaches <paramref name="threshold"/>, x0 + δ, else x0 (a NaN score reaches nothing).</summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void AddWhereScoreReaches(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta, float threshold, Span<float> scoresThenOutput)
+    {
+        Check(x0, delta, scoresThenOutput);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var thresholds = new Vector<float>(threshold);
+            for (; i <= scoresThenOutput.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                var reaches = Vector.GreaterThanOrEqual(new Vector<float>(scoresThenOutput[i..]), thresholds);
+                Vector.ConditionalSelect(reaches, a + new Vector<float>(delta[i..]), a).CopyTo(scoresThenOutput[i..]);
+            }
+        }
+        for (; i < scoresThenOutput.Length; i++) scoresThenOutput[i] = scoresThenOutput[i] >= threshold ? x0[i] + delta[i] : x0[i];
+    }
+
     /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
     private static Vector<int> LaneIndices()
     {

@@ -1,0 +1,55 @@
+using ChatVector.Core.Kernels;
+using Xunit;
+
+namespace ChatVector.Core.Tests.Kernels;
+
+/// <summary>
+/// arcee_fusion's SIMD kernels against its element-by-element rules written out here, bit for bit: lengths with and
+/// without a scalar tail, zeros of both signs, NaN, infinities, subnormals and products that overflow float32.
+/// </summary>
+public class ArceeFusionKernelsTests
+{
+    private static float[] Values(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => random.Next(14) switch
+        {
+            0 => 0f,
+            1 => -0f,
+            2 => float.NaN,
+            3 => float.Epsilon * random.Next(1, 4) * (random.Next(2) == 0 ? 1 : -1),
+            4 => random.Next(2) == 0 ? float.PositiveInfinity : float.NegativeInfinity,
+            5 => float.MaxValue / random.Next(1, 3),
+            _ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 20))),
+        }).ToArray();
+    }
+
+    private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    [Theory]
+    [InlineData(5, 3.7e-7)]
+    [InlineData(64, 1.000000001)]
+    [InlineData(10_007, 12345.678)]
+    public void Magnitudes_scaled_in_float64_and_rounded_once_equal_the_element_by_element_rule(int length, double factor)
+    {
+        var values = Values(length, length);
+        var expected = values.Select(v => (float)(Math.Abs((double)v) * factor)).ToArray();
+        var actual = new float[length];
+        MethodKernels.ScaledMagnitudes(values, factor, actual);
+        Assert.Equal(Bits(expected), Bits(actual));
+    }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(64)]
+    [InlineData(10_007)]
+    public void Changes_whose_score_reaches_the_threshold_are_added_the_others_dropped(int length)
+    {
+        var (x0, delta, scores) = (Values(length, 1), Values(length, 2), Values(length, 3));
+        float threshold = scores.Where(float.IsFinite).OrderBy(v => v).ElementAt(length / 2);
+        var expected = Enumerable.Range(0, length).Select(i => scores[i] >= threshold ? x0[i] + delta[i] : x0[i]).ToArray();
+        var actual = (float[])scores.Clone();
+        MethodKernels.AddWhereScoreReaches(x0, delta, threshold, actual);
+        Assert.Equal(Bits(expected), Bits(actual));
+    }
+}
