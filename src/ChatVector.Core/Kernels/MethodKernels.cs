@@ -183,23 +183,6 @@ public static class MethodKernels
         }
     }
 
-    /// <summary>How many of the values are not zero (a NaN counts, as <c>v != 0</c> counts it; −0 does not).</summary>
-    [MethodImpl(HotLoop.Options)]
-    public static long CountNonzero(ReadOnlySpan<float> values)
-    {
-        long zeros = 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            // Each lane counts its zeros down from 0 (an equal lane is −1); a lane's count stays far from overflow within one span.
-            var counts = Vector<int>.Zero;
-            for (; i <= values.Length - Width; i += Width) counts += Vector.Equals(new Vector<float>(values[i..]), Vector<float>.Zero);
-            zeros = -(long)Vector.Sum(counts);
-        }
-        for (; i < values.Length; i++) if (values[i] == 0) zeros++;
-        return values.Length - zeros;
-    }
-
     /// <summary>
     /// sce's merge of two task vectors per element: the majority sign is that of (0 + a) + b (≥ 0 positive); each
     /// vector's weight counts where its delta has that sign (ka = wa, else 0); output = x0 + ((0 + a·ka) + b·kb) /
@@ -316,6 +299,78 @@ public static class MethodKernels
             }
         }
         for (; i < scoresThenOutput.Length; i++) scoresThenOutput[i] = scoresThenOutput[i] >= threshold ? x0[i] + delta[i] : x0[i];
+    }
+
+    /// <summary>
+    /// The largest of x0 + δ (added in float32) and the largest of x0, each −∞ for no elements and NaN when any of its
+    /// values is NaN: what a chain of <see cref="Math.Max(double, double)"/> over them gives (a maximum is exact in any
+    /// order), but for the sign of a zero maximum, which may come out either way (no x − max changes with it).
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static (float MaxSum, float MaxBase) Maxima(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta)
+    {
+        Check(x0, delta, x0);
+        float maxSum = float.NegativeInfinity, maxBase = float.NegativeInfinity;
+        bool nanSum = false, nanBase = false;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x0.Length >= Width)
+        {
+            var sums = new Vector<float>(float.NegativeInfinity);
+            var bases = sums;
+            var unordered = Vector<int>.Zero; // lanes that met a NaN (x != x), sums in the low bit, bases in the next
+            for (; i <= x0.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                var s = a + new Vector<float>(delta[i..]);
+                sums = Vector.Max(sums, s);
+                bases = Vector.Max(bases, a);
+                unordered |= (~Vector.Equals(s, s) & Vector<int>.One) | (~Vector.Equals(a, a) & new Vector<int>(2));
+            }
+            for (int lane = 0; lane < Width; lane++)
+            {
+                maxSum = Math.Max(maxSum, sums[lane]);
+                maxBase = Math.Max(maxBase, bases[lane]);
+                nanSum |= (unordered[lane] & 1) != 0;
+                nanBase |= (unordered[lane] & 2) != 0;
+            }
+        }
+        for (; i < x0.Length; i++)
+        {
+            maxSum = Math.Max(maxSum, x0[i] + delta[i]);
+            maxBase = Math.Max(maxBase, x0[i]);
+        }
+        return (nanSum ? float.NaN : maxSum, nanBase ? float.NaN : maxBase);
+    }
+
+    /// <summary>
+    /// In place, per element: p = e_p / sumP + ε into <paramref name="expP"/>, and p / (e_q / sumQ + ε) into
+    /// <paramref name="expQ"/> (softmax terms of two rows from their exponentials and sums, each plus ε, and their ratio).
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void SoftmaxRatios(Span<double> expP, Span<double> expQ, double sumP, double sumQ, double epsilon)
+    {
+        if (expP.Length != expQ.Length) throw new ArgumentException($"{expP.Length} and {expQ.Length} values", nameof(expQ));
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var sumsP = new Vector<double>(sumP);
+            var sumsQ = new Vector<double>(sumQ);
+            var epsilons = new Vector<double>(epsilon);
+            for (; i <= expP.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                var p = new Vector<double>(expP[i..]) / sumsP + epsilons;
+                var q = new Vector<double>(expQ[i..]) / sumsQ + epsilons;
+                p.CopyTo(expP[i..]);
+                (p / q).CopyTo(expQ[i..]);
+            }
+        }
+        for (; i < expP.Length; i++)
+        {
+            double p = expP[i] / sumP + epsilon;
+            double q = expQ[i] / sumQ + epsilon;
+            expP[i] = p;
+            expQ[i] = p / q;
+        }
     }
 
     /// <summary>0, 1, 2, … in the lanes of a vector.</summary>

@@ -68,16 +68,14 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
 
     /// <summary>
     /// Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8. Each
-    /// exponential is taken once and kept for the sums' second walk (the same values and additions as taking it twice).
+    /// exponential is taken once and kept for the sums' second walk (the same values and additions as taking it twice);
+    /// the maxima and the divisions run a SIMD vector at a time (<see cref="MethodKernels"/>: the same IEEE operations),
+    /// the exponentials, logarithms and sums stay scalar, in element order.
     /// </summary>
     private static double RowDivergence(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta)
     {
-        double maxP = double.NegativeInfinity, maxQ = double.NegativeInfinity;
-        for (int j = 0; j < x0.Length; j++)
-        {
-            maxP = Math.Max(maxP, x0[j] + delta[j]);
-            maxQ = Math.Max(maxQ, x0[j]);
-        }
+        var (maxSum, maxBase) = MethodKernels.Maxima(x0, delta);
+        double maxP = maxSum, maxQ = maxBase;
         var expPArray = ScratchArrays<double>.Rent(x0.Length);
         var expQArray = ScratchArrays<double>.Rent(x0.Length);
         try
@@ -90,13 +88,10 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
                 sumP += expP[j] = Math.Exp(x0[j] + delta[j] - maxP);
                 sumQ += expQ[j] = Math.Exp(x0[j] - maxQ);
             }
+            // expP becomes p, expQ becomes p/q.
+            MethodKernels.SoftmaxRatios(expP, expQ, sumP, sumQ, Epsilon);
             double divergence = 0;
-            for (int j = 0; j < x0.Length; j++)
-            {
-                double p = expP[j] / sumP + Epsilon;
-                double q = expQ[j] / sumQ + Epsilon;
-                divergence += p * Math.Log(p / q);
-            }
+            for (int j = 0; j < x0.Length; j++) divergence += expP[j] * Math.Log(expQ[j]);
             return divergence;
         }
         finally

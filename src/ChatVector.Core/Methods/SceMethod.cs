@@ -10,7 +10,7 @@ namespace ChatVector.Core.Methods;
 /// order of <see cref="MagnitudeOrder"/>, ties by index, found by <see cref="ExactSelection"/>). Calculate: model i's
 /// weight is the mean square of its selected δᵢ, normalized to sum 1 (equal when all are 0). Erase: per element, the
 /// majority sign is that of Σ δᵢ; the δᵢ of the other sign are dropped. Result: base + Σ wᵢ·δᵢ over the kept / Σ wᵢ over
-/// the kept (1 when none). Statistics: the variance threshold (a count pass, then the selection's passes), then the
+/// the kept (1 when none). Statistics: the variance threshold (the selection's passes, whose first also counts the zero variances), then the
 /// weights (one more pass).
 /// </summary>
 public sealed class SceMethod : ElementwiseMethod
@@ -37,10 +37,7 @@ public sealed class SceMethod : ElementwiseMethod
         {
             if (topk < 1)
             {
-                long nonzero = 0;
-                pass.ForEachChunk(chunk => nonzero += MethodKernels.CountNonzero(Variances(chunk, variances)));
-                long k = (long)(Math.Abs(topk) * nonzero);
-                threshold = k == 0 ? OrderPoint.End : SelectThreshold(pass, pass.ElementCount - k, variances);
+                threshold = SelectThreshold(pass, Math.Abs(topk), variances);
                 statistics[0] = 1;
             }
             statistics[1] = threshold.Key;
@@ -97,17 +94,16 @@ public sealed class SceMethod : ElementwiseMethod
         }
     }
 
-    /// <summary>The order point at <paramref name="position"/> of the variances' magnitude order.</summary>
-    private static OrderPoint SelectThreshold(StatisticsPasses pass, long position, float[] variances)
-    {
-        if (position <= 0) return OrderPoint.First;
-        var points = ExactSelection.Select(pass.ElementCount, [position], (start, keys) =>
+    /// <summary>
+    /// Where the top k = ⌊<paramref name="topk"/> × (elements of nonzero variance)⌋ of the variances' magnitude order
+    /// begin (<see cref="OrderPoint.End"/> when k is 0); the selection's first pass counts the zero variances.
+    /// </summary>
+    private static OrderPoint SelectThreshold(StatisticsPasses pass, double topk, float[] variances) =>
+        ExactSelection.SelectTopShareOfNonzero(pass.ElementCount, topk, (start, keys) =>
         {
             pass.Read(start, keys.Length, chunk => Variances(chunk, variances));
             MagnitudeOrder.Keys(variances.AsSpan(0, keys.Length), keys);
         }, pass.ChunkElements, parallelism: 1);
-        return points[0];
-    }
 
     /// <summary>
     /// torch.var(deltas, dim=0, unbiased=False) of each element of the chunk, in float32 as mergekit computes it, into

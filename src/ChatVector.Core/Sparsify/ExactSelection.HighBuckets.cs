@@ -30,7 +30,8 @@ public static partial class ExactSelection
     /// <param name="inBucket">The count of each position's bucket.</param>
     /// <param name="bucketPerChunk">Set for a position found by a band pass that read the files: its bucket's count in each chunk.</param>
     /// <returns>Whether every key's low bits are zero.</returns>
-    private static bool LocateHighBuckets(IReadOnlyList<long> positions, SelectionChunks chunks, uint[] bucket, long[] rest, long[] inBucket, long[]?[] bucketPerChunk)
+    /// <param name="exact">Each position, once pass 1 has counted the zero keys it may depend on (<see cref="OrderPositions"/>).</param>
+    private static bool LocateHighBuckets(OrderPositions positions, SelectionChunks chunks, long[] exact, uint[] bucket, long[] rest, long[] inBucket, long[]?[] bucketPerChunk)
     {
         var unresolved = Enumerable.Range(0, positions.Count).ToList();
         bool roundKeysOnly = true;
@@ -46,11 +47,15 @@ public static partial class ExactSelection
                 for (int b = 0; b < 1 << HighBits; b++) sampled += sample[b];
                 // Keys read a chunk at a time come in runs of rows, alike within a chunk: the sample counts as fewer draws.
                 double draws = sampleReadsFiles ? Math.Min(sampled, chunks.Count / SampledChunkEvery * DrawsPerSampledChunk) : sampled;
+                // Positions that depend on the zero keys are estimated from the sample's lowest bucket (zeros, and
+                // subnormals too small to matter), with a band twice as wide for the estimate's own error.
+                var estimated = positions.For((long)((double)sample[0] / Math.Max(1, sampled) * chunks.ElementCount));
+                double widening = positions.DependOnZeros ? 2 : 1;
                 unresolved.RemoveAll(t =>
                 {
-                    var (low, high) = Band(sample, sampled, draws, positions[t], chunks.ElementCount);
-                    bool found = TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions[t], out bucket[t], out rest[t], out inBucket[t], out bool round,
-                        out bucketPerChunk[t]);
+                    var (low, high) = Band(sample, sampled, draws, Math.Min(estimated[t], chunks.ElementCount - 1), chunks.ElementCount, widening);
+                    bool found = TryLocateInBand(chunks, low, high, DensestBucket(sample, low, high), positions, t, out exact[t], out bucket[t], out rest[t], out inBucket[t],
+                        out bool round, out bucketPerChunk[t]);
                     roundKeysOnly &= round;
                     return found;
                 });
@@ -59,12 +64,16 @@ public static partial class ExactSelection
         }
         if (unresolved.Count == 0) return roundKeysOnly;
         const int withLowBits = 1 << HighBits; // the slot after the buckets: chunks holding a key with low bits
-        var histogram = chunks.Histogram(withLowBits + 1, CountHighBits);
+        const int zeros = withLowBits + 1; // then the zero keys
+        var histogram = chunks.Histogram(zeros + 1, CountHighBits);
         try
         {
+            var known = positions.For(histogram[zeros]);
             foreach (int t in unresolved)
             {
-                (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, positions[t]);
+                exact[t] = known[t];
+                if (known[t] >= chunks.ElementCount) continue; // past every element: nothing to locate
+                (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, known[t]);
                 inBucket[t] = histogram[bucket[t]];
             }
             return roundKeysOnly && histogram[withLowBits] == 0;
@@ -86,11 +95,11 @@ public static partial class ExactSelection
     /// The buckets holding the sample's ranks <see cref="BandSigmas"/> standard deviations either side of where
     /// <paramref name="position"/> falls in it, the deviations those of <paramref name="draws"/> independent draws.
     /// </summary>
-    private static (uint Low, uint High) Band(long[] sample, long sampled, double draws, long position, long elementCount)
+    private static (uint Low, uint High) Band(long[] sample, long sampled, double draws, long position, long elementCount, double widening)
     {
         double quantile = (double)position / elementCount;
         double estimate = quantile * sampled;
-        double margin = BandSigmas * Math.Sqrt(draws * quantile * (1 - quantile)) * (sampled / draws) + 8;
+        double margin = (BandSigmas * Math.Sqrt(draws * quantile * (1 - quantile)) * (sampled / draws) + 8) * widening;
         long first = (long)Math.Clamp(Math.Floor(estimate - margin), 0, sampled - 1);
         long last = (long)Math.Clamp(Math.Ceiling(estimate + margin), 0, sampled - 1);
         return (Locate(sample, 0, 1 << HighBits, first).Bucket, Locate(sample, 0, 1 << HighBits, last).Bucket);
@@ -113,27 +122,31 @@ public static partial class ExactSelection
     /// <paramref name="densest"/>, the band's bucket expected to hold the most keys, is counted in SIMD registers.
     /// </summary>
     /// <param name="bucketPerChunk">When the pass read the files: the found bucket's count in each chunk, for pass 3.</param>
-    private static bool TryLocateInBand(SelectionChunks chunks, uint low, uint high, uint densest, long position,
-        out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly, out long[]? bucketPerChunk)
+    /// <param name="positions">The positions, of which the <paramref name="t"/>-th is wanted, exact once this pass has counted the zero keys.</param>
+    private static bool TryLocateInBand(SelectionChunks chunks, uint low, uint high, uint densest, OrderPositions positions, int t,
+        out long position, out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly, out long[]? bucketPerChunk)
     {
         int width = (int)(high - low) + 1;
-        var perChunk = chunks.CanKeepKeys || width > MaxBandCountedPerChunk ? null : new long[chunks.Count * (width + 2)];
-        var counts = chunks.Histogram(width + 2, (keys, histogram) => CountBand(keys, histogram, low, high, densest), perChunk);
+        int size = width + 3; // below the band, the band's buckets, keys with low bits, zero keys
+        var perChunk = chunks.CanKeepKeys || width > MaxBandCountedPerChunk ? null : new long[chunks.Count * size];
+        var counts = chunks.Histogram(size, (keys, histogram) => CountBand(keys, histogram, low, high, densest), perChunk);
         try
         {
             long below = counts[0];
             roundKeysOnly = counts[width + 1] == 0;
+            position = positions.For(counts[width + 2])[t];
             bucket = 0;
             rankWithin = 0;
             inBucket = 0;
             bucketPerChunk = null;
+            if (position >= chunks.ElementCount) return true; // past every element: nothing to locate
             if (position < below || !TryLocate(counts, 1, width, position - below, out uint offset, out rankWithin)) return false;
             bucket = low + offset;
             inBucket = counts[1 + offset];
             if (perChunk is not null)
             {
                 bucketPerChunk = new long[chunks.Count];
-                for (long chunk = 0; chunk < chunks.Count; chunk++) bucketPerChunk[chunk] = perChunk[chunk * (width + 2) + 1 + offset];
+                for (long chunk = 0; chunk < chunks.Count; chunk++) bucketPerChunk[chunk] = perChunk[chunk * size + 1 + offset];
             }
             return true;
         }
@@ -146,22 +159,29 @@ public static partial class ExactSelection
         for (int i = 0; i < keys.Length; i += SampleStride) histogram[keys[i] >> LowBits]++;
     }
 
-    /// <summary>The full pass-1 histogram: one counter per high bucket; the slot after them counts the chunks holding a key with low bits.</summary>
+    /// <summary>
+    /// The full pass-1 histogram: one counter per high bucket; the slot after them counts the chunks holding a key with
+    /// low bits, the next one the zero keys.
+    /// </summary>
     [MethodImpl(HotLoop.Options)]
     private static void CountHighBits(ReadOnlySpan<uint> keys, long[] histogram)
     {
         uint orOfKeys = 0;
+        long zeros = 0;
         foreach (var key in keys)
         {
             histogram[key >> LowBits]++;
             orOfKeys |= key;
+            zeros += key == 0 ? 1 : 0;
         }
         if (HasLowBits(orOfKeys)) histogram[1 << HighBits]++;
+        histogram[(1 << HighBits) + 1] += zeros;
     }
 
     /// <summary>
     /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
-    /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
+    /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits; histogram[3 + high − low] += the zero
+    /// keys. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
     /// per lane in a register; only the lanes holding another key of the band are visited, from the comparison's bit
     /// mask. Why: on a bf16 chat vector a few bf16 steps wide, the band is often one bucket holding a large share of the
     /// keys, a single tied magnitude; visited lane by lane, each costs a branch no predictor can learn.
@@ -170,7 +190,7 @@ public static partial class ExactSelection
     private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high, uint densest)
     {
         uint span = high - low;
-        long below = 0, inDensest = 0;
+        long below = 0, inDensest = 0, zeros = 0;
         uint orOfKeys = 0;
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -181,11 +201,13 @@ public static partial class ExactSelection
             // Counted down by the comparisons' all-ones (−1) lanes; a chunk has far fewer than 2^32 keys per lane.
             var belowPerLane = Vector256<uint>.Zero;
             var densestPerLane = Vector256<uint>.Zero;
+            var zerosPerLane = Vector256<uint>.Zero;
             var orPerLane = Vector256<uint>.Zero;
             for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
                 var key = Vector256.Create(keys[i..]);
                 orPerLane |= key;
+                zerosPerLane -= Vector256.Equals(key, Vector256<uint>.Zero);
                 var buckets = Vector256.ShiftRightLogical(key, LowBits);
                 belowPerLane -= Vector256.LessThan(buckets, lowBucket);
                 var isDensest = Vector256.Equals(buckets, densestBucket);
@@ -198,11 +220,13 @@ public static partial class ExactSelection
             }
             below += Vector256.Sum(belowPerLane);
             inDensest += Vector256.Sum(densestPerLane);
+            zeros += Vector256.Sum(zerosPerLane);
             for (int lane = 0; lane < Vector256<uint>.Count; lane++) orOfKeys |= orPerLane.GetElement(lane);
         }
         for (; i < keys.Length; i++)
         {
             orOfKeys |= keys[i];
+            if (keys[i] == 0) zeros++;
             uint bucket = keys[i] >> LowBits;
             if (bucket < low) below++;
             else if (bucket - low <= span) histogram[1 + bucket - low]++;
@@ -210,5 +234,6 @@ public static partial class ExactSelection
         histogram[0] += below;
         histogram[1 + densest - low] += inDensest;
         if (HasLowBits(orOfKeys)) histogram[2 + span]++;
+        histogram[3 + span] += zeros;
     }
 }

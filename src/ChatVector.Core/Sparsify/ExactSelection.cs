@@ -53,22 +53,82 @@ public static partial class ExactSelection
 
     /// <param name="keyCache">Room for every key, kept between passes, or null (every pass reads).</param>
     internal static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
+        uint[]? keyCache, CancellationToken cancellation) =>
+        Select(elementCount, OrderPositions.Fixed(positions), readKeys, chunkElements, parallelism, keyCache, cancellation);
+
+    /// <summary>
+    /// The order point where the largest k = ⌊<paramref name="share"/> × (nonzero keys)⌋ keys begin (position n − k, ties
+    /// cut by index as in every selection), or <see cref="OrderPoint.End"/> when k is 0: a top-k over a share of the
+    /// nonzero values. The zero keys are counted by pass 1 itself, not by a pass of their own before it.
+    /// </summary>
+    /// <param name="share">In [0, 1].</param>
+    public static OrderPoint SelectTopShareOfNonzero(long elementCount, double share, KeyReader readKeys, int chunkElements, int parallelism,
+        CancellationToken cancellation = default)
+    {
+        if (share is < 0 or > 1 || double.IsNaN(share)) throw new ArgumentOutOfRangeException(nameof(share), share, "a share in [0, 1]");
+        if (elementCount == 0) return OrderPoint.End;
+        var cache = KeyCache.Rent(elementCount, mayWait: !KeyCache.Selecting, cancellation);
+        bool wasSelecting = KeyCache.Selecting;
+        KeyCache.Selecting = true;
+        try
+        {
+            return SelectTopShareOfNonzero(elementCount, share, readKeys, chunkElements, parallelism, cache, cancellation);
+        }
+        finally
+        {
+            KeyCache.Selecting = wasSelecting;
+            if (cache is not null) KeyCache.Return(cache);
+        }
+    }
+
+    /// <param name="keyCache">Room for every key, kept between passes, or null (every pass reads).</param>
+    internal static OrderPoint SelectTopShareOfNonzero(long elementCount, double share, KeyReader readKeys, int chunkElements, int parallelism,
+        uint[]? keyCache, CancellationToken cancellation)
+    {
+        var positions = OrderPositions.OfZeros(zeros => elementCount - (long)(share * (elementCount - zeros)));
+        return Select(elementCount, positions, readKeys, chunkElements, parallelism, keyCache, cancellation)[0];
+    }
+
+    private static OrderPoint[] Select(long elementCount, OrderPositions positions, KeyReader readKeys, int chunkElements, int parallelism,
         uint[]? keyCache, CancellationToken cancellation)
     {
         if (keyCache is not null && keyCache.LongLength < elementCount) throw new ArgumentException("the key cache is smaller than the tensor", nameof(keyCache));
         return Select(positions, new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, keyCache));
     }
 
-    private static OrderPoint[] Select(IReadOnlyList<long> positions, SelectionChunks chunks)
+    /// <summary>
+    /// The positions wanted: fixed, or one found from the count of zero keys, which pass 1 takes on its way (a position
+    /// at or past the end stands for <see cref="OrderPoint.End"/>).
+    /// </summary>
+    private sealed class OrderPositions
+    {
+        private readonly long[]? _fixed;
+        private readonly Func<long, long>? _ofZeros;
+
+        private OrderPositions(long[]? @fixed, Func<long, long>? ofZeros) => (_fixed, _ofZeros) = (@fixed, ofZeros);
+
+        public static OrderPositions Fixed(IReadOnlyList<long> positions) => new([.. positions], null);
+        public static OrderPositions OfZeros(Func<long, long> position) => new(null, position);
+
+        public int Count => _fixed?.Length ?? 1;
+        public bool DependOnZeros => _ofZeros is not null;
+
+        /// <summary>The positions when <paramref name="zeros"/> keys are zero.</summary>
+        public long[] For(long zeros) => _fixed ?? [_ofZeros!(zeros)];
+    }
+
+    private static OrderPoint[] Select(OrderPositions positions, SelectionChunks chunks)
     {
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
+        var exact = new long[positions.Count];
         var bucket = new uint[positions.Count];
         var rest = new long[positions.Count]; // the position's rank among the elements of its bucket, then of its key
         var inBucket = new long[positions.Count];
         var exactKey = new uint[positions.Count];
         var equalCount = new long[positions.Count];
         var bucketPerChunk = new long[]?[positions.Count];
-        bool roundKeysOnly = LocateHighBuckets(positions, chunks, bucket, rest, inBucket, bucketPerChunk);
+        bool roundKeysOnly = LocateHighBuckets(positions, chunks, exact, bucket, rest, inBucket, bucketPerChunk);
+        if (positions.DependOnZeros && exact[0] >= chunks.ElementCount) return [OrderPoint.End];
         if (roundKeysOnly)
         {
             // No key has low bits: a bucket holds one key, and pass 2 has nothing to tell (see HasLowBits).

@@ -85,15 +85,18 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         else ApplyRule(TensorSpans.Floats(values), firstElement, served, context);
     }
 
-    private void ApplyRule(Span<float> values, long firstElement, long served, ComputeContext context)
+    /// <param name="rowsFrom">
+    /// Set when <paramref name="values"/> cover part of a row of a rule that ranks rows: without the bits the L1 pass
+    /// recorded (which mask any range), the rule is applied to the whole rows around the range, read from it.
+    /// </param>
+    private void ApplyRule(Span<float> values, long firstElement, long served, ComputeContext context, IFloat32Source? rowsFrom = null)
     {
-        if (!RescalesToL1)
+        double factor = RescalesToL1 ? L1Factor(context) : 1; // records the kept bits, for a rule that keeps them
+        if (_keptBits?.TryApply(values, firstElement, served) != true)
         {
-            _rule.Apply(values, firstElement, context);
-            return;
+            if (rowsFrom is null) _rule.Apply(values, firstElement, context);
+            else ReadRowsFloat32(rowsFrom, firstElement, values, context);
         }
-        double factor = L1Factor(context); // records the kept bits, for a rule that keeps them
-        if (_keptBits?.TryApply(values, firstElement, served) != true) _rule.Apply(values, firstElement, context);
         if (factor != 1) MixKernels.Scale(values, (float)factor);
     }
 
@@ -179,18 +182,9 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
         ChunkRange.Check(this, firstElement, destination.Length);
         if (!CanReadFloat32) throw new NotSupportedException($"'{Name}' cannot be read as float32 directly");
         var inner = (IFloat32Source)Inner;
-        if (!_rule.RanksRows || IsWholeRows(firstElement, destination.Length))
-        {
-            inner.ReadFloat32(firstElement, destination, context);
-            ApplyRule(destination, firstElement, destination.Length, context);
-            return;
-        }
-        // Part of a row: the bits the L1 pass recorded mask any range; without them the rule needs the whole rows.
-        double factor = RescalesToL1 ? L1Factor(context) : 1;
         inner.ReadFloat32(firstElement, destination, context);
-        if (_keptBits?.TryApply(destination, firstElement, destination.Length) != true)
-            ReadRowsFloat32(inner, firstElement, destination, context);
-        if (factor != 1) MixKernels.Scale(destination, (float)factor);
+        bool partOfRows = _rule.RanksRows && !IsWholeRows(firstElement, destination.Length);
+        ApplyRule(destination, firstElement, destination.Length, context, partOfRows ? inner : null);
     }
 
     private bool IsWholeRows(long firstElement, long count) => firstElement % RowLength == 0 && count % RowLength == 0;

@@ -52,4 +52,51 @@ public class ArceeFusionKernelsTests
         MethodKernels.AddWhereScoreReaches(x0, delta, threshold, actual);
         Assert.Equal(Bits(expected), Bits(actual));
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(64)]
+    [InlineData(4_099)]
+    public void Row_maxima_equal_a_chain_of_Math_Max(int length)
+    {
+        var random = new Random(length);
+        var x0 = Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() - 0.5) * 4)).ToArray();
+        var delta = Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() - 0.5) * 0.01)).ToArray();
+        foreach (var (x, d) in new[] { (x0, delta), (WithValue(x0, length / 2, float.NaN), delta), (x0, WithValue(delta, length - 1, float.NaN)) })
+        {
+            double expectedSum = double.NegativeInfinity, expectedBase = double.NegativeInfinity;
+            for (int j = 0; j < length; j++)
+            {
+                expectedSum = Math.Max(expectedSum, x[j] + d[j]);
+                expectedBase = Math.Max(expectedBase, x[j]);
+            }
+            var (maxSum, maxBase) = MethodKernels.Maxima(x, d);
+            Assert.Equal(expectedSum, maxSum); // xunit's equality takes NaN as equal to NaN
+            Assert.Equal(expectedBase, maxBase);
+        }
+    }
+
+    private static float[] WithValue(float[] values, int index, float value)
+    {
+        var copy = (float[])values.Clone();
+        copy[index] = value;
+        return copy;
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(64)]
+    [InlineData(4_099)]
+    public void Softmax_terms_and_ratios_equal_the_element_by_element_divisions(int length)
+    {
+        var random = new Random(length + 1);
+        var expP = Enumerable.Range(0, length).Select(_ => Math.Exp(-random.NextDouble() * 30)).ToArray();
+        var expQ = Enumerable.Range(0, length).Select(_ => Math.Exp(-random.NextDouble() * 30)).ToArray();
+        double sumP = expP.Sum(), sumQ = expQ.Sum();
+        var p = expP.Select(e => e / sumP + 1e-8).ToArray();
+        var ratios = expQ.Select((e, j) => p[j] / (e / sumQ + 1e-8)).ToArray();
+        MethodKernels.SoftmaxRatios(expP, expQ, sumP, sumQ, 1e-8);
+        Assert.Equal(p.Select(BitConverter.DoubleToInt64Bits), expP.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(ratios.Select(BitConverter.DoubleToInt64Bits), expQ.Select(BitConverter.DoubleToInt64Bits));
+    }
 }

@@ -79,17 +79,11 @@ public class SceKernelsTests
     }
 
     [Fact]
-    public void A_threshold_above_every_key_keeps_nothing_and_nonzero_values_are_counted()
+    public void A_threshold_above_every_key_keeps_nothing()
     {
         var x0 = Values(100, 7);
         var actual = Values(100, 8);
         MethodKernels.RestoreBelow(Values(100, 9), uint.MaxValue, 0, x0, actual);
         Assert.Equal(Bits(x0), Bits(actual));
-
-        foreach (int length in new[] { 3, 64, 10_007 })
-        {
-            var values = Values(length, length);
-            Assert.Equal(values.LongCount(v => v != 0), MethodKernels.CountNonzero(values));
-        }
     }
 }

@@ -257,6 +257,52 @@ public class ExactSelectionTests
         Assert.Equal(FullSortPoints(values, positions), points);
     }
 
+    [Theory]
+    [InlineData(0.3, false, 1)]
+    [InlineData(0.3, false, 2)]
+    [InlineData(0.3, true, 2)]
+    [InlineData(0.0000001, false, 1)]
+    [InlineData(0.0, true, 1)]
+    [InlineData(1.0, false, 2)]
+    public void The_top_share_of_the_nonzero_keys_is_where_a_full_sort_puts_it_with_the_zeros_counted_by_pass_one(double share, bool cacheKeys, int parallelism)
+    {
+        // A chat vector's keys: a quarter unchanged (zero), the rest a few bf16 steps, tied in large numbers.
+        var values = SparsifyFixture.Bf16Like(300_000, seed: 47, distinctExponents: 3);
+        var random = new Random(47);
+        for (int i = 0; i < values.Length; i++) if (random.Next(4) == 0) values[i] = random.Next(2) == 0 ? 0f : -0f;
+        long nonzero = values.LongCount(v => v != 0);
+        long k = (long)(share * nonzero);
+        var expected = k == 0 ? OrderPoint.End : FullSortPoints(values, [values.Length - k])[0];
+
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        int reads = 0;
+        var point = ExactSelection.SelectTopShareOfNonzero(values.Length, share, (s, destination) =>
+        {
+            Interlocked.Increment(ref reads);
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 1_000, parallelism, cacheKeys ? new uint[values.Length] : null, CancellationToken.None);
+        Assert.Equal(expected, point);
+        // Without kept keys, inside the range: the sample, one band pass that also counts the zeros (no pass of its own
+        // before), and the one chunk holding the element. (At the low end, share 1, the band is too wide to count per chunk.)
+        if (!cacheKeys && share == 0.3) Assert.Equal(300 / 16 + 300 + 1, reads);
+    }
+
+    [Fact]
+    public void A_top_share_whose_sample_misjudges_the_zeros_still_finds_the_point()
+    {
+        // Every sampled chunk (every 16th, from the 9th) is all zeros: the sample takes 100% of the keys for zeros, the
+        // band misses, and the full histogram, which counts the zeros too, answers.
+        var values = SpreadBf16(200_000, seed: 53);
+        const int chunkElements = 1_000;
+        for (int chunk = 8; chunk < 200; chunk += 16)
+            Array.Clear(values, chunk * chunkElements, chunkElements);
+        long k = (long)(0.4 * values.LongCount(v => v != 0));
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        var point = ExactSelection.SelectTopShareOfNonzero(values.Length, 0.4, (s, destination) => keys.AsSpan((int)s, destination.Length).CopyTo(destination),
+            chunkElements, parallelism: 2, keyCache: null, CancellationToken.None);
+        Assert.Equal(FullSortPoints(values, [values.Length - k])[0], point);
+    }
+
     private static (OrderPoint[] Points, int Reads) SelectWithoutCache(float[] values, long[] positions, int chunkElements, int parallelism)
     {
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
