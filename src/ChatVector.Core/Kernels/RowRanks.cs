@@ -27,61 +27,26 @@ public sealed class RowRanks
     /// <summary>
     /// Keys whose low 16 bits are all zero (a bf16 chat vector's: each a difference of bf16 values a few steps apart):
     /// the high 15 bits are the key, so a counting sort over them, its prefix sums over the buckets the row touches (a
-    /// few dozen), ranks the row in two linear passes; the radix sort's passes cost several times as much. The row is
-    /// walked as four quarters side by side, each with counters of its own: a row of few distinct magnitudes hits the
-    /// same counter again and again, and one set of counters makes each increment wait for the last; four sets give
-    /// four independent chains. A quarter's elements of a bucket rank after the earlier quarters' (their counters'
-    /// prefix sums run quarter by quarter within a bucket), so the ranks stay those of a stable sort.
+    /// few dozen), ranks the row in two linear passes; the radix sort's passes cost several times as much.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void RankRoundKeys(ReadOnlySpan<uint> keys, Span<int> ranks)
     {
-        const int BucketCount = 1 << 15;
-        var counters = _nextInBucket ??= new int[Quarters * BucketCount]; // all zero between calls
-        var first = counters.AsSpan(0, BucketCount);
-        var second = counters.AsSpan(BucketCount, BucketCount);
-        var third = counters.AsSpan(2 * BucketCount, BucketCount);
-        var fourth = counters.AsSpan(3 * BucketCount, BucketCount); // the last quarter also takes the remainder
-        int m = keys.Length, q = m / Quarters;
+        var next = _nextInBucket ??= new int[1 << 15]; // all zero between calls
         var touched = _touchedBuckets;
         touched.Clear();
-        for (int j = 0; j < q; j++)
+        foreach (var key in keys)
         {
-            int a = (int)(keys[j] >> 16), b = (int)(keys[q + j] >> 16), c = (int)(keys[2 * q + j] >> 16), d = (int)(keys[3 * q + j] >> 16);
-            if (first[a]++ == 0) touched.Add(a);
-            if (second[b]++ == 0) touched.Add(b);
-            if (third[c]++ == 0) touched.Add(c);
-            if (fourth[d]++ == 0) touched.Add(d);
-        }
-        for (int j = Quarters * q; j < m; j++)
-        {
-            int d = (int)(keys[j] >> 16);
-            if (fourth[d]++ == 0) touched.Add(d);
+            int bucket = (int)(key >> 16);
+            if (next[bucket]++ == 0) touched.Add(bucket);
         }
         var buckets = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(touched);
         buckets.Sort();
-        int start = 0, previous = -1;
-        foreach (var bucket in buckets)
-        {
-            if (bucket == previous) continue; // touched by more than one quarter
-            previous = bucket;
-            (first[bucket], start) = (start, start + first[bucket]);
-            (second[bucket], start) = (start, start + second[bucket]);
-            (third[bucket], start) = (start, start + third[bucket]);
-            (fourth[bucket], start) = (start, start + fourth[bucket]);
-        }
-        for (int j = 0; j < q; j++)
-        {
-            ranks[j] = first[(int)(keys[j] >> 16)]++;
-            ranks[q + j] = second[(int)(keys[q + j] >> 16)]++;
-            ranks[2 * q + j] = third[(int)(keys[2 * q + j] >> 16)]++;
-            ranks[3 * q + j] = fourth[(int)(keys[3 * q + j] >> 16)]++;
-        }
-        for (int j = Quarters * q; j < m; j++) ranks[j] = fourth[(int)(keys[j] >> 16)]++;
-        foreach (var bucket in buckets) first[bucket] = second[bucket] = third[bucket] = fourth[bucket] = 0;
+        int start = 0;
+        foreach (var bucket in buckets) (next[bucket], start) = (start, start + next[bucket]);
+        for (int j = 0; j < keys.Length; j++) ranks[j] = next[(int)(keys[j] >> 16)]++;
+        foreach (var bucket in buckets) next[bucket] = 0;
     }
-
-    private const int Quarters = 4;
 
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private void RankByRadix(ReadOnlySpan<uint> keys, Span<int> ranks)
