@@ -34,21 +34,38 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
         var statistics = new double[StatisticCount(inputs)];
         long m = RowLength(inputs);
         if (m > int.MaxValue || pass.ElementCount == 0) return statistics;
-        // Whole rows a block at a time (one read per block, not per row).
+        // Whole rows a block at a time (one read per block, not per row). The block's importances follow from its rows'
+        // divergences at once: their keys go into the selection's first histogram here, instead of a pass of their own.
         long rowsPerRead = Math.Max(1, pass.ChunkElements / m), rows = pass.ElementCount / m;
-        for (long first = 0; first < rows; first += rowsPerRead)
+        var counted = new ExactSelection.KeyHistogram();
+        var blockImportances = ScratchArrays<float>.Rent((int)Math.Min(rowsPerRead * m, pass.ElementCount));
+        var blockKeys = ScratchArrays<uint>.Rent(blockImportances.Length);
+        try
         {
-            long firstRow = first;
-            int count = (int)Math.Min(rowsPerRead, rows - first);
-            pass.Read(firstRow * m, (int)(count * m), chunk =>
+            for (long first = 0; first < rows; first += rowsPerRead)
             {
-                for (int r = 0; r < count; r++)
-                    statistics[1 + firstRow + r] = RowDivergence(chunk.Base.Slice(r * (int)m, (int)m), chunk.Vector(0).Slice(r * (int)m, (int)m));
-            });
+                long firstRow = first;
+                int count = (int)Math.Min(rowsPerRead, rows - first);
+                pass.Read(firstRow * m, (int)(count * m), chunk =>
+                {
+                    for (int r = 0; r < count; r++)
+                        statistics[1 + firstRow + r] = RowDivergence(chunk.Base.Slice(r * (int)m, (int)m), chunk.Vector(0).Slice(r * (int)m, (int)m));
+                    var importances = blockImportances.AsSpan(0, chunk.Length);
+                    var keys = blockKeys.AsSpan(0, chunk.Length);
+                    Importances(chunk, statistics.AsSpan(1), m, importances);
+                    MagnitudeOrder.Keys(importances, keys);
+                    counted.Add(keys);
+                });
+            }
+        }
+        finally
+        {
+            ScratchArrays<float>.Return(blockImportances);
+            ScratchArrays<uint>.Return(blockKeys);
         }
         double[] kl = statistics[1..];
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
-        var points = ExactSelection.Select(pass.ElementCount, positions, (start, keys) =>
+        var points = ExactSelection.Select(pass.ElementCount, positions, counted, (start, keys) =>
         {
             var importances = ScratchArrays<float>.Rent(keys.Length);
             try

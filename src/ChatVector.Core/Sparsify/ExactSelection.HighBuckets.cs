@@ -63,22 +63,34 @@ public static partial class ExactSelection
             finally { ScratchArrays<long>.Return(sample); }
         }
         if (unresolved.Count == 0) return roundKeysOnly;
-        const int withLowBits = 1 << HighBits; // the slot after the buckets: chunks holding a key with low bits
-        const int zeros = withLowBits + 1; // then the zero keys
-        var histogram = chunks.Histogram(zeros + 1, CountHighBits);
+        var histogram = chunks.Histogram(FullHistogramSize, CountHighBits);
         try
         {
-            var known = positions.For(histogram[zeros]);
-            foreach (int t in unresolved)
-            {
-                exact[t] = known[t];
-                if (known[t] >= chunks.ElementCount) continue; // past every element: nothing to locate
-                (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, known[t]);
-                inBucket[t] = histogram[bucket[t]];
-            }
-            return roundKeysOnly && histogram[withLowBits] == 0;
+            return LocateInHistogram(positions, chunks.ElementCount, histogram, exact, bucket, rest, inBucket, unresolved) && roundKeysOnly;
         }
         finally { ScratchArrays<long>.Return(histogram); }
+    }
+
+    private const int WithLowBits = 1 << HighBits; // the full histogram's slot after the buckets: chunks holding a key with low bits
+    private const int ZeroKeys = WithLowBits + 1; // then the zero keys
+    private const int FullHistogramSize = ZeroKeys + 1;
+
+    /// <summary>
+    /// Each position's bucket and rank from the full pass-1 histogram (for <paramref name="which"/> positions, or all);
+    /// whether every key's low bits are zero.
+    /// </summary>
+    private static bool LocateInHistogram(OrderPositions positions, long elementCount, long[] histogram, long[] exact, uint[] bucket, long[] rest, long[] inBucket,
+        IEnumerable<int>? which = null)
+    {
+        var known = positions.For(histogram[ZeroKeys]);
+        foreach (int t in which ?? Enumerable.Range(0, positions.Count))
+        {
+            exact[t] = known[t];
+            if (known[t] >= elementCount) continue; // past every element: nothing to locate
+            (bucket[t], rest[t]) = Locate(histogram, 0, 1 << HighBits, known[t]);
+            inBucket[t] = histogram[bucket[t]];
+        }
+        return histogram[WithLowBits] == 0;
     }
     /// <summary>Sampling chunks when the keys are not kept: every 16th chunk, a sixteenth of one more reading.</summary>
     private const int SampledChunkEvery = 16;
@@ -174,8 +186,8 @@ public static partial class ExactSelection
             orOfKeys |= key;
             zeros += key == 0 ? 1 : 0;
         }
-        if (HasLowBits(orOfKeys)) histogram[1 << HighBits]++;
-        histogram[(1 << HighBits) + 1] += zeros;
+        if (HasLowBits(orOfKeys)) histogram[WithLowBits]++;
+        histogram[ZeroKeys] += zeros;
     }
 
     /// <summary>

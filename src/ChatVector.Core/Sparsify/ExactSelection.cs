@@ -89,6 +89,53 @@ public static partial class ExactSelection
         return Select(elementCount, positions, readKeys, chunkElements, parallelism, keyCache, cancellation)[0];
     }
 
+    /// <summary>
+    /// Pass 1's histogram, filled by the caller on a pass over the keys it makes anyway (arcee_fusion computes every
+    /// importance in its divergence pass): <see cref="Select(long, IReadOnlyList{long}, KeyHistogram, KeyReader, int, int, CancellationToken)"/>
+    /// then starts at pass 2. Counts are sums, so the order in which keys are added does not matter.
+    /// </summary>
+    public sealed class KeyHistogram
+    {
+        internal readonly long[] Counts = new long[(1 << HighBits) + 2];
+
+        /// <summary>Counts <paramref name="keys"/> (from one thread at a time).</summary>
+        public void Add(ReadOnlySpan<uint> keys) => CountHighBits(keys, Counts);
+
+        /// <summary>How many keys were added.</summary>
+        public long Total
+        {
+            get
+            {
+                long total = 0;
+                for (int b = 0; b < 1 << HighBits; b++) total += Counts[b];
+                return total;
+            }
+        }
+    }
+
+    /// <summary>As <see cref="Select(long, IReadOnlyList{long}, KeyReader, int, int, CancellationToken)"/>, with pass 1's histogram already counted over every key.</summary>
+    public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyHistogram counted, KeyReader readKeys, int chunkElements, int parallelism,
+        CancellationToken cancellation = default)
+    {
+        foreach (var position in positions)
+            if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
+        if (counted.Total != elementCount) throw new ArgumentException($"the histogram counts {counted.Total} keys of {elementCount}", nameof(counted));
+        if (positions.Count == 0) return [];
+        var cache = KeyCache.Rent(elementCount, mayWait: !KeyCache.Selecting, cancellation);
+        bool wasSelecting = KeyCache.Selecting;
+        KeyCache.Selecting = true;
+        try
+        {
+            var chunks = new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache);
+            return Select(OrderPositions.Fixed(positions), chunks, counted.Counts);
+        }
+        finally
+        {
+            KeyCache.Selecting = wasSelecting;
+            if (cache is not null) KeyCache.Return(cache);
+        }
+    }
+
     private static OrderPoint[] Select(long elementCount, OrderPositions positions, KeyReader readKeys, int chunkElements, int parallelism,
         uint[]? keyCache, CancellationToken cancellation)
     {
@@ -117,7 +164,8 @@ public static partial class ExactSelection
         public long[] For(long zeros) => _fixed ?? [_ofZeros!(zeros)];
     }
 
-    private static OrderPoint[] Select(OrderPositions positions, SelectionChunks chunks)
+    /// <param name="counted">Pass 1's full histogram (<see cref="CountHighBits"/>'s) when the caller counted it, else null.</param>
+    private static OrderPoint[] Select(OrderPositions positions, SelectionChunks chunks, long[]? counted = null)
     {
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
         var exact = new long[positions.Count];
@@ -127,7 +175,9 @@ public static partial class ExactSelection
         var exactKey = new uint[positions.Count];
         var equalCount = new long[positions.Count];
         var bucketPerChunk = new long[]?[positions.Count];
-        bool roundKeysOnly = LocateHighBuckets(positions, chunks, exact, bucket, rest, inBucket, bucketPerChunk);
+        bool roundKeysOnly = counted is null
+            ? LocateHighBuckets(positions, chunks, exact, bucket, rest, inBucket, bucketPerChunk)
+            : LocateInHistogram(positions, chunks.ElementCount, counted, exact, bucket, rest, inBucket);
         if (positions.DependOnZeros && exact[0] >= chunks.ElementCount) return [OrderPoint.End];
         if (roundKeysOnly)
         {

@@ -303,6 +303,36 @@ public class ExactSelectionTests
         Assert.Equal(FullSortPoints(values, [values.Length - k])[0], point);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_first_histogram_counted_by_the_caller_in_any_order_finds_the_positions_a_full_sort_gives(bool lowBits)
+    {
+        var values = SparsifyFixture.Bf16Like(100_000, seed: 59, distinctExponents: 3);
+        var random = new Random(59);
+        if (lowBits)
+            for (int i = 0; i < values.Length; i += 5)
+                values[i] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(values[i]) | (uint)random.Next(1, 1 << 16));
+        var keys = values.Select(MagnitudeOrder.Key).ToArray();
+        // Counted in blocks of another size than the selection's chunks, the blocks in reverse order.
+        var counted = new ExactSelection.KeyHistogram();
+        for (int start = (keys.Length - 1) / 7_000 * 7_000; start >= 0; start -= 7_000)
+            counted.Add(keys.AsSpan(start, Math.Min(7_000, keys.Length - start)));
+        long[] positions = [0, 24_999, 50_000, 74_999, 99_999];
+        int reads = 0;
+        var points = ExactSelection.Select(values.Length, positions, counted, (s, destination) =>
+        {
+            Interlocked.Increment(ref reads);
+            keys.AsSpan((int)s, destination.Length).CopyTo(destination);
+        }, chunkElements: 1_000, parallelism: 2);
+        Assert.Equal(FullSortPoints(values, positions), points);
+        Assert.True(reads <= 2 * 100, $"{reads} chunk reads: passes 2 and 3 at most, no pass 1"); // the key cache holds the keys after the first pass that reads them
+
+        var partial = new ExactSelection.KeyHistogram();
+        partial.Add(keys.AsSpan(0, 10));
+        Assert.Throws<ArgumentException>(() => ExactSelection.Select(values.Length, positions, partial, (s, d) => { }, 1_000, 1));
+    }
+
     private static (OrderPoint[] Points, int Reads) SelectWithoutCache(float[] values, long[] positions, int chunkElements, int parallelism)
     {
         var keys = values.Select(MagnitudeOrder.Key).ToArray();
