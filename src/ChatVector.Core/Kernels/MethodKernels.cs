@@ -373,6 +373,42 @@ public static class MethodKernels
         }
     }
 
+    /// <summary>
+    /// nearswap per element: x1 = x0 + v, w = t / |x0 − x1|, w = 1 where not finite (t / 0, NaN) else clamped to [0, 1]
+    /// as <see cref="Math.Clamp(float, float, float)"/> clamps (w &lt; 0 → 0, w &gt; 1 → 1, else w itself),
+    /// output = w·x1 + (1 − w)·x0.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void NearSwap(ReadOnlySpan<float> x0, ReadOnlySpan<float> v, float t, Span<float> output)
+    {
+        Check(x0, v, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var ts = new Vector<float>(t);
+            var one = Vector<float>.One;
+            var exponent = new Vector<int>(0x7F80_0000);
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var a = new Vector<float>(x0[i..]);
+                var x1 = a + new Vector<float>(v[i..]);
+                var weight = ts / Vector.Abs(a - x1);
+                var finite = ~Vector.Equals(Vector.AsVectorInt32(weight) & exponent, exponent);
+                weight = Vector.ConditionalSelect(Vector.LessThan(weight, Vector<float>.Zero), Vector<float>.Zero,
+                    Vector.ConditionalSelect(Vector.GreaterThan(weight, one), one, weight));
+                weight = Vector.ConditionalSelect(finite, weight, one);
+                (weight * x1 + (one - weight) * a).CopyTo(output[i..]);
+            }
+        }
+        for (; i < output.Length; i++)
+        {
+            float x1 = x0[i] + v[i];
+            float weight = t / MathF.Abs(x0[i] - x1);
+            weight = float.IsFinite(weight) ? Math.Clamp(weight, 0f, 1f) : 1f; // t / 0 and NaN count as agreement
+            output[i] = weight * x1 + (1 - weight) * x0[i];
+        }
+    }
+
     /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
     private static Vector<int> LaneIndices()
     {

@@ -1,3 +1,5 @@
+using ChatVector.Core.Kernels;
+
 namespace ChatVector.Core.Methods;
 
 /// <summary>
@@ -14,17 +16,6 @@ public sealed class NearSwapMethod : ElementwiseMethod
 
     public override int? ModelCount => 1;
 
-    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
-    {
-        float t = (float)inputs.Parameters.Number("t");
-        var x0 = chunk.Base;
-        var v = chunk.Vector(0);
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            float x1 = x0[i] + v[i];
-            float weight = t / MathF.Abs(x0[i] - x1);
-            weight = float.IsFinite(weight) ? Math.Clamp(weight, 0f, 1f) : 1f; // t / 0 and NaN count as agreement
-            output[i] = weight * x1 + (1 - weight) * x0[i];
-        }
-    }
+    public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output) =>
+        MethodKernels.NearSwap(chunk.Base, chunk.Vector(0), (float)inputs.Parameters.Number("t"), output);
 }
