@@ -1,5 +1,4 @@
 using ChatVector.Core.Kernels;
-using ChatVector.Core.Tensors;
 
 namespace ChatVector.Core.Methods;
 
@@ -25,23 +24,19 @@ public sealed class SlerpMethod : ElementwiseMethod
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
-        // x₁ = base + δ in float32, as stored; then the chunk's three sums of products, each added in element order
-        // (AddProducts: the products a SIMD vector at a time, the three chains overlapping).
-        var x1Array = ScratchArrays<float>.Rent(chunk.Length);
-        try
+        var x0 = chunk.Base;
+        var v = chunk.Vector(0);
+        double s00 = 0, s11 = 0, s01 = 0;
+        for (int i = 0; i < chunk.Length; i++)
         {
-            var x1 = x1Array.AsSpan(0, chunk.Length);
-            chunk.Base.CopyTo(x1);
-            MixKernels.Add(chunk.Vector(0), x1);
-            var (s00, s11, s01) = MethodKernels.AddProducts(0, 0, 0, chunk.Base, x1);
-            sums[0] += s00;
-            sums[1] += s11;
-            sums[2] += s01;
+            double a = x0[i], b = x0[i] + v[i]; // x₁ = base + δ, in float32 as stored
+            s00 += a * a;
+            s11 += b * b;
+            s01 += a * b;
         }
-        finally
-        {
-            ScratchArrays<float>.Return(x1Array);
-        }
+        sums[0] += s00;
+        sums[1] += s11;
+        sums[2] += s01;
     }
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
