@@ -33,6 +33,13 @@ public static class ConfigCard
         }
         card.Line();
         card.Line("Computed in float32 (float64 for F64 tensors) from the stored values and rounded once to the output dtype.").Line();
+        if (plan.Warnings is { Count: > 0 } warnings)
+        {
+            // What Import-MergeConfig warned of stays with the model (embedding rows cut to a common vocabulary).
+            card.Line("## Warnings").Line();
+            foreach (var warning in warnings) card.Line("- " + warning);
+            card.Line();
+        }
         card.Line("## Configuration").Line().Line("```yaml").Line(config.Text.TrimEnd().ReplaceLineEndings(PortableText.NewLine.ToString())).Line("```");
         return card.ToString();
     }

@@ -56,6 +56,10 @@ public sealed class VocabularyCutTests : TempDirTest
         var warnings = plan.Warnings!;
         Assert.Contains(warnings, w => w.Contains("tensor 'model.embed_tokens.weight'") && w.Contains("[44, 16]") && w.Contains("'small' [40, 16]") && w.Contains("from id 40 up have no row"));
         Assert.Contains(warnings, w => w.Contains("vocab_size is 40") && w.Contains("is 44"));
+        // The model card keeps them.
+        var card = ConfigCard.Write(plan);
+        Assert.Contains("## Warnings", card);
+        foreach (var warning in warnings) Assert.Contains("- " + warning, card);
     }
 
     [Fact]
