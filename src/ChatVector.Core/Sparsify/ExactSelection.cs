@@ -37,12 +37,21 @@ public static partial class ExactSelection
         foreach (var position in positions)
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (positions.Count == 0) return [];
+        return WithKeyCache(elementCount, cancellation, cache => Select(elementCount, positions, readKeys, chunkElements, parallelism, cache, cancellation));
+    }
+
+    /// <summary>
+    /// Runs a selection with the shared key memory when it is free (or frees up soon) and the tensor fits, else without
+    /// (every pass reads); a selection inside another's reads does not wait for it (see <see cref="KeyCache"/>).
+    /// </summary>
+    private static T WithKeyCache<T>(long elementCount, CancellationToken cancellation, Func<uint[]?, T> select)
+    {
         var cache = KeyCache.Rent(elementCount, mayWait: !KeyCache.Selecting, cancellation);
         bool wasSelecting = KeyCache.Selecting;
         KeyCache.Selecting = true;
         try
         {
-            return Select(elementCount, positions, readKeys, chunkElements, parallelism, cache, cancellation);
+            return select(cache);
         }
         finally
         {
@@ -67,18 +76,7 @@ public static partial class ExactSelection
     {
         if (share is < 0 or > 1 || double.IsNaN(share)) throw new ArgumentOutOfRangeException(nameof(share), share, "a share in [0, 1]");
         if (elementCount == 0) return OrderPoint.End;
-        var cache = KeyCache.Rent(elementCount, mayWait: !KeyCache.Selecting, cancellation);
-        bool wasSelecting = KeyCache.Selecting;
-        KeyCache.Selecting = true;
-        try
-        {
-            return SelectTopShareOfNonzero(elementCount, share, readKeys, chunkElements, parallelism, cache, cancellation);
-        }
-        finally
-        {
-            KeyCache.Selecting = wasSelecting;
-            if (cache is not null) KeyCache.Return(cache);
-        }
+        return WithKeyCache(elementCount, cancellation, cache => SelectTopShareOfNonzero(elementCount, share, readKeys, chunkElements, parallelism, cache, cancellation));
     }
 
     /// <param name="keyCache">Room for every key, kept between passes, or null (every pass reads).</param>
@@ -121,19 +119,8 @@ public static partial class ExactSelection
             if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
         if (counted.Total != elementCount) throw new ArgumentException($"the histogram counts {counted.Total} keys of {elementCount}", nameof(counted));
         if (positions.Count == 0) return [];
-        var cache = KeyCache.Rent(elementCount, mayWait: !KeyCache.Selecting, cancellation);
-        bool wasSelecting = KeyCache.Selecting;
-        KeyCache.Selecting = true;
-        try
-        {
-            var chunks = new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache);
-            return Select(OrderPositions.Fixed(positions), chunks, counted.Counts);
-        }
-        finally
-        {
-            KeyCache.Selecting = wasSelecting;
-            if (cache is not null) KeyCache.Return(cache);
-        }
+        return WithKeyCache(elementCount, cancellation, cache =>
+            Select(OrderPositions.Fixed(positions), new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache), counted.Counts));
     }
 
     private static OrderPoint[] Select(long elementCount, OrderPositions positions, KeyReader readKeys, int chunkElements, int parallelism,

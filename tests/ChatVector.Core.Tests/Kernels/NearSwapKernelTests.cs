@@ -6,23 +6,6 @@ namespace ChatVector.Core.Tests.Kernels;
 /// <summary>nearswap's SIMD kernel against its element-by-element rule written out here, bit for bit.</summary>
 public class NearSwapKernelTests
 {
-    private static float[] Values(int length, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, length).Select(_ => random.Next(12) switch
-        {
-            0 => 0f,
-            1 => -0f,
-            2 => float.NaN,
-            3 => float.Epsilon * random.Next(1, 4) * (random.Next(2) == 0 ? 1 : -1),
-            4 => random.Next(2) == 0 ? float.PositiveInfinity : float.NegativeInfinity,
-            5 => (random.Next(5) - 2) / 65536f, // a few bf16 steps of a small weight: |x0 − x1| near t
-            _ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 4))),
-        }).ToArray();
-    }
-
-    private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
-
     [Theory]
     [InlineData(5, 0.001f)]
     [InlineData(64, 3e-5f)]
@@ -30,7 +13,7 @@ public class NearSwapKernelTests
     [InlineData(10_007, -0.5f)] // a negative t clamps every weight to 0
     public void Nearswap_equals_its_element_by_element_rule(int length, float t)
     {
-        var (x0, v) = (Values(length, 1), Values(length, 2));
+        var (x0, v) = (SpecialFloats.Values(length, 1), SpecialFloats.Values(length, 2));
         var expected = new float[length];
         for (int i = 0; i < length; i++)
         {
@@ -41,6 +24,6 @@ public class NearSwapKernelTests
         }
         var actual = new float[length];
         MethodKernels.NearSwap(x0, v, t, actual);
-        Assert.Equal(Bits(expected), Bits(actual));
+        Assert.Equal(SpecialFloats.Bits(expected), SpecialFloats.Bits(actual));
     }
 }

@@ -9,29 +9,13 @@ namespace ChatVector.Core.Tests.Kernels;
 /// </summary>
 public class SceKernelsTests
 {
-    private static float[] Values(int length, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, length).Select(_ => random.Next(12) switch
-        {
-            0 => 0f,
-            1 => -0f,
-            2 => float.NaN,
-            3 => float.Epsilon * random.Next(1, 4) * (random.Next(2) == 0 ? 1 : -1),
-            4 => (random.Next(5) - 2) / 256f, // a few bf16 steps: ties in large numbers
-            _ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 20))),
-        }).ToArray();
-    }
-
-    private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
-
     [Theory]
     [InlineData(5)]
     [InlineData(64)]
     [InlineData(10_007)]
     public void Two_vectors_sign_elected_equal_the_element_by_element_rule(int length)
     {
-        var (x0, a, b) = (Values(length, 1), Values(length, 2), Values(length, 3));
+        var (x0, a, b) = (SpecialFloats.Values(length, 1), SpecialFloats.Values(length, 2), SpecialFloats.Values(length, 3));
         const float wa = 0.37f, wb = 0.63f;
         var expected = new float[length];
         for (int i = 0; i < length; i++)
@@ -52,7 +36,7 @@ public class SceKernelsTests
         }
         var actual = new float[length];
         MethodKernels.SignElectedPair(x0, a, b, wa, wb, actual);
-        Assert.Equal(Bits(expected), Bits(actual));
+        Assert.Equal(SpecialFloats.Bits(expected), SpecialFloats.Bits(actual));
     }
 
     [Theory]
@@ -61,16 +45,17 @@ public class SceKernelsTests
     [InlineData(10_007, 5_000)]
     public void Elements_below_a_threshold_of_the_order_get_the_base_back(int length, int thresholdAt)
     {
-        var magnitudes = Values(length, 4).Select(Math.Abs).ToArray();
-        var x0 = Values(length, 5);
-        var merged = Values(length, 6);
+        var magnitudes = SpecialFloats.Values(length, 4).Select(Math.Abs).ToArray();
+        var x0 = SpecialFloats.Values(length, 5);
+        var merged = SpecialFloats.Values(length, 6);
+        magnitudes[thresholdAt] = 1f / 256; // a bf16 step, tied many times over in the long case
         const long first = 1_000_000; // the span's place in its tensor
         // The threshold: an element's own key (so that ties at it are cut by index), at its own index.
         var threshold = new OrderPoint(MagnitudeOrder.Key(magnitudes[thresholdAt]), first + thresholdAt);
         var expected = merged.Select((m, i) => new OrderPoint(MagnitudeOrder.Key(magnitudes[i]), first + i) >= threshold ? m : x0[i]).ToArray();
         var actual = (float[])merged.Clone();
         MethodKernels.RestoreBelow(magnitudes, threshold.Key, thresholdAt, x0, actual);
-        Assert.Equal(Bits(expected), Bits(actual));
+        Assert.Equal(SpecialFloats.Bits(expected), SpecialFloats.Bits(actual));
         if (length < 1000) return;
         // The long case cuts through ties: elements of the threshold's key on both sides of its index.
         var tied = Enumerable.Range(0, length).Where(i => MagnitudeOrder.Key(magnitudes[i]) == threshold.Key).ToArray();
@@ -81,9 +66,9 @@ public class SceKernelsTests
     [Fact]
     public void A_threshold_above_every_key_keeps_nothing()
     {
-        var x0 = Values(100, 7);
-        var actual = Values(100, 8);
-        MethodKernels.RestoreBelow(Values(100, 9), uint.MaxValue, 0, x0, actual);
-        Assert.Equal(Bits(x0), Bits(actual));
+        var x0 = SpecialFloats.Values(100, 7);
+        var actual = SpecialFloats.Values(100, 8);
+        MethodKernels.RestoreBelow(SpecialFloats.Values(100, 9), uint.MaxValue, 0, x0, actual);
+        Assert.Equal(SpecialFloats.Bits(x0), SpecialFloats.Bits(actual));
     }
 }
