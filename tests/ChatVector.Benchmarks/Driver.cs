@@ -8,7 +8,8 @@ internal static class Driver
 {
     /// <summary>The goals for realistic deltas (docs/performance.md), start-up excluded: wall against the floor, CPU seconds per GB written.</summary>
     private const string Goals = "Goals (realistic deltas, start-up excluded): add and lora <= 1.2 x floor, ties and dare-ties <= 1.5 x floor, "
-        + "peak RSS <= 512 MB; add <= 3, ties <= 6, dare-ties <= 5 CPU-s per GB of output.";
+        + "every Limit-ChatVector method <= 2 x floor, peak RSS <= 512 MB; add <= 3, ties <= 6, dare-ties <= 5 CPU-s per GB of output; "
+        + "config methods: slerp, nuslerp, multislerp and model_stock <= 1.5 x floor and <= 4 CPU-s per GB, the others <= 2 x floor and <= 8.";
 
     /// <summary>One child's figures: its own (the measured part, printed by the child) and the process's, seen from here.</summary>
     private readonly record struct ChildRun(Child.Figures Inside, double ProcessSeconds, double ProcessCpuSeconds);
