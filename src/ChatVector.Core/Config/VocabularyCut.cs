@@ -97,7 +97,7 @@ internal sealed class VocabularyCut
                 }
                 default:
                     problems.Add($"tensor '{tensor.Name}' has a different number of rows (vocabulary size) in the models ({sizes}); {method.Name} does not merge embeddings of different sizes " +
-                        "(mergekit's fails on them; linear, slerp, nuslerp, model_stock and arcee_fusion take the rows every model has): give 'tokenizer_source' to map the vocabularies onto one.");
+                        $"(mergekit's {method.Name} fails on them; linear, slerp, nuslerp, model_stock and arcee_fusion take the rows every model has): give 'tokenizer_source' to map the vocabularies onto one.");
                     break;
             }
         }
