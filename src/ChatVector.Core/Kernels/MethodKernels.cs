@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 namespace ChatVector.Core.Kernels;
 
 /// <summary>
-/// The element loops of the methods run from a config (Methods: slerp, nuslerp, multislerp, karcher, model_stock), a SIMD
+/// The element loops of the methods run from a config (Methods: the slerp family, model_stock, sce, arcee_fusion, nearswap), a SIMD
 /// vector at a time with a scalar tail. Each lane does exactly the scalar formula's operations in its order (IEEE
 /// float32, no fused multiply-add), so the bytes are those of the element-by-element loop. A sum over the models is
 /// built a model at a time over the whole span (each element still gets its terms in the model order), so one loop
@@ -14,6 +14,9 @@ namespace ChatVector.Core.Kernels;
 public static class MethodKernels
 {
     private static readonly int Width = Vector<float>.Count;
+
+    /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
+    private static readonly Vector<int> LaneIndices = new(Enumerable.Range(0, Vector<int>.Count).ToArray());
 
     /// <summary>output = w0·x0 + w1·(x0 + v).</summary>
     [MethodImpl(HotLoop.Options)]
@@ -249,7 +252,7 @@ public static class MethodKernels
             var threshold = new Vector<int>((int)key);
             var firstKept = new Vector<int>(firstKeptAtKey);
             var sign = new Vector<int>(int.MaxValue);
-            var lanes = LaneIndices();
+            var lanes = LaneIndices;
             for (; i <= output.Length - Width; i += Width)
             {
                 var keys = Vector.AsVectorInt32(new Vector<float>(magnitudes[i..])) & sign;
@@ -409,13 +412,6 @@ public static class MethodKernels
         }
     }
 
-    /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
-    private static Vector<int> LaneIndices()
-    {
-        Span<int> lanes = stackalloc int[Vector<int>.Count];
-        for (int j = 0; j < lanes.Length; j++) lanes[j] = j;
-        return new Vector<int>(lanes);
-    }
 
     /// <summary>
     /// The sums so far plus a·a, b·b and a·b over the elements, each product added one at a time in element order, in

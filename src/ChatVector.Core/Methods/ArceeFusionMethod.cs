@@ -63,14 +63,13 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
             ScratchArrays<float>.Return(blockImportances);
             ScratchArrays<uint>.Return(blockKeys);
         }
-        double[] kl = statistics[1..];
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
         var points = ExactSelection.Select(pass.ElementCount, positions, counted, (start, keys) =>
         {
             var importances = ScratchArrays<float>.Rent(keys.Length);
             try
             {
-                pass.Read(start, keys.Length, chunk => Importances(chunk, kl, m, importances));
+                pass.Read(start, keys.Length, chunk => Importances(chunk, statistics.AsSpan(1), m, importances));
                 MagnitudeOrder.Keys(importances.AsSpan(0, keys.Length), keys);
             }
             finally

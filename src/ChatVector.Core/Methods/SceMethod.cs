@@ -48,7 +48,7 @@ public sealed class SceMethod : ElementwiseMethod
             try
             {
                 Array.Clear(zeros);
-                pass.ForEachChunk(chunk => AddSelectedSquares(chunk, SelectionOf(statistics).Within(chunk), variances, zeros, selected, squares));
+                pass.ForEachChunk(chunk => AddSelectedSquares(chunk, ChunkSelection.Of(statistics, chunk), variances, zeros, selected, squares));
             }
             finally
             {
@@ -133,33 +133,20 @@ public sealed class SceMethod : ElementwiseMethod
         return result;
     }
 
-    /// <summary>Which elements the select step keeps: all, or those at or above the threshold of the variances' order.</summary>
-    private readonly record struct Selection(bool All, OrderPoint Threshold)
-    {
-        /// <summary>The selection over one chunk: the threshold's index as the chunk's own (clamped to it).</summary>
-        public ChunkSelection Within(ChunkValues chunk) =>
-            new(All, Threshold.Key, (int)Math.Clamp(Threshold.Index - chunk.FirstElement, 0, chunk.Length));
-    }
-
-    /// <summary>The selection over one chunk: kept where the variance's key is above the threshold's, or equal to it at an index from <see cref="FirstKeptAtKey"/> on.</summary>
+    /// <summary>
+    /// Which elements of one chunk the select step keeps: all, or those whose variance's key is above the threshold's,
+    /// or equal to it at an index from <see cref="FirstKeptAtKey"/> on (the threshold's index as the chunk's own, clamped).
+    /// </summary>
     private readonly record struct ChunkSelection(bool All, uint Key, int FirstKeptAtKey)
     {
-        /// <summary>Whether element <paramref name="e"/> is kept; with <see cref="All"/> the variances are not read (nor need computing).</summary>
-        public bool Keeps(ReadOnlySpan<float> variances, int e)
-        {
-            if (All) return true;
-            uint key = MagnitudeOrder.Key(variances[e]);
-            return key > Key || key == Key && e >= FirstKeptAtKey;
-        }
+        public static ChunkSelection Of(ReadOnlySpan<double> statistics, ChunkValues chunk) =>
+            new(statistics[0] == 0, (uint)statistics[1], (int)Math.Clamp((long)statistics[2] - chunk.FirstElement, 0, chunk.Length));
     }
-
-    private static Selection SelectionOf(ReadOnlySpan<double> statistics) =>
-        new(statistics[0] == 0, new OrderPoint((uint)statistics[1], (long)statistics[2]));
 
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         int n = chunk.VectorCount;
-        var selection = SelectionOf(statistics).Within(chunk);
+        var selection = ChunkSelection.Of(statistics, chunk);
         // With every element kept (select_topk 1, mergekit's default) the variances are never read: not computed.
         var variances = selection.All ? null : ScratchArrays<float>.Rent(chunk.Length);
         try

@@ -63,7 +63,7 @@ public static partial class ExactSelection
             finally { ScratchArrays<long>.Return(sample); }
         }
         if (unresolved.Count == 0) return roundKeysOnly;
-        var histogram = chunks.Histogram(FullHistogramSize, CountHighBits);
+        var histogram = chunks.Histogram(FullHistogramSize, positions.DependOnZeros ? CountHighBitsAndZeros : CountHighBits);
         try
         {
             return LocateInHistogram(positions, chunks.ElementCount, histogram, exact, bucket, rest, inBucket, unresolved) && roundKeysOnly;
@@ -139,9 +139,14 @@ public static partial class ExactSelection
         out long position, out uint bucket, out long rankWithin, out long inBucket, out bool roundKeysOnly, out long[]? bucketPerChunk)
     {
         int width = (int)(high - low) + 1;
-        int size = width + 3; // below the band, the band's buckets, keys with low bits, zero keys
+        int size = width + 3; // below the band, the band's buckets, keys with low bits, zero keys (counted when wanted)
         var perChunk = chunks.CanKeepKeys || width > MaxBandCountedPerChunk ? null : new long[chunks.Count * size];
-        var counts = chunks.Histogram(size, (keys, histogram) => CountBand(keys, histogram, low, high, densest), perChunk);
+        bool countZeros = positions.DependOnZeros;
+        var counts = chunks.Histogram(size, (keys, histogram) =>
+        {
+            CountBand(keys, histogram, low, high, densest);
+            if (countZeros) histogram[width + 2] += keys.Count(0u); // only for positions that depend on them
+        }, perChunk);
         try
         {
             long below = counts[0];
@@ -173,27 +178,33 @@ public static partial class ExactSelection
 
     /// <summary>
     /// The full pass-1 histogram: one counter per high bucket; the slot after them counts the chunks holding a key with
-    /// low bits, the next one the zero keys.
+    /// low bits (the next one, the zero keys, is <see cref="CountHighBitsAndZeros"/>'s).
     /// </summary>
     [MethodImpl(HotLoop.Options)]
     private static void CountHighBits(ReadOnlySpan<uint> keys, long[] histogram)
     {
         uint orOfKeys = 0;
-        long zeros = 0;
         foreach (var key in keys)
         {
             histogram[key >> LowBits]++;
             orOfKeys |= key;
-            zeros += key == 0 ? 1 : 0;
         }
         if (HasLowBits(orOfKeys)) histogram[WithLowBits]++;
-        histogram[ZeroKeys] += zeros;
+    }
+
+    /// <summary>
+    /// <see cref="CountHighBits"/>, and the zero keys into their slot: for positions that depend on them only, so that a
+    /// trim's histogram does not pay for them (a SIMD count over the chunk's keys, still in cache).
+    /// </summary>
+    private static void CountHighBitsAndZeros(ReadOnlySpan<uint> keys, long[] histogram)
+    {
+        CountHighBits(keys, histogram);
+        histogram[ZeroKeys] += keys.Count(0u);
     }
 
     /// <summary>
     /// histogram[0] += the keys whose bucket lies below <paramref name="low"/>; histogram[1 + b − low] += those in bucket
-    /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits; histogram[3 + high − low] += the zero
-    /// keys. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
+    /// b of [low, high]; histogram[2 + high − low] += 1 when a key has low bits. Compared a SIMD vector at a time. The keys of the <paramref name="densest"/> bucket are counted
     /// per lane in a register; only the lanes holding another key of the band are visited, from the comparison's bit
     /// mask. Why: on a bf16 chat vector a few bf16 steps wide, the band is often one bucket holding a large share of the
     /// keys, a single tied magnitude; visited lane by lane, each costs a branch no predictor can learn.
@@ -202,7 +213,7 @@ public static partial class ExactSelection
     private static void CountBand(ReadOnlySpan<uint> keys, long[] histogram, uint low, uint high, uint densest)
     {
         uint span = high - low;
-        long below = 0, inDensest = 0, zeros = 0;
+        long below = 0, inDensest = 0;
         uint orOfKeys = 0;
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -213,13 +224,11 @@ public static partial class ExactSelection
             // Counted down by the comparisons' all-ones (−1) lanes; a chunk has far fewer than 2^32 keys per lane.
             var belowPerLane = Vector256<uint>.Zero;
             var densestPerLane = Vector256<uint>.Zero;
-            var zerosPerLane = Vector256<uint>.Zero;
             var orPerLane = Vector256<uint>.Zero;
             for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
             {
                 var key = Vector256.Create(keys[i..]);
                 orPerLane |= key;
-                zerosPerLane -= Vector256.Equals(key, Vector256<uint>.Zero);
                 var buckets = Vector256.ShiftRightLogical(key, LowBits);
                 belowPerLane -= Vector256.LessThan(buckets, lowBucket);
                 var isDensest = Vector256.Equals(buckets, densestBucket);
@@ -232,13 +241,11 @@ public static partial class ExactSelection
             }
             below += Vector256.Sum(belowPerLane);
             inDensest += Vector256.Sum(densestPerLane);
-            zeros += Vector256.Sum(zerosPerLane);
             for (int lane = 0; lane < Vector256<uint>.Count; lane++) orOfKeys |= orPerLane.GetElement(lane);
         }
         for (; i < keys.Length; i++)
         {
             orOfKeys |= keys[i];
-            if (keys[i] == 0) zeros++;
             uint bucket = keys[i] >> LowBits;
             if (bucket < low) below++;
             else if (bucket - low <= span) histogram[1 + bucket - low]++;
@@ -246,6 +253,5 @@ public static partial class ExactSelection
         histogram[0] += below;
         histogram[1 + densest - low] += inDensest;
         if (HasLowBits(orOfKeys)) histogram[2 + span]++;
-        histogram[3 + span] += zeros;
     }
 }

@@ -34,10 +34,15 @@ public static partial class ExactSelection
     public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyReader readKeys, int chunkElements, int parallelism,
         CancellationToken cancellation = default)
     {
-        foreach (var position in positions)
-            if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
+        CheckPositions(elementCount, positions);
         if (positions.Count == 0) return [];
         return WithKeyCache(elementCount, cancellation, cache => Select(elementCount, positions, readKeys, chunkElements, parallelism, cache, cancellation));
+    }
+
+    private static void CheckPositions(long elementCount, IReadOnlyList<long> positions)
+    {
+        foreach (var position in positions)
+            if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
     }
 
     /// <summary>
@@ -94,7 +99,7 @@ public static partial class ExactSelection
     /// </summary>
     public sealed class KeyHistogram
     {
-        internal readonly long[] Counts = new long[(1 << HighBits) + 2];
+        internal readonly long[] Counts = new long[FullHistogramSize];
 
         /// <summary>Counts <paramref name="keys"/> (from one thread at a time).</summary>
         public void Add(ReadOnlySpan<uint> keys) => CountHighBits(keys, Counts);
@@ -115,8 +120,7 @@ public static partial class ExactSelection
     public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyHistogram counted, KeyReader readKeys, int chunkElements, int parallelism,
         CancellationToken cancellation = default)
     {
-        foreach (var position in positions)
-            if (position < 0 || position >= elementCount) throw new ArgumentOutOfRangeException(nameof(positions), position, $"order position outside [0, {elementCount})");
+        CheckPositions(elementCount, positions);
         if (counted.Total != elementCount) throw new ArgumentException($"the histogram counts {counted.Total} keys of {elementCount}", nameof(counted));
         if (positions.Count == 0) return [];
         return WithKeyCache(elementCount, cancellation, cache =>
