@@ -346,16 +346,15 @@ models:
     }
 
     It 'refuses mergekit keys it does not run yet by name rather than ignoring them' {
-        $slices = New-Config 'union.yml' @'
+        $slices = New-Config 'lora-slice.yml' @'
 merge_method: passthrough
 slices:
   - sources:
-      - model: chat
+      - model: chat+adapter
         layer_range: [0, 2]
-tokenizer_source: union
 '@
         $failure = { Import-MergeConfig $slices } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
-        $failure.Exception.Message | Should -Match "'tokenizer_source' with 'slices'.*not yet in layer stacking"
+        $failure.Exception.Message | Should -Match "model 'chat\+adapter': a LoRA applied to a slice's source is not run by ChatVector yet"
     }
 
     It 'names the file and line of YAML that does not parse' {

@@ -37,13 +37,14 @@ BeforeAll {
     }
 
     # mergekit's rule, written out: a model's own row of the token; else the configured row; else the only model's that
-    # has it, the base's, or the mean of those that have it.
-    function Get-MappedRow([string] $Model, [string] $Tensor, [string] $Token, [string[]] $Models) {
+    # has it, the base's, or the mean of those that have it. -NoBase: the config has no base_model, so no model's row is preferred.
+    function Get-MappedRow([string] $Model, [string] $Tensor, [string] $Token, [string[]] $Models, [switch] $NoBase) {
         $own = [array]::IndexOf($tokens[$Model], $Token)
         if ($own -ge 0) { return Get-Row $Model $Tensor $own }
         $having = @($Models | Where-Object { [array]::IndexOf($tokens[$_], $Token) -ge 0 })
-        if ($having.Count -eq 1 -or $having -contains 'base') {
-            $donor = if ($having -contains 'base') { 'base' } else { $having[0] }
+        $preferBase = -not $NoBase -and $having -contains 'base'
+        if ($having.Count -eq 1 -or $preferBase) {
+            $donor = if ($preferBase) { 'base' } else { $having[0] }
             return Get-Row $donor $Tensor ([array]::IndexOf($tokens[$donor], $Token))
         }
         $sum = [double[]]::new($hidden)
@@ -100,6 +101,99 @@ dtype: float32
                 Assert-Row (Get-OutputRow $written $tensor $id) $expected "$tensor row $id ('$token')"
             }
         }
+    }
+
+    It 'without base_model, tokenizer_source union starts from the first model''s vocabulary and prefers no model''s row for a token some lack' {
+        # linear of three models, none the base: mergekit takes the first model's tokenizer for the union and gives a
+        # model that lacks a token the mean of the rows of those that have it (w20 for other, hola for base).
+        $config = New-Config 'union-nobase.yml' @'
+merge_method: linear
+models:
+  - model: other
+    parameters: {weight: 1.0}
+  - model: chat
+    parameters: {weight: 3.0}
+  - model: base
+    parameters: {weight: 2.0}
+tokenizer_source: union
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'union-nobase'
+        Import-MergeConfig $config | Export-SafeTensor $out
+
+        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
+        $ids = @{}
+        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
+        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        for ($id = 0; $id -lt $tokens.other.Count; $id++) { $ids[$tokens.other[$id]] | Should -Be $id -Because "other's $($tokens.other[$id]) keeps its id" }
+        $ids.Count | Should -Be 45
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 45
+
+        $written = Read-IndependentTensors $out
+        $models = @('other', 'chat', 'base')
+        foreach ($tensor in 'model.embed_tokens.weight', 'lm_head.weight') {
+            $written[$tensor].Count | Should -Be (45 * $hidden)
+            foreach ($token in $ids.Keys) {
+                $o = Get-MappedRow 'other' $tensor $token $models -NoBase
+                $c = Get-MappedRow 'chat' $tensor $token $models -NoBase
+                $b = Get-MappedRow 'base' $tensor $token $models -NoBase
+                $expected = [double[]](0..($hidden - 1) | ForEach-Object { (1.0 * $o[$_] + 3.0 * $c[$_] + 2.0 * $b[$_]) / 6.0 })
+                Assert-Row (Get-OutputRow $written $tensor $ids[$token]) $expected "$tensor row $($ids[$token]) ('$token')"
+            }
+        }
+    }
+
+    It 'slices with tokenizer_source union: one vocabulary over every model, each vocabulary tensor mapped among its own slice''s sources' {
+        # The embedding comes from the first slice (base and chat), the LM head from the last (base and other): as mergekit
+        # maps each tensor among the models it merges, a token neither has (ciao for the embedding) gets zero rows.
+        $config = New-Config 'union-slices.yml' @'
+merge_method: task_arithmetic
+base_model: base
+slices:
+  - sources:
+      - model: base
+        layer_range: [0, 1]
+      - model: chat
+        layer_range: [0, 1]
+        parameters: {weight: 0.5}
+  - sources:
+      - model: base
+        layer_range: [1, 2]
+      - model: other
+        layer_range: [1, 2]
+        parameters: {weight: 1.0}
+tokenizer_source: union
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'union-slices'
+        Import-MergeConfig $config | Export-SafeTensor $out
+
+        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
+        $ids = @{}
+        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
+        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $expectedOrder = $tokens.base + @('hola', 'adios', 'ciao', '<|im_start|>', '<|im_end|>')
+        for ($id = 0; $id -lt $expectedOrder.Count; $id++) { $ids[$expectedOrder[$id]] | Should -Be $id -Because $expectedOrder[$id] }
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 45
+
+        $written = Read-IndependentTensors $out
+        foreach ($case in @{ Tensor = 'model.embed_tokens.weight'; Model = 'chat'; Weight = 0.5 }, @{ Tensor = 'lm_head.weight'; Model = 'other'; Weight = 1.0 }) {
+            $tensor = $case.Tensor
+            $written[$tensor].Count | Should -Be (45 * $hidden)
+            for ($id = 0; $id -lt $expectedOrder.Count; $id++) {
+                $token = $expectedOrder[$id]
+                $b = Get-MappedRow 'base' $tensor $token @('base', $case.Model)
+                $m = Get-MappedRow $case.Model $tensor $token @('base', $case.Model)
+                $expected = [double[]](0..($hidden - 1) | ForEach-Object { $b[$_] + $case.Weight * ($m[$_] - $b[$_]) })
+                Assert-Row (Get-OutputRow $written $tensor $id) $expected "$tensor row $id ('$token')"
+            }
+        }
+        (Get-OutputRow $written 'model.embed_tokens.weight' $ids['ciao']) | Should -Be ([double[]]::new($hidden)) -Because 'neither base nor chat has ciao'
+
+        # A configured token's source must be among the sources of the slice whose tensor takes its row.
+        $sourced = New-Config 'union-slices-sourced.yml' ((Get-Content $config -Raw) -replace 'tokenizer_source: union', "tokenizer:`n  source: union`n  tokens:`n    hola:`n      source: chat`n      force: true")
+        $failure = { Import-MergeConfig $sourced } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -Match "model 'chat' is not among the sources of the slice at line 10"
     }
 
     It 'tokenizer: a model''s vocabulary, a forced token from another token''s row, a new zero token, padding rows the mean of the token rows' {
@@ -225,6 +319,50 @@ dtype: float32
             }
             for ($i = 0; $i -lt $v0.Count; $i++) {
                 [math]::Abs($written[$tensor][$i] - ($s0 * $v0[$i] + $s1 * $v1[$i])) | Should -BeLessOrEqual 1e-6 -Because "$tensor element $i"
+            }
+        }
+    }
+
+    It 'slices: the embedding cut among the first slice''s sources, the head among the last''s, chat_template written' {
+        # Layer stacking with linear: each slice merges chat and other over base (the base_model, 40 rows); both
+        # vocabulary tensors keep the 40 rows every source has, and the config's chat template reaches tokenizer_config.json.
+        $config = New-Config 'cut-slices.yml' @'
+merge_method: linear
+base_model: base
+slices:
+  - sources:
+      - model: base
+        layer_range: [0, 1]
+      - model: chat
+        layer_range: [0, 1]
+        parameters: {weight: 0.25}
+      - model: other
+        layer_range: [0, 1]
+        parameters: {weight: 0.75}
+  - sources:
+      - model: base
+        layer_range: [1, 2]
+      - model: chat
+        layer_range: [1, 2]
+        parameters: {weight: 0.5}
+      - model: other
+        layer_range: [1, 2]
+        parameters: {weight: 0.5}
+chat_template: chatml
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'cut-slices'
+        Import-MergeConfig $config -WarningVariable warnings -WarningAction SilentlyContinue | Export-SafeTensor $out
+        ($warnings -join "`n") | Should -Match "tensor 'lm_head.weight': linear merges the 40 rows every model has \(the base source 'base' \[40, 16\], 'chat' \[44, 16\], 'other' \[42, 16\]\)"
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 40
+        (Get-Content (Join-Path $out 'tokenizer_config.json') -Raw | ConvertFrom-Json).chat_template | Should -Match '<\|im_start\|>'
+        $written = Read-IndependentTensors $out
+        foreach ($case in @{ Tensor = 'model.embed_tokens.weight'; Chat = 0.25; Other = 0.75 }, @{ Tensor = 'lm_head.weight'; Chat = 0.5; Other = 0.5 }) {
+            $tensor = $case.Tensor
+            $written[$tensor].Count | Should -Be (40 * $hidden)
+            for ($i = 0; $i -lt 40 * $hidden; $i++) {
+                $expected = $case.Chat * $values.chat[$tensor][$i] + $case.Other * $values.other[$tensor][$i]
+                [math]::Abs($written[$tensor][$i] - $expected) | Should -BeLessOrEqual 1e-6 -Because "$tensor element $i"
             }
         }
     }

@@ -9,7 +9,8 @@ namespace ChatVector.Core.Config;
 /// Plans a config without <c>base_model</c>, for the methods that run without one (<see cref="MergeMethod.BaseOptional"/>:
 /// <c>linear</c>, <c>nuslerp</c>, <c>multislerp</c>, <c>karcher</c>): each tensor of the first model, in its order, is merged
 /// from the same-named tensor of every model, each model its own vector over a base of zeros
-/// (<see cref="MethodInputs.WithoutBase"/>). The first model also gives the output its config and tokenizer, as in mergekit.
+/// (<see cref="MethodInputs.WithoutBase"/>). The first model also gives the output its config and tokenizer, as in mergekit;
+/// a tokenizer setting maps every model's embedding rows onto its vocabulary (<see cref="VocabularyMerge"/>).
 /// Every tensor missing from a model, or shaped or typed otherwise, is reported at once, before any tensor is read.
 /// </summary>
 internal static class BaseFreeMerge
@@ -27,7 +28,16 @@ internal static class BaseFreeMerge
         var opened = models.Select(m => StoredModel.Open(m.Path)).ToList();
         var template = opened[0];
         var tensorsByName = opened.Select(m => m.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal)).ToList();
-        var cut = VocabularyCut.Plan(method, ($"the first model '{models[0].Reference}'", template), models.Skip(1).Select((m, i) => (m, opened[i + 1])).ToList(), problems);
+        string? chatTemplate = ConfigMerge.ChatTemplate(config, models.ToList(), notes, problems);
+        // With a tokenizer setting, embeddings of other vocabulary sizes are mapped onto the output's vocabulary (the
+        // first model's for 'base'); without one they are cut to rows every model has, as mergekit's method does (or refused).
+        var vocabulary = config.Tokenizer is { } settings
+            ? VocabularyMerge.Create(settings, models.Select((m, i) => (m, opened[i])).ToList(), chatTemplate, problems, firstIsBase: false)
+            : null;
+        var cut = vocabulary is null
+            ? VocabularyCut.Plan(method, ($"the first model '{models[0].Reference}'", template), models.Skip(1).Select((m, i) => (m, opened[i + 1])).ToList(), problems)
+            : null;
+        bool Reshaped(string name) => HuggingFaceNames.IsEmbedding(name) && (vocabulary is not null || cut!.Cuts(name));
         var layers = LayerPlaces.Of(template.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(template.Tensors.Count);
         foreach (var stored in template.Tensors)
@@ -43,15 +53,16 @@ internal static class BaseFreeMerge
             {
                 if (!tensorsByName[i].TryGetValue(stored.Name, out var other))
                     problems.Add($"model '{models[i].Reference}' has no tensor '{stored.Name}' of the first model '{models[0].Reference}'.");
-                else if (!cut.Cuts(stored.Name) && !other.Info.Shape.SequenceEqual(stored.Info.Shape))
+                else if (!Reshaped(stored.Name) && !other.Info.Shape.SequenceEqual(stored.Info.Shape))
                 {
-                    // The embeddings' shapes are the cut's to judge (it refused them, or they would be cut).
+                    // The embeddings' shapes are the vocabulary's or the cut's to judge (refused there, or mapped or cut).
                     if (!HuggingFaceNames.IsEmbedding(stored.Name))
                         problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is [{string.Join(", ", other.Info.Shape)}] where the first model's is [{string.Join(", ", stored.Info.Shape)}].");
                 }
                 else if (!other.Info.DType.IsComputable())
                     problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is {other.Info.DType}, which cannot be merged.");
-                else sources.Add(cut.Cuts(stored.Name) ? cut.Rows(other) : new StoredTensorSource(other));
+                else sources.Add(!Reshaped(stored.Name) ? new StoredTensorSource(other)
+                    : vocabulary is not null ? vocabulary.Tensor(stored.Name, i, config.DType) : cut!.Rows(other));
             }
             if (sources.Count < models.Count) continue;
             double t = layers.PlaceOf(stored.Name);
@@ -73,9 +84,14 @@ internal static class BaseFreeMerge
         for (int i = 1; i < models.Count; i++)
             foreach (var extra in opened[i].Tensors.Where(t => !tensorsByName[0].ContainsKey(t.Name)).Take(5))
                 problems.Add($"model '{models[i].Reference}' has a tensor '{extra.Name}' the first model '{models[0].Reference}' lacks.");
-        notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config and tokenizer from the first, '{models[0].Reference}'.");
-        string? chatTemplate = ConfigMerge.ChatTemplate(config, models.ToList(), notes, problems);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
-        return new ConfigPlan(config, template, outputs, notes, chatTemplate, VocabSize: cut.VocabSize, Warnings: cut.Warnings);
+        if (vocabulary is not null)
+        {
+            notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config from the first, '{models[0].Reference}'.");
+            notes.Add($"{config.Tokenizer!.Key}: {vocabulary.Plan.OutputRows} vocabulary rows (the first model has {template.Tensors.First(t => HuggingFaceNames.IsEmbedding(t.Name)).Info.Shape[0]}).");
+            return new ConfigPlan(config, template, outputs, notes, null, Tokenizer: vocabulary.Tokenizer);
+        }
+        notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config and tokenizer from the first, '{models[0].Reference}'.");
+        return new ConfigPlan(config, template, outputs, notes, chatTemplate, VocabSize: cut!.VocabSize, Warnings: cut.Warnings);
     }
 }

@@ -153,8 +153,6 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             problems.Add($"'chat_template' (line {Line(templateNode!)}): '{chatTemplate}' is neither a template's Jinja text nor 'auto' nor a built-in name ({string.Join(", ", BuiltInChatTemplates.ByName.Keys)}){NameSuggestion.Phrase(chatTemplate, [.. BuiltInChatTemplates.ByName.Keys])}.");
 
         var tokenizer = TokenizerOf(keys, folder, problems);
-        if (tokenizer is not null && slices is not null)
-            problems.Add($"'{tokenizer.Key}' with 'slices': ChatVector maps vocabularies in a 'models:' merge only, not yet in layer stacking.");
         // The vocabulary mapping reads each model's embedding rows as stored: an adapter's change to them would be lost.
         foreach (var model in models.Where(m => tokenizer is not null && m.LoraPath is not null))
             problems.Add($"model '{model.Reference}': a LoRA adapter with '{tokenizer!.Key}' is not run by ChatVector yet (the vocabulary mapping reads the model as stored); merge the adapter into the model first.");

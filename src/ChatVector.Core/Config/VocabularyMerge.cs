@@ -28,23 +28,35 @@ public sealed record OutputTokenizer(string SourceFolder, IReadOnlyDictionary<st
 /// </summary>
 public sealed class VocabularyMerge
 {
-    private readonly IReadOnlyList<StoredModel> _models;
+    private readonly IReadOnlyList<(ConfigModel Entry, StoredModel Model)> _models;
     private readonly Dictionary<string, IReadOnlyList<ITensorSource>> _inputs = new(StringComparer.Ordinal);
+    // What the plan was built from, to build it again among some of the models (Among).
+    private readonly PlanInputs _planInputs;
 
-    private VocabularyMerge(IReadOnlyList<StoredModel> models, VocabularyPlan plan, OutputTokenizer tokenizer)
+    private sealed record PlanInputs(IReadOnlyDictionary<string, long> Output, IReadOnlyList<ModelVocabulary> Vocabularies,
+        IReadOnlyDictionary<string, TokenRule> Rules, int? PadToMultipleOf);
+
+    private VocabularyMerge(IReadOnlyList<(ConfigModel Entry, StoredModel Model)> models, VocabularyPlan plan, OutputTokenizer tokenizer, PlanInputs planInputs)
     {
         _models = models;
         Plan = plan;
         Tokenizer = tokenizer;
+        _planInputs = planInputs;
     }
 
     public VocabularyPlan Plan { get; }
     public OutputTokenizer Tokenizer { get; }
 
-    /// <param name="models">The base first, then the merged models, with their config entries.</param>
+    /// <param name="models">The base first, then the merged models, with their config entries; without a base, the models, the first giving the output's tokenizer for <c>base</c>.</param>
     /// <param name="chatTemplateJson">The chat template tokenizer_config.json gets (JSON text), or null to keep the source's.</param>
+    /// <param name="firstIsBase">
+    /// Whether the first model is the config's base_model. A config without one takes the first model's tokenizer for
+    /// <c>base</c>, as mergekit does, but a token some models lack gets no row from it by preference (mergekit's
+    /// default row prefers the base model's only when there is one).
+    /// </param>
     /// <returns>The merge, or null when <paramref name="problems"/> got a problem.</returns>
-    public static VocabularyMerge? Create(TokenizerSettings settings, IReadOnlyList<(ConfigModel Entry, StoredModel Model)> models, string? chatTemplateJson, List<string> problems)
+    public static VocabularyMerge? Create(TokenizerSettings settings, IReadOnlyList<(ConfigModel Entry, StoredModel Model)> models, string? chatTemplateJson, List<string> problems,
+        bool firstIsBase = true)
     {
         int before = problems.Count;
         var vocabularies = new List<ModelVocabulary>();
@@ -74,7 +86,7 @@ public sealed class VocabularyMerge
         }
         else output = new Dictionary<string, long>(vocabularies[0].Tokens, StringComparer.Ordinal);
         if (settings.Source != TokenizerSourceKind.Model && output.Values.Any(id => id >= vocabularies[0].Rows))
-            problems.Add($"{settings.Key}: the base model's tokenizer has {output.Values.Count(id => id >= vocabularies[0].Rows)} token(s) at ids past its {vocabularies[0].Rows} embedding rows; " +
+            problems.Add($"{settings.Key}: {(firstIsBase ? "the base model" : $"the first model '{models[0].Entry.Reference}'")}'s tokenizer has {output.Values.Count(id => id >= vocabularies[0].Rows)} token(s) at ids past its {vocabularies[0].Rows} embedding rows; " +
                 "mergekit strips them from the tokenizer, which ChatVector does not do yet: use a model whose tokenizer fits its embedding as the base or the source.");
         var appended = new List<AddedToken>();
         long nextId = output.Count == 0 ? 0 : output.Values.Max() + 1; // as the tokenizers library numbers an added token
@@ -104,12 +116,37 @@ public sealed class VocabularyMerge
             if (RuleOf(setting, models, vocabularies, problems) is { } rule) rules[setting.Token] = rule;
         if (problems.Count > before) return null;
 
-        var plan = VocabularyPlan.Build(output, vocabularies, 0, rules, settings.PadToMultipleOf);
+        var plan = VocabularyPlan.Build(output, vocabularies, firstIsBase ? 0 : null, rules, settings.PadToMultipleOf);
         var written = new Dictionary<string, string>(StringComparer.Ordinal);
         string tokenizerJson = Path.Combine(sourceFolder, TokenizerFile.FileName);
         if (appended.Count > 0) written[TokenizerFile.FileName] = AddedTokens.Append(tokenizerJson, appended, output[appended[0].Content]);
         if (TokenizerConfig(sourceFolder, appended, output, chatTemplateJson) is { } tokenizerConfig) written[ModelSideFiles.TokenizerConfig] = tokenizerConfig;
-        return new VocabularyMerge(models.Select(m => m.Model).ToList(), plan, new OutputTokenizer(sourceFolder, written, plan.OutputRows));
+        return new VocabularyMerge(models, plan, new OutputTokenizer(sourceFolder, written, plan.OutputRows),
+            new PlanInputs(output, vocabularies, rules, settings.PadToMultipleOf));
+    }
+
+    /// <summary>
+    /// The same output vocabulary and tokenizer for a tensor merged from some of the models only (a slice's sources):
+    /// mergekit maps each tensor's rows among the models it is merged from and the base, so a token they lack gets its
+    /// default row from them alone. A configured token's source model that is not among them is a problem.
+    /// </summary>
+    /// <param name="positions">The models' positions in the list <see cref="Create"/> was given; in the result, model i is the one at positions[i].</param>
+    /// <param name="basePosition">The base_model's position there, or null when the config has none.</param>
+    /// <param name="where">What the models are, for messages (e.g. "the first slice's sources").</param>
+    public VocabularyMerge Among(IReadOnlyList<int> positions, int? basePosition, string where, List<string> problems)
+    {
+        var list = positions.ToList();
+        var rules = new Dictionary<string, TokenRule>(StringComparer.Ordinal);
+        foreach (var (token, rule) in _planInputs.Rules)
+        {
+            if (rule.Row.Kind != RowKind.Copy) rules[token] = rule;
+            else if (list.IndexOf(rule.Row.Input) is var at and >= 0) rules[token] = rule with { Row = RowSource.Copy(at, rule.Row.Row) };
+            else problems.Add($"'{TokenizerSettings.TokenKey(token)}.source': model '{_models[rule.Row.Input].Entry.Reference}' is not among {where}, so it has no row to give there.");
+        }
+        int? @base = basePosition is { } b && list.IndexOf(b) is var baseAt and >= 0 ? baseAt : null;
+        var vocabularies = list.Select(p => _planInputs.Vocabularies[p]).ToList();
+        var plan = VocabularyPlan.Build(_planInputs.Output, vocabularies, @base, rules, _planInputs.PadToMultipleOf);
+        return new VocabularyMerge(list.Select(p => _models[p]).ToList(), plan, Tokenizer, _planInputs with { Vocabularies = vocabularies, Rules = rules });
     }
 
     /// <summary>
@@ -119,8 +156,8 @@ public sealed class VocabularyMerge
     public RowMappedTensor Tensor(string name, int index, DType? dtype)
     {
         if (!_inputs.TryGetValue(name, out var inputs))
-            _inputs[name] = inputs = _models.Select(model => (ITensorSource)new StoredTensorSource(model.Find(name)
-                ?? throw new InvalidOperationException($"model '{model.Path}' has no tensor '{name}'"))).ToList();
+            _inputs[name] = inputs = _models.Select(m => (ITensorSource)new StoredTensorSource(m.Model.Find(name)
+                ?? throw new InvalidOperationException($"model '{m.Model.Path}' has no tensor '{name}'"))).ToList();
         var own = inputs[index];
         return new RowMappedTensor(name, dtype ?? own.DType, [Plan.OutputRows, .. own.Shape.Skip(1)], inputs, Plan.Rows[index], Plan.Averages);
     }

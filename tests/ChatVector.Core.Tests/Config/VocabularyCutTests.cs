@@ -101,6 +101,39 @@ public sealed class VocabularyCutTests : TempDirTest
     }
 
     [Fact]
+    public void Slices_cut_the_embedding_among_the_first_slice_s_sources_and_the_head_among_the_last_s()
+    {
+        // Layer 0 merged from big, small and mid; layer 1 from the same three with other weights.
+        const string Source = "      - model: {0}\n        layer_range: [{1}, {2}]\n{3}";
+        string Slice(int start, params (string Model, double? Weight)[] sources) => "  - sources:\n" + string.Concat(sources.Select(x =>
+            string.Format(System.Globalization.CultureInfo.InvariantCulture, Source, x.Model, start, start + 1, x.Weight is { } w ? $"        parameters: {{weight: {w}}}\n" : "")));
+        var plan = Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", null), ("small", 0.3), ("mid", 0.7))
+            + Slice(1, ("big", null), ("mid", 0.25), ("small", 0.75)) + "dtype: float32\nchat_template: chatml\n");
+
+        // The embedding from the first slice's weights, the LM head from the last's, each over the 40 rows all three have.
+        foreach (var (name, wSmall, wMid) in new[] { ("model.embed_tokens.weight", 0.3, 0.7), ("lm_head.weight", 0.75, 0.25) })
+        {
+            var output = Output(plan, name);
+            Assert.Equal([40L, Hidden], output.Shape);
+            AssertClose(Enumerable.Range(0, 40 * Hidden).Select(i => wSmall * _values["small"][name][i] + wMid * _values["mid"][name][i]).ToArray(), Read(output), name);
+        }
+        Assert.Equal(40, (long)ConfigJson(plan)["vocab_size"]!);
+        Assert.Contains(plan.Warnings!, w => w.Contains("tensor 'lm_head.weight'") && w.Contains("the base source 'big' [44, 16]"));
+        // chat_template is written in layer stacking as in any config.
+        Assert.Contains("<|im_start|>", plan.ChatTemplateJson);
+
+        // A head cut to other rows than the embedding, and a passthrough of models of different vocabularies, fit no vocab_size.
+        var uneven = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", null), ("small", 1.0))
+            + Slice(1, ("big", null), ("mid", 1.0))));
+        Assert.Contains(uneven.Problems, p => p.Contains("'model.embed_tokens.weight' 40, 'lm_head.weight' 42") && p.Contains("no config.json vocab_size fits"));
+        var passthrough = Assert.Throws<MergeConfigException>(() => Plan("merge_method: passthrough\nslices:\n" + Slice(0, ("small", null)) + Slice(1, ("mid", null))));
+        Assert.Contains(passthrough.Problems, p => p.Contains("'model.embed_tokens.weight' 40, 'lm_head.weight' 42"));
+        // One slice of a method that does not rectify is refused naming its sources' sizes.
+        var sce = Assert.Throws<MergeConfigException>(() => Plan("merge_method: sce\nbase_model: big\nslices:\n" + Slice(0, ("big", null), ("small", null)) + Slice(1, ("big", null), ("small", null))));
+        Assert.Contains(sce.Problems, p => p.Contains("the base source 'big' [44, 16], 'small' [40, 16]") && p.Contains("sce does not merge"));
+    }
+
+    [Fact]
     public void Other_tensors_of_another_shape_stay_refused()
     {
         var tokens = Enumerable.Range(0, 40).Select(i => $"w{i}").ToArray();
