@@ -346,37 +346,6 @@ public static class MethodKernels
     }
 
     /// <summary>
-    /// In place, per element: p = e_p / sumP + ε into <paramref name="expP"/>, and p / (e_q / sumQ + ε) into
-    /// <paramref name="expQ"/> (softmax terms of two rows from their exponentials and sums, each plus ε, and their ratio).
-    /// </summary>
-    [MethodImpl(HotLoop.Options)]
-    public static void SoftmaxRatios(Span<double> expP, Span<double> expQ, double sumP, double sumQ, double epsilon)
-    {
-        if (expP.Length != expQ.Length) throw new ArgumentException($"{expP.Length} and {expQ.Length} values", nameof(expQ));
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var sumsP = new Vector<double>(sumP);
-            var sumsQ = new Vector<double>(sumQ);
-            var epsilons = new Vector<double>(epsilon);
-            for (; i <= expP.Length - Vector<double>.Count; i += Vector<double>.Count)
-            {
-                var p = new Vector<double>(expP[i..]) / sumsP + epsilons;
-                var q = new Vector<double>(expQ[i..]) / sumsQ + epsilons;
-                p.CopyTo(expP[i..]);
-                (p / q).CopyTo(expQ[i..]);
-            }
-        }
-        for (; i < expP.Length; i++)
-        {
-            double p = expP[i] / sumP + epsilon;
-            double q = expQ[i] / sumQ + epsilon;
-            expP[i] = p;
-            expQ[i] = p / q;
-        }
-    }
-
-    /// <summary>
     /// nearswap per element: x1 = x0 + v, w = t / |x0 − x1|, w = 1 where not finite (t / 0, NaN) else clamped to [0, 1]
     /// as <see cref="Math.Clamp(float, float, float)"/> clamps (w &lt; 0 → 0, w &gt; 1 → 1, else w itself),
     /// output = w·x1 + (1 − w)·x0.

@@ -83,37 +83,21 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
     }
 
     /// <summary>
-    /// Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8. Each
-    /// exponential is taken once and kept for the sums' second walk (the same values and additions as taking it twice);
-    /// the maxima and the divisions run a SIMD vector at a time (<see cref="MethodKernels"/>: the same IEEE operations),
-    /// the exponentials, logarithms and sums stay scalar, in element order.
+    /// Σ p·log(p/q) over one row: p, q the softmax of the other model's and the base's row, each plus 1e-8, in float64
+    /// with exp, log and sums of the same bits on every CPU (<see cref="SoftmaxDivergence"/>).
     /// </summary>
     private static double RowDivergence(ReadOnlySpan<float> x0, ReadOnlySpan<float> delta)
     {
-        var (maxSum, maxBase) = MethodKernels.Maxima(x0, delta);
-        double maxP = maxSum, maxQ = maxBase;
-        var expPArray = ScratchArrays<double>.Rent(x0.Length);
-        var expQArray = ScratchArrays<double>.Rent(x0.Length);
+        var expP = ScratchArrays<double>.Rent(x0.Length);
+        var expQ = ScratchArrays<double>.Rent(x0.Length);
         try
         {
-            var expP = expPArray.AsSpan(0, x0.Length);
-            var expQ = expQArray.AsSpan(0, x0.Length);
-            double sumP = 0, sumQ = 0;
-            for (int j = 0; j < x0.Length; j++)
-            {
-                sumP += expP[j] = Math.Exp(x0[j] + delta[j] - maxP);
-                sumQ += expQ[j] = Math.Exp(x0[j] - maxQ);
-            }
-            // expP becomes p, expQ becomes p/q.
-            MethodKernels.SoftmaxRatios(expP, expQ, sumP, sumQ, Epsilon);
-            double divergence = 0;
-            for (int j = 0; j < x0.Length; j++) divergence += expP[j] * Math.Log(expQ[j]);
-            return divergence;
+            return SoftmaxDivergence.Of(x0, delta, Epsilon, expP, expQ);
         }
         finally
         {
-            ScratchArrays<double>.Return(expPArray);
-            ScratchArrays<double>.Return(expQArray);
+            ScratchArrays<double>.Return(expP);
+            ScratchArrays<double>.Return(expQ);
         }
     }
 
