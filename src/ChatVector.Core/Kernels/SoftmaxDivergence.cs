@@ -69,7 +69,12 @@ public static class SoftmaxDivergence
     private static (Vector256<double> P, Vector256<double> Q) Exponentials(Vector128<float> x0, Vector128<float> delta, Vector256<double> maxP, Vector256<double> maxQ)
     {
         var sum = x0 + delta; // the other model's value, in float32 as stored for the merge
-        return (PortableMath.Exp(Widen(sum) - maxP), PortableMath.Exp(Widen(x0) - maxQ));
+        var (a, b) = (Widen(sum) - maxP, Widen(x0) - maxQ);
+        // Both ≤ 0 (each row's maximum is subtracted); the shorter exp, of the same bits, when no lane is far below.
+        var low = Vector256.Create(PortableMath.InRangeLow);
+        return Vector256.GreaterThanOrEqualAll(a, low) && Vector256.GreaterThanOrEqualAll(b, low)
+            ? (PortableMath.ExpInRange(a), PortableMath.ExpInRange(b))
+            : (PortableMath.Exp(a), PortableMath.Exp(b));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -77,7 +82,9 @@ public static class SoftmaxDivergence
     {
         var p = expP * inverseP + epsilon;
         var q = expQ * inverseQ + epsilon;
-        return p * PortableMath.Log(p / q);
+        var ratio = p / q;
+        // A small change keeps every ratio near 1, where the shorter log gives the same bits.
+        return p * (PortableMath.IsNearOne(ratio) ? PortableMath.LogNearOne(ratio) : PortableMath.Log(ratio));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

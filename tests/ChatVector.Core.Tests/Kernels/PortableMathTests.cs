@@ -70,6 +70,26 @@ public class PortableMathTests
             }
     }
 
+    [Fact]
+    public void The_shorter_exp_and_log_give_the_general_ones_bits_where_they_apply()
+    {
+        var random = new Random(4);
+        var low = Enumerable.Range(0, 4000).Select(_ => PortableMath.InRangeLow * random.NextDouble())
+            .Concat([PortableMath.InRangeLow, 0, -0.0, -1e-300, -Math.Log(2) / 2]).ToArray();
+        var nearOne = Enumerable.Range(0, 4000).Select(_ => Math.Sqrt(0.5) + random.NextDouble() * (Math.Sqrt(2) - Math.Sqrt(0.5)))
+            .Concat([Math.Sqrt(2), BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(Math.Sqrt(0.5)) + 1), 1, 1 - 1e-16, 1 + 2e-16]).ToArray();
+        foreach (double x in low)
+            Assert.Equal(BitConverter.DoubleToInt64Bits(PortableMath.Exp(x)), BitConverter.DoubleToInt64Bits(PortableMath.ExpInRange(Vector256.Create(x)).GetElement(0)));
+        foreach (double x in nearOne)
+        {
+            Assert.True(PortableMath.IsNearOne(Vector256.Create(x)), $"{x:R} is near one");
+            Assert.Equal(BitConverter.DoubleToInt64Bits(PortableMath.Log(x)), BitConverter.DoubleToInt64Bits(PortableMath.LogNearOne(Vector256.Create(x)).GetElement(0)));
+        }
+        Assert.False(PortableMath.IsNearOne(Vector256.Create(1, 1, 1, Math.Sqrt(0.5))));
+        Assert.False(PortableMath.IsNearOne(Vector256.Create(1, 1, double.NaN, 1)));
+        Assert.False(PortableMath.IsNearOne(Vector256.Create(1.5, 1, 1, 1)));
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(64)]
@@ -133,17 +153,21 @@ public class PortableMathTests
         return BitConverter.UInt32BitsToSingle((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000u);
     }
 
-    // PortableMath's algorithm, one double at a time (its comments say why each step is as it is).
+    // PortableMath's algorithm, one double at a time (its comments say why each step is as it is): Taylor series in
+    // Estrin's order.
     private static double ScalarExp(double x)
     {
         if (double.IsNaN(x)) return x;
         if (x > 709.782712893384) return double.PositiveInfinity;
-        double c = Math.Max(x, -800);
+        double clamped = Math.Max(x, -800);
         const double shift = 6755399441055744.0;
-        double n = c * 1.4426950408889634 + shift - shift;
-        double r = c - n * 0.693147180369123816490 - n * 1.90821492927058770002e-10;
-        double series = InverseFactorial(13);
-        for (int k = 12; k >= 0; k--) series = series * r + InverseFactorial(k);
+        double n = clamped * 1.4426950408889634 + shift - shift;
+        double r = clamped - n * 0.693147180369123816490 - n * 1.90821492927058770002e-10;
+        double[] c = Enumerable.Range(0, 14).Select(InverseFactorial).ToArray();
+        double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+        double low = ((c[1] * r + c[0]) + (c[3] * r + c[2]) * r2) + ((c[5] * r + c[4]) + (c[7] * r + c[6]) * r2) * r4;
+        double high = ((c[9] * r + c[8]) + (c[11] * r + c[10]) * r2) + (c[13] * r + c[12]) * r4;
+        double series = low + high * r8;
         double half = Math.Floor(n * 0.5);
         return series * Math.ScaleB(1, (int)half) * Math.ScaleB(1, (int)(n - half));
     }
@@ -160,8 +184,11 @@ public class PortableMathTests
         double m = BitConverter.Int64BitsToDouble((bits & 0x000FFFFFFFFFFFFFL) | 0x3FF0000000000000L);
         if (m > Math.Sqrt(2)) { m *= 0.5; e += 1; }
         double f = m - 1, s = f / (2 + f), z = s * s;
-        double series = 1.0 / 23;
-        for (int k = 10; k >= 0; k--) series = series * z + 1.0 / (2 * k + 1);
+        double[] l = Enumerable.Range(0, 12).Select(k => 1.0 / (2 * k + 1)).ToArray();
+        double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+        double low = ((l[1] * z + l[0]) + (l[3] * z + l[2]) * z2) + ((l[5] * z + l[4]) + (l[7] * z + l[6]) * z2) * z4;
+        double high = (l[9] * z + l[8]) + (l[11] * z + l[10]) * z2;
+        double series = low + high * z8;
         return e * 0.693147180369123816490 + (2 * s * series + e * 1.90821492927058770002e-10);
     }
 
