@@ -64,7 +64,7 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
             ScratchArrays<uint>.Return(blockKeys);
         }
         var positions = new[] { 0.25, 0.5, 0.75 }.Select(q => (long)(q * (pass.ElementCount - 1))).Distinct().ToArray();
-        var points = ExactSelection.Select(pass.ElementCount, positions, counted, (start, keys) =>
+        var points = ExactSelection.SelectKeys(pass.ElementCount, positions, counted, (start, keys) =>
         {
             var importances = ScratchArrays<float>.Rent(keys.Length);
             try
@@ -77,7 +77,7 @@ public sealed class ArceeFusionMethod : ElementwiseMethod
                 ScratchArrays<float>.Return(importances);
             }
         }, pass.ChunkElements, parallelism: 1);
-        float Quantile(double q) => BitConverter.UInt32BitsToSingle(points[Array.IndexOf(positions, (long)(q * (pass.ElementCount - 1)))].Key);
+        float Quantile(double q) => BitConverter.UInt32BitsToSingle(points[Array.IndexOf(positions, (long)(q * (pass.ElementCount - 1)))]);
         statistics[0] = Quantile(0.5) + 1.5f * (Quantile(0.75) - Quantile(0.25));
         return statistics;
     }

@@ -116,15 +116,20 @@ public static partial class ExactSelection
         }
     }
 
-    /// <summary>As <see cref="Select(long, IReadOnlyList{long}, KeyReader, int, int, CancellationToken)"/>, with pass 1's histogram already counted over every key.</summary>
-    public static OrderPoint[] Select(long elementCount, IReadOnlyList<long> positions, KeyHistogram counted, KeyReader readKeys, int chunkElements, int parallelism,
+    /// <summary>
+    /// The keys at <paramref name="positions"/> of the order, pass 1's histogram already counted over every key; which
+    /// of several equal keys stands at a position is not looked for (pass 3, up to a pass over the tensor per position):
+    /// for order statistics, such as quantiles, whose value is all the caller needs.
+    /// </summary>
+    public static uint[] SelectKeys(long elementCount, IReadOnlyList<long> positions, KeyHistogram counted, KeyReader readKeys, int chunkElements, int parallelism,
         CancellationToken cancellation = default)
     {
         CheckPositions(elementCount, positions);
         if (counted.Total != elementCount) throw new ArgumentException($"the histogram counts {counted.Total} keys of {elementCount}", nameof(counted));
         if (positions.Count == 0) return [];
         return WithKeyCache(elementCount, cancellation, cache =>
-            Select(OrderPositions.Fixed(positions), new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache), counted.Counts));
+            Select(OrderPositions.Fixed(positions), new SelectionChunks(elementCount, chunkElements, readKeys, Math.Max(1, parallelism), cancellation, cache), counted.Counts,
+                elementsWanted: false)).Select(point => point.Key).ToArray();
     }
 
     private static OrderPoint[] Select(long elementCount, OrderPositions positions, KeyReader readKeys, int chunkElements, int parallelism,
@@ -156,7 +161,8 @@ public static partial class ExactSelection
     }
 
     /// <param name="counted">Pass 1's full histogram (<see cref="CountHighBits"/>'s) when the caller counted it, else null.</param>
-    private static OrderPoint[] Select(OrderPositions positions, SelectionChunks chunks, long[]? counted = null)
+    /// <param name="elementsWanted">Whether to find the element at each position among equal keys (pass 3); without, each point's index is -1.</param>
+    private static OrderPoint[] Select(OrderPositions positions, SelectionChunks chunks, long[]? counted = null, bool elementsWanted = true)
     {
         // Pass 1: which high bucket holds each position, and how many elements lie below that bucket.
         var exact = new long[positions.Count];
@@ -182,7 +188,7 @@ public static partial class ExactSelection
         // the bucket per chunk and the bucket is the key, only the chunk holding that element is read.
         var points = new OrderPoint[positions.Count];
         for (int t = 0; t < positions.Count; t++)
-            points[t] = new OrderPoint(exactKey[t], roundKeysOnly && bucketPerChunk[t] is { } perChunk
+            points[t] = new OrderPoint(exactKey[t], !elementsWanted ? -1 : roundKeysOnly && bucketPerChunk[t] is { } perChunk
                 ? chunks.NthEqualCounted(exactKey[t], rest[t], perChunk)
                 : chunks.NthEqual(exactKey[t], rest[t], equalCount[t]));
         return points;
