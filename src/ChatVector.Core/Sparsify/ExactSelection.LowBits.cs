@@ -14,15 +14,7 @@ public static partial class ExactSelection
     {
         // One histogram holds every wanted bucket's low bits.
         var buckets = bucket.Distinct().ToArray();
-        var low = chunks.Histogram(buckets.Length << LowBits, buckets.Length == 1 ? LowBitsIn(buckets[0]) : (keys, histogram) =>
-        {
-            foreach (var key in keys)
-            {
-                uint high = key >> LowBits;
-                for (int slot = 0; slot < buckets.Length; slot++)
-                    if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & LowMask)]++; break; }
-            }
-        });
+        var low = chunks.Histogram(buckets.Length << LowBits, buckets.Length == 1 ? LowBitsIn(buckets[0]) : (keys, histogram) => CountLowBits(keys, histogram, buckets));
         try
         {
             for (int t = 0; t < bucket.Length; t++)
@@ -71,5 +63,40 @@ public static partial class ExactSelection
         for (; i < keys.Length; i++)
             if (keys[i] >> LowBits == wanted) histogram[keys[i] & LowMask]++;
         histogram[0] += roundKeys;
+    }
+
+    /// <summary>
+    /// Pass 2 for several wanted buckets (quantiles): each bucket's low bits in its own slot of the histogram. A SIMD
+    /// vector of keys is compared with up to four buckets at once and only the lanes in one of them are visited: the
+    /// wanted buckets hold a small share of the keys, so most vectors hold none.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    private static void CountLowBits(ReadOnlySpan<uint> keys, long[] histogram, uint[] buckets)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && buckets.Length <= 4)
+        {
+            // Fewer than four buckets repeat the first: a lane equal to it twice is still one hit.
+            var b0 = Vector256.Create(buckets[0]);
+            var b1 = Vector256.Create(buckets[Math.Min(1, buckets.Length - 1)]);
+            var b2 = Vector256.Create(buckets[Math.Min(2, buckets.Length - 1)]);
+            var b3 = Vector256.Create(buckets[Math.Min(3, buckets.Length - 1)]);
+            for (; i <= keys.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+            {
+                var high = Vector256.ShiftRightLogical(Vector256.Create(keys[i..]), LowBits);
+                var hit = Vector256.Equals(high, b0) | Vector256.Equals(high, b1) | Vector256.Equals(high, b2) | Vector256.Equals(high, b3);
+                for (uint lanes = hit.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
+                    CountInSlot(keys[i + BitOperations.TrailingZeroCount(lanes)], histogram, buckets);
+            }
+        }
+        for (; i < keys.Length; i++) CountInSlot(keys[i], histogram, buckets);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CountInSlot(uint key, long[] histogram, uint[] buckets)
+    {
+        uint high = key >> LowBits;
+        for (int slot = 0; slot < buckets.Length; slot++)
+            if (buckets[slot] == high) { histogram[(slot << LowBits) | (int)(key & LowMask)]++; return; }
     }
 }
