@@ -30,72 +30,33 @@ public sealed class GramSpace
     public static void Accumulate(ChunkValues chunk, bool plusBase, Span<double> sums)
     {
         int n = chunk.VectorCount;
-        var @base = chunk.Base;
-        if (n is 2 or 3)
+        var @base = plusBase ? chunk.Base : default;
+        // Pairs of tensors two at a time: both squared norms and the product in one walk; the chunk's sums in lanes
+        // (LaneSums), added to the totals chunk by chunk.
+        for (int i = 0; i < n; i += 2)
         {
-            AccumulateTogether(chunk, plusBase, sums);
-            return;
-        }
-        for (int i = 0; i < n; i++)
-            for (int j = i; j < n; j++)
+            if (i + 1 < n)
             {
-                var a = chunk.Vector(i);
-                var b = chunk.Vector(j);
-                double sum = 0;
-                if (plusBase)
-                    for (int e = 0; e < a.Length; e++) sum += (double)(@base[e] + a[e]) * (@base[e] + b[e]);
-                else
-                    sum = MethodKernels.AddProducts(0, a, b); // the same additions in element order, products a SIMD vector at a time
-                sums[i * n + j] += sum;
-                if (j != i) sums[j * n + i] += sum;
+                var (aa, bb, ab) = plusBase
+                    ? LaneSums.Products<LaneSums.BaseAdded>(chunk.Vector(i), chunk.Vector(i + 1), @base)
+                    : LaneSums.Products<LaneSums.AsGiven>(chunk.Vector(i), chunk.Vector(i + 1));
+                AddPair(sums, n, i, i, aa);
+                AddPair(sums, n, i + 1, i + 1, bb);
+                AddPair(sums, n, i, i + 1, ab);
             }
+            else AddPair(sums, n, i, i, Product(chunk, plusBase, i, i));
+            // The products with the tensors after the pair.
+            for (int j = i + 2; j < n; j++)
+            {
+                AddPair(sums, n, i, j, Product(chunk, plusBase, i, j));
+                if (i + 1 < n) AddPair(sums, n, i + 1, j, Product(chunk, plusBase, i + 1, j));
+            }
+        }
     }
 
-    /// <summary>
-    /// <see cref="Accumulate"/> for two or three tensors: every product sum in one walk over the elements, each in a
-    /// register of its own, so that the sums' additions (one chain each, in element order as before) overlap instead of
-    /// running one sum after another.
-    /// </summary>
-    private static void AccumulateTogether(ChunkValues chunk, bool plusBase, Span<double> sums)
-    {
-        int n = chunk.VectorCount;
-        var @base = chunk.Base;
-        var a = chunk.Vector(0);
-        var b = chunk.Vector(1);
-        var c = n == 3 ? chunk.Vector(2) : b;
-        double aa = 0, ab = 0, bb = 0, ac = 0, bc = 0, cc = 0;
-        if (n == 2 && !plusBase)
-        {
-            // The vectors themselves: the same three chains with their products formed a SIMD vector at a time.
-            (aa, bb, ab) = MethodKernels.AddProducts(0, 0, 0, a, b);
-            AddPair(sums, n, 0, 0, aa);
-            AddPair(sums, n, 0, 1, ab);
-            AddPair(sums, n, 1, 1, bb);
-            return;
-        }
-        for (int e = 0; e < a.Length; e++)
-        {
-            float x = plusBase ? @base[e] + a[e] : a[e], y = plusBase ? @base[e] + b[e] : b[e], z = plusBase ? @base[e] + c[e] : c[e];
-            aa += (double)x * x;
-            ab += (double)x * y;
-            bb += (double)y * y;
-            if (n == 3)
-            {
-                ac += (double)x * z;
-                bc += (double)y * z;
-                cc += (double)z * z;
-            }
-        }
-        AddPair(sums, n, 0, 0, aa);
-        AddPair(sums, n, 0, 1, ab);
-        AddPair(sums, n, 1, 1, bb);
-        if (n == 3)
-        {
-            AddPair(sums, n, 0, 2, ac);
-            AddPair(sums, n, 1, 2, bc);
-            AddPair(sums, n, 2, 2, cc);
-        }
-    }
+    private static double Product(ChunkValues chunk, bool plusBase, int i, int j) => plusBase
+        ? LaneSums.Product<LaneSums.BaseAdded>(chunk.Vector(i), chunk.Vector(j), chunk.Base)
+        : LaneSums.Product<LaneSums.AsGiven>(chunk.Vector(i), chunk.Vector(j));
 
     private static void AddPair(Span<double> sums, int n, int i, int j, double sum)
     {

@@ -37,8 +37,8 @@ public sealed class ModelStockMethod : ElementwiseMethod
     {
         int n = chunk.VectorCount, stride = PerGroup(n);
         long groupLength = GroupLength(inputs);
-        // Group by group, each sum over the group's elements in order onto its total so far: the additions each sum
-        // gets, in the order it gets them, are those of an element-by-element walk.
+        // Group by group (a row, or the chunk), each sum over the group's part of the chunk in lanes (LaneSums), added
+        // to the group's total so far.
         for (int start = 0; start < chunk.Length;)
         {
             long group = (chunk.FirstElement + start) / groupLength;
@@ -46,8 +46,11 @@ public sealed class ModelStockMethod : ElementwiseMethod
             var groupSums = sums.Slice((int)group * stride, stride);
             if (n == 2)
             {
-                // Both squared norms and the dot product in one walk, so their chains overlap.
-                (groupSums[0], groupSums[1], groupSums[2]) = MethodKernels.AddProducts(groupSums[0], groupSums[1], groupSums[2], chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
+                // Both squared norms and the dot product in one walk.
+                var (aa, bb, ab) = LaneSums.Products<LaneSums.AsGiven>(chunk.Vector(0)[start..end], chunk.Vector(1)[start..end]);
+                groupSums[0] += aa;
+                groupSums[1] += bb;
+                groupSums[2] += ab;
                 start = end;
                 continue;
             }
@@ -55,8 +58,8 @@ public sealed class ModelStockMethod : ElementwiseMethod
             for (int a = 0; a < n; a++)
             {
                 var da = chunk.Vector(a)[start..end];
-                groupSums[a] = MethodKernels.AddProducts(groupSums[a], da, da);
-                for (int b = a + 1; b < n; b++) groupSums[pair] = MethodKernels.AddProducts(groupSums[pair++], da, chunk.Vector(b)[start..end]);
+                groupSums[a] += LaneSums.Product<LaneSums.AsGiven>(da, da);
+                for (int b = a + 1; b < n; b++) groupSums[pair++] += LaneSums.Product<LaneSums.AsGiven>(da, chunk.Vector(b)[start..end]);
             }
             start = end;
         }

@@ -56,8 +56,11 @@ public sealed class NuSlerpMethod : ElementwiseMethod
         var grouping = Grouping(inputs);
         if (grouping.Columns == 0)
         {
-            // One group: the same additions, element by element onto the sums so far.
-            (sums[0], sums[1], sums[2]) = MethodKernels.AddProducts(sums[0], sums[1], sums[2], d1, d2);
+            // One group: the chunk's sums in lanes (LaneSums), added to the totals chunk by chunk.
+            var (aa, bb, ab) = LaneSums.Products<LaneSums.AsGiven>(d1, d2);
+            sums[0] += aa;
+            sums[1] += bb;
+            sums[2] += ab;
             return;
         }
         for (int i = 0; i < d1.Length; i++)

@@ -24,16 +24,8 @@ public sealed class SlerpMethod : ElementwiseMethod
 
     public override void Accumulate(ChunkValues chunk, Span<double> sums, MethodInputs inputs)
     {
-        var x0 = chunk.Base;
-        var v = chunk.Vector(0);
-        double s00 = 0, s11 = 0, s01 = 0;
-        for (int i = 0; i < chunk.Length; i++)
-        {
-            double a = x0[i], b = x0[i] + v[i]; // x₁ = base + δ, in float32 as stored
-            s00 += a * a;
-            s11 += b * b;
-            s01 += a * b;
-        }
+        // x₁ = base + δ, in float32 as stored; the chunk's sums in lanes (LaneSums), added to the totals chunk by chunk.
+        var (s00, s11, s01) = LaneSums.Products<LaneSums.SecondAddsFirst>(chunk.Base, chunk.Vector(0));
         sums[0] += s00;
         sums[1] += s11;
         sums[2] += s01;
