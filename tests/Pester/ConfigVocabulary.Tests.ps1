@@ -56,6 +56,14 @@ BeforeAll {
         for ($c = 0; $c -lt $hidden; $c++) { [math]::Abs($Actual[$c] - $Expected[$c]) | Should -BeLessOrEqual 1e-6 -Because "$Because, column $c" }
     }
 
+    # Token text to id of a tokenizer.json read as a hashtable: its vocabulary and its added tokens.
+    function Get-TokenIds([hashtable] $Tokenizer) {
+        $ids = @{}
+        foreach ($entry in $Tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
+        foreach ($added in $Tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $ids
+    }
+
     function Get-OutputRow([hashtable] $Written, [string] $Tensor, [int] $Row) {
         [double[]]($Written[$Tensor][($Row * $hidden)..($Row * $hidden + $hidden - 1)])
     }
@@ -79,9 +87,7 @@ dtype: float32
 
         # The vocabulary, read from the written tokenizer.json.
         $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
-        $ids = @{}
-        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
-        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $ids = Get-TokenIds $tokenizer
         $expectedOrder = $tokens.base + @('hola', 'adios', 'ciao', '<|im_start|>', '<|im_end|>')
         for ($id = 0; $id -lt $expectedOrder.Count; $id++) { $ids[$expectedOrder[$id]] | Should -Be $id -Because $expectedOrder[$id] }
         $ids.Count | Should -Be 45
@@ -121,10 +127,7 @@ dtype: float32
         $out = Join-Path $TestDrive 'union-nobase'
         Import-MergeConfig $config | Export-SafeTensor $out
 
-        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
-        $ids = @{}
-        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
-        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $ids = Get-TokenIds (Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable)
         for ($id = 0; $id -lt $tokens.other.Count; $id++) { $ids[$tokens.other[$id]] | Should -Be $id -Because "other's $($tokens.other[$id]) keeps its id" }
         $ids.Count | Should -Be 45
         (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 45
@@ -168,10 +171,7 @@ dtype: float32
         $out = Join-Path $TestDrive 'union-slices'
         Import-MergeConfig $config | Export-SafeTensor $out
 
-        $tokenizer = Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable
-        $ids = @{}
-        foreach ($entry in $tokenizer.model.vocab.GetEnumerator()) { $ids[$entry.Key] = $entry.Value }
-        foreach ($added in $tokenizer.added_tokens) { $ids[$added.content] = $added.id }
+        $ids = Get-TokenIds (Get-Content (Join-Path $out 'tokenizer.json') -Raw | ConvertFrom-Json -AsHashtable)
         $expectedOrder = $tokens.base + @('hola', 'adios', 'ciao', '<|im_start|>', '<|im_end|>')
         for ($id = 0; $id -lt $expectedOrder.Count; $id++) { $ids[$expectedOrder[$id]] | Should -Be $id -Because $expectedOrder[$id] }
         (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).vocab_size | Should -Be 45

@@ -67,6 +67,44 @@ public static class LaneSums
         return (Combine(aaLow, aaHigh), Combine(bbLow, bbHigh), Combine(abLow, abHigh));
     }
 
+    /// <summary>
+    /// The six sums of three tensors' products (A·A, B·B, C·C, A·B, A·C, B·C) in one walk, A, B and C as
+    /// <typeparamref name="TForm"/> forms them (C as it forms the first of a pair); each in the lanes of the others.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static (double AA, double BB, double CC, double AB, double AC, double BC) ProductsOfThree<TForm>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c,
+        ReadOnlySpan<float> @base = default)
+        where TForm : struct, IPairForm
+    {
+        Check(a, b, @base);
+        Check(a, c, @base);
+        // Each sum's two halves in registers of their own (in memory, every addition would wait on a store).
+        Vector256<double> aaLow = default, aaHigh = default, bbLow = default, bbHigh = default, ccLow = default, ccHigh = default,
+            abLow = default, abHigh = default, acLow = default, acHigh = default, bcLow = default, bcHigh = default;
+        int full = a.Length - a.Length % Lanes;
+        for (int i = 0; i <= full; i += Lanes)
+        {
+            var (x, y) = i < full ? TForm.Form(Load(a, i), Load(b, i), @base.IsEmpty ? default : Load(@base, i)) : TailForm<TForm>(a, b, @base, full);
+            var z = (i < full ? TForm.Form(Load(c, i), default, @base.IsEmpty ? default : Load(@base, i)) : TailForm<TForm>(c, c, @base, full)).Item1;
+            var (xLow, xHigh) = Vector256.Widen(x);
+            var (yLow, yHigh) = Vector256.Widen(y);
+            var (zLow, zHigh) = Vector256.Widen(z);
+            aaLow += xLow * xLow;
+            aaHigh += xHigh * xHigh;
+            bbLow += yLow * yLow;
+            bbHigh += yHigh * yHigh;
+            ccLow += zLow * zLow;
+            ccHigh += zHigh * zHigh;
+            abLow += xLow * yLow;
+            abHigh += xHigh * yHigh;
+            acLow += xLow * zLow;
+            acHigh += xHigh * zHigh;
+            bcLow += yLow * zLow;
+            bcHigh += yHigh * zHigh;
+        }
+        return (Combine(aaLow, aaHigh), Combine(bbLow, bbHigh), Combine(ccLow, ccHigh), Combine(abLow, abHigh), Combine(acLow, acHigh), Combine(bcLow, bcHigh));
+    }
+
     /// <summary>Σ A·B over the elements, A and B as <typeparamref name="TForm"/> forms them.</summary>
     [MethodImpl(HotLoop.Options)]
     public static double Product<TForm>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> @base = default)

@@ -31,8 +31,21 @@ public sealed class GramSpace
     {
         int n = chunk.VectorCount;
         var @base = plusBase ? chunk.Base : default;
-        // Pairs of tensors two at a time: both squared norms and the product in one walk; the chunk's sums in lanes
-        // (LaneSums), added to the totals chunk by chunk.
+        // The chunk's sums in lanes (LaneSums), added to the totals chunk by chunk: three tensors' six sums in one walk;
+        // otherwise pairs of tensors two at a time, both squared norms and the product in one walk.
+        if (n == 3)
+        {
+            var (aa, bb, cc, ab, ac, bc) = plusBase
+                ? LaneSums.ProductsOfThree<LaneSums.BaseAdded>(chunk.Vector(0), chunk.Vector(1), chunk.Vector(2), @base)
+                : LaneSums.ProductsOfThree<LaneSums.AsGiven>(chunk.Vector(0), chunk.Vector(1), chunk.Vector(2));
+            AddPair(sums, n, 0, 0, aa);
+            AddPair(sums, n, 1, 1, bb);
+            AddPair(sums, n, 2, 2, cc);
+            AddPair(sums, n, 0, 1, ab);
+            AddPair(sums, n, 0, 2, ac);
+            AddPair(sums, n, 1, 2, bc);
+            return;
+        }
         for (int i = 0; i < n; i += 2)
         {
             if (i + 1 < n)

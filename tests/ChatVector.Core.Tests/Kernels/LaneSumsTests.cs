@@ -43,6 +43,22 @@ public class LaneSumsTests
             AssertSameBits(InLanes(x, y), ab, $"{form} Σ a·b");
             AssertSameBits(InLanes(x, y), single, $"{form} Σ a·b alone");
         }
+        // Three tensors' six sums in one walk.
+        var c = SpecialFloats.Values(length, 14);
+        foreach (var (form, x, y, z) in new[]
+                 {
+                     ("as given", a, b, c),
+                     ("base added", a.Select((v, i) => @base[i] + v).ToArray(), b.Select((v, i) => @base[i] + v).ToArray(), c.Select((v, i) => @base[i] + v).ToArray()),
+                 })
+        {
+            var sums = form == "as given" ? LaneSums.ProductsOfThree<LaneSums.AsGiven>(a, b, c) : LaneSums.ProductsOfThree<LaneSums.BaseAdded>(a, b, c, @base);
+            AssertSameBits(InLanes(x, x), sums.AA, $"{form} Σ a·a of three");
+            AssertSameBits(InLanes(y, y), sums.BB, $"{form} Σ b·b of three");
+            AssertSameBits(InLanes(z, z), sums.CC, $"{form} Σ c·c of three");
+            AssertSameBits(InLanes(x, y), sums.AB, $"{form} Σ a·b of three");
+            AssertSameBits(InLanes(x, z), sums.AC, $"{form} Σ a·c of three");
+            AssertSameBits(InLanes(y, z), sums.BC, $"{form} Σ b·c of three");
+        }
     }
 
     [Fact]
