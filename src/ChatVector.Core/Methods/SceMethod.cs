@@ -66,9 +66,9 @@ public sealed class SceMethod : ElementwiseMethod
     }
 
     /// <summary>
-    /// Adds each vector's squares over the chunk's selected elements to <paramref name="squares"/>, in float64, element by
-    /// element in order. The dropped elements are zeroed in a copy (a +0 added to a sum of squares leaves its bits), so
-    /// that two vectors' sums run as the overlapping chains of <see cref="MethodKernels.AddProducts(double, double, double, ReadOnlySpan{float}, ReadOnlySpan{float})"/>.
+    /// Adds each vector's squares over the chunk's selected elements to <paramref name="squares"/>, in float64, the
+    /// chunk's sums in lanes (<see cref="LaneSums"/>). The dropped elements are zeroed in a copy (a +0 added to a sum of
+    /// squares leaves its bits), so that two vectors' sums run in one walk.
     /// </summary>
     private static void AddSelectedSquares(ChunkValues chunk, ChunkSelection selection, float[] variances, float[] zeros, float[] selected, double[] squares)
     {
@@ -84,13 +84,15 @@ public sealed class SceMethod : ElementwiseMethod
         }
         if (n == 2)
         {
-            (squares[0], squares[1], _) = MethodKernels.AddProducts(squares[0], squares[1], 0, Selected(0, 0), Selected(1, 1));
+            var (first, second, _) = LaneSums.Products<LaneSums.AsGiven>(Selected(0, 0), Selected(1, 1));
+            squares[0] += first;
+            squares[1] += second;
             return;
         }
         for (int i = 0; i < n; i++)
         {
             var values = Selected(i, 0);
-            squares[i] = MethodKernels.AddProducts(squares[i], values, values);
+            squares[i] += LaneSums.Product<LaneSums.AsGiven>(values, values);
         }
     }
 
