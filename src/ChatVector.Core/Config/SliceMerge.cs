@@ -141,7 +141,6 @@ internal static class SliceMerge
     {
         bool inLayers = HuggingFaceNames.LayerNumber(baseName) is not null;
         VocabularyInput? reshaped = inLayers ? null : vocabularyInputs.GetValueOrDefault(baseName);
-        
         string NameIn(ConfigSliceSource source) => inLayers ? HuggingFaceNames.WithLayerNumber(baseName, source.Start + offset) : baseName;
         ITensorSource Input(ConfigSliceSource source, StoredTensor stored) => reshaped is not null ? reshaped(source.Model) : new StoredTensorSource(Renamed(stored, outputName));
         var baseStored = open(@base.Model).Find(baseName)!;
