@@ -345,18 +345,6 @@ models:
         $failure.Exception.Message | Should -Match "tensor 'model.embed_tokens.weight' has a different number of rows \(vocabulary size\) in the models \(the base \[40, 16\], 'cp' \[44, 16\]\); sce does not merge"
     }
 
-    It 'refuses mergekit keys it does not run yet by name rather than ignoring them' {
-        $slices = New-Config 'lora-slice.yml' @'
-merge_method: passthrough
-slices:
-  - sources:
-      - model: chat+adapter
-        layer_range: [0, 2]
-'@
-        $failure = { Import-MergeConfig $slices } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
-        $failure.Exception.Message | Should -Match "model 'chat\+adapter': a LoRA applied to a slice's source is not run by ChatVector yet"
-    }
-
     It 'names the file and line of YAML that does not parse' {
         $broken = New-Config 'broken.yml' "merge_method: ties`nmodels: [unclosed`n"
         $failure = { Import-MergeConfig $broken } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru

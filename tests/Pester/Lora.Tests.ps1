@@ -223,6 +223,59 @@ models:
         $merged['model.norm.weight'] | Should -Be ([double[]]$trio.ChatValues['model.norm.weight'])
     }
 
+    It 'a slice''s source given as model+lora: over every layer, the bytes of the same merge under models:' {
+        $slices = New-Config 'chat-lora-slices.yml' @'
+merge_method: task_arithmetic
+base_model: base
+slices:
+  - sources:
+      - model: base
+        layer_range: [0, 2]
+      - model: chat+adapter
+        layer_range: [0, 2]
+        parameters:
+          weight: 1.0
+'@
+        $models = New-Config 'chat-lora-models.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat+adapter
+    parameters:
+      weight: 1.0
+'@
+        $fromSlices = Join-Path $TestDrive 'slices-chat-lora'
+        $fromModels = Join-Path $TestDrive 'models-chat-lora'
+        Import-MergeConfig $slices | Export-SafeTensor $fromSlices
+        Import-MergeConfig $models | Export-SafeTensor $fromModels
+        $a = Read-IndependentBytes $fromSlices
+        $e = Read-IndependentBytes $fromModels
+        $a.Count | Should -Be $e.Count
+        foreach ($name in $e.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $e[$name]) | Should -BeTrue -Because $name }
+    }
+
+    It 'a model+lora layer stacked twice by passthrough carries the adapter into each renumbered copy' {
+        $config = New-Config 'chat-lora-stack.yml' @'
+merge_method: passthrough
+slices:
+  - sources:
+      - model: chat+adapter
+        layer_range: [0, 1]
+  - sources:
+      - model: chat+adapter
+        layer_range: [0, 1]
+'@
+        $out = Join-Path $TestDrive 'stack-chat-lora'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        $chat = $trio.ChatValues["$Q0.weight"]
+        $expected = [double[]]@(for ($i = 0; $i -lt $chat.Count; $i++) { $chat[$i] + $Deltas["$Q0.weight"][$i] })
+        foreach ($layer in 0, 1) { Assert-WithinOneRounding $merged["model.layers.$layer.self_attn.q_proj.weight"] $expected "layer $layer q_proj" }
+        $merged['model.layers.1.self_attn.k_proj.weight'] | Should -Be ([double[]]$trio.ChatValues['model.layers.0.self_attn.k_proj.weight'])
+        $merged['lm_head.weight'] | Should -Be ([double[]]$SavedHead)
+        (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).num_hidden_layers | Should -Be 2
+    }
+
     It 'refuses an adapter the way Get-LoraVector does, and a LoRA on the base model, before anything is read' {
         Copy-Item -Recurse (New-Adapter 'dora-in-config' @{ use_dora = $true }) (Join-Path $trio.Root 'dora')
         $config = New-Config 'dora.yml' @'

@@ -154,7 +154,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
 
         var tokenizer = TokenizerOf(keys, folder, problems);
         // The vocabulary mapping reads each model's embedding rows as stored: an adapter's change to them would be lost.
-        foreach (var model in models.Where(m => tokenizer is not null && m.LoraPath is not null))
+        foreach (var model in models.Concat((slices ?? []).SelectMany(s => s.Sources).Select(s => s.Model)).Where(m => tokenizer is not null && m.LoraPath is not null).Distinct())
             problems.Add($"model '{model.Reference}': a LoRA adapter with '{tokenizer!.Key}' is not run by ChatVector yet (the vocabulary mapping reads the model as stored); merge the adapter into the model first.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
@@ -323,13 +323,11 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         return path;
     }
 
-    /// <summary>A LoRA applies to a merged model's task vector; the base and the layers of slices are taken as stored.</summary>
+    /// <summary>A LoRA applies to a merged model or a slice's source; the base model is taken as stored.</summary>
     private static void CheckLoraPlaces(ConfigModel? baseModel, List<ConfigSlice>? slices, List<string> problems)
     {
         if (baseModel?.LoraPath is not null)
             problems.Add($"base model '{baseModel.Reference}': a LoRA applied to the base model is not run by ChatVector yet; give the base as stored, or merge the adapter into it first.");
-        foreach (var source in (slices ?? []).SelectMany(s => s.Sources).Where(s => s.Model.LoraPath is not null))
-            problems.Add($"model '{source.Model.Reference}': a LoRA applied to a slice's source is not run by ChatVector yet; list the model under 'models:' instead.");
     }
 
     private static DType? DTypeOf(YamlNode node, string key, List<string> problems)

@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Lora;
 using ChatVector.Core.Merge;
 using ChatVector.Core.Methods;
 using ChatVector.Core.Models;
@@ -44,6 +45,19 @@ internal static class SliceMerge
                     : $"slice at line {slice.Line}: no source is the base_model; {method.Name} merges each source's task vector against the base.");
             bases.Add(@base);
         }
+        // Sources given as model+lora: each adapter opened and checked against its model, before anything is read.
+        var adapters = new Dictionary<ConfigModel, LoraAdapter>();
+        foreach (var model in slices.SelectMany(s => s.Sources).Select(s => s.Model).Where(m => m.LoraPath is not null).Distinct())
+            try
+            {
+                var adapter = LoraAdapter.Open(model.LoraPath!);
+                adapter.CheckFits(Open(model));
+                adapters[model] = adapter;
+            }
+            catch (InputRuleException e)
+            {
+                problems.Add($"model '{model.Reference}': {e.Message}");
+            }
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
 
         var outputs = new List<ITensorSource>();
@@ -56,7 +70,7 @@ internal static class SliceMerge
             : CutVocabularies(config, bases!, reference, Open, problems);
         // Before the layers: the input embedding, from the first slice.
         foreach (var stored in first.Tensors.Where(t => HuggingFaceNames.LayerNumber(t.Name) is null && IsBeforeLayers(t.Name)))
-            outputs.Add(MergeTensor(config, slices[0], bases[0]!, stored.Name, stored.Name, 0, 0, Open, vocabularyInputs, problems));
+            outputs.Add(MergeTensor(config, slices[0], bases[0]!, stored.Name, stored.Name, 0, 0, Open, adapters, vocabularyInputs, problems));
         int outputLayer = 0;
         for (int s = 0; s < slices.Count; s++)
         {
@@ -66,12 +80,12 @@ internal static class SliceMerge
             {
                 double t = @base.Length > 1 ? (double)i / (@base.Length - 1) : 0;
                 foreach (var stored in Open(@base.Model).Tensors.Where(x => HuggingFaceNames.LayerNumber(x.Name) == @base.Start + i))
-                    outputs.Add(MergeTensor(config, slice, @base, stored.Name, HuggingFaceNames.WithLayerNumber(stored.Name, outputLayer), i, t, Open, vocabularyInputs, problems));
+                    outputs.Add(MergeTensor(config, slice, @base, stored.Name, HuggingFaceNames.WithLayerNumber(stored.Name, outputLayer), i, t, Open, adapters, vocabularyInputs, problems));
             }
         }
         // After the layers: the final norm and the LM head, from the last slice.
         foreach (var stored in last.Tensors.Where(t => HuggingFaceNames.LayerNumber(t.Name) is null && !IsBeforeLayers(t.Name)))
-            outputs.Add(MergeTensor(config, slices[^1], bases[^1]!, stored.Name, stored.Name, 0, 0, Open, vocabularyInputs, problems));
+            outputs.Add(MergeTensor(config, slices[^1], bases[^1]!, stored.Name, stored.Name, 0, 0, Open, adapters, vocabularyInputs, problems));
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
         notes.Add($"{slices.Count} slice(s): {outputLayer} layers.");
         if (mapped is not null)
@@ -128,7 +142,12 @@ internal static class SliceMerge
         var inputs = new Dictionary<string, VocabularyInput>(StringComparer.Ordinal);
         foreach (var (index, beforeLayers) in new[] { (0, true), (slices.Count - 1, false) })
             foreach (var tensor in open(bases[index].Model).Tensors.Where(t => HuggingFaceNames.IsEmbedding(t.Name) && IsBeforeLayers(t.Name) == beforeLayers && cut.Cuts(t.Name)))
+            {
+                // A cut reads the stored rows (the other sources' adapters are refused by the cut itself).
+                if (bases[index].Model.LoraPath is not null)
+                    problems.Add($"tensor '{tensor.Name}' has different numbers of rows in the sources of the slice at line {slices[index].Line}; cutting them with a LoRA adapter on '{bases[index].Model.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");
                 inputs[tensor.Name] = source => cut.Rows(open(source).Find(tensor.Name)!);
+            }
         return (inputs, cut, null);
     }
 
@@ -136,13 +155,16 @@ internal static class SliceMerge
 
     /// <summary>One output tensor: the base source's tensor (layer <paramref name="offset"/> of its range, or a tensor outside the layers) merged with the other sources' same tensor.</summary>
     /// <param name="vocabularyInputs">The vocabulary tensors whose sources' vocabularies differ, mapped or cut (a tensor outside the layers keeps its name).</param>
+    /// <param name="adapters">The adapters of the sources given as model+lora.</param>
     private static ITensorSource MergeTensor(MergeConfig config, ConfigSlice slice, ConfigSliceSource @base, string baseName, string outputName, int offset, double t,
-        Func<ConfigModel, StoredModel> open, IReadOnlyDictionary<string, VocabularyInput> vocabularyInputs, List<string> problems)
+        Func<ConfigModel, StoredModel> open, IReadOnlyDictionary<ConfigModel, LoraAdapter> adapters, IReadOnlyDictionary<string, VocabularyInput> vocabularyInputs,
+        List<string> problems)
     {
         bool inLayers = HuggingFaceNames.LayerNumber(baseName) is not null;
         VocabularyInput? reshaped = inLayers ? null : vocabularyInputs.GetValueOrDefault(baseName);
         string NameIn(ConfigSliceSource source) => inLayers ? HuggingFaceNames.WithLayerNumber(baseName, source.Start + offset) : baseName;
-        ITensorSource Input(ConfigSliceSource source, StoredTensor stored) => reshaped is not null ? reshaped(source.Model) : new StoredTensorSource(Renamed(stored, outputName));
+        ITensorSource Input(ConfigSliceSource source, StoredTensor stored) =>
+            reshaped is not null ? reshaped(source.Model) : WithAdapter(adapters.GetValueOrDefault(source.Model), stored, outputName);
         var baseStored = open(@base.Model).Find(baseName)!;
         var baseSource = Input(@base, baseStored);
         if (!baseStored.Info.DType.IsComputable()) return baseSource;
@@ -179,6 +201,19 @@ internal static class SliceMerge
     }
 
     private static StoredTensor Renamed(StoredTensor stored, string name) => stored.Name == name ? stored : stored with { Info = stored.Info with { Name = name } };
+
+    /// <summary>
+    /// A source's tensor under its output name: as stored, or with the source's adapter applied (model + scaling·B·A
+    /// in float32, as a model+lora of <c>models:</c> gives it), or the adapter's saved tensor where it stores one whole.
+    /// </summary>
+    private static ITensorSource WithAdapter(LoraAdapter? adapter, StoredTensor stored, string outputName)
+    {
+        var asStored = new StoredTensorSource(Renamed(stored, outputName));
+        if (adapter is null) return asStored;
+        if (adapter.Modules.FirstOrDefault(m => m.Target == stored.Name) is { } module) return new LoraAppliedTensor(asStored, new LoraDeltaTensor(module));
+        if (adapter.Wholes.FirstOrDefault(w => w.Target == stored.Name) is { } whole) return new StoredTensorSource(Renamed(whole.Stored, outputName));
+        return asStored;
+    }
 
 
     private static int LayerCount(StoredModel model) =>
