@@ -276,17 +276,45 @@ slices:
         (Get-Content (Join-Path $out 'config.json') -Raw | ConvertFrom-Json).num_hidden_layers | Should -Be 2
     }
 
-    It 'refuses an adapter the way Get-LoraVector does, and a LoRA on the base model, before anything is read' {
-        Copy-Item -Recurse (New-Adapter 'dora-in-config' @{ use_dora = $true }) (Join-Path $trio.Root 'dora')
-        $config = New-Config 'dora.yml' @'
+    It 'base+lora as the base model: every task vector is taken against the base with the adapter applied' {
+        $config = New-Config 'base-lora.yml' @'
 merge_method: task_arithmetic
 base_model: base+adapter
 models:
-  - model: chat+dora
+  - model: chat
+    parameters:
+      weight: 0.5
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'config-base-lora'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        # b' = base + scaling·B·A where the adapter touches (the LM head: its saved tensor), else the base; out = b' + 0.5·(chat − b').
+        foreach ($name in @($Deltas.Keys) + @('lm_head.weight', 'model.norm.weight', 'model.layers.1.mlp.up_proj.weight')) {
+            $base = $trio.BaseValues[$name]
+            $chat = $trio.ChatValues[$name]
+            $adapted = [double[]]@(for ($i = 0; $i -lt $base.Count; $i++) {
+                    if ($name -eq 'lm_head.weight') { $SavedHead[$i] } elseif ($Deltas.ContainsKey($name)) { $base[$i] + $Deltas[$name][$i] } else { $base[$i] } })
+            for ($i = 0; $i -lt $base.Count; $i++) {
+                $expected = $adapted[$i] + 0.5 * ($chat[$i] - $adapted[$i])
+                [math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [math]::Max(1, [math]::Abs($expected))) -Because "$name element $i"
+            }
+        }
+    }
+
+    It 'refuses an adapter the way Get-LoraVector does, on the base model as on a model, before anything is read' {
+        Copy-Item -Recurse (New-Adapter 'dora-in-config' @{ use_dora = $true }) (Join-Path $trio.Root 'dora')
+        $config = New-Config 'dora.yml' @'
+merge_method: task_arithmetic
+base_model: base+dora
+models:
+  - model: chat
+    parameters:
+      weight: 1.0
 '@
         $record = Get-TerminatingError { Import-MergeConfig $config }
         $record.FullyQualifiedErrorId | Should -Be 'MergeConfigInvalid,ChatVector.PowerShell.Cmdlets.ImportMergeConfigCommand'
-        "$record" | Should -BeLike "*base model 'base+adapter'*LoRA applied to the base model*"
+        "$record" | Should -BeLike "*base model 'base+dora'*use_dora*DoraNotAdditive*"
         $config = New-Config 'dora-only.yml' @'
 merge_method: task_arithmetic
 base_model: base

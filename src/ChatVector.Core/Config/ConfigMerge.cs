@@ -34,7 +34,7 @@ public static class ConfigMerge
         var @base = StoredModel.Open(config.BaseModel.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
-        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath is not null || !SamePath(m.Path, @base.Path)).ToList();
+        var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath != config.BaseModel.LoraPath || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         // mergekit adds the base to the models when it is not listed; a method that merges it as one of them (karcher) gets it.
         if (config.Method.BaseCountsAsModel && !merged.Any(m => SamePath(m.Path, @base.Path)))
@@ -68,12 +68,21 @@ public static class ConfigMerge
             var vectors = p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal);
             return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems) : vectors;
         }).ToList();
+        // base+lora: the tensors its adapter touches are the base with the adapter applied, and every task vector of
+        // them is taken against that.
+        var adaptedBase = config.BaseModel.LoraPath is { } baseLora ? AdaptedBase(config.BaseModel, baseLora, @base, problems) : [];
+        foreach (var vectors in vectorsByName)
+            foreach (var (name, adapted) in adaptedBase)
+                if (vectors.TryGetValue(name, out var vector)) vectors[name] = Rebased(vector, adapted, @base.Find(name)!, VectorProvenance.FromModels(@base, @base));
+        if (cut is not null)
+            foreach (var name in adaptedBase.Keys.Where(cut.Cuts))
+                problems.Add($"tensor '{name}' has different numbers of rows in the models; cutting them with a LoRA adapter on the base '{config.BaseModel.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");
 
         var layers = LayerPlaces.Of(@base.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(@base.Tensors.Count);
         foreach (var stored in @base.Tensors)
         {
-            var source = new StoredTensorSource(stored);
+            ITensorSource source = adaptedBase.TryGetValue(stored.Name, out var adapted) ? adapted : new StoredTensorSource(stored);
             var dtype = stored.Info.DType;
             if (!dtype.IsComputable())
             {
@@ -162,6 +171,41 @@ public static class ConfigMerge
             return vectors;
         }
     }
+
+    /// <summary>
+    /// The base's tensors that its adapter touches, with the adapter applied (base + scaling·B·A in float32, as a
+    /// model+lora is), or the adapter's saved whole tensor; checked against the base first.
+    /// </summary>
+    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, string loraPath, StoredModel @base, List<string> problems)
+    {
+        var adapted = new Dictionary<string, ITensorSource>(StringComparer.Ordinal);
+        try
+        {
+            var adapter = LoraAdapter.Open(loraPath);
+            adapter.CheckFits(@base);
+            foreach (var module in adapter.Modules)
+                adapted[module.Target] = new LoraAppliedTensor(new StoredTensorSource(@base.Find(module.Target)!), new LoraDeltaTensor(module));
+            foreach (var whole in adapter.Wholes)
+                adapted[whole.Target] = new StoredTensorSource(whole.Stored with { Info = whole.Stored.Info with { Name = whole.Target } });
+        }
+        catch (InputRuleException e)
+        {
+            problems.Add($"base model '{entry.Reference}': {e.Message}");
+        }
+        return adapted;
+    }
+
+    /// <summary>
+    /// A task vector taken against the adapted base instead of the stored one: a model's values (a chat vector's chat
+    /// side) minus <paramref name="adapted"/>; a bare adapter delta (a model+lora of the base's own folder) is first applied
+    /// to the stored base.
+    /// </summary>
+    private static ITensorSource Rebased(ITensorSource vector, ITensorSource adapted, StoredTensor storedBase, VectorProvenance provenance) => vector switch
+    {
+        ChatVectorTensor taskVector => new ChatVectorTensor(taskVector.Chat, adapted, taskVector.Provenance),
+        LoraDeltaTensor delta => new ChatVectorTensor(new LoraAppliedTensor(new StoredTensorSource(storedBase), delta), adapted, provenance),
+        _ => throw new InvalidOperationException($"a task vector of '{vector.Name}' of an unexpected kind ({vector.GetType().Name})"),
+    };
 
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),

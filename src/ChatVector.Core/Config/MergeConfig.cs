@@ -117,7 +117,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             if (method is not null)
                 foreach (var slice in slices)
                 {
-                    var others = slice.Sources.Where(source => baseModel is null || source.Model.Path != baseModel.Path || method.BaseCountsAsModel).ToList();
+                    var others = slice.Sources.Where(source => baseModel is null || source.Model.Path != baseModel.Path || source.Model.LoraPath != baseModel.LoraPath || method.BaseCountsAsModel).ToList();
                     var sliceGlobals = new Dictionary<string, ConfigValue>(globals);
                     foreach (var (name, value) in slice.Parameters) sliceGlobals[name] = value;
                     if (method.ModelCount != 0) CheckParameters(method, sliceGlobals, others.Select(source => source.Model).ToList(), problems);
@@ -138,13 +138,11 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         else if (baseModel is null && keys.ContainsKey("models") && method is { BaseOptional: false })
             problems.Add($"'base_model' is missing: {method.Name} merges task vectors (each model minus the base).");
 
-        CheckLoraPlaces(baseModel, slices, problems);
-
         DType? dtype = keys.TryGetValue("dtype", out var d) ? DTypeOf(d, "dtype", problems) : null;
         DType? outDType = keys.TryGetValue("out_dtype", out var o) ? DTypeOf(o, "out_dtype", problems) : null;
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
-        var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || m.LoraPath is not null || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
+        var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || m.LoraPath != baseModel.LoraPath || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
         if (method is not null && slices is null) CheckParameters(method, globals, merged, problems);
 
         string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
@@ -154,7 +152,8 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
 
         var tokenizer = TokenizerOf(keys, folder, problems);
         // The vocabulary mapping reads each model's embedding rows as stored: an adapter's change to them would be lost.
-        foreach (var model in models.Concat((slices ?? []).SelectMany(s => s.Sources).Select(s => s.Model)).Where(m => tokenizer is not null && m.LoraPath is not null).Distinct())
+        foreach (var model in (baseModel is null ? models : models.Prepend(baseModel)).Concat((slices ?? []).SelectMany(s => s.Sources).Select(s => s.Model))
+                     .Where(m => tokenizer is not null && m.LoraPath is not null).Distinct())
             problems.Add($"model '{model.Reference}': a LoRA adapter with '{tokenizer!.Key}' is not run by ChatVector yet (the vocabulary mapping reads the model as stored); merge the adapter into the model first.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
@@ -321,13 +320,6 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         }
         else problems.Add($"model '{reference}' (line {Line(node)}): no {what} at {path} (a path relative to the config's folder).");
         return path;
-    }
-
-    /// <summary>A LoRA applies to a merged model or a slice's source; the base model is taken as stored.</summary>
-    private static void CheckLoraPlaces(ConfigModel? baseModel, List<ConfigSlice>? slices, List<string> problems)
-    {
-        if (baseModel?.LoraPath is not null)
-            problems.Add($"base model '{baseModel.Reference}': a LoRA applied to the base model is not run by ChatVector yet; give the base as stored, or merge the adapter into it first.");
     }
 
     private static DType? DTypeOf(YamlNode node, string key, List<string> problems)
