@@ -14,13 +14,6 @@ BeforeAll {
         $path
     }
 
-    function Assert-SameTensors([string] $Actual, [string] $Expected) {
-        $a = Read-IndependentBytes $Actual
-        $e = Read-IndependentBytes $Expected
-        $a.Count | Should -Be $e.Count
-        foreach ($name in $e.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $e[$name]) | Should -BeTrue -Because $name }
-    }
-
     # TIES of chat and other onto the base, as mergekit's examples write it (the base listed among the models).
     $script:ties = New-Config 'ties.yml' @'
 merge_method: ties

@@ -196,10 +196,7 @@ models:
         Import-MergeConfig $config | Export-SafeTensor $fromConfig
         $fromPipeline = Join-Path $TestDrive 'pipeline-lora'
         Get-LoraVector $Adapter -Base $trio.Base | Add-ChatVector -Model $trio.Base | Export-SafeTensor $fromPipeline
-        $a = Read-IndependentBytes $fromConfig
-        $e = Read-IndependentBytes $fromPipeline
-        $a.Count | Should -Be $e.Count
-        foreach ($name in $e.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $e[$name]) | Should -BeTrue -Because $name }
+        Assert-SameTensors $fromConfig $fromPipeline
     }
 
     It 'another model+lora is that model with the adapter applied, merged as its task vector' {
@@ -248,10 +245,7 @@ models:
         $fromModels = Join-Path $TestDrive 'models-chat-lora'
         Import-MergeConfig $slices | Export-SafeTensor $fromSlices
         Import-MergeConfig $models | Export-SafeTensor $fromModels
-        $a = Read-IndependentBytes $fromSlices
-        $e = Read-IndependentBytes $fromModels
-        $a.Count | Should -Be $e.Count
-        foreach ($name in $e.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $e[$name]) | Should -BeTrue -Because $name }
+        Assert-SameTensors $fromSlices $fromModels
     }
 
     It 'a model+lora layer stacked twice by passthrough carries the adapter into each renumbered copy' {

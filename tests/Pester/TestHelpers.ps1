@@ -95,6 +95,14 @@ function Read-IndependentBytes {
     [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::ReadBytes($Path)
 }
 
+# Every tensor of two files or folders the same bytes under the same names (read by the independent reader).
+function Assert-SameTensors([string] $Actual, [string] $Expected) {
+    $a = Read-IndependentBytes $Actual
+    $e = Read-IndependentBytes $Expected
+    $a.Count | Should -Be $e.Count
+    foreach ($name in $e.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $e[$name]) | Should -BeTrue -Because $name }
+}
+
 # A tiny LLaMA trained to memorise $Text (its words, then </s>), written to $Path as a Hugging Face folder with a
 # word-level tokenizer.json (ids: <unk> 0, <s> 1, </s> 2, then the text's distinct words in order of first use).
 # Trained by tests/ChatVector.TinyTrainer (the test kit's TinyLlama and trainer: TorchSharp autograd, its own forward
