@@ -72,6 +72,34 @@ public static class MethodKernels
         for (; i < sum.Length; i++) sum[i] += k * (x0[i] + v[i]);
     }
 
+    /// <summary>
+    /// output = ((0 + k0·(x0 + v0)) + k1·(x0 + v1)) + k2·(x0 + v2) in one walk: the additions and products of three
+    /// <see cref="AddScaledSum"/> walks onto a cleared sum, in the same order, without storing and reloading the sum
+    /// between them.
+    /// </summary>
+    [MethodImpl(HotLoop.Options)]
+    public static void ScaledSumsOfThree(Span<float> output, float k0, float k1, float k2, ReadOnlySpan<float> x0, ReadOnlySpan<float> v0, ReadOnlySpan<float> v1,
+        ReadOnlySpan<float> v2)
+    {
+        Check(x0, v0, output);
+        Check(v1, v2, output);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= output.Length - Width; i += Width)
+            {
+                var b = new Vector<float>(x0[i..]);
+                var sum = Vector<float>.Zero + k0 * (b + new Vector<float>(v0[i..]));
+                sum += k1 * (b + new Vector<float>(v1[i..]));
+                (sum + k2 * (b + new Vector<float>(v2[i..]))).CopyTo(output[i..]);
+            }
+        for (; i < output.Length; i++)
+        {
+            float sum = 0f + k0 * (x0[i] + v0[i]);
+            sum += k1 * (x0[i] + v1[i]);
+            output[i] = sum + k2 * (x0[i] + v2[i]);
+        }
+    }
+
     /// <summary>sum += x0 + v.</summary>
     [MethodImpl(HotLoop.Options)]
     public static void AddSum(Span<float> sum, ReadOnlySpan<float> x0, ReadOnlySpan<float> v)

@@ -31,8 +31,13 @@ public sealed class KarcherMethod : ElementwiseMethod
     public override void Formula(ChunkValues chunk, ReadOnlySpan<double> statistics, MethodInputs inputs, Span<float> output)
     {
         var k = Coefficients(new GramSpace(statistics, chunk.VectorCount), (int)inputs.Parameters.Integer("max_iter"), inputs.Parameters.Number("tol"));
-        // 0 + k₁·x₁ + k₂·x₂ + …, each element's terms added in that order.
+        // 0 + k₁·x₁ + k₂·x₂ + …, each element's terms added in that order (three models, the usual case, in one walk).
         var sum = output[..chunk.Length];
+        if (k.Length == 3)
+        {
+            MethodKernels.ScaledSumsOfThree(sum, k[0], k[1], k[2], chunk.Base, chunk.Vector(0), chunk.Vector(1), chunk.Vector(2));
+            return;
+        }
         sum.Clear();
         for (int j = 0; j < k.Length; j++) MethodKernels.AddScaledSum(sum, k[j], chunk.Base, chunk.Vector(j));
     }
