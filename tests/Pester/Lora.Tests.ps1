@@ -296,6 +296,33 @@ dtype: float32
         }
     }
 
+    It 'a model+lora in a merge without base_model is that model with the adapter applied' {
+        $config = New-Config 'no-base-lora.yml' @'
+merge_method: linear
+models:
+  - model: chat+adapter
+    parameters:
+      weight: 1.0
+  - model: base
+    parameters:
+      weight: 1.0
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'config-no-base-lora'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        # The mean of (chat with the adapter applied) and base; the LM head is the adapter's saved tensor.
+        foreach ($name in @($Deltas.Keys) + @('lm_head.weight', 'model.norm.weight')) {
+            $base = $trio.BaseValues[$name]
+            $chat = $trio.ChatValues[$name]
+            for ($i = 0; $i -lt $base.Count; $i++) {
+                $adapted = if ($name -eq 'lm_head.weight') { $SavedHead[$i] } elseif ($Deltas.ContainsKey($name)) { $chat[$i] + $Deltas[$name][$i] } else { $chat[$i] }
+                $expected = ($adapted + $base[$i]) / 2
+                [math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [math]::Max(1, [math]::Abs($expected))) -Because "$name element $i"
+            }
+        }
+    }
+
     It 'refuses an adapter the way Get-LoraVector does, on the base model as on a model, before anything is read' {
         Copy-Item -Recurse (New-Adapter 'dora-in-config' @{ use_dora = $true }) (Join-Path $trio.Root 'dora')
         $config = New-Config 'dora.yml' @'

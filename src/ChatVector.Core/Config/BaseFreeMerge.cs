@@ -38,6 +38,12 @@ internal static class BaseFreeMerge
             ? VocabularyCut.Plan(method, ($"the first model '{models[0].Reference}'", template), models.Skip(1).Select((m, i) => (m, opened[i + 1])).ToList(), problems)
             : null;
         bool Reshaped(string name) => HuggingFaceNames.IsEmbedding(name) && (vocabulary is not null || cut!.Cuts(name));
+        // Models given as model+lora: the adapter applied to the tensors it touches (a cut reads the stored rows, which
+        // would leave an adapter's change to them out).
+        var adapters = ConfigAdapters.Open(models, m => opened[models.ToList().IndexOf(m)], problems);
+        foreach (var model in models)
+            foreach (var name in adapters.Touched(model).Where(n => cut is not null && cut.Cuts(n)).Distinct())
+                problems.Add($"tensor '{name}' has different numbers of rows in the models; cutting them with a LoRA adapter on '{model.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");
         var layers = LayerPlaces.Of(template.Tensors.Select(t => t.Name));
         var outputs = new List<ITensorSource>(template.Tensors.Count);
         foreach (var stored in template.Tensors)
@@ -49,6 +55,8 @@ internal static class BaseFreeMerge
                 continue;
             }
             var sources = new List<ITensorSource>(models.Count);
+            // A mapped tensor reads every model's rows at once: each model must have it (the loop names those that do not).
+            bool mappable = vocabulary is null || tensorsByName.All(t => t.ContainsKey(stored.Name));
             for (int i = 0; i < models.Count; i++)
             {
                 if (!tensorsByName[i].TryGetValue(stored.Name, out var other))
@@ -61,8 +69,9 @@ internal static class BaseFreeMerge
                 }
                 else if (!other.Info.DType.IsComputable())
                     problems.Add($"model '{models[i].Reference}': tensor '{stored.Name}' is {other.Info.DType}, which cannot be merged.");
-                else sources.Add(!Reshaped(stored.Name) ? new StoredTensorSource(other)
-                    : vocabulary is not null ? vocabulary.Tensor(stored.Name, i, config.DType) : cut!.Rows(other));
+                else if (!Reshaped(stored.Name)) sources.Add(adapters.Tensor(models[i], other, stored.Name));
+                else if (vocabulary is null) sources.Add(cut!.Rows(other));
+                else if (mappable) sources.Add(vocabulary.Tensor(stored.Name, i, config.DType));
             }
             if (sources.Count < models.Count) continue;
             double t = layers.PlaceOf(stored.Name);

@@ -37,7 +37,7 @@ public static class ConfigMerge
         var merged = config.Models.Where(m => config.Method.BaseCountsAsModel || m.LoraPath != config.BaseModel.LoraPath || !SamePath(m.Path, @base.Path)).ToList();
         if (merged.Count < config.Models.Count) notes.Add("The base model listed among the models is left out: its task vector is zero.");
         // mergekit adds the base to the models when it is not listed; a method that merges it as one of them (karcher) gets it.
-        if (config.Method.BaseCountsAsModel && !merged.Any(m => SamePath(m.Path, @base.Path)))
+        if (config.Method.BaseCountsAsModel && !merged.Any(m => SamePath(m.Path, @base.Path) && m.LoraPath == config.BaseModel.LoraPath))
         {
             merged.Add(config.BaseModel with { Parameters = new Dictionary<string, ConfigValue>() });
             notes.Add("The base model is merged as one of the models, as mergekit adds it when the models do not list it.");
@@ -70,7 +70,7 @@ public static class ConfigMerge
         }).ToList();
         // base+lora: the tensors its adapter touches are the base with the adapter applied, and every task vector of
         // them is taken against that.
-        var adaptedBase = config.BaseModel.LoraPath is { } baseLora ? AdaptedBase(config.BaseModel, baseLora, @base, problems) : [];
+        var adaptedBase = AdaptedBase(config.BaseModel, @base, problems);
         foreach (var vectors in vectorsByName)
             foreach (var (name, adapted) in adaptedBase)
                 if (vectors.TryGetValue(name, out var vector)) vectors[name] = Rebased(vector, adapted, @base.Find(name)!, VectorProvenance.FromModels(@base, @base));
@@ -172,27 +172,11 @@ public static class ConfigMerge
         }
     }
 
-    /// <summary>
-    /// The base's tensors that its adapter touches, with the adapter applied (base + scaling·B·A in float32, as a
-    /// model+lora is), or the adapter's saved whole tensor; checked against the base first.
-    /// </summary>
-    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, string loraPath, StoredModel @base, List<string> problems)
+    /// <summary>The base's tensors that its adapter touches (none without one), as <see cref="ConfigAdapters"/> gives them.</summary>
+    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, StoredModel @base, List<string> problems)
     {
-        var adapted = new Dictionary<string, ITensorSource>(StringComparer.Ordinal);
-        try
-        {
-            var adapter = LoraAdapter.Open(loraPath);
-            adapter.CheckFits(@base);
-            foreach (var module in adapter.Modules)
-                adapted[module.Target] = new LoraAppliedTensor(new StoredTensorSource(@base.Find(module.Target)!), new LoraDeltaTensor(module));
-            foreach (var whole in adapter.Wholes)
-                adapted[whole.Target] = new StoredTensorSource(whole.Stored with { Info = whole.Stored.Info with { Name = whole.Target } });
-        }
-        catch (InputRuleException e)
-        {
-            problems.Add($"base model '{entry.Reference}': {e.Message}");
-        }
-        return adapted;
+        var adapters = ConfigAdapters.Open([entry], _ => @base, problems, role: "base model");
+        return adapters.Touched(entry).Distinct().ToDictionary(name => name, name => adapters.Tensor(entry, @base.Find(name)!, name), StringComparer.Ordinal);
     }
 
     /// <summary>

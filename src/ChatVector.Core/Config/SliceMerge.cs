@@ -46,19 +46,8 @@ internal static class SliceMerge
             bases.Add(@base);
         }
         // Sources given as model+lora: each adapter opened and checked against its model, before anything is read.
-        var adapters = new Dictionary<ConfigModel, LoraAdapter>();
-        foreach (var model in slices.SelectMany(s => s.Sources).Select(s => s.Model).Where(m => m.LoraPath is not null).Distinct())
-            try
-            {
-                var adapter = LoraAdapter.Open(model.LoraPath!);
-                adapter.CheckFits(Open(model));
-                adapters[model] = adapter;
-            }
-            catch (InputRuleException e)
-            {
-                problems.Add($"model '{model.Reference}': {e.Message}");
-            }
-        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+        var adapters = ConfigAdapters.Open(slices.SelectMany(s => s.Sources).Select(s => s.Model), Open, problems);
+        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems.Distinct().ToList());
 
         var outputs = new List<ITensorSource>();
         var first = Open(bases[0]!.Model);
@@ -86,7 +75,7 @@ internal static class SliceMerge
         // After the layers: the final norm and the LM head, from the last slice.
         foreach (var stored in last.Tensors.Where(t => HuggingFaceNames.LayerNumber(t.Name) is null && !IsBeforeLayers(t.Name)))
             outputs.Add(MergeTensor(config, slices[^1], bases[^1]!, stored.Name, stored.Name, 0, 0, Open, adapters, vocabularyInputs, problems));
-        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
+        if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems.Distinct().ToList());
         notes.Add($"{slices.Count} slice(s): {outputLayer} layers.");
         if (mapped is not null)
         {
@@ -114,11 +103,14 @@ internal static class SliceMerge
         var merge = VocabularyMerge.Create(settings, referenced.Select(m => (m, open(m))).ToList(), template, problems, firstIsBase: config.BaseModel is not null);
         if (merge is null) return (inputs, null, null);
         int PositionOf(ConfigModel model) => referenced.FindIndex(m => m.Path == model.Path);
+        var views = new Dictionary<int, VocabularyMerge>();
         foreach (var (index, beforeLayers) in new[] { (0, true), (config.Slices!.Count - 1, false) })
         {
             var slice = config.Slices[index];
             var positions = slice.Sources.Select(source => PositionOf(source.Model)).Distinct().ToList();
-            var view = merge.Among(positions, config.BaseModel is null ? null : 0, $"the sources of the slice at line {slice.Line}", problems);
+            // One view per slice (a config of one slice maps both vocabulary tensors among the same sources).
+            if (!views.TryGetValue(index, out var view))
+                views[index] = view = merge.Among(positions, config.BaseModel is null ? null : 0, $"the sources of the slice at line {slice.Line}", problems);
             foreach (var tensor in open(bases[index].Model).Tensors.Where(t => HuggingFaceNames.IsEmbedding(t.Name) && IsBeforeLayers(t.Name) == beforeLayers))
             {
                 var lacking = slice.Sources.Where(source => open(source.Model).Find(tensor.Name) is null).ToList();
@@ -157,14 +149,14 @@ internal static class SliceMerge
     /// <param name="vocabularyInputs">The vocabulary tensors whose sources' vocabularies differ, mapped or cut (a tensor outside the layers keeps its name).</param>
     /// <param name="adapters">The adapters of the sources given as model+lora.</param>
     private static ITensorSource MergeTensor(MergeConfig config, ConfigSlice slice, ConfigSliceSource @base, string baseName, string outputName, int offset, double t,
-        Func<ConfigModel, StoredModel> open, IReadOnlyDictionary<ConfigModel, LoraAdapter> adapters, IReadOnlyDictionary<string, VocabularyInput> vocabularyInputs,
+        Func<ConfigModel, StoredModel> open, ConfigAdapters adapters, IReadOnlyDictionary<string, VocabularyInput> vocabularyInputs,
         List<string> problems)
     {
         bool inLayers = HuggingFaceNames.LayerNumber(baseName) is not null;
         VocabularyInput? reshaped = inLayers ? null : vocabularyInputs.GetValueOrDefault(baseName);
         string NameIn(ConfigSliceSource source) => inLayers ? HuggingFaceNames.WithLayerNumber(baseName, source.Start + offset) : baseName;
         ITensorSource Input(ConfigSliceSource source, StoredTensor stored) =>
-            reshaped is not null ? reshaped(source.Model) : WithAdapter(adapters.GetValueOrDefault(source.Model), stored, outputName);
+            reshaped is not null ? reshaped(source.Model) : adapters.Tensor(source.Model, stored, outputName);
         var baseStored = open(@base.Model).Find(baseName)!;
         var baseSource = Input(@base, baseStored);
         if (!baseStored.Info.DType.IsComputable()) return baseSource;
@@ -201,20 +193,6 @@ internal static class SliceMerge
     }
 
     private static StoredTensor Renamed(StoredTensor stored, string name) => stored.Name == name ? stored : stored with { Info = stored.Info with { Name = name } };
-
-    /// <summary>
-    /// A source's tensor under its output name: as stored, or with the source's adapter applied (model + scaling·B·A
-    /// in float32, as a model+lora of <c>models:</c> gives it), or the adapter's saved tensor where it stores one whole.
-    /// </summary>
-    private static ITensorSource WithAdapter(LoraAdapter? adapter, StoredTensor stored, string outputName)
-    {
-        var asStored = new StoredTensorSource(Renamed(stored, outputName));
-        if (adapter is null) return asStored;
-        if (adapter.Modules.FirstOrDefault(m => m.Target == stored.Name) is { } module) return new LoraAppliedTensor(asStored, new LoraDeltaTensor(module));
-        if (adapter.Wholes.FirstOrDefault(w => w.Target == stored.Name) is { } whole) return new StoredTensorSource(Renamed(whole.Stored, outputName));
-        return asStored;
-    }
-
 
     private static int LayerCount(StoredModel model) =>
         model.Tensors.Select(t => HuggingFaceNames.LayerNumber(t.Name)).Where(n => n is not null).Select(n => n!.Value).DefaultIfEmpty(-1).Max() + 1;

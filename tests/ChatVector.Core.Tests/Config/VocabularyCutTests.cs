@@ -134,6 +134,15 @@ public sealed class VocabularyCutTests : TempDirTest
     }
 
     [Fact]
+    public void Without_a_base_a_model_lacking_a_vocabulary_tensor_is_named_not_thrown_on()
+    {
+        var tokens = Enumerable.Range(0, 44).Select(i => $"w{i}").ToArray();
+        new LlamaModelBuilder { Seed = 45, Vocab = 44, Tied = true, TokenizerVocab = tokens }.Write(Dir.File("tied"));
+        var failure = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nmodels:\n  - model: big\n    parameters: {weight: 1.0}\n  - model: tied\n    parameters: {weight: 1.0}\ntokenizer_source: union\n"));
+        Assert.Contains(failure.Problems, p => p.Contains("model 'tied' has no tensor 'lm_head.weight'"));
+    }
+
+    [Fact]
     public void Other_tensors_of_another_shape_stay_refused()
     {
         var tokens = Enumerable.Range(0, 40).Select(i => $"w{i}").ToArray();
