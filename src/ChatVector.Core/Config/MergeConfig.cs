@@ -153,7 +153,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         var tokenizer = TokenizerOf(keys, folder, problems);
         // The vocabulary mapping reads each model's embedding rows as stored: an adapter's change to them would be lost.
         foreach (var model in (baseModel is null ? models : models.Prepend(baseModel)).Concat((slices ?? []).SelectMany(s => s.Sources).Select(s => s.Model))
-                     .Where(m => tokenizer is not null && m.LoraPath is not null).Distinct())
+                     .Where(m => tokenizer is not null && m.LoraPath is not null).DistinctBy(m => (m.Path, m.LoraPath)))
             problems.Add($"model '{model.Reference}': a LoRA adapter with '{tokenizer!.Key}' is not run by ChatVector yet (the vocabulary mapping reads the model as stored); merge the adapter into the model first.");
 
         if (problems.Count > 0) throw new MergeConfigException(path, problems);
