@@ -47,6 +47,22 @@ BeforeAll {
         "$Embed.weight" = [ChatVector.TestKit.Independent.LoraReference]::Delta($Factors.EA, $Factors.EB, $Rank, 16, 40, $Alpha / $Rank, $true)
     }
 
+    # A model's values of tensor $Name with the adapter applied: + scaling·B·A where it has factors, its saved tensor
+    # for the LM head (modules_to_save), else as they are.
+    function Get-Adapted([hashtable] $Values, [string] $Name) {
+        $own = $Values[$Name]
+        [double[]]@(for ($i = 0; $i -lt $own.Count; $i++) {
+                if ($Name -eq 'lm_head.weight') { $SavedHead[$i] } elseif ($Deltas.ContainsKey($Name)) { $own[$i] + $Deltas[$Name][$i] } else { $own[$i] } })
+    }
+
+    # A float32 output within a few float32 steps of the float64 value.
+    function Assert-Float32Close([double[]] $Actual, [double[]] $Expected, [string] $Name) {
+        $Actual.Count | Should -Be $Expected.Count -Because $Name
+        for ($i = 0; $i -lt $Expected.Count; $i++) {
+            [math]::Abs($Actual[$i] - $Expected[$i]) | Should -BeLessOrEqual (1e-6 * [math]::Max(1, [math]::Abs($Expected[$i]))) -Because "$Name element $i"
+        }
+    }
+
     # Each bf16 value of $Actual (a tensor read back independently) at most one step from $Expected rounded to bf16.
     function Assert-WithinOneRounding([double[]] $Actual, [double[]] $Expected, [string] $Name) {
         $Actual.Count | Should -Be $Expected.Count
@@ -283,16 +299,11 @@ dtype: float32
         $out = Join-Path $TestDrive 'config-base-lora'
         Import-MergeConfig $config | Export-SafeTensor $out
         $merged = Read-IndependentTensors $out
-        # b' = base + scaling·B·A where the adapter touches (the LM head: its saved tensor), else the base; out = b' + 0.5·(chat − b').
+        # b' = the base with the adapter applied; out = b' + 0.5·(chat − b').
         foreach ($name in @($Deltas.Keys) + @('lm_head.weight', 'model.norm.weight', 'model.layers.1.mlp.up_proj.weight')) {
-            $base = $trio.BaseValues[$name]
+            $adapted = Get-Adapted $trio.BaseValues $name
             $chat = $trio.ChatValues[$name]
-            $adapted = [double[]]@(for ($i = 0; $i -lt $base.Count; $i++) {
-                    if ($name -eq 'lm_head.weight') { $SavedHead[$i] } elseif ($Deltas.ContainsKey($name)) { $base[$i] + $Deltas[$name][$i] } else { $base[$i] } })
-            for ($i = 0; $i -lt $base.Count; $i++) {
-                $expected = $adapted[$i] + 0.5 * ($chat[$i] - $adapted[$i])
-                [math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [math]::Max(1, [math]::Abs($expected))) -Because "$name element $i"
-            }
+            Assert-Float32Close $merged[$name] ([double[]]@(for ($i = 0; $i -lt $chat.Count; $i++) { $adapted[$i] + 0.5 * ($chat[$i] - $adapted[$i]) })) $name
         }
     }
 
@@ -311,15 +322,11 @@ dtype: float32
         $out = Join-Path $TestDrive 'config-no-base-lora'
         Import-MergeConfig $config | Export-SafeTensor $out
         $merged = Read-IndependentTensors $out
-        # The mean of (chat with the adapter applied) and base; the LM head is the adapter's saved tensor.
+        # The mean of chat with the adapter applied and base.
         foreach ($name in @($Deltas.Keys) + @('lm_head.weight', 'model.norm.weight')) {
+            $adapted = Get-Adapted $trio.ChatValues $name
             $base = $trio.BaseValues[$name]
-            $chat = $trio.ChatValues[$name]
-            for ($i = 0; $i -lt $base.Count; $i++) {
-                $adapted = if ($name -eq 'lm_head.weight') { $SavedHead[$i] } elseif ($Deltas.ContainsKey($name)) { $chat[$i] + $Deltas[$name][$i] } else { $chat[$i] }
-                $expected = ($adapted + $base[$i]) / 2
-                [math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [math]::Max(1, [math]::Abs($expected))) -Because "$name element $i"
-            }
+            Assert-Float32Close $merged[$name] ([double[]]@(for ($i = 0; $i -lt $base.Count; $i++) { ($adapted[$i] + $base[$i]) / 2 })) $name
         }
     }
 
