@@ -196,6 +196,41 @@ dtype: float32
         $failure.Exception.Message | Should -Match "model 'chat' is not among the sources of the slice at line 10"
     }
 
+    It 'measures a merge of another vocabulary, or of stacked layers, on the pipeline as the written model measures' {
+        $union = New-Config 'union-measure.yml' @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 0.5}
+  - model: other
+    parameters: {weight: 1.0}
+tokenizer_source: union
+dtype: float32
+'@
+        $stacked = New-Config 'stacked-measure.yml' @'
+merge_method: passthrough
+slices:
+  - sources:
+      - model: chat
+        layer_range: [0, 2]
+  - sources:
+      - model: chat
+        layer_range: [1, 2]
+chat_template: chatml
+'@
+        $text = Join-Path $TestDrive 'measure.txt'
+        Set-Content -LiteralPath $text -Value 'w3 w4 hola w20 adios w5 w6 w7 ciao w8'
+        foreach ($config in $union, $stacked) {
+            $out = Join-Path $TestDrive ([IO.Path]::GetFileNameWithoutExtension($config))
+            Import-MergeConfig $config | Export-SafeTensor $out
+            $written = Measure-ChatVectorModel -Model $out -Path $text
+            $piped = Import-MergeConfig $config | Measure-ChatVectorModel -Path $text
+            $piped.Tokens | Should -Be $written.Tokens -Because $config
+            $piped.Perplexity | Should -Be $written.Perplexity -Because $config
+        }
+    }
+
     It 'tokenizer: a model''s vocabulary, a forced token from another token''s row, a new zero token, padding rows the mean of the token rows' {
         $config = New-Config 'section.yml' @'
 merge_method: task_arithmetic

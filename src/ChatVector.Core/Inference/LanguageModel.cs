@@ -30,14 +30,42 @@ public sealed class LanguageModel : IDisposable
     }
 
     /// <summary>Computed tensors (a merge on the pipeline), with the side files of <paramref name="sideFilesFrom"/> (the merge's target).</summary>
-    public static LanguageModel FromTensors(string name, StoredModel sideFilesFrom, IEnumerable<ITensorSource> tensors, ComputeContext context)
+    public static LanguageModel FromTensors(string name, StoredModel sideFilesFrom, IEnumerable<ITensorSource> tensors, ComputeContext context) =>
+        FromTensors(name, ModelSideFiles.ForInference(sideFilesFrom), tensors, context);
+
+    /// <summary>
+    /// Computed tensors with the side files an export of them would write (<paramref name="output"/>: config.json with
+    /// its changed numbers, a mapped vocabulary's tokenizer, the chat template), written into a folder of their own that
+    /// lives as long as the model: a merge that changes the layers or the vocabulary is measured as it will be loaded.
+    /// </summary>
+    public static LanguageModel FromTensors(string name, Export.OutputSideFiles output, IEnumerable<ITensorSource> tensors, ComputeContext context)
     {
-        var sideFiles = ModelSideFiles.ForInference(sideFilesFrom);
+        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"chatvector-sidefiles-{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(folder);
+        try
+        {
+            output.WriteInto(folder);
+            var model = FromTensors(name, new ModelSideFiles(folder, System.IO.Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList()), tensors, context);
+            model._temporaryFolder = folder;
+            return model;
+        }
+        catch
+        {
+            System.IO.Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+
+    private static LanguageModel FromTensors(string name, ModelSideFiles sideFiles, IEnumerable<ITensorSource> tensors, ComputeContext context)
+    {
         var config = LlamaConfig.Read(sideFiles);
         var byName = new Dictionary<string, ITensorSource>(StringComparer.Ordinal);
         foreach (var tensor in tensors) byName.TryAdd(tensor.Name, tensor);
         return new LanguageModel(name, sideFiles, new ModelWeights(config, byName.GetValueOrDefault, context, name));
     }
+
+    /// <summary>The folder of side files written for this model alone (<see cref="FromTensors(string, Export.OutputSideFiles, IEnumerable{ITensorSource}, ComputeContext)"/>), deleted with it.</summary>
+    private string? _temporaryFolder;
 
     public string Name { get; }
     /// <summary>The folder the side files (and tokenizer.json) are in.</summary>
@@ -65,5 +93,6 @@ public sealed class LanguageModel : IDisposable
     {
         _tokenizer?.Dispose();
         Forward.Weights.Dispose();
+        if (_temporaryFolder is { } folder && System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
     }
 }

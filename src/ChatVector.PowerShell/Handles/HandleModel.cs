@@ -50,9 +50,10 @@ internal sealed class HandleModel
 
     public LanguageModel Open(ComputeContext context)
     {
-        var from = SideFiles?.CopyFrom ?? throw new InferenceException(InferenceProblem.InvalidConfig,
+        _ = SideFiles?.CopyFrom ?? throw new InferenceException(InferenceProblem.InvalidConfig,
             $"The {Count} handle(s) starting with '{_handles[0].Name}' do not come from a model folder (chat vectors alone are not a model): " +
             "pipe the output of Add-ChatVector, or of Get-SafeTensor on a model folder.");
-        return LanguageModel.FromTensors(Name, from, _handles.Select(h => h.Source), context);
+        // With the side files the export would write (a config merge's layer count, vocabulary and tokenizer), not the source's.
+        return LanguageModel.FromTensors(Name, SideFiles!, _handles.Select(h => h.Source), context);
     }
 }
