@@ -15,10 +15,10 @@ BeforeAll {
         other = [string[]](@('<unk>', '<s>', '</s>', 'hola') + ($words | Where-Object { $_ -ne 'w20' } | Sort-Object { [int]$_.Substring(1) } -Descending) + @('<|im_end|>', 'ciao'))
     }
     $script:values = @{}
-    $values.base = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 21; Vocab = 40; TokenizerVocab = $tokens.base }).Write((Join-Path $root 'base'))
+    $values.base = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 21; Vocab = 40; Heads = 4; TokenizerVocab = $tokens.base }).Write((Join-Path $root 'base'))
     foreach ($name in 'chat', 'other') {
         $values[$name] = ([ChatVector.TestKit.LlamaModelBuilder]@{
-                Seed = if ($name -eq 'chat') { 22 } else { 23 }; Vocab = $tokens[$name].Count; TokenizerVocab = $tokens[$name]
+                Seed = if ($name -eq 'chat') { 22 } else { 23 }; Vocab = $tokens[$name].Count; Heads = 4; TokenizerVocab = $tokens[$name]
                 FineTuneOf = $values.base; FineTuneOfTokens = $tokens.base
             }).Write((Join-Path $root $name))
     }
@@ -224,8 +224,9 @@ chat_template: chatml
         foreach ($config in $union, $stacked) {
             $out = Join-Path $TestDrive ([IO.Path]::GetFileNameWithoutExtension($config))
             Import-MergeConfig $config | Export-SafeTensor $out
-            $written = Measure-ChatVectorModel -Model $out -Path $text
-            $piped = Import-MergeConfig $config | Measure-ChatVectorModel -Path $text
+            $written = Measure-ChatVectorModel -Model $out -Path $text -ErrorAction Stop
+            $piped = Import-MergeConfig $config | Measure-ChatVectorModel -Path $text -ErrorAction Stop
+            $written.Tokens | Should -BeGreaterThan 5 -Because $config
             $piped.Tokens | Should -Be $written.Tokens -Because $config
             $piped.Perplexity | Should -Be $written.Perplexity -Because $config
         }

@@ -34,26 +34,15 @@ public sealed class LanguageModel : IDisposable
         FromTensors(name, ModelSideFiles.ForInference(sideFilesFrom), tensors, context);
 
     /// <summary>
-    /// Computed tensors with the side files an export of them would write (<paramref name="output"/>: config.json with
-    /// its changed numbers, a mapped vocabulary's tokenizer, the chat template), written into a folder of their own that
-    /// lives as long as the model: a merge that changes the layers or the vocabulary is measured as it will be loaded.
+    /// Computed tensors with the side files in <paramref name="sideFilesFolder"/> (those an export of them would write:
+    /// config.json with its changed numbers, a mapped vocabulary's tokenizer), the folder deleted with the model when
+    /// <paramref name="ownsFolder"/>.
     /// </summary>
-    public static LanguageModel FromTensors(string name, Export.OutputSideFiles output, IEnumerable<ITensorSource> tensors, ComputeContext context)
+    public static LanguageModel FromTensors(string name, string sideFilesFolder, bool ownsFolder, IEnumerable<ITensorSource> tensors, ComputeContext context)
     {
-        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"chatvector-sidefiles-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(folder);
-        try
-        {
-            output.WriteInto(folder);
-            var model = FromTensors(name, new ModelSideFiles(folder, System.IO.Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList()), tensors, context);
-            model._temporaryFolder = folder;
-            return model;
-        }
-        catch
-        {
-            System.IO.Directory.Delete(folder, recursive: true);
-            throw;
-        }
+        var model = FromTensors(name, new ModelSideFiles(sideFilesFolder, System.IO.Directory.GetFiles(sideFilesFolder).Order(StringComparer.Ordinal).ToList()), tensors, context);
+        if (ownsFolder) model._temporaryFolder = sideFilesFolder;
+        return model;
     }
 
     private static LanguageModel FromTensors(string name, ModelSideFiles sideFiles, IEnumerable<ITensorSource> tensors, ComputeContext context)
@@ -64,7 +53,7 @@ public sealed class LanguageModel : IDisposable
         return new LanguageModel(name, sideFiles, new ModelWeights(config, byName.GetValueOrDefault, context, name));
     }
 
-    /// <summary>The folder of side files written for this model alone (<see cref="FromTensors(string, Export.OutputSideFiles, IEnumerable{ITensorSource}, ComputeContext)"/>), deleted with it.</summary>
+    /// <summary>The folder of side files written for this model alone, deleted with it.</summary>
     private string? _temporaryFolder;
 
     public string Name { get; }

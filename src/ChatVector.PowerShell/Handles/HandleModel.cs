@@ -53,7 +53,19 @@ internal sealed class HandleModel
         _ = SideFiles?.CopyFrom ?? throw new InferenceException(InferenceProblem.InvalidConfig,
             $"The {Count} handle(s) starting with '{_handles[0].Name}' do not come from a model folder (chat vectors alone are not a model): " +
             "pipe the output of Add-ChatVector, or of Get-SafeTensor on a model folder.");
-        // With the side files the export would write (a config merge's layer count, vocabulary and tokenizer), not the source's.
-        return LanguageModel.FromTensors(Name, SideFiles!, _handles.Select(h => h.Source), context);
+        // With the side files the export would write (a config merge's layer count, vocabulary and tokenizer), not the
+        // source's: written into a folder of their own, deleted with the model.
+        string folder = Path.Combine(Path.GetTempPath(), $"chatvector-sidefiles-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            SideFiles!.WriteInto(folder);
+            return LanguageModel.FromTensors(Name, folder, ownsFolder: true, _handles.Select(h => h.Source), context);
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
     }
 }

@@ -11,6 +11,8 @@ public sealed class LlamaModelBuilder
 {
     public int Layers { get; init; } = 2;
     public int Hidden { get; init; } = 16;
+    /// <summary>config.json's num_attention_heads, or null to leave it out (transformers then assumes 32, which a model this small cannot run).</summary>
+    public int? Heads { get; init; }
     public int Intermediate { get; init; } = 24;
     public int Vocab { get; init; } = 40;
     /// <summary>Ties lm_head to the embedding: no lm_head tensor, tie_word_embeddings true.</summary>
@@ -122,6 +124,7 @@ public sealed class LlamaModelBuilder
             HiddenSize = Hidden,
             IntermediateSize = Intermediate,
             HiddenLayers = Layers,
+            AttentionHeads = Heads,
             TieWordEmbeddings = Tied,
             TorchDtype = "bfloat16",
         }.Write(folder);
