@@ -71,9 +71,10 @@ public static class ConfigMerge
         // base+lora: the tensors its adapter touches are the base with the adapter applied, and every task vector of
         // them is taken against that.
         var adaptedBase = AdaptedBase(config.BaseModel, @base, problems);
+        var baseProvenance = VectorProvenance.FromModels(@base, @base);
         foreach (var vectors in vectorsByName)
             foreach (var (name, adapted) in adaptedBase)
-                if (vectors.TryGetValue(name, out var vector)) vectors[name] = Rebased(vector, adapted, @base.Find(name)!, VectorProvenance.FromModels(@base, @base));
+                if (vectors.TryGetValue(name, out var vector)) vectors[name] = Rebased(vector, adapted, @base.Find(name)!, baseProvenance);
         if (cut is not null)
             foreach (var name in adaptedBase.Keys.Where(cut.Cuts))
                 problems.Add($"tensor '{name}' has different numbers of rows in the models; cutting them with a LoRA adapter on the base '{config.BaseModel.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");
