@@ -62,14 +62,14 @@ public sealed class KarcherMethod : ElementwiseMethod
             var tangent = space.Zero();
             foreach (int i in valid)
             {
-                double dot = Math.Clamp(space.Dot(mean, units[i]), -1, 1), theta = Math.Acos(dot);
+                double dot = Math.Clamp(space.Dot(mean, units[i]), -1, 1), theta = PortableTrigonometry.Acos(dot);
                 if (theta < tol) continue;
                 var along = GramSpace.Add(units[i], GramSpace.Scale(mean, -dot));
-                tangent = GramSpace.Add(tangent, GramSpace.Scale(along, alpha / alphaSum * theta / Math.Sin(theta)));
+                tangent = GramSpace.Add(tangent, GramSpace.Scale(along, alpha / alphaSum * theta / PortableTrigonometry.Sin(theta)));
             }
             double tangentNorm = space.Norm(tangent);
             if (tangentNorm < tol) break;
-            mean = GramSpace.Add(GramSpace.Scale(mean, Math.Cos(tangentNorm)), GramSpace.Scale(tangent, Math.Sin(tangentNorm) / tangentNorm));
+            mean = GramSpace.Add(GramSpace.Scale(mean, PortableTrigonometry.Cos(tangentNorm)), GramSpace.Scale(tangent, PortableTrigonometry.Sin(tangentNorm) / tangentNorm));
             double unitNorm = space.Norm(mean);
             if (unitNorm > tol) mean = GramSpace.Scale(mean, 1 / unitNorm);
         }

@@ -71,7 +71,7 @@ public sealed class MultiSlerpMethod : ElementwiseMethod
             tangent = GramSpace.Add(tangent, GramSpace.Scale(along, weights[i]));
         }
         double tangentNorm = space.Norm(tangent) + epsilon;
-        var result = GramSpace.Add(GramSpace.Scale(mean, Math.Cos(tangentNorm)), GramSpace.Scale(tangent, Math.Sin(tangentNorm) / tangentNorm));
+        var result = GramSpace.Add(GramSpace.Scale(mean, PortableTrigonometry.Cos(tangentNorm)), GramSpace.Scale(tangent, PortableTrigonometry.Sin(tangentNorm) / tangentNorm));
         double averageNorm = norms.Zip(weights, (a, w) => a * w).Sum();
         return result.Select(c => (float)(c * averageNorm)).ToArray();
     }

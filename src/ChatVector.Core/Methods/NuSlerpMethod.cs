@@ -100,9 +100,9 @@ public sealed class NuSlerpMethod : ElementwiseMethod
     public static (float A, float B, float Divisor) Weights(double squared1, double squared2, double dot, double t)
     {
         double cosine = dot / Math.Max(Math.Sqrt(squared1), 1e-7) / Math.Max(Math.Sqrt(squared2), 1e-7);
-        double theta = Math.Acos(Math.Clamp(cosine, -1, 1)), sinTheta = Math.Sin(theta);
+        double theta = PortableTrigonometry.Acos(Math.Clamp(cosine, -1, 1)), sinTheta = PortableTrigonometry.Sin(theta);
         return Math.Abs(sinTheta) < 1e-8
             ? ((float)(1 - t), (float)t, 1f)
-            : ((float)Math.Sin((1 - t) * theta), (float)Math.Sin(t * theta), (float)sinTheta);
+            : ((float)PortableTrigonometry.Sin((1 - t) * theta), (float)PortableTrigonometry.Sin(t * theta), (float)sinTheta);
     }
 }

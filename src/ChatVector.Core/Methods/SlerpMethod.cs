@@ -43,7 +43,7 @@ public sealed class SlerpMethod : ElementwiseMethod
         double norm0 = Math.Sqrt(squared0), norm1 = Math.Sqrt(squared1);
         double cosine = dot01 / (norm0 > NormEpsilon ? norm0 : 1) / (norm1 > NormEpsilon ? norm1 : 1);
         if (Math.Abs(cosine) > ColinearCosine) return ((float)(1 - t), (float)t);
-        double theta = Math.Acos(cosine), sinTheta = Math.Sin(theta);
-        return ((float)(Math.Sin(theta - theta * t) / sinTheta), (float)(Math.Sin(theta * t) / sinTheta));
+        double theta = PortableTrigonometry.Acos(cosine), sinTheta = PortableTrigonometry.Sin(theta);
+        return ((float)(PortableTrigonometry.Sin(theta - theta * t) / sinTheta), (float)(PortableTrigonometry.Sin(theta * t) / sinTheta));
     }
 }
