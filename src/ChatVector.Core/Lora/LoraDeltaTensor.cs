@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Kernels;
 using ChatVector.Core.Tensors;
 using TorchSharp;
 
@@ -31,7 +32,11 @@ public sealed class LoraDeltaTensor : ComputedTensorSource
         long firstRow = firstElement / Columns, endRow = (firstElement + count + Columns - 1) / Columns;
         long rowCount = endRow - firstRow, skip = firstElement - firstRow * Columns;
         using var scope = torch.NewDisposeScope();
-        var product = LeftRows(firstRow, rowCount, context).mm(Right(context)).view(-1);
+        // The product by the module's own kernel, not libtorch's mm: its BLAS gives other bits on other CPUs.
+        var left = LeftRows(firstRow, rowCount, context).contiguous();
+        var right = Right(context).contiguous();
+        var product = torch.empty(rowCount * Columns, torch.ScalarType.Float32);
+        LowRankProduct.Multiply(TensorSpans.Floats(left), TensorSpans.Floats(right), checked((int)Module.Rank), TensorSpans.Floats(product));
         // The scaling after the product, as PEFT applies it.
         using var scaling = Module.Scaling.ToScalar(); // explicit and kept alive: an implicit one can be finalized during the call
         product.mul_(scaling);

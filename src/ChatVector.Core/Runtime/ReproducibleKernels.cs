@@ -8,7 +8,8 @@ namespace ChatVector.Core.Runtime;
 /// across machines (the toy and tiny trainers) and for evaluations a user wants comparable across servers
 /// (<see cref="EnvVar"/>); CPU merges never need it: their arithmetic is element by element, one IEEE rounding per
 /// operation (the module's own loops, or libtorch's element-wise ops, which agree on every kernel level), with no
-/// reduction and no fused operation left to libtorch's choice (the plain add's r·v + s is fused in the module's code).
+/// reduction and no fused operation left to libtorch's choice (the plain add's r·v + s is fused in the module's code, and a LoRA
+/// adapter's B·A is summed in a fixed order by <see cref="Kernels.LowRankProduct"/>, not by libtorch's BLAS).
 /// </summary>
 /// <remarks>
 /// Three dispatchers live in TorchSharp's libtorch_cpu, each choosing code by the CPU it finds:
