@@ -1,4 +1,5 @@
 using ChatVector.Core.Format;
+using ChatVector.Core.Kernels;
 using TorchSharp;
 
 namespace ChatVector.Core.Tensors;
@@ -145,7 +146,7 @@ public sealed class RowMappedTensor : ComputedTensorSource, IPrecomputed
         {
             if (_mean is not null) return _mean;
             using var scope = torch.NewDisposeScope();
-            var sums = torch.zeros(_width, torch.ScalarType.Float64);
+            var sums = new double[_width];
             long counted = 0, rowsPerRead = Math.Max(1, (1 << 20) / Math.Max(1, _width));
             if (_rows.Any(r => r.Kind == RowKind.Mean))
                 for (long row = 0; row < _rows.Length;)
@@ -158,14 +159,17 @@ public sealed class RowMappedTensor : ComputedTensorSource, IPrecomputed
                         // Each block's temporaries go with it: only the sums outlive the pass.
                         var values = torch.empty((stop - row) * _width, Accumulator);
                         Fill(values, row * _width, context);
-                        sums.add_(values.to(TorchTypes.ToScalarType(DType, Name)).to(torch.ScalarType.Float64).view(stop - row, _width).sum([0L])); // a bare 0 would bind to sum's dtype overload
+                        var rounded = values.to(TorchTypes.ToScalarType(DType, Name)).to(torch.ScalarType.Float64).contiguous();
+                        // Row by row in the module's own loop, not libtorch's sum: its reduction order may change with the
+                        // CPU's vector width, and the mean row's bits must not.
+                        ColumnSums.AddRows(TensorSpans.Doubles(rounded), sums);
                     }
                     counted += stop - row;
                     row = stop;
                 }
-            if (counted > 0) sums.div_(counted);
-            var mean = sums.data<double>().ToArray();
-            return _mean = mean;
+            if (counted > 0)
+                for (int j = 0; j < sums.Length; j++) sums[j] /= counted;
+            return _mean = sums;
         }
     }
 }
