@@ -1,3 +1,4 @@
+using ChatVector.Core.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,11 +16,18 @@ internal sealed class RotaryEmbedding
     {
         int dim = config.HeadDim;
         _invFreq = Enumerable.Range(0, dim / 2)
-            .Select(i => Scale(1.0 / Math.Pow(config.RopeTheta, 2.0 * i / dim), config.RopeScaling))
+            .Select(i => Scale(1.0 / Power(config.RopeTheta, 2.0 * i / dim), config.RopeScaling))
             .ToArray();
     }
 
     public IReadOnlyList<double> InverseFrequencies => _invFreq;
+
+    /// <summary>
+    /// b^e from the portable exp and log: the tables, like the rest of an evaluation under pinned kernels
+    /// (<see cref="Runtime.ReproducibleKernels"/>), must not change with the server's C library (Math.Pow, Math.Cos and
+    /// Math.Sin differ between glibc's variants and Windows'). Its error, a few units of float64, vanishes in float32.
+    /// </summary>
+    private static double Power(double b, double e) => PortableMath.Exp(PortableMath.Log(b) * e);
 
     private static double Scale(double invFreq, RopeScaling? scaling)
     {
@@ -49,7 +57,7 @@ internal sealed class RotaryEmbedding
             for (int i = 0; i < half; i++)
             {
                 double angle = (start + t) * _invFreq[i];
-                float c = (float)Math.Cos(angle), s = (float)Math.Sin(angle);
+                float c = (float)PortableTrigonometry.Cos(angle), s = (float)PortableTrigonometry.Sin(angle);
                 long row = t * half * 2;
                 cos[row + i] = cos[row + half + i] = c;
                 sin[row + i] = sin[row + half + i] = s;
