@@ -167,6 +167,64 @@ parameters:
         }
     }
 
+    It 'reads a gradient at t = 1 in a slice of one layer, as mergekit''s plan_slice does' {
+        # Two slices of one layer each: t = [0, 1] gives the other model's layers in both (t = 0 would give the base's).
+        $slerp = New-Config 'slerp-one-layer.yml' @'
+merge_method: slerp
+base_model: base
+slices:
+  - sources:
+      - model: base
+        layer_range: [0, 1]
+      - model: other
+        layer_range: [0, 1]
+  - sources:
+      - model: base
+        layer_range: [1, 2]
+      - model: other
+        layer_range: [1, 2]
+parameters:
+  t: [0, 1]
+'@
+        $out = Join-Path $TestDrive 'slerp-one-layer'
+        Import-MergeConfig $slerp | Export-SafeTensor $out
+        $merged = Read-IndependentBytes $out
+        $base = Read-IndependentBytes $trio.Base
+        $otherBytes = Read-IndependentBytes $other
+        foreach ($name in $base.Keys) {
+            [byte[]]$expected = if ($name -like 'model.layers.*') { $otherBytes[$name] } else { $base[$name] }
+            [Linq.Enumerable]::SequenceEqual($merged[$name], $expected) | Should -BeTrue -Because $name
+        }
+    }
+
+    It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {
+        $linear = New-Config 'linear-base.yml' @'
+merge_method: linear
+base_model: base
+models:
+  - model: base
+    parameters: {weight: 0.75}
+  - model: other
+    parameters: {weight: 0.25}
+dtype: float32
+'@
+        $out = Join-Path $TestDrive 'linear-base'
+        Import-MergeConfig $linear | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        $base = Read-IndependentTensors $trio.Base
+        $otherValues = Read-IndependentTensors $other
+        $name = 'model.norm.weight'
+        for ($i = 0; $i -lt $base[$name].Count; $i++) {
+            $expected = 0.75 * $base[$name][$i] + 0.25 * $otherValues[$name][$i]
+            [Math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [Math]::Max(1, [Math]::Abs($expected))) -Because "$name[$i]"
+        }
+        # Not listed and without a global weight, the base has none: named, nothing written.
+        $unweighted = New-Config 'linear-unweighted.yml' "merge_method: linear`nbase_model: base`nmodels:`n  - model: other`n    parameters: {weight: 1.0}`n"
+        $failed = Join-Path $TestDrive 'linear-unweighted'
+        { Import-MergeConfig $unweighted -ErrorAction Stop | Export-SafeTensor $failed } | Should -Throw -ExpectedMessage "*model 'base'*parameter 'weight' is required*"
+        Test-Path $failed | Should -BeFalse
+    }
+
     It 'refuses slerp with more than one model besides the base' {
         $three = New-Config 'slerp-three.yml' "merge_method: slerp`nbase_model: base`nmodels:`n  - model: chat`n  - model: other`nparameters:`n  t: 0.5`n"
         $failure = { Import-MergeConfig $three } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru

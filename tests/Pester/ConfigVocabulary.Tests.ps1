@@ -360,7 +360,8 @@ dtype: float32
     }
 
     It 'slices: the embedding cut among the first slice''s sources, the head among the last''s, chat_template written' {
-        # Layer stacking with linear: each slice merges chat and other over base (the base_model, 40 rows); both
+        # Layer stacking with linear: each slice merges base (weight 0: mergekit merges a listed base as one of the models),
+        # chat and other; both
         # vocabulary tensors keep the 40 rows every source has, and the config's chat template reaches tokenizer_config.json.
         $config = New-Config 'cut-slices.yml' @'
 merge_method: linear
@@ -369,6 +370,7 @@ slices:
   - sources:
       - model: base
         layer_range: [0, 1]
+        parameters: {weight: 0.0}
       - model: chat
         layer_range: [0, 1]
         parameters: {weight: 0.25}
@@ -378,6 +380,7 @@ slices:
   - sources:
       - model: base
         layer_range: [1, 2]
+        parameters: {weight: 0.0}
       - model: chat
         layer_range: [1, 2]
         parameters: {weight: 0.5}

@@ -80,7 +80,8 @@ internal static class BaseFreeMerge
             try
             {
                 (mergeParameters, perModel) = method.CheckParameters(ConfigValue.ForTensor(config.Parameters, stored.Name, t),
-                    models.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList());
+                    models.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList(),
+                    models.Select(m => m.Reference).ToList());
             }
             catch (MethodParameterException e)
             {

@@ -97,7 +97,8 @@ public static class ConfigMerge
             try
             {
                 (mergeParameters, perModel) = config.Method.CheckParameters(ConfigValue.ForTensor(config.Parameters, stored.Name, t),
-                    merged.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList());
+                    merged.Select(m => (IReadOnlyDictionary<string, object>?)ConfigValue.ForTensor(m.Parameters, stored.Name, t)).ToList(),
+                    merged.Select(m => m.Reference).ToList());
             }
             catch (MethodParameterException e)
             {

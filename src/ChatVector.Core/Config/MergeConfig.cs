@@ -279,7 +279,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
     {
         static Dictionary<string, object> First(IReadOnlyDictionary<string, ConfigValue> values) =>
             values.Where(v => v.Value.Leaves.Any()).ToDictionary(v => v.Key, v => v.Value.Leaves.First());
-        try { method.CheckParameters(First(globals), models.Select(m => (IReadOnlyDictionary<string, object>?)First(m.Parameters)).ToList()); }
+        try { method.CheckParameters(First(globals), models.Select(m => (IReadOnlyDictionary<string, object>?)First(m.Parameters)).ToList(), models.Select(m => m.Reference).ToList()); }
         catch (MethodParameterException e) { problems.Add(e.Message); return; }
         var scopes = models.Select(m => ($"model '{m.Reference}'", m.Parameters)).Prepend(("parameters", (IReadOnlyDictionary<string, ConfigValue>)globals));
         foreach (var (where, values) in scopes)

@@ -67,7 +67,7 @@ internal static class SliceMerge
             var @base = bases[s]!;
             for (int i = 0; i < @base.Length; i++, outputLayer++)
             {
-                double t = @base.Length > 1 ? (double)i / (@base.Length - 1) : 0;
+                double t = @base.Length > 1 ? (double)i / (@base.Length - 1) : 1; // mergekit's plan_slice: t = 1 for a slice of one layer
                 foreach (var stored in Open(@base.Model).Tensors.Where(x => HuggingFaceNames.LayerNumber(x.Name) == @base.Start + i))
                     outputs.Add(MergeTensor(config, slice, @base, stored.Name, HuggingFaceNames.WithLayerNumber(stored.Name, outputLayer), i, t, Open, adapters, vocabularyInputs, problems));
             }
@@ -165,7 +165,7 @@ internal static class SliceMerge
         var globals = ConfigValue.ForTensor(config.Parameters, outputName, t);
         foreach (var (name, value) in ConfigValue.ForTensor(slice.Parameters, outputName, t)) globals[name] = value;
         if (method.ModelCount == 0) foreach (var (name, value) in ConfigValue.ForTensor(@base.Model.Parameters, outputName, t)) globals[name] = value;
-        var vectors = new List<(ITensorSource Vector, Dictionary<string, object> Parameters)>();
+        var vectors = new List<(ITensorSource Vector, Dictionary<string, object> Parameters, string Reference)>();
         foreach (var source in others)
         {
             var stored = open(source.Model).Find(NameIn(source));
@@ -177,11 +177,11 @@ internal static class SliceMerge
                 continue;
             }
             var provenance = VectorProvenance.FromModels(open(@base.Model), open(source.Model));
-            vectors.Add((new ChatVectorTensor(Input(source, stored), baseSource, provenance), ConfigValue.ForTensor(source.Model.Parameters, outputName, t)));
+            vectors.Add((new ChatVectorTensor(Input(source, stored), baseSource, provenance), ConfigValue.ForTensor(source.Model.Parameters, outputName, t), source.Model.Reference));
         }
         try
         {
-            var (merge, perModel) = method.CheckParameters(globals, vectors.Select(v => (IReadOnlyDictionary<string, object>?)v.Parameters).ToList());
+            var (merge, perModel) = method.CheckParameters(globals, vectors.Select(v => (IReadOnlyDictionary<string, object>?)v.Parameters).ToList(), vectors.Select(v => v.Reference).ToList());
             var outputDType = config.OutDType ?? config.DType ?? baseStored.Info.DType;
             return method.Merge(new MethodInputs(baseSource, vectors.Select((v, i) => new MethodVector(v.Vector, perModel[i])).ToList(), merge, outputDType));
         }

@@ -59,8 +59,9 @@ public abstract class MergeMethod
     public abstract ITensorSource Merge(MethodInputs inputs);
 
     /// <summary>The merge-wide values and each model's (which default to the merge-wide values given for per-model parameters), checked.</summary>
+    /// <param name="modelNames">How errors name each model (a config's reference); "model 1", "model 2", … when null.</param>
     public (ParameterValues Merge, IReadOnlyList<ParameterValues> PerModel) CheckParameters(IReadOnlyDictionary<string, object>? mergeValues,
-        IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues)
+        IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues, IReadOnlyList<string>? modelNames = null)
     {
         var given = Taken(mergeValues);
         var perModelDefaults = given.Where(p => Parameters.Any(d => d.Name == p.Key && d.Scope == ParameterScope.PerModel))
@@ -68,7 +69,7 @@ public abstract class MergeMethod
         var mergeOnly = given.Where(p => !perModelDefaults.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var merge = ParameterValues.Check(Parameters, mergeOnly, $"method '{Name}'", ParameterScope.Merge);
         var perModel = modelValues.Select((values, i) =>
-            ParameterValues.Check(Parameters, Taken(values), $"method '{Name}', model {i + 1}", ParameterScope.PerModel, perModelDefaults)).ToList();
+            ParameterValues.Check(Parameters, Taken(values), $"method '{Name}', model {(modelNames is null ? (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : $"'{modelNames[i]}'")}", ParameterScope.PerModel, perModelDefaults)).ToList();
         return (merge, perModel);
     }
 

@@ -47,9 +47,13 @@ public abstract class TaskArithmeticFamily : MergeMethod
     public override ITensorSource Merge(MethodInputs inputs)
     {
         var terms = inputs.Vectors.Select(v => new VectorTerm(Sparsified(v, inputs.Parameters), v.Parameters.Number("weight"))).ToList();
+        terms.AddRange(BaseTerms(inputs, terms));
         var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"), inputs.Parameters.Number("lambda"));
         return new MergedTensor(inputs.Base, terms, [], inputs.OutputDType, mixing);
     }
+
+    /// <summary>Terms of the base itself added to the mix (none for base + mix(…), the family's formula).</summary>
+    protected virtual IEnumerable<VectorTerm> BaseTerms(MethodInputs inputs, IReadOnlyList<VectorTerm> vectorTerms) => [];
 
     private ITensorSource Sparsified(MethodVector vector, ParameterValues merge)
     {

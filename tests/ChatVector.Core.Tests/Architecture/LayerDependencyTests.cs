@@ -39,12 +39,12 @@ public sealed partial class LayerDependencyTests
         ("Sparsify", ["Format", "Tensors", "Kernels", Libtorch]),
         ("Merge", ["IO", "Format", "Models", "Tensors", "Tokenization", "Kernels", "Sparsify", Libtorch]),
         ("Methods", ["Format", "Tensors", "Kernels", "Sparsify", "Merge", Libtorch]),
-        ("Lora", ["Format", "Models", "Tensors", "Merge", Libtorch]),
+        ("Lora", ["Format", "Models", "Tensors", "Kernels", "Merge", Libtorch]),
         ("Config", ["Format", "Models", "Tensors", "Tokenization", "Merge", "Methods", "Lora"]),
         ("Export", ["IO", "Format", "Models", "Tensors", "Integrity", "Streaming", "Merge", "Config"]),
         ("Validation", ["IO", "Format", "Models", "Integrity"]),
         ("Statistics", ["Format", "Models", "Tensors", "Merge", Libtorch]),
-        ("Inference", ["Settings", "Models", "Tensors", "Runtime", "Tokenization", Libtorch]),
+        ("Inference", ["Settings", "Models", "Tensors", "Runtime", "Tokenization", "Kernels", Libtorch]),
         ("LoraExport", ["IO", "Format", "Models", "Tensors", "Sparsify", "Merge", "Lora", "Export", Libtorch]),
     ];
 

@@ -37,19 +37,21 @@ public sealed class VocabularyCutTests : TempDirTest
     [Fact]
     public void Linear_merges_the_rows_every_model_has_and_config_json_gets_their_number()
     {
-        var plan = Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: small\n    parameters: {weight: 0.3}\n  - model: mid\n    parameters: {weight: 0.7}\ndtype: float32\n");
+        // mergekit merges the base_model as one of linear's models (listed here with its weight).
+        var plan = Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: big\n    parameters: {weight: 0.5}\n  - model: small\n    parameters: {weight: 0.3}\n  - model: mid\n    parameters: {weight: 0.7}\ndtype: float32\n");
 
         foreach (var name in VocabularyTensors)
         {
             var output = Output(plan, name);
             Assert.Equal([40L, Hidden], output.Shape);
-            // mergekit's linear: Σ wᵢ·xᵢ / Σ wᵢ over the models, each cut to its first 40 rows.
-            var expected = Enumerable.Range(0, 40 * Hidden).Select(i => (0.3 * _values["small"][name][i] + 0.7 * _values["mid"][name][i]) / 1.0).ToArray();
+            // mergekit's linear: Σ wᵢ·xᵢ / Σ wᵢ over the models, the base among them, each cut to its first 40 rows.
+            var expected = Enumerable.Range(0, 40 * Hidden).Select(i => (0.5 * _values["big"][name][i] + 0.3 * _values["small"][name][i] + 0.7 * _values["mid"][name][i]) / 1.5).ToArray();
             AssertClose(expected, Read(output), name);
         }
         // The other tensors merge whole.
         var gate = Output(plan, "model.layers.0.mlp.gate_proj.weight");
-        AssertClose(_values["small"]["model.layers.0.mlp.gate_proj.weight"].Select((v, i) => 0.3 * v + 0.7 * _values["mid"]["model.layers.0.mlp.gate_proj.weight"][i]).ToArray(), Read(gate), "gate_proj");
+        const string Gate = "model.layers.0.mlp.gate_proj.weight";
+        AssertClose(_values["small"][Gate].Select((v, i) => (0.5 * _values["big"][Gate][i] + 0.3 * v + 0.7 * _values["mid"][Gate][i]) / 1.5).ToArray(), Read(gate), "gate_proj");
 
         Assert.Equal(40, plan.VocabSize);
         Assert.Equal(40, (long)ConfigJson(plan)["vocab_size"]!);
@@ -101,14 +103,34 @@ public sealed class VocabularyCutTests : TempDirTest
     }
 
     [Fact]
+    public void Linear_merges_the_base_model_as_one_of_its_models_as_mergekit_does()
+    {
+        const string Gate = "model.layers.0.mlp.gate_proj.weight";
+        double[] Mix(double wBig, double wSmall, double wMid, double divisor) =>
+            _values["big"][Gate].Select((v, i) => (wBig * v + wSmall * _values["small"][Gate][i] + wMid * _values["mid"][Gate][i]) / divisor).ToArray();
+        const string Models = "models:\n  - model: small\n    parameters: {weight: 0.3}\n  - model: mid\n    parameters: {weight: 0.7}\ndtype: float32\n";
+
+        // Not listed: mergekit adds it to the models, where it takes the global weight.
+        var added = Plan("merge_method: linear\nbase_model: big\nparameters: {weight: 0.5}\n" + Models);
+        AssertClose(Mix(0.5, 0.3, 0.7, 1.5), Read(Output(added, Gate)), "base added with the global weight");
+        // Without a weight for it mergekit fails; here the problem names the base.
+        var unweighted = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\n" + Models));
+        Assert.Contains(unweighted.Problems, p => p.Contains("model 'big'") && p.Contains("parameter 'weight' is required"));
+        // Without normalizing, Σ wᵢ·xᵢ: the base's own weight times the base, not base + Σ wᵢ·δᵢ.
+        var summed = Plan("merge_method: linear\nbase_model: big\nparameters: {normalize: false}\nmodels:\n  - model: big\n    parameters: {weight: 0.5}\n"
+            + Models.Replace("models:\n", ""));
+        AssertClose(Mix(0.5, 0.3, 0.7, 1.0), Read(Output(summed, Gate)), "not normalized");
+    }
+
+    [Fact]
     public void Slices_cut_the_embedding_among_the_first_slice_s_sources_and_the_head_among_the_last_s()
     {
         // Layer 0 merged from big, small and mid; layer 1 from the same three with other weights.
         const string Source = "      - model: {0}\n        layer_range: [{1}, {2}]\n{3}";
         string Slice(int start, params (string Model, double? Weight)[] sources) => "  - sources:\n" + string.Concat(sources.Select(x =>
             string.Format(System.Globalization.CultureInfo.InvariantCulture, Source, x.Model, start, start + 1, x.Weight is { } w ? $"        parameters: {{weight: {w}}}\n" : "")));
-        var plan = Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", null), ("small", 0.3), ("mid", 0.7))
-            + Slice(1, ("big", null), ("mid", 0.25), ("small", 0.75)) + "dtype: float32\nchat_template: chatml\n");
+        var plan = Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", 0.0), ("small", 0.3), ("mid", 0.7))
+            + Slice(1, ("big", 0.0), ("mid", 0.25), ("small", 0.75)) + "dtype: float32\nchat_template: chatml\n");
 
         // The embedding from the first slice's weights, the LM head from the last's, each over the 40 rows all three have.
         foreach (var (name, wSmall, wMid) in new[] { ("model.embed_tokens.weight", 0.3, 0.7), ("lm_head.weight", 0.75, 0.25) })
@@ -123,8 +145,8 @@ public sealed class VocabularyCutTests : TempDirTest
         Assert.Contains("<|im_start|>", plan.ChatTemplateJson);
 
         // A head cut to other rows than the embedding, and a passthrough of models of different vocabularies, fit no vocab_size.
-        var uneven = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", null), ("small", 1.0))
-            + Slice(1, ("big", null), ("mid", 1.0))));
+        var uneven = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nslices:\n" + Slice(0, ("big", 0.0), ("small", 1.0))
+            + Slice(1, ("big", 0.0), ("mid", 1.0))));
         Assert.Contains(uneven.Problems, p => p.Contains("'model.embed_tokens.weight' 40, 'lm_head.weight' 42") && p.Contains("no config.json vocab_size fits"));
         var passthrough = Assert.Throws<MergeConfigException>(() => Plan("merge_method: passthrough\nslices:\n" + Slice(0, ("small", null)) + Slice(1, ("mid", null))));
         Assert.Contains(passthrough.Problems, p => p.Contains("'model.embed_tokens.weight' 40, 'lm_head.weight' 42"));
@@ -147,7 +169,7 @@ public sealed class VocabularyCutTests : TempDirTest
     {
         var tokens = Enumerable.Range(0, 40).Select(i => $"w{i}").ToArray();
         new LlamaModelBuilder { Seed = 44, Vocab = 40, Intermediate = 32, TokenizerVocab = tokens }.Write(Dir.File("wide"));
-        var failure = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: wide\n    parameters: {weight: 1.0}\n"));
+        var failure = Assert.Throws<MergeConfigException>(() => Plan("merge_method: linear\nbase_model: big\nmodels:\n  - model: big\n    parameters: {weight: 1.0}\n  - model: wide\n    parameters: {weight: 1.0}\n"));
         Assert.Contains(failure.Problems, p => p.Contains("model 'wide'") && p.Contains("model.layers.0.mlp.gate_proj.weight"));
         Assert.DoesNotContain(failure.Problems, p => p.Contains("embed_tokens"));
     }
