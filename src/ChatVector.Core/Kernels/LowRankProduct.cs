@@ -8,8 +8,9 @@ namespace ChatVector.Core.Kernels;
 
 /// <summary>
 /// Rows of a LoRA delta, left (rows × rank) times right (rank × columns): each element Σₖ left[i,k]·right[k,j] as a chain
-/// of float32 fused multiply-adds in k's order, from 0. A fused multiply-add rounds once, as IEEE 754 defines it, whether
-/// the CPU has FMA or .NET computes it in software (<see cref="MathF.FusedMultiplyAdd"/>, on a CPU without it), so the
+/// of float32 fused multiply-adds in k's order, from 0. A fused multiply-add rounds once, as IEEE 754 defines it: the FMA
+/// instruction where the CPU has one, else <see cref="FusedMultiplyAdd"/> here, from double operations only (not
+/// <see cref="MathF.FusedMultiplyAdd"/>, which then calls the C library's fmaf, not correctly rounded on Windows), so the
 /// bits are the same on every CPU and OS. Why not libtorch's <c>mm</c>: its BLAS (MKL's sgemm) picks its kernels per CPU
 /// (AVX2, AVX-512) and may split the sum by thread, so one adapter merged into one model gave other bits on another
 /// machine. The accuracy is a float32 BLAS's (rank roundings). As fast as that sgemm here (paired merges of a rank-16
@@ -106,7 +107,22 @@ public static class LowRankProduct
     private static float Element(ReadOnlySpan<float> factors, ReadOnlySpan<float> right, int columns, int column)
     {
         float sum = 0;
-        for (int k = 0; k < factors.Length; k++) sum = MathF.FusedMultiplyAdd(factors[k], right[k * columns + column], sum);
+        for (int k = 0; k < factors.Length; k++) sum = FusedMultiplyAdd(factors[k], right[k * columns + column], sum);
         return sum;
+    }
+
+    /// <summary>
+    /// a·b + c rounded once to float32, from double operations: a·b is exact in double (48 bits), p + c is rounded to
+    /// double with its exact error found by TwoSum, and an inexact sum is moved to the odd neighbour on the error's side
+    /// (rounding to odd), after which one conversion to float32 rounds as the exact value would (53 ≥ 24 + 2 bits).
+    /// </summary>
+    public static float FusedMultiplyAdd(float a, float b, float c)
+    {
+        double product = (double)a * b, sum = product + c;
+        if (!double.IsFinite(sum)) return (float)sum; // infinities and NaN: nothing to round
+        double back = sum - product, error = (product - (sum - back)) + (c - back);
+        if (error != 0 && (BitConverter.DoubleToInt64Bits(sum) & 1) == 0)
+            sum = error > 0 ? Math.BitIncrement(sum) : Math.BitDecrement(sum);
+        return (float)sum;
     }
 }

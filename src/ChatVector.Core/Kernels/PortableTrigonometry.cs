@@ -12,19 +12,21 @@ namespace ChatVector.Core.Kernels;
 /// </summary>
 public static class PortableTrigonometry
 {
-    // π/2 in three parts of 33 significant bits each and the rest (from π = 3.14159265358979323846264338327950288...),
-    // so that k·part is exact for the |k| < 2^20 reduced here and x − k·(π/2) loses nothing that matters.
+    // π/2 in two parts of 33 significant bits each and the rest rounded (from π = 3.14159265358979323846264338327950288...),
+    // so that k·part is exact for the first two parts and the |k| < 2^20 reduced here, and x − k·(π/2) loses nothing that
+    // matters.
     private const double HalfPiPart1 = 1.5707963267341256; // 0x3FF921FB54400000
     private const double HalfPiPart2 = 6.077100506303966e-11; // 0x3DD0B4611A600000
     private const double HalfPiPart3 = 2.0222662487959506e-21;
     private const double TwoOverPi = 0.6366197723675814;
     private const double ReductionLimit = 1.5707963267948966 * (1 << 20);
+    private const double TwoPi = 6.283185307179586;
     // π/2 and π as a rounded head and its remainder, for acos's subtractions.
     private const double HalfPiHead = 1.5707963267948966, HalfPiTail = 6.123233995736766e-17;
     private const double PiHead = 3.141592653589793, PiTail = 1.2246467991473532e-16;
 
     // sin r = r − r³/3! + … up to r¹⁷/17! and cos r = 1 − r²/2! + … up to r¹⁸/18! for |r| ≤ π/4 (and a little past it
-    // from the reduction's rounding): the first terms left out are below 1e-19 of the result.
+    // from the reduction's rounding): the first terms left out are about 1e-19 of the result.
     private static readonly double[] SineCoefficients = TaylorCoefficients(first: 3, last: 17);
     private static readonly double[] CosineCoefficients = TaylorCoefficients(first: 2, last: 18);
     // asin z = z + Σ c_n z^(2n+1), c_n = (1·3·…·(2n−1)) / (2·4·…·2n) / (2n + 1), for |z| ≤ ½: n up to 26, the first
@@ -52,8 +54,10 @@ public static class PortableTrigonometry
     {
         if (!double.IsFinite(x)) return double.NaN;
         if (x == 0) return sine ? x : 1; // the reduction below would lose −0's sign
-        // The merges' angles are at most π; an argument this large would need a longer π/2 to reduce exactly.
-        if (Math.Abs(x) > ReductionLimit) throw new ArgumentOutOfRangeException(nameof(x), x, $"only |x| ≤ {ReductionLimit} is reduced exactly.");
+        // The merges' angles are at most π, but rounding noise can make a larger one (karcher's step between two nearly
+        // opposite directions). Beyond 2^20·π/2 the remainder by the double nearest 2π (exact, as IEEE's fmod is on every
+        // C library) keeps the result the same everywhere, if no longer accurate to the last bit.
+        if (Math.Abs(x) > ReductionLimit) x %= TwoPi;
         double k = Math.Round(x * TwoOverPi); // ties to even: IEEE's roundToIntegral, the same everywhere
         double r = x - k * HalfPiPart1 - k * HalfPiPart2 - k * HalfPiPart3;
         int quadrant = (int)((long)k & 3);

@@ -58,6 +58,55 @@ public class LowRankProductTests
     }
 
     [Fact]
+    public void The_software_fused_multiply_add_rounds_the_exact_value_once()
+    {
+        var random = new Random(11);
+        float RandomFloat(int low, int high) => (float)((random.NextDouble() + 0.5) * Math.Pow(2, random.Next(low, high))) * (random.Next(2) == 0 ? 1 : -1);
+        var cases = new List<(float A, float B, float C)>
+        {
+            (-1.9369631e13f, 2.1513551e-7f, -1.7354427e-24f), // a published counterexample to a C library's fmaf
+            (1 + 1f / 4096, 1 + 1f / 4096, MathF.Pow(2, -100)), // the product a tie in float32, c just above it: rounds up
+            (1 + 1f / 4096, 1 + 1f / 4096, -MathF.Pow(2, -100)), // just below it: rounds down
+            (1 + 1f / 4096, 1 + 1f / 4096, 0), // the tie itself: to even
+            (3, 5, -15), (-0f, 1, 0), (1e-30f, 1e-30f, 0), (1e-20f, 1e-20f, 1e-45f), // exact zero, a signed zero, subnormals
+        };
+        for (int i = 0; i < 20_000; i++)
+        {
+            float a = RandomFloat(-20, 20), b = RandomFloat(-20, 20);
+            // c near a·b's magnitude (cancellation) or far below it (the cases a double rounding gets wrong).
+            float c = random.Next(2) == 0 ? -a * b * (1 + (float)random.NextDouble() * 1e-3f) : RandomFloat(-80, -30);
+            cases.Add((a, b, c));
+        }
+        foreach (var (a, b, c) in cases)
+        {
+            float expected = ExactlyRounded(a, b, c), actual = LowRankProduct.FusedMultiplyAdd(a, b, c);
+            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"fma({a:R}, {b:R}, {c:R}): {actual:R} against {expected:R}");
+        }
+        Assert.True(float.IsNaN(LowRankProduct.FusedMultiplyAdd(float.PositiveInfinity, 0, 1)));
+        Assert.Equal(float.PositiveInfinity, LowRankProduct.FusedMultiplyAdd(float.MaxValue, 2, 0));
+    }
+
+    /// <summary>a·b + c rounded to the nearest float32 (ties to even), from exact integer arithmetic in units of 2^-298.</summary>
+    private static float ExactlyRounded(float a, float b, float c)
+    {
+        var exact = Scaled(a) * Scaled(b) + Scaled(c) * BigInteger.Pow(2, 149);
+        if (exact.IsZero) return (float)((double)a * b + c); // the sign of an exact zero, as IEEE gives it (the double sum is exact here)
+        float guess = (float)Math.ScaleB((double)exact, -298);
+        float best = guess;
+        BigInteger bestDistance = BigInteger.Abs(Units(guess) - exact);
+        foreach (float candidate in new[] { MathF.BitDecrement(guess), MathF.BitIncrement(guess) })
+        {
+            var distance = BigInteger.Abs(Units(candidate) - exact);
+            if (distance < bestDistance || distance == bestDistance && (BitConverter.SingleToInt32Bits(candidate) & 1) == 0)
+                (best, bestDistance) = (candidate, distance);
+        }
+        return best;
+    }
+
+    /// <summary>A float in units of 2^-298, exactly: its value · 2^149 is an integer, times 2^149 again.</summary>
+    private static BigInteger Units(float value) => Scaled(value) * BigInteger.Pow(2, 149);
+
+    [Fact]
     public void Outputs_have_the_bits_recorded_when_this_was_written()
     {
         var (left, right) = Factors(new Random(9), 33, 16, 1000);

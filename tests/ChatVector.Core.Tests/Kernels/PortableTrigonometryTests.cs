@@ -15,7 +15,7 @@ public class PortableTrigonometryTests
     private const double Unit = 1.0 / (1L << 52); // one unit in the last place of 1
 
     [Fact]
-    public void Sin_and_cos_are_within_four_units_of_the_C_library_s()
+    public void Sin_and_cos_are_within_a_few_units_of_the_C_library_s()
     {
         foreach (double x in Angles(new Random(1)))
         {
@@ -25,7 +25,7 @@ public class PortableTrigonometryTests
     }
 
     [Fact]
-    public void Acos_is_within_four_units_of_the_C_library_s_across_the_half_angle_boundaries()
+    public void Acos_is_within_a_few_units_of_the_C_library_s_across_the_half_angle_boundaries()
     {
         var random = new Random(2);
         var cosines = Enumerable.Range(0, 20_000).Select(_ => random.NextDouble() * 2 - 1)
@@ -52,7 +52,12 @@ public class PortableTrigonometryTests
             Assert.True(double.IsNaN(PortableTrigonometry.Sin(bad)));
             Assert.True(double.IsNaN(PortableTrigonometry.Cos(bad)));
         }
-        Assert.Throws<ArgumentOutOfRangeException>(() => PortableTrigonometry.Sin(1e10));
+        // Past the exact reduction (rounding noise can make such an angle): reduced by the double 2π, never a throw.
+        foreach (double huge in new[] { 1e10, -3.3e8, 1e300 })
+        {
+            Assert.Equal(PortableTrigonometry.Sin(huge % 6.283185307179586), PortableTrigonometry.Sin(huge));
+            Assert.Equal(PortableTrigonometry.Cos(huge % 6.283185307179586), PortableTrigonometry.Cos(huge));
+        }
     }
 
     [Fact]
@@ -102,7 +107,7 @@ public class PortableTrigonometryTests
             .Concat(Enumerable.Range(0, 20_000).Select(_ => random.NextDouble() * Math.PI))
             .Concat(Enumerable.Range(-8, 17).SelectMany(k => Enumerable.Range(0, 200).Select(_ => k * Math.PI / 4 + (random.NextDouble() - 0.5) * 1e-6)))
             .Concat(Enumerable.Range(0, 200).Select(_ => (random.NextDouble() - 0.5) * Math.Pow(10, -random.Next(1, 300))))
-            .Concat([Math.PI, Math.PI / 2, -Math.PI / 2, 1e5, -1e5, 1e6]);
+            .Concat([Math.PI, Math.PI / 2, -Math.PI / 2, 1e5, -1e5, 1e6, 1.6e6]);
 
     private static double Next(double x) => Math.BitIncrement(x);
 
