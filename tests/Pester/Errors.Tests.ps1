@@ -245,6 +245,65 @@ Describe 'Inputs of the wrong kind' -Tag 'Errors' {
     }
 }
 
+Describe 'Parameter values and config text a user can get wrong' -Tag 'Errors' {
+    BeforeAll {
+        $script:configPath = Join-Path $TestDrive 'ta.yml'
+        Set-Content -LiteralPath $configPath -Value "merge_method: task_arithmetic`nbase_model: $($trio.Base)`nmodels:`n  - model: $($trio.Chat)`n    parameters: {weight: 0.4}`n"
+    }
+
+    It 'Import-MergeConfig -Parameter <Case>: MergeConfigInvalid naming the parameter, nothing internal' -ForEach @(
+        @{ Case = 'a null'; Value = @{ weight = $null }; Expected = "*-Parameter 'weight' has no value*" }
+        @{ Case = 'an empty list'; Value = @{ weight = @() }; Expected = "*-Parameter 'weight' is an empty list*" }
+        @{ Case = 'a list with text'; Value = @{ weight = @(0.1, 'x') }; Expected = "*a gradient is a list of numbers; 'x' is not one*" }
+        @{ Case = 'one table'; Value = @{ weight = @{ filter = 'mlp'; value = 0.3 } }; Expected = '*is one table; a filter list is a list of them*' }
+        @{ Case = 'an object'; Value = @{ weight = [pscustomobject]@{ a = 1 } }; Expected = "*-Parameter 'weight' is a PSCustomObject*" }
+    ) {
+        $record = Get-TerminatingError { Import-MergeConfig $configPath -Parameter $Value }
+        $record.FullyQualifiedErrorId | Should -BeLike 'MergeConfigInvalid*'
+        Get-ShownMessage $record | Should -BeLike $Expected
+        Assert-NoInternalText (Get-ShownMessage $record)
+    }
+
+    It 'Import-MergeConfig -Parameter takes a filter list of tables, the first matching filter winning' {
+        # The model gives no weight of its own (a model's value would win over the global one).
+        $unweighted = Join-Path $TestDrive 'ta-unweighted.yml'
+        Set-Content -LiteralPath $unweighted -Value "merge_method: task_arithmetic`nbase_model: $($trio.Base)`nmodels:`n  - model: $($trio.Chat)`n"
+        $out = Join-Path $TestDrive 'filtered'
+        Import-MergeConfig $unweighted -Parameter @{ weight = @(@{ filter = 'mlp'; value = 1.0 }, @{ Value = 0.0 }) } | Export-SafeTensor $out
+        $written = Read-IndependentTensors $out
+        $base = Read-IndependentTensors $trio.Base
+        $chat = Read-IndependentTensors $trio.Chat
+        $mlp = 'model.layers.0.mlp.up_proj.weight'
+        $attention = 'model.layers.0.self_attn.q_proj.weight'
+        # weight 1 under the filter: chat's values (base + 1·δ); weight 0 elsewhere: the base's.
+        for ($i = 0; $i -lt 16; $i++) {
+            $written[$mlp][$i] | Should -Be $chat[$mlp][$i]
+            $written[$attention][$i] | Should -Be $base[$attention][$i]
+        }
+    }
+
+    It 'Merge-ChatVector -Parameter with a null density: an error naming it, nothing internal' {
+        $mergeErrors = $null
+        $record = $null
+        try { Get-ChatVector $trio.Base $trio.Chat | Merge-ChatVector ties -Model $trio.Base -Parameter @{ weight = 1; density = $null } -ErrorVariable mergeErrors -ErrorAction SilentlyContinue | Out-Null }
+        catch { $record = $_ }
+        $record | Should -Not -BeNullOrEmpty -Because 'the merge stops'
+        Get-ShownMessage $record | Should -BeLike '*problem(s) stop the ties merge*nothing was emitted*'
+        $problem = $mergeErrors | Where-Object { "$_" -like "*parameter 'density' must be a number; it is nothing*" }
+        $problem | Should -Not -BeNullOrEmpty
+        foreach ($shown in @($record) + @($mergeErrors | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })) { Assert-NoInternalText (Get-ShownMessage $shown) }
+    }
+
+    It 'YAML that the parser''s scanner rejects (an unclosed flow collection): MergeConfigInvalid saying so' {
+        $bad = Join-Path $TestDrive 'unclosed.yml'
+        Set-Content -LiteralPath $bad -Value "merge_method: [linear`nmodels: {"
+        $record = Get-TerminatingError { Import-MergeConfig $bad }
+        $record.FullyQualifiedErrorId | Should -BeLike 'MergeConfigInvalid*'
+        Get-ShownMessage $record | Should -BeLike '*not valid YAML*'
+        Assert-NoInternalText (Get-ShownMessage $record)
+    }
+}
+
 Describe 'Not a failure' -Tag 'Errors' {
     # A `break` in a downstream script block reaches the producing cmdlet's WriteObject as an exception of
     # PowerShell's own; taken for a failure it became an error record and the loop went on.

@@ -67,6 +67,11 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         {
             throw new MergeConfigException(path, [$"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"]);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this for some malformed text (an unclosed flow collection) instead of a YamlException.
+            throw new MergeConfigException(path, [$"not valid YAML: {e.Message}"]);
+        }
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
 
         var keys = Entries(root, "the config", TopKeys, problems);
@@ -81,9 +86,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
 
         var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, ConfigValue>();
         foreach (var (name, value) in overrides ?? new Dictionary<string, object>())
-            globals[name] = value is System.Collections.IEnumerable list and not string
-                ? new GradientValue(list.Cast<object>().Select(x => Convert.ToDouble(x, CultureInfo.InvariantCulture)).ToList())
-                : new ScalarValue(value);
+            if (OverrideValue(value, $"-Parameter '{name}'", problems) is { } parsed) globals[name] = parsed;
 
         ConfigModel? baseModel = keys.TryGetValue("base_model", out var baseNode) && Scalar(baseNode, "base_model", problems) is { } baseReference
             ? Model(baseReference, new Dictionary<string, ConfigValue>(), folder, baseNode, problems)
@@ -239,6 +242,53 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             if (ValueOf(value, $"{where}: '{name}'", problems) is { } parsed) parameters[name] = parsed;
         }
         return parameters;
+    }
+
+    /// <summary>
+    /// A <c>-Parameter</c> value as a config value: a number, true/false or text; a list of numbers (a gradient); or a list
+    /// of tables with 'filter' (optional) and 'value' (a filter list). Anything else is a problem named by <paramref name="where"/>.
+    /// </summary>
+    private static ConfigValue? OverrideValue(object? value, string where, List<string> problems)
+    {
+        const string Expected = "a number, true or false, a list of numbers (a gradient) or a list of @{ filter = ...; value = ... }";
+        switch (value)
+        {
+            case null:
+                problems.Add($"{where} has no value; give {Expected}.");
+                return null;
+            case string or bool or double or float or int or long or decimal:
+                return new ScalarValue(value);
+            case System.Collections.IDictionary:
+                problems.Add($"{where} is one table; a filter list is a list of them (@(@{{ filter = 'mlp'; value = 0.5 }}, @{{ value = 0.3 }})).");
+                return null;
+            case System.Collections.IEnumerable list:
+                var items = list.Cast<object?>().ToList();
+                if (items.Count == 0) { problems.Add($"{where} is an empty list; give {Expected}."); return null; }
+                if (items.All(i => i is System.Collections.IDictionary))
+                {
+                    var entries = new List<(string?, ConfigValue)>();
+                    foreach (System.Collections.IDictionary entry in items.Cast<System.Collections.IDictionary>())
+                    {
+                        // Keys in any case, as PowerShell's tables take them.
+                        var fields = entry.Keys.Cast<object>().ToDictionary(k => (System.Convert.ToString(k, CultureInfo.InvariantCulture) ?? "").ToLowerInvariant(), k => entry[k]);
+                        if (fields.Keys.FirstOrDefault(k => k is not ("filter" or "value")) is { } unknown) { problems.Add($"{where}: a filter list's entry takes 'filter' and 'value', not '{unknown}'."); return null; }
+                        if (!fields.TryGetValue("value", out var entryValue)) { problems.Add($"{where}: a filter list's entry needs 'value'."); return null; }
+                        string? filter = fields.TryGetValue("filter", out var f) ? System.Convert.ToString(f, CultureInfo.InvariantCulture) : null;
+                        if (OverrideValue(entryValue, where, problems) is not { } inner) return null;
+                        entries.Add((filter, inner));
+                    }
+                    return new FilteredValue(entries);
+                }
+                var points = new List<double>();
+                foreach (var item in items)
+                    if (item is double or float or int or long or decimal || item is string text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                        points.Add(System.Convert.ToDouble(item, CultureInfo.InvariantCulture));
+                    else { problems.Add($"{where}: a gradient is a list of numbers; '{item}' is not one."); return null; }
+                return new GradientValue(points);
+            default:
+                problems.Add($"{where} is a {value.GetType().Name}; give {Expected}.");
+                return null;
+        }
     }
 
     private static ConfigValue? ValueOf(YamlNode node, string where, List<string> problems)

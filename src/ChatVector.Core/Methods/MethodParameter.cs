@@ -39,8 +39,9 @@ public sealed record MethodParameter(string Name, ParameterKind Kind, object? De
         new(name, ParameterKind.Integer, defaultValue, ParameterScope.Merge, description);
 
     /// <summary>The value as this parameter holds it (double, bool or long), or a <see cref="MethodParameterException"/> naming <paramref name="where"/>.</summary>
-    public object Convert(object value, string where)
+    public object Convert(object? value, string where)
     {
+        if (value is null) throw Invalid(value, where, Kind == ParameterKind.Boolean ? "true or false" : Kind == ParameterKind.Integer ? "a whole number" : "a number");
         object converted = Kind switch
         {
             ParameterKind.Boolean => value switch
@@ -75,14 +76,17 @@ public sealed record MethodParameter(string Name, ParameterKind Kind, object? De
         return converted;
     }
 
-    private MethodParameterException Invalid(object value, string where, string expected) =>
+    private MethodParameterException Invalid(object? value, string where, string expected) =>
         new(string.Create(CultureInfo.InvariantCulture, $"{where}: parameter '{Name}' must be {expected}; it is {FormatValue(value)}."));
 
-    private static string FormatValue(object value) => value switch
+    private static string FormatValue(object? value) => value switch
     {
+        null => "nothing (null)",
         string s => $"'{s}'",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "null",
+        System.Collections.IDictionary => "a table (one value is needed here; filter lists and gradients are for configs)",
+        System.Collections.IEnumerable => "a list (one value is needed here; filter lists and gradients are for configs)",
+        _ => value.ToString() is { Length: > 0 } text && text != value.GetType().FullName ? text : $"a {value.GetType().Name}",
     };
 }
 
