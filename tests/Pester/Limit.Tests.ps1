@@ -177,6 +177,17 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
             Should -Throw -ErrorId 'ParameterArgumentValidationError,ChatVector.PowerShell.Cmdlets.LimitChatVectorCommand'
     }
 
+    It 'Della with density ± epsilon outside (0, 1) is refused, naming the range and an epsilon that would do, as mergekit refuses it' {
+        $emitted = @()
+        $failure = { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -Density 0.9 -Method Della -Epsilon 0.5 -Seed 1 | ForEach-Object { $emitted += $_ } } |
+            Should -Throw -PassThru
+        "$failure" | Should -BeLike '*density 0.9 and epsilon 0.5 give 0.4 to 1.4: choose an epsilon below 0.1*'
+        "$failure" | Should -Not -BeLike "*(Parameter '*"
+        $emitted.Count | Should -Be 0
+        # The default epsilon (0.15) with a density of 0.1 reaches below 0.
+        { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -Density 0.1 -Method Della -Seed 1 } | Should -Throw '*give -0.05 to 0.25*'
+    }
+
     It 'a handle''s Density outside [0, 1] cannot be set' {
         $handle = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'lm_head.weight'
         $failure = { $handle.Density = 2 } | Should -Throw '*lm_head.weight: Density must be between 0 and 1; it cannot be 2*' -PassThru

@@ -119,6 +119,13 @@ Describe 'mergekit''s own configs, on local models' -Tag 'Config', 'Mergekit' {
             Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
         $failure.Exception.Message | Should -Match "epsilon"
         Test-Path $out | Should -BeFalse
+        # Each value in its range, but density + epsilon past 1 (mergekit's della_magprune raises the same), named by model.
+        $together = Join-Path $root 'della-together.yml'
+        (Get-Content (Join-Path $root 'tb-della-invalid-epsilon.yml') -Raw) -replace 'density: 0.66', 'density: 0.9' -replace 'epsilon: 1.35', 'epsilon: 0.5' |
+            Set-Content -LiteralPath $together
+        $failure = { Import-MergeConfig $together | Export-SafeTensor $out } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
+        $failure.Exception.Message | Should -BeLike "*model 'model_a'*give 0.4 to 1.4*"
+        Test-Path $out | Should -BeFalse
     }
 
     It 'copies the model (test_gpt2_copy), scales o_proj by 0 (test_passthrough_scale), bytes otherwise kept' {

@@ -69,9 +69,16 @@ public abstract class MergeMethod
         var mergeOnly = given.Where(p => !perModelDefaults.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var merge = ParameterValues.Check(Parameters, mergeOnly, $"method '{Name}'", ParameterScope.Merge);
         var perModel = modelValues.Select((values, i) =>
-            ParameterValues.Check(Parameters, Taken(values), $"method '{Name}', model {(modelNames is null ? (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : $"'{modelNames[i]}'")}", ParameterScope.PerModel, perModelDefaults)).ToList();
+        {
+            string where = $"method '{Name}', model {(modelNames is null ? (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : $"'{modelNames[i]}'")}";
+            var checkedValues = ParameterValues.Check(Parameters, Taken(values), where, ParameterScope.PerModel, perModelDefaults);
+            return ModelProblem(checkedValues) is { } problem ? throw new MethodParameterException($"{where}: {problem}") : checkedValues;
+        }).ToList();
         return (merge, perModel);
     }
+
+    /// <summary>Why one model's values, each within its range, cannot go together (DELLA's density ± epsilon), or null.</summary>
+    protected virtual string? ModelProblem(ParameterValues model) => null;
 
     /// <summary>
     /// A parameter of another method that this one does not take (a <c>weight</c> given to slerp's models): mergekit passes

@@ -52,6 +52,9 @@ public abstract class TaskArithmeticFamily : MergeMethod
         return new MergedTensor(inputs.Base, terms, [], inputs.OutputDType, mixing);
     }
 
+    protected override string? ModelProblem(ParameterValues model) =>
+        Sparsification == SparsifyMethod.Della ? SparsifyOptions.DellaRangeProblem(model.Number("density"), model.Number("epsilon")) : null;
+
     /// <summary>Terms of the base itself added to the mix (none for base + mix(…), the family's formula).</summary>
     protected virtual IEnumerable<VectorTerm> BaseTerms(MethodInputs inputs, IReadOnlyList<VectorTerm> vectorTerms) => [];
 

@@ -48,7 +48,22 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         Check(Density, "density", tensorName);
         Check(Gamma, "gamma", tensorName);
         Check(Epsilon, "epsilon", tensorName);
+        if (Method == SparsifyMethod.Della && DellaRangeProblem(Density, Epsilon) is { } problem)
+            throw new ArgumentException($"'{tensorName}': {problem}");
         return this;
+    }
+
+    /// <summary>
+    /// Why DELLA cannot run at this density and epsilon, or null: each row's keep probabilities span density ± epsilon,
+    /// which must lie inside (0, 1), as mergekit's <c>della_magprune</c> requires (density 0 or 1 never ranks: nothing or
+    /// everything is kept).
+    /// </summary>
+    public static string? DellaRangeProblem(double density, double epsilon)
+    {
+        if (density <= 0 || density >= 1 || density - epsilon > 0 && density + epsilon < 1) return null;
+        double bound = Math.Min(density, 1 - density);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"DELLA keeps elements with probabilities from density − epsilon to density + epsilon, which must lie inside (0, 1); density {density:G6} and epsilon {epsilon:G6} give {density - epsilon:G6} to {density + epsilon:G6}: choose an epsilon below {bound:G6}.");
     }
 
     private static void Check(double value, string what, string tensorName)

@@ -231,11 +231,28 @@ public class RandomRulesTests
     [Fact]
     public void Della_on_a_1d_tensor_ranks_the_whole_tensor_as_one_row()
     {
-        float[] values = [0.1f, -0.4f, 0.2f, 0.3f];
-        // epsilon 0.5, density 0.5: p by rank = 0, 1/3, 2/3, 1 — the smallest always goes, the largest always stays.
-        var actual = ReadAll(Limit(values, Options(SparsifyMethod.Della, 0.5, epsilon: 0.5)), chunk: 1);
-        Assert.Equal(0f, actual[0]);
-        Assert.Equal(-0.4f, actual[1]);
+        // Magnitudes 1..1000; density 0.5, epsilon 0.45: p from 0.05 (rank 1) to 0.95 (rank 1000) over the whole tensor.
+        // Ranked per chunk of one element instead, every p would be the density and both quarters would keep about half.
+        var values = Enumerable.Range(1, 1000).Select(i => i % 2 == 0 ? (float)i : -(float)i).ToArray();
+        var actual = ReadAll(Limit(values, Options(SparsifyMethod.Della, 0.5, epsilon: 0.45)), chunk: 1);
+        int keptSmall = actual.Take(250).Count(v => v != 0), keptLarge = actual.Skip(750).Count(v => v != 0);
+        Assert.InRange(keptSmall, 10, 90); // about 0.16 · 250 = 40
+        Assert.InRange(keptLarge, 160, 240); // about 0.84 · 250 = 210
+    }
+
+    [Theory]
+    [InlineData(0.9, 0.5, "0.4 to 1.4", "below 0.1")]
+    [InlineData(0.1, 0.15, "-0.05 to 0.25", "below 0.1")]
+    [InlineData(0.5, 0.5, "0 to 1", "below 0.5")]
+    public void Della_refuses_keep_probabilities_outside_0_to_1_as_mergekit_does(double density, double epsilon, string range, string advice)
+    {
+        var failure = Assert.Throws<ArgumentException>(() => Options(SparsifyMethod.Della, density, epsilon: epsilon).Validated("t"));
+        Assert.Contains("'t': DELLA keeps elements with probabilities", failure.Message);
+        Assert.Contains(range, failure.Message);
+        Assert.Contains(advice, failure.Message);
+        // Density 0 and 1 never rank (nothing or everything kept), so any epsilon goes with them, as in mergekit.
+        Options(SparsifyMethod.Della, 1, epsilon: 0.5).Validated("t");
+        Options(SparsifyMethod.Della, 0, epsilon: 0.5).Validated("t");
     }
 
     [Fact]
