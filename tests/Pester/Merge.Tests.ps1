@@ -172,6 +172,21 @@ Describe 'Add-ChatVector' -Tag 'Merge' {
         }
     }
 
+    It 'refuses a model''s own weights as vectors, as Merge-ChatVector does, naming each, and emits nothing' {
+        $emitted = @()
+        $addErrors = $mergeErrors = $null
+        $stops = @()
+        try { Get-SafeTensor $trio.Chat -Name 'model.norm.weight' | Add-ChatVector -Model $trio.Cp -ErrorVariable addErrors -ErrorAction SilentlyContinue | ForEach-Object { $emitted += $_ } }
+        catch { $stops += $_.FullyQualifiedErrorId }
+        try { Get-SafeTensor $trio.Chat -Name 'model.norm.weight' | Merge-ChatVector slerp -Model $trio.Base -Parameter @{ t = 0.5 } -ErrorVariable mergeErrors -ErrorAction SilentlyContinue | ForEach-Object { $emitted += $_ } }
+        catch { $stops += $_.FullyQualifiedErrorId }
+        $stops | Should -Be @('AddNotPossible,ChatVector.PowerShell.Cmdlets.AddChatVectorCommand', 'MergeNotPossible,ChatVector.PowerShell.Cmdlets.MergeChatVectorCommand')
+        $emitted.Count | Should -Be 0
+        foreach ($errors in $addErrors, $mergeErrors) {
+            ($errors | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and "$_" -like "*'model.norm.weight' (Stored*is not a chat vector*" }) | Should -Not -BeNullOrEmpty
+        }
+    }
+
     It 'refuses a -SpecialTokenMap entry that is not a pair of token ids' {
         { Get-ChatVector $trio.Base $trio.Chat | Add-ChatVector -Model $trio.Cp -SpecialTokenMap @{ eos = 5 } } |
             Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.AddChatVectorCommand' -ExpectedMessage '*-SpecialTokenMap*'

@@ -76,6 +76,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
 
     protected override void EndProcessingCore()
     {
+        StopUnlessVectors(_vectors, "AddNotPossible", "added");
         MergePlan plan;
         StoredModel model;
         try

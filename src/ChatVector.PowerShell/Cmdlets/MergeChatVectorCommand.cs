@@ -51,6 +51,7 @@ public sealed class MergeChatVectorCommand : ChatVectorCmdlet
 
     protected override void EndProcessingCore()
     {
+        StopUnlessVectors(_vectors, "MergeNotPossible", "merged");
         MergePlan plan;
         StoredModel model;
         try

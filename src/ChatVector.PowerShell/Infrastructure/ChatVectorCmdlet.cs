@@ -159,6 +159,22 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     /// </summary>
     /// <param name="unusedOutcome">What happens to a vector without a tensor of its name ("not added").</param>
     /// <param name="merge">The merge's name in the terminating error ("merge", "slerp merge").</param>
+    /// <summary>
+    /// Stops, one error per handle, when some input is not a chat vector (a model's own weights from Get-SafeTensor, or a
+    /// merge's output): adding those as vectors would add a whole model, silently. Vectors are Get-ChatVector's and
+    /// Limit-ChatVector's handles, a LoRA adapter's, and saved vectors read back (their metadata says so).
+    /// </summary>
+    protected void StopUnlessVectors(IEnumerable<Output.TensorHandle> handles, string errorId, string action)
+    {
+        var refused = handles.Where(h => h.Kind != Output.TensorKind.ChatVector).ToList();
+        if (refused.Count == 0) return;
+        foreach (var handle in refused)
+            WriteError(Errors.Problem("NotAVector", ErrorCategory.InvalidArgument,
+                $"'{handle.Name}' ({handle.Kind}{(handle.Model is null ? "" : $", from {handle.Model}")}) is not a chat vector: pipe Get-ChatVector's output, Limit-ChatVector's, or a saved vector (Get-SafeTensor of a folder Export-SafeTensor wrote from vectors).", handle));
+        ThrowTerminatingError(Errors.Problem(errorId, ErrorCategory.InvalidArgument,
+            $"{refused.Count} input(s) are not chat vectors (see the errors above); nothing was {action}.", null));
+    }
+
     protected void ReportPlan(ChatVector.Core.Merge.MergePlan plan, string modelPath, string unusedOutcome, string merge)
     {
         foreach (var note in plan.Notes) WriteVerbose(note);
