@@ -141,6 +141,19 @@ Describe 'A malformed JSON side file' -Tag 'Errors' {
         @(Get-ChildItem -Force -LiteralPath $folder) | Should -BeNullOrEmpty # no shard, staging folder or lock left
     }
 
+    It 'config.json of the model merged into, cut short and copied as it is: the export stops before its first byte' {
+        # Nothing patches config.json here (no -DType), but a folder with a broken one would look complete and not load.
+        $cp = Copy-Model $trio.Cp 'cut-cp-config'
+        Set-Content (Join-Path $cp 'config.json') '{"architectures": ['
+        $target = Join-Path $TestDrive "cut-cp-config-out-$([guid]::NewGuid().ToString('N'))"
+        $record = Get-TerminatingError { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Add-ChatVector -Model $cp | Export-SafeTensor $target }
+        $record.FullyQualifiedErrorId | Should -Be 'SideFileInvalid,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand'
+        $message = Get-ShownMessage $record
+        $message | Should -BeLike "*$(Join-Path $cp 'config.json')*is not valid JSON*"
+        Assert-NoInternalText $message
+        Test-Path -LiteralPath $target | Should -BeFalse
+    }
+
     It 'model.safetensors.index.json that is cut short: IndexInvalid naming the file and the line' {
         $model = Copy-Model $trio.Cp 'cut-index'
         Set-Content (Join-Path $model 'model.safetensors.index.json') '{ "weight_map": {'

@@ -276,6 +276,16 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
         }
     }
 
+    It 'refuses -Metadata values with no one text form, and the header''s own format key, writing nothing' -ForEach @(
+        @{ Case = 'a list'; Metadata = @{ tags = @('a', 'b') }; Expected = "*-Metadata 'tags' is a list; safetensors metadata values are text*" }
+        @{ Case = 'a table'; Metadata = @{ cfg = @{ x = 1 } }; Expected = "*-Metadata 'cfg' is a table*" }
+        @{ Case = 'format'; Metadata = @{ format = 'tf' }; Expected = "*-Metadata 'format' is the safetensors header's own entry*" }
+    ) {
+        $out = Join-Path $TestDrive "metadata-refused-$([guid]::NewGuid().ToString('N'))"
+        { Get-SafeTensor $trio.Cp | Export-SafeTensor $out -Metadata $Metadata } | Should -Throw -ExpectedMessage $Expected -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.ExportSafeTensorCommand'
+        Test-Path $out | Should -BeFalse
+    }
+
     It 'with -Verify reads the result back and verifies its checksums' {
         $out = Join-Path $TestDrive 'verified'
         $verbose = Get-SafeTensor $trio.Cp | Export-SafeTensor $out -Verify -Verbose 4>&1

@@ -85,17 +85,12 @@ public sealed record OutputSideFiles(
             && !Written.Keys.Any(name => string.Equals(Path.GetFileName(file), name, StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>
-    /// Reads and checks now each of the source's side files that <see cref="WriteInto"/> will patch, so that a
-    /// malformed one stops the export before its first byte, naming the file (<see cref="ModelFolderRule.SideFileInvalid"/>),
-    /// not after the last shard. Files copied unpatched are not parsed: a copy keeps their bytes whatever they hold.
+    /// Reads and checks now the source's JSON side files (config.json, generation_config.json, tokenizer_config.json),
+    /// patched or copied as they are, so that a malformed one stops the export before its first byte, naming the file
+    /// (<see cref="ModelFolderRule.SideFileInvalid"/>): a folder written with a broken config.json would look complete
+    /// and fail to load in transformers.
     /// </summary>
-    public void Check()
-    {
-        if (CopyFrom?.SideFiles is not { } source) return;
-        if (TokenizerOverrides is not null) _ = source.TokenizerConfigJson;
-        if (GenerationEos is not null) _ = source.GenerationConfigJson;
-        if (TorchDType is not null || ConfigNumbers is { Count: > 0 }) _ = source.ConfigJson;
-    }
+    public void Check() => CopyFrom?.SideFiles?.Check();
 
     public void WriteInto(string directory)
     {

@@ -28,6 +28,9 @@ public sealed record ModelIndex(long TotalSize, IReadOnlyDictionary<string, stri
         }
         if (root["weight_map"] is not JObject map)
             throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, "the index has no weight_map object");
+        // An empty map would make a model of no tensors, which every reader of it would take for a model read whole.
+        if (!map.HasValues)
+            throw new ModelFolderException(ModelFolderRule.IndexInvalid, path, "weight_map lists no tensors; a sharded model's index maps each tensor name to its shard file");
         var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
         foreach (var entry in map.Properties())

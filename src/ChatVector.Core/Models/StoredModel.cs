@@ -41,6 +41,11 @@ public sealed class StoredModel
         var entries = System.IO.Directory.GetFiles(path).Order(StringComparer.Ordinal).ToList();
         var shards = entries.Where(IsSafeTensors).ToList();
         var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
+        // transformers loads model.safetensors when a folder has it, whatever an index says; reading the index instead
+        // would be another model than the one the folder serves.
+        if (File.Exists(indexPath) && shards.Any(s => string.Equals(System.IO.Path.GetFileName(s), SingleFileName, StringComparison.OrdinalIgnoreCase)))
+            throw new ModelFolderException(ModelFolderRule.IndexInvalid, indexPath,
+                $"the folder holds both {SingleFileName} and {ModelIndex.FileName}: transformers would load {SingleFileName}, ChatVector the shards the index lists; remove the one that is stale");
         var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
         var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && !IsIndex(e) && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
         return new StoredModel(path, path, true, files, tensors, new ModelSideFiles(path, sideFiles));
@@ -49,6 +54,9 @@ public sealed class StoredModel
     /// <summary>The safetensors weight files of a folder as the loader sees them (hidden staging files excluded), sorted.</summary>
     public static IReadOnlyList<string> WeightFiles(string folder) =>
         System.IO.Directory.GetFiles(folder).Where(IsSafeTensors).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The file of a model saved unsharded, which transformers prefers to an index.</summary>
+    private const string SingleFileName = "model.safetensors";
 
     private static bool IsSafeTensors(string file) => file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !System.IO.Path.GetFileName(file).StartsWith('.');
 

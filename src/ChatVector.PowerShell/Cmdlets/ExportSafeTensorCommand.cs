@@ -147,7 +147,23 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         return $"Write {request.Tensors.Count} tensors ({ByteSize.Format(layout.TotalTensorBytes)}) as {files}{extra}";
     }
 
-    private static Dictionary<string, string> ToStrings(Hashtable? table) =>
-        table?.Cast<DictionaryEntry>().ToDictionary(e => Convert.ToString(e.Key, CultureInfo.InvariantCulture)!, e => Convert.ToString(e.Value, CultureInfo.InvariantCulture) ?? "")
-        ?? new Dictionary<string, string>();
+    /// <summary>
+    /// -Metadata as the header's text values. A list, a table or an object has no one text form (.NET would write its type
+    /// name), and 'format' is the header's own entry (safetensors writes "pt"): each is refused, naming the key.
+    /// </summary>
+    private static Dictionary<string, string> ToStrings(Hashtable? table)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in table ?? new Hashtable())
+        {
+            string key = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "";
+            object? value = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
+            if (key == "format")
+                throw new ArgumentException("-Metadata 'format' is the safetensors header's own entry (written as \"pt\" for PyTorch's loaders); give your value another key.");
+            if (value is not (null or string or bool or IFormattable))
+                throw new ArgumentException($"-Metadata '{key}' is {(value is IDictionary ? "a table" : value is IEnumerable ? "a list" : $"a {value.GetType().Name}")}; safetensors metadata values are text: give a string (for example ($values -join ',') or ConvertTo-Json -Compress).");
+            values[key] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+        }
+        return values;
+    }
 }

@@ -113,6 +113,16 @@ public sealed class StoredModelTests : TempDirTest
     }
 
     [Fact]
+    public void IndexBesideAModelSafetensors_IsIndexInvalid_AsTransformersWouldLoadTheSingleFile()
+    {
+        Shard("s1.safetensors", "a");
+        Shard("model.safetensors", "a");
+        Index("{\"a\":\"s1.safetensors\"}");
+        var e = Rejected(ModelFolderRule.IndexInvalid);
+        Assert.Contains("both model.safetensors and model.safetensors.index.json", e.Message);
+    }
+
+    [Fact]
     public void ShardHoldingATensorTheIndexDoesNotList_IsIndexInvalid()
     {
         Shard("s1.safetensors", "a", "unlisted");
@@ -166,6 +176,7 @@ public sealed class StoredModelTests : TempDirTest
     [InlineData("{\"weight_map\":{\"a\":1}}")]
     [InlineData("{\"weight_map\":{\"a\":\"s.safetensors\",\"a\":\"s.safetensors\"}}")]
     [InlineData("{\"weight_map\":{}")]
+    [InlineData("{\"metadata\":{},\"weight_map\":{}}")] // maps nothing: a model of no tensors
     public void IndexThatIsNotAValidIndex_IsIndexInvalid(string text)
     {
         Shard("s.safetensors", "a");
