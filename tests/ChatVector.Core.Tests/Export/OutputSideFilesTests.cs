@@ -36,18 +36,29 @@ public sealed class OutputSideFilesTests : TempDirTest
         Assert.Contains("is not valid JSON at line 2", e.Message);
     }
 
-    [Fact]
-    public void A_file_it_only_copies_is_not_parsed_and_keeps_its_bytes()
+    [Theory]
+    [InlineData(ModelSideFiles.TokenizerConfig, "{ \"chat_template\": ")]
+    [InlineData(ModelSideFiles.Config, "[1]")]
+    public void A_malformed_JSON_side_file_is_refused_even_when_only_copied(string name, string text)
     {
-        const string cut = "{ \"chat_template\": ";
-        var sideFiles = new OutputSideFiles(Source((ModelSideFiles.TokenizerConfig, cut), (ModelSideFiles.Config, "[1]")));
+        // Nothing patches it here, but an output folder with a broken config would look complete and not load.
+        var sideFiles = new OutputSideFiles(Source((name, text)));
+        var e = Assert.Throws<ModelFolderException>(sideFiles.Check);
+        Assert.Equal(ModelFolderRule.SideFileInvalid, e.Rule);
+        Assert.Contains(name, e.Message);
+    }
+
+    [Fact]
+    public void Other_side_files_are_copied_byte_for_byte_unparsed()
+    {
+        const string notJson = "{ not json, and not read as JSON";
+        var sideFiles = new OutputSideFiles(Source(("tokenizer.model", notJson), (ModelSideFiles.Config, "{}")));
         sideFiles.Check();
         var output = Output();
         try
         {
             sideFiles.WriteInto(output);
-            Assert.Equal(cut, File.ReadAllText(Path.Combine(output, ModelSideFiles.TokenizerConfig)));
-            Assert.Equal("[1]", File.ReadAllText(Path.Combine(output, ModelSideFiles.Config)));
+            Assert.Equal(notJson, File.ReadAllText(Path.Combine(output, "tokenizer.model")));
         }
         finally { Directory.Delete(output, recursive: true); }
     }
