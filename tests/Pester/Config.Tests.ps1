@@ -197,6 +197,40 @@ parameters:
         }
     }
 
+    It 'takes a slice''s own base_model over the config''s, and accepts residual_weight (mergekit reads it nowhere)' {
+        # Slice 2 names other as its base: its layer is the one a config with base_model other gives, bit for bit, and
+        # slice 1's the one the config's base_model (base) gives.
+        $slices = @'
+  - sources:
+      - model: base
+        layer_range: [0, 1]
+      - model: other
+        layer_range: [0, 1]
+  - base_model: other
+    residual_weight: 0.5
+    sources:
+      - model: base
+        layer_range: [1, 2]
+      - model: other
+        layer_range: [1, 2]
+'@
+        $plain = $slices -replace '(?m)^  - base_model: other\r?\n    residual_weight: 0.5\r?\n    sources:', '  - sources:'
+        $outputs = @{}
+        foreach ($case in @{ Name = 'own'; Base = 'base'; Slices = $slices }, @{ Name = 'base'; Base = 'base'; Slices = $plain }, @{ Name = 'other'; Base = 'other'; Slices = $plain }) {
+            $config = New-Config "slice-base-$($case.Name).yml" "merge_method: slerp`nbase_model: $($case.Base)`nparameters:`n  t: 0.25`ndtype: float32`nslices:`n$($case.Slices)"
+            $out = Join-Path $TestDrive "slice-base-$($case.Name)"
+            Import-MergeConfig $config | Export-SafeTensor $out
+            $outputs[$case.Name] = Read-IndependentBytes $out
+        }
+        $plain | Should -Not -Match 'base_model'
+        foreach ($name in $outputs.own.Keys) {
+            $reference = if ($name -like 'model.layers.1.*') { 'other' } else { 'base' } # before and after the layers: the first and last slice's base
+            if ($name -notlike 'model.layers.*' -and $name -notlike 'model.embed_tokens*') { $reference = 'other' }
+            [Linq.Enumerable]::SequenceEqual($outputs.own[$name], $outputs[$reference][$name]) | Should -BeTrue -Because "$name as with base_model $reference"
+        }
+        [Linq.Enumerable]::SequenceEqual($outputs.base['model.layers.1.self_attn.q_proj.weight'], $outputs.other['model.layers.1.self_attn.q_proj.weight']) | Should -BeFalse
+    }
+
     It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {
         $linear = New-Config 'linear-base.yml' @'
 merge_method: linear

@@ -16,7 +16,8 @@ public sealed record ConfigSliceSource(ConfigModel Model, int Start, int End)
 }
 
 /// <summary>A slice of the output's layers: its sources (of equal length) and the slice's parameters.</summary>
-public sealed record ConfigSlice(IReadOnlyList<ConfigSliceSource> Sources, IReadOnlyDictionary<string, ConfigValue> Parameters, long Line);
+/// <param name="BaseModel">The slice's own <c>base_model</c>, which mergekit uses for it over the config's; null when not given.</param>
+public sealed record ConfigSlice(IReadOnlyList<ConfigSliceSource> Sources, IReadOnlyDictionary<string, ConfigValue> Parameters, long Line, ConfigModel? BaseModel = null);
 
 /// <summary>
 /// A mergekit YAML config as far as ChatVector runs it: <c>merge_method</c>, <c>base_model</c>, <c>models</c> (each with
@@ -32,7 +33,8 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
 {
     private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
     private static readonly string[] ModelKeys = ["model", "parameters"];
-    private static readonly string[] SliceKeys = ["sources", "parameters"];
+    // residual_weight is in mergekit's schema for a slice, and nothing in mergekit reads it: accepted, changing nothing.
+    private static readonly string[] SliceKeys = ["sources", "parameters", "base_model", "residual_weight"];
     private static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
 
     /// <summary><c>chat_template: auto</c>: the template most of the merged models carry.</summary>
@@ -120,7 +122,8 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             if (method is not null)
                 foreach (var slice in slices)
                 {
-                    var others = slice.Sources.Where(source => baseModel is null || source.Model.Path != baseModel.Path || source.Model.LoraPath != baseModel.LoraPath || method.BaseCountsAsModel).ToList();
+                    var sliceBase = slice.BaseModel ?? baseModel;
+                    var others = slice.Sources.Where(source => sliceBase is null || source.Model.Path != sliceBase.Path || source.Model.LoraPath != sliceBase.LoraPath || method.BaseCountsAsModel).ToList();
                     var sliceGlobals = new Dictionary<string, ConfigValue>(globals);
                     foreach (var (name, value) in slice.Parameters) sliceGlobals[name] = value;
                     if (method.ModelCount != 0) CheckParameters(method, sliceGlobals, others.Select(source => source.Model).ToList(), problems);
@@ -202,7 +205,10 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             }
             if (sources.Select(s => s.Length).Distinct().Count() > 1)
                 problems.Add($"{where}: its sources take {string.Join(", ", sources.Select(s => s.Length))} layers; every source of a slice must take as many.");
-            slices.Add(new ConfigSlice(sources, parameters, Line(item)));
+            var sliceBase = entry.TryGetValue("base_model", out var sliceBaseNode) && Scalar(sliceBaseNode, $"{where}: base_model", problems) is { } sliceBaseReference
+                ? Model(sliceBaseReference, new Dictionary<string, ConfigValue>(), folder, sliceBaseNode, problems)
+                : null;
+            slices.Add(new ConfigSlice(sources, parameters, Line(item), sliceBase));
         }
         return slices;
     }

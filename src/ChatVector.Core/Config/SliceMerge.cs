@@ -38,7 +38,7 @@ internal static class SliceMerge
             }
             var @base = method.ModelCount == 0
                 ? (slice.Sources.Count == 1 ? slice.Sources[0] : null)
-                : slice.Sources.FirstOrDefault(s => config.BaseModel is { } b && s.Model.Path == b.Path && s.Model.LoraPath == b.LoraPath);
+                : slice.Sources.FirstOrDefault(s => (slice.BaseModel ?? config.BaseModel) is { } b && s.Model.Path == b.Path && s.Model.LoraPath == b.LoraPath);
             if (@base is null)
                 problems.Add(method.ModelCount == 0
                     ? $"slice at line {slice.Line}: {method.Name} takes one source per slice; it has {slice.Sources.Count}."
