@@ -231,6 +231,21 @@ parameters:
         [Linq.Enumerable]::SequenceEqual($outputs.base['model.layers.1.self_attn.q_proj.weight'], $outputs.other['model.layers.1.self_attn.q_proj.weight']) | Should -BeFalse
     }
 
+    It 'takes mergekit''s modules: form for the one module of a LLaMA model (default), its parameters before the global ones' {
+        $plain = New-Config 'module-plain.yml' "merge_method: slerp`nbase_model: base`nmodels:`n  - model: base`n  - model: other`nparameters:`n  t: 0.3`n"
+        $module = New-Config 'module.yml' "merge_method: slerp`nbase_model: base`nparameters:`n  t: 0.9`nmodules:`n  default:`n    models:`n      - model: base`n      - model: other`n    parameters:`n      t: 0.3`n"
+        $plainOut = Join-Path $TestDrive 'module-plain'
+        $moduleOut = Join-Path $TestDrive 'module'
+        Import-MergeConfig $plain | Export-SafeTensor $plainOut
+        Import-MergeConfig $module | Export-SafeTensor $moduleOut
+        $a = Read-IndependentBytes $plainOut
+        $b = Read-IndependentBytes $moduleOut
+        foreach ($name in $a.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+        # Another module name is a multi-module architecture's: named, with the form that works.
+        $vision = New-Config 'module-vision.yml' "merge_method: slerp`nbase_model: base`nmodules:`n  vision_tower:`n    models:`n      - model: base`n      - model: other`n"
+        { Import-MergeConfig $vision } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -ExpectedMessage "*'modules'*single-module models*'default'*"
+    }
+
     It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {
         $linear = New-Config 'linear-base.yml' @'
 merge_method: linear

@@ -31,7 +31,10 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
     IReadOnlyDictionary<string, ConfigValue> Parameters, DType? DType, DType? OutDType, string? ChatTemplate = null,
     IReadOnlyList<ConfigSlice>? Slices = null, TokenizerSettings? Tokenizer = null)
 {
-    private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template"];
+    private static readonly string[] TopKeys = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "slices", "tokenizer_source", "tokenizer", "chat_template", "modules"];
+    private static readonly string[] ModuleKeys = ["models", "slices", "parameters"];
+    /// <summary>mergekit's name for the one module of a single-module architecture (the LLaMA family's).</summary>
+    private const string DefaultModule = "default";
     private static readonly string[] ModelKeys = ["model", "parameters"];
     // residual_weight is in mergekit's schema for a slice, and nothing in mergekit reads it: accepted, changing nothing.
     private static readonly string[] SliceKeys = ["sources", "parameters", "base_model", "residual_weight"];
@@ -77,6 +80,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
 
         var keys = Entries(root, "the config", TopKeys, problems);
+        var moduleParameters = Module(keys, problems);
 
         MergeMethod? method = null;
         if (!keys.TryGetValue("merge_method", out var methodNode)) problems.Add("'merge_method' is missing.");
@@ -87,6 +91,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         }
 
         var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, ConfigValue>();
+        foreach (var (name, value) in moduleParameters) globals[name] = value; // a module's parameters come before the global ones
         foreach (var (name, value) in overrides ?? new Dictionary<string, object>())
             if (OverrideValue(value, $"-Parameter '{name}'", problems) is { } parsed) globals[name] = parsed;
 
@@ -211,6 +216,29 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             slices.Add(new ConfigSlice(sources, parameters, Line(item), sliceBase));
         }
         return slices;
+    }
+
+    /// <summary>
+    /// mergekit's <c>modules:</c> form for a single-module model (<c>modules: {default: {slices | models, parameters}}</c>):
+    /// its models or slices taken as the config's, and its parameters returned (they take precedence over the global ones).
+    /// </summary>
+    private static Dictionary<string, ConfigValue> Module(Dictionary<string, YamlNode> keys, List<string> problems)
+    {
+        if (!keys.TryGetValue("modules", out var modulesNode)) return new Dictionary<string, ConfigValue>();
+        if (modulesNode is not YamlMappingNode modules || modules.Children.Count != 1
+            || (modules.Children.Single().Key as YamlScalarNode)?.Value != DefaultModule || modules.Children.Single().Value is not YamlMappingNode module)
+        {
+            problems.Add($"'modules' (line {Line(modulesNode)}): ChatVector merges single-module models (the LLaMA family), whose one module mergekit calls '{DefaultModule}': modules: {{{DefaultModule}: {{slices: ..., parameters: ...}}}}.");
+            return new Dictionary<string, ConfigValue>();
+        }
+        var entries = Entries(module, $"modules, {DefaultModule}", ModuleKeys, problems);
+        foreach (var key in new[] { "models", "slices" })
+            if (entries.TryGetValue(key, out var node))
+            {
+                if (keys.ContainsKey(key)) problems.Add($"'{key}' is given at the top and in modules.{DefaultModule}: give it once.");
+                else keys[key] = node;
+            }
+        return entries.TryGetValue("parameters", out var parameters) ? ParametersOf(parameters, $"modules, {DefaultModule}, parameters", problems) : new Dictionary<string, ConfigValue>();
     }
 
     /// <summary>The mapping's entries, an unknown key refused with the nearest valid one.</summary>
