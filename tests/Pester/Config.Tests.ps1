@@ -246,6 +246,19 @@ parameters:
         { Import-MergeConfig $vision } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -ExpectedMessage "*'modules'*single-module models*'default'*"
     }
 
+    It 'reads YAML 1.1 scalars as mergekit''s reader does: normalize: off is false, 1_0 is 10' {
+        $spelled = New-Config 'yaml11.yml' ((Get-Content $ties -Raw) -replace 'density: 0.3', "density: 0.3`n  normalize: off`n  lambda: 1_0")
+        $plain = New-Config 'yaml11-plain.yml' ((Get-Content $ties -Raw) -replace 'density: 0.3', "density: 0.3`n  normalize: false`n  lambda: 10")
+        $outs = foreach ($config in $spelled, $plain) {
+            $out = Join-Path $TestDrive ([IO.Path]::GetFileNameWithoutExtension($config))
+            Import-MergeConfig $config | Export-SafeTensor $out
+            $out
+        }
+        $a = Read-IndependentBytes $outs[0]
+        $b = Read-IndependentBytes $outs[1]
+        foreach ($name in $a.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+    }
+
     It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {
         $linear = New-Config 'linear-base.yml' @'
 merge_method: linear

@@ -325,18 +325,41 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         }
     }
 
+    /// <summary>
+    /// A plain scalar as mergekit's YAML reader (PyYAML, YAML 1.1) types it: yes/no/on/off and true/false (any of their
+    /// three casings) are booleans, .inf/-.inf/.nan and 0x/0o/0b integers numbers, besides the usual numbers; anything
+    /// else stays text.
+    /// </summary>
+    private static object Yaml11Scalar(string text)
+    {
+        switch (text)
+        {
+            case "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "true" or "True" or "TRUE": return true;
+            case "no" or "No" or "NO" or "off" or "Off" or "OFF" or "false" or "False" or "FALSE": return false;
+            case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF": return double.PositiveInfinity;
+            case "-.inf" or "-.Inf" or "-.INF": return double.NegativeInfinity;
+            case ".nan" or ".NaN" or ".NAN": return double.NaN;
+        }
+        string digits = text.Replace("_", "", StringComparison.Ordinal); // YAML 1.1 allows 1_000
+        bool negative = digits.StartsWith('-');
+        string unsigned = digits.TrimStart('-', '+');
+        foreach (var (prefix, radix) in new[] { ("0x", 16), ("0o", 8), ("0b", 2) })
+            if (unsigned.StartsWith(prefix, StringComparison.Ordinal) && unsigned.Length > 2)
+                try { return (negative ? -1.0 : 1.0) * System.Convert.ToInt64(unsigned[2..], radix); }
+                catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { return text; }
+        return double.TryParse(digits, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : text;
+    }
+
     private static ConfigValue? ValueOf(YamlNode node, string where, List<string> problems)
     {
         switch (node)
         {
             case YamlScalarNode { Value: { } text }:
-                return new ScalarValue(double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number
-                    : bool.TryParse(text, out var flag) ? flag
-                    : text);
+                return new ScalarValue(Yaml11Scalar(text));
             case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlScalarNode):
                 var points = new List<double>();
                 foreach (var item in list.Children.Cast<YamlScalarNode>())
-                    if (double.TryParse(item.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var point)) points.Add(point);
+                    if (Yaml11Scalar(item.Value ?? "") is double point) points.Add(point);
                     else problems.Add($"{where} (line {Line(item)}): a gradient is a list of numbers; '{item.Value}' is not one.");
                 return points.Count == list.Children.Count ? new GradientValue(points) : null;
             case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlMappingNode):
