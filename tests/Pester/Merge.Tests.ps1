@@ -254,6 +254,15 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
         (Test-SafeTensor $out).Tensors | Should -Be $trio.CpValues.Count
     }
 
+    It 'with -Force replaces a model folder, not a folder of other files, which stays as it was' {
+        $folder = Join-Path $TestDrive 'notes'
+        $null = New-Item -ItemType Directory $folder
+        Set-Content (Join-Path $folder 'notes.txt') 'keep me'
+        { Get-SafeTensor $trio.Cp | Export-SafeTensor $folder -Force } | Should -Throw -ExpectedMessage '*holds files but no model*-Force replaces a model folder*'
+        Get-Content (Join-Path $folder 'notes.txt') | Should -Be 'keep me'
+        @(Get-ChildItem -Force $folder).Count | Should -Be 1
+    }
+
     It 'with -PassThru outputs the written folder or file' {
         $folder = Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $TestDrive 'passthru') -PassThru
         $folder | Should -BeOfType [IO.DirectoryInfo]

@@ -71,6 +71,10 @@ public sealed class StagedTarget : IDisposable
         if (!force) throw new IOException($"{targetPath} already exists; use -Force to replace it.");
         if (isFolder ? fileThere : folderThere)
             throw new IOException($"{targetPath} exists as a {(fileThere ? "file" : "folder")}; a {(isFolder ? "model folder" : "file")} cannot replace it.");
+        // -Force replaces a model (or an empty folder), never a folder of the user's other files, which would be lost.
+        if (folderThere && Directory.EnumerateFileSystemEntries(targetPath).Any()
+            && !Directory.EnumerateFiles(targetPath).Any(f => f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
+            throw new IOException($"{targetPath} holds files but no model (no .safetensors weights); -Force replaces a model folder, not a folder of other files: choose another target, or empty it first.");
     }
 
     /// <summary>The missing folders above the target are created; a file where one of them belongs would fail that with the system's bare "already exists".</summary>

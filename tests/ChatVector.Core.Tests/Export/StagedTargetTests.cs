@@ -33,9 +33,25 @@ public class StagedTargetTests
     {
         using var dir = new TempDir();
         Directory.CreateDirectory(dir.File("m"));
+        File.WriteAllText(dir.File("m/old.safetensors"), "old");
         File.WriteAllText(dir.File("m/old.txt"), "old");
         using (var target = StagedTarget.Begin(dir.File("m") + Path.DirectorySeparatorChar, isFolder: true, force: true)) StageOneFile(target, "new");
         Assert.Equal(["m", "m/model.safetensors"], Tree(dir.Path));
+    }
+
+    [Fact]
+    public void Force_does_not_replace_a_folder_of_other_files()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("m"));
+        File.WriteAllText(dir.File("m/notes.txt"), "mine");
+        var e = Assert.Throws<IOException>(() => StagedTarget.Begin(dir.File("m"), isFolder: true, force: true).Dispose());
+        Assert.Contains("holds files but no model", e.Message);
+        Assert.Equal(["m", "m/notes.txt"], Tree(dir.Path)); // nothing staged or locked is left beside it either
+        // An empty folder is replaced.
+        Directory.CreateDirectory(dir.File("empty"));
+        using (var target = StagedTarget.Begin(dir.File("empty"), isFolder: true, force: true)) StageOneFile(target, "new");
+        Assert.Contains("empty/model.safetensors", Tree(dir.Path));
     }
 
     [Fact]
