@@ -39,7 +39,10 @@ public sealed class ImportMergeConfigCommand : ChatVectorCmdlet
         }
         foreach (var note in plan.Notes) WriteVerbose(note);
         foreach (var warning in plan.Warnings ?? []) WriteWarning(warning);
-        WriteVerbose($"{plan.Config.Method.Name} of {plan.Config.Models.Count} model(s) onto {plan.Base.Path}: {plan.Outputs.Count} tensors.");
+        string merged = plan.Config.Slices is { } slices
+            ? $"{slices.Count} slice(s) of {slices.SelectMany(s => s.Sources).Select(s => s.Model.Reference).Distinct().Count()} model(s)"
+            : $"{plan.Config.Models.Count} model(s)";
+        WriteVerbose($"{plan.Config.Method.Name} of {merged} onto {plan.Base.Path}: {plan.Outputs.Count} tensors.");
         var inheritance = Inheritance.ForConfig(plan);
         foreach (var output in plan.Outputs)
             WriteObject(new TensorHandle(output, output is Core.Tensors.StoredTensorSource ? TensorKind.Stored : TensorKind.Merged, inheritance, model: plan.Base.Path));
