@@ -20,12 +20,13 @@ internal sealed class LoraFixture : IDisposable
 
     private readonly TempDir _dir = new();
 
-    public LoraFixture()
+    /// <param name="hidden">The model's sizes: the defaults, or others (wider rows reach the product's vector blocks).</param>
+    public LoraFixture(int hidden = Hidden, int intermediate = Intermediate, int vocab = Vocab)
     {
         TestPaths.UseModuleNatives();
         TorchRuntime.EnsureLoaded();
         ModelPath = System.IO.Path.Combine(_dir.Path, "base");
-        Values = new LlamaModelBuilder { Hidden = Hidden, Intermediate = Intermediate, Vocab = Vocab, Layers = 2, Seed = 3 }.Write(ModelPath);
+        Values = new LlamaModelBuilder { Hidden = hidden, Intermediate = intermediate, Vocab = vocab, Layers = 2, Seed = 3 }.Write(ModelPath);
         Model = StoredModel.Open(ModelPath);
     }
 
