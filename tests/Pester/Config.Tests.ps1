@@ -8,6 +8,17 @@ BeforeAll {
     $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($other)
     $script:ImportId = 'ChatVector.PowerShell.Cmdlets.ImportMergeConfigCommand'
 
+    # Every tensor of the merge at $Out holds other's bytes where its name is like $OtherLike, the base's elsewhere.
+    function Assert-BaseOrOther([string] $Out, [string] $OtherLike) {
+        $merged = Read-IndependentBytes $Out
+        $base = Read-IndependentBytes $trio.Base
+        $otherBytes = Read-IndependentBytes $other
+        foreach ($name in $base.Keys) {
+            [byte[]]$expected = if ($name -like $OtherLike) { $otherBytes[$name] } else { $base[$name] }
+            [Linq.Enumerable]::SequenceEqual($merged[$name], $expected) | Should -BeTrue -Because $name
+        }
+    }
+
     function New-Config([string] $Name, [string] $Text) {
         $path = Join-Path $trio.Root $Name
         Set-Content -LiteralPath $path -Value $Text
@@ -158,13 +169,7 @@ parameters:
 '@
         $out = Join-Path $TestDrive 'slerp'
         Import-MergeConfig $slerp | Export-SafeTensor $out
-        $merged = Read-IndependentBytes $out
-        $base = Read-IndependentBytes $trio.Base
-        $otherBytes = Read-IndependentBytes $other
-        foreach ($name in $base.Keys) {
-            [byte[]]$expected = if ($name -like "model.layers.1.*") { $otherBytes[$name] } else { $base[$name] } # t = 0 outside the layers
-            [Linq.Enumerable]::SequenceEqual($merged[$name], $expected) | Should -BeTrue -Because $name
-        }
+        Assert-BaseOrOther $out 'model.layers.1.*' # t = 0 outside the layers
     }
 
     It 'reads a gradient at t = 1 in a slice of one layer, as mergekit''s plan_slice does' {
@@ -188,13 +193,7 @@ parameters:
 '@
         $out = Join-Path $TestDrive 'slerp-one-layer'
         Import-MergeConfig $slerp | Export-SafeTensor $out
-        $merged = Read-IndependentBytes $out
-        $base = Read-IndependentBytes $trio.Base
-        $otherBytes = Read-IndependentBytes $other
-        foreach ($name in $base.Keys) {
-            [byte[]]$expected = if ($name -like 'model.layers.*') { $otherBytes[$name] } else { $base[$name] }
-            [Linq.Enumerable]::SequenceEqual($merged[$name], $expected) | Should -BeTrue -Because $name
-        }
+        Assert-BaseOrOther $out 'model.layers.*'
     }
 
     It 'takes a slice''s own base_model over the config''s, and accepts residual_weight (mergekit reads it nowhere)' {
