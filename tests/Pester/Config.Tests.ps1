@@ -246,7 +246,8 @@ parameters:
     }
 
     It 'reads YAML 1.1 scalars as mergekit''s reader does: normalize: off is false, 1_0 is 10' {
-        $spelled = New-Config 'yaml11.yml' ((Get-Content $ties -Raw) -replace 'density: 0.3', "density: 0.3`n  normalize: off`n  lambda: 1_0")
+        # (012 is octal in YAML 1.1: 10; a filter of "*" matches every tensor, as in mergekit)
+        $spelled = New-Config 'yaml11.yml' ((Get-Content $ties -Raw) -replace 'density: 0.3', "density: [{filter: '*', value: 0.3}]`n  normalize: off`n  lambda: 012")
         $plain = New-Config 'yaml11-plain.yml' ((Get-Content $ties -Raw) -replace 'density: 0.3', "density: 0.3`n  normalize: false`n  lambda: 10")
         $outs = foreach ($config in $spelled, $plain) {
             $out = Join-Path $TestDrive ([IO.Path]::GetFileNameWithoutExtension($config))
@@ -256,6 +257,45 @@ parameters:
         $a = Read-IndependentBytes $outs[0]
         $b = Read-IndependentBytes $outs[1]
         foreach ($name in $a.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+    }
+
+    It 'falls back from a module''s filtered parameter to the global one where no filter matches, as mergekit does' {
+        $module = New-Config 'module-fallback.yml' "merge_method: task_arithmetic`nbase_model: base`nparameters:`n  lambda: 2.0`nmodules:`n  default:`n    models:`n      - model: other`n        parameters: {weight: 0.5}`n    parameters:`n      lambda: [{filter: mlp, value: 0.5}]`ndtype: float32`n"
+        $explicit = New-Config 'module-fallback-explicit.yml' "merge_method: task_arithmetic`nbase_model: base`nparameters:`n  lambda: [{filter: mlp, value: 0.5}, {value: 2.0}]`nmodels:`n  - model: other`n    parameters: {weight: 0.5}`ndtype: float32`n"
+        $outs = foreach ($config in $module, $explicit) {
+            $out = Join-Path $TestDrive ([IO.Path]::GetFileNameWithoutExtension($config))
+            Import-MergeConfig $config | Export-SafeTensor $out
+            Read-IndependentBytes $out
+        }
+        foreach ($name in $outs[0].Keys) { [Linq.Enumerable]::SequenceEqual($outs[0][$name], $outs[1][$name]) | Should -BeTrue -Because $name }
+    }
+
+    It 'runs linear slices without any base_model, as mergekit needs none: Σ w·x of the sources' {
+        $config = New-Config 'linear-slices-nobase.yml' "merge_method: linear`nslices:`n  - sources:`n      - model: base`n        layer_range: [0, 2]`n        parameters: {weight: 0.25}`n      - model: other`n        layer_range: [0, 2]`n        parameters: {weight: 0.5}`nparameters:`n  normalize: false`ndtype: float32`n"
+        $out = Join-Path $TestDrive 'linear-slices-nobase'
+        Import-MergeConfig $config | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        $base = Read-IndependentTensors $trio.Base
+        $otherValues = Read-IndependentTensors $other
+        foreach ($name in 'model.layers.1.mlp.up_proj.weight', 'model.norm.weight') {
+            for ($i = 0; $i -lt 16; $i++) {
+                $expected = 0.25 * $base[$name][$i] + 0.5 * $otherValues[$name][$i]
+                [Math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [Math]::Max(1, [Math]::Abs($expected))) -Because "$name[$i]"
+            }
+        }
+    }
+
+    It 'keeps Merge-ChatVector linear base + Σ w·v without normalize: the pipeline''s -Model is the vectors'' reference, not a model' {
+        $out = Join-Path $TestDrive 'pipeline-linear'
+        Get-ChatVector $trio.Base $other -Ratio 0.5 | Merge-ChatVector linear -Model $trio.Base -Parameter @{ normalize = $false } -DType F32 | Export-SafeTensor $out
+        $merged = Read-IndependentTensors $out
+        $base = Read-IndependentTensors $trio.Base
+        $otherValues = Read-IndependentTensors $other
+        $name = 'model.layers.0.self_attn.q_proj.weight'
+        for ($i = 0; $i -lt 16; $i++) {
+            $expected = $base[$name][$i] + 0.5 * ($otherValues[$name][$i] - $base[$name][$i])
+            [Math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [Math]::Max(1, [Math]::Abs($expected))) -Because "$name[$i]"
+        }
     }
 
     It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {

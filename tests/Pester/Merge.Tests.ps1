@@ -275,13 +275,16 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
 
     It 'adds -Metadata entries, as strings, to every file' {
         $out = Join-Path $TestDrive 'metadata'
-        Get-SafeTensor $trio.Cp | Export-SafeTensor $out -MaxShardSize 6KB -Metadata @{ note = 'hello'; step = 3 }
+        # format 'pt' is what the header holds anyway: accepted; a file's value is its path.
+        Get-SafeTensor $trio.Cp | Export-SafeTensor $out -MaxShardSize 6KB -Metadata @{ note = 'hello'; step = 3; format = 'pt'; source = (Get-Item $trio.Cp) }
         $files = Get-ChildItem $out -Filter *.safetensors
         $files.Count | Should -BeGreaterThan 1
         foreach ($file in $files) {
             $metadata = [ChatVector.TestKit.Independent.IndependentSafeTensorReader]::new($file.FullName).Metadata
             $metadata['note'] | Should -Be 'hello'
             $metadata['step'] | Should -Be '3'
+            $metadata['format'] | Should -Be 'pt'
+            $metadata['source'] | Should -Be (Get-Item $trio.Cp).FullName
         }
     }
 

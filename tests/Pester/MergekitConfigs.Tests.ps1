@@ -126,6 +126,12 @@ Describe 'mergekit''s own configs, on local models' -Tag 'Config', 'Mergekit' {
         $failure = { Import-MergeConfig $together | Export-SafeTensor $out } | Should -Throw -ErrorId "MergeConfigInvalid,$ImportId" -PassThru
         $failure.Exception.Message | Should -BeLike "*model 'model_a'*give 0.4 to 1.4*"
         Test-Path $out | Should -BeFalse
+        # Filtered densities and epsilons are checked per tensor with the values that meet there: each pair fits.
+        $filtered = Join-Path $root 'della-filtered.yml'
+        (Get-Content (Join-Path $root 'tb-della-invalid-epsilon.yml') -Raw) -replace 'density: 0.66', 'density: [{filter: mlp, value: 0.1}, {value: 0.5}]' -replace 'epsilon: 1.35', 'epsilon: [{filter: self_attn, value: 0.3}, {value: 0.05}]' |
+            Set-Content -LiteralPath $filtered
+        $handles = @(Import-MergeConfig $filtered)
+        $handles.Count | Should -BeGreaterThan 0
     }
 
     It 'copies the model (test_gpt2_copy), scales o_proj by 0 (test_passthrough_scale), bytes otherwise kept' {

@@ -126,7 +126,7 @@ public static class ConfigMerge
                     if (vectorsByName[i].TryGetValue(stored.Name, out var vector)) vectors.Add(new MethodVector(vector, perModel[i]));
             if (vectors.Count < vectorsByName.Count) continue; // reported above (the tensor is missing, or its shape differs)
             var outputDType = config.OutDType ?? config.DType ?? dtype;
-            outputs.Add(config.Method.Merge(new MethodInputs(merging, vectors, mergeParameters, outputDType)));
+            outputs.Add(config.Method.Merge(new MethodInputs(merging, vectors, mergeParameters, outputDType, config.Method.BaseCountsAsModel)));
         }
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems);
         if (vocabulary is not null)

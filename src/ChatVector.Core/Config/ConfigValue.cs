@@ -48,13 +48,20 @@ public sealed record GradientValue(IReadOnlyList<double> Points) : ConfigValue
     public override string ToString() => "[" + string.Join(", ", Points.Select(p => p.ToString("R", CultureInfo.InvariantCulture))) + "]";
 }
 
+/// <summary>A list of scalars that are not all numbers: mergekit steps through them, item ⌊t·(n − 1)⌋ at t.</summary>
+public sealed record SteppedValue(IReadOnlyList<object> Items) : ConfigValue
+{
+    public override object? At(string tensorName, double t) => Items[(int)(Math.Clamp(t, 0, 1) * (Items.Count - 1))];
+    public override IEnumerable<object> Leaves => Items;
+}
+
 /// <summary>mergekit's filtered values: the first entry whose filter is in the tensor's name (or has no filter) wins.</summary>
 public sealed record FilteredValue(IReadOnlyList<(string? Filter, ConfigValue Value)> Entries) : ConfigValue
 {
     public override object? At(string tensorName, double t)
     {
         foreach (var (filter, value) in Entries)
-            if (filter is null || tensorName.Contains(filter, StringComparison.Ordinal)) return value.At(tensorName, t);
+            if (filter is null || filter == "*" || tensorName.Contains(filter, StringComparison.Ordinal)) return value.At(tensorName, t); // "*": every tensor, as in mergekit
         return null;
     }
 

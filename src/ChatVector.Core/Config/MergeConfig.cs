@@ -91,7 +91,10 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         }
 
         var globals = keys.TryGetValue("parameters", out var parametersNode) ? ParametersOf(parametersNode, "parameters", problems) : new Dictionary<string, ConfigValue>();
-        foreach (var (name, value) in moduleParameters) globals[name] = value; // a module's parameters come before the global ones
+        // A module's parameters come before the global ones; a filtered module value that matches no filter falls back to
+        // the global value for that tensor, as mergekit's ConfigReader does.
+        foreach (var (name, value) in moduleParameters)
+            globals[name] = value is FilteredValue filtered && globals.TryGetValue(name, out var global) ? new FilteredValue([.. filtered.Entries, (null, global)]) : value;
         foreach (var (name, value) in overrides ?? new Dictionary<string, object>())
             if (OverrideValue(value, $"-Parameter '{name}'", problems) is { } parsed) globals[name] = parsed;
 
@@ -154,6 +157,11 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
 
         // The base listed among the models (as mergekit's TIES examples do, without parameters) is left out of the merge.
         var merged = models.Where(m => baseModel is null || method?.BaseCountsAsModel == true || m.LoraPath != baseModel.LoraPath || !string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)).ToList();
+        // A method that merges the base as one of its models gets it added when the models do not list it (as mergekit
+        // does, with the global values): its parameters are checked here too, one problem rather than one per tensor.
+        if (method?.BaseCountsAsModel == true && baseModel is not null && slices is null
+            && !merged.Any(m => m.LoraPath == baseModel.LoraPath && string.Equals(m.Path, baseModel.Path, StringComparison.Ordinal)))
+            merged.Add(baseModel);
         if (method is not null && slices is null) CheckParameters(method, globals, merged, problems);
 
         string? chatTemplate = keys.TryGetValue("chat_template", out var templateNode) ? Scalar(templateNode, "chat_template", problems) : null;
@@ -210,6 +218,8 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             }
             if (sources.Select(s => s.Length).Distinct().Count() > 1)
                 problems.Add($"{where}: its sources take {string.Join(", ", sources.Select(s => s.Length))} layers; every source of a slice must take as many.");
+            if (entry.TryGetValue("residual_weight", out var residual) && !(residual is YamlScalarNode { Value: { } residualText } && Yaml11Scalar(residualText) is double))
+                problems.Add($"{where}: 'residual_weight' (line {Line(residual)}) must be a number.");
             var sliceBase = entry.TryGetValue("base_model", out var sliceBaseNode) && Scalar(sliceBaseNode, $"{where}: base_model", problems) is { } sliceBaseReference
                 ? Model(sliceBaseReference, new Dictionary<string, ConfigValue>(), folder, sliceBaseNode, problems)
                 : null;
@@ -343,10 +353,17 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
         string digits = text.Replace("_", "", StringComparison.Ordinal); // YAML 1.1 allows 1_000
         bool negative = digits.StartsWith('-');
         string unsigned = digits.TrimStart('-', '+');
-        foreach (var (prefix, radix) in new[] { ("0x", 16), ("0o", 8), ("0b", 2) })
-            if (unsigned.StartsWith(prefix, StringComparison.Ordinal) && unsigned.Length > 2)
-                try { return (negative ? -1.0 : 1.0) * System.Convert.ToInt64(unsigned[2..], radix); }
-                catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { return text; }
+        // YAML 1.1's 0x (hex), 0b (binary) and 0-led (octal) integers; 0o is YAML 1.2's, text to PyYAML.
+        var (body, radix) = unsigned.StartsWith("0x", StringComparison.Ordinal) ? (unsigned[2..], 16)
+            : unsigned.StartsWith("0b", StringComparison.Ordinal) ? (unsigned[2..], 2)
+            : unsigned.Length > 1 && unsigned[0] == '0' && unsigned.All(c => c is >= '0' and <= '7') ? (unsigned[1..], 8)
+            : ("", 0);
+        if (radix != 0)
+        {
+            if (body.Length == 0 || !body.All(c => Uri.IsHexDigit(c) && System.Convert.ToInt32(c.ToString(), 16) < radix)) return text;
+            double value = body.Aggregate(0.0, (sum, c) => sum * radix + System.Convert.ToInt32(c.ToString(), 16));
+            return negative ? -value : value;
+        }
         return double.TryParse(digits, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : text;
     }
 
@@ -357,11 +374,9 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
             case YamlScalarNode { Value: { } text }:
                 return new ScalarValue(Yaml11Scalar(text));
             case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlScalarNode):
-                var points = new List<double>();
-                foreach (var item in list.Children.Cast<YamlScalarNode>())
-                    if (Yaml11Scalar(item.Value ?? "") is double point) points.Add(point);
-                    else problems.Add($"{where} (line {Line(item)}): a gradient is a list of numbers; '{item.Value}' is not one.");
-                return points.Count == list.Children.Count ? new GradientValue(points) : null;
+                var items = list.Children.Cast<YamlScalarNode>().Select(item => Yaml11Scalar(item.Value ?? "")).ToList();
+                // Numbers interpolate (a gradient); other scalars step: mergekit takes item ⌊t·(n − 1)⌋.
+                return items.All(i => i is double) ? new GradientValue(items.Cast<double>().ToList()) : new SteppedValue(items);
             case YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlMappingNode):
                 var entries = new List<(string?, ConfigValue)>();
                 foreach (var item in list.Children.Cast<YamlMappingNode>())
@@ -386,7 +401,7 @@ public sealed partial record MergeConfig(string SourcePath, string Text, MergeMe
     {
         static Dictionary<string, object> First(IReadOnlyDictionary<string, ConfigValue> values) =>
             values.Where(v => v.Value.Leaves.Any()).ToDictionary(v => v.Key, v => v.Value.Leaves.First());
-        try { method.CheckParameters(First(globals), models.Select(m => (IReadOnlyDictionary<string, object>?)First(m.Parameters)).ToList(), models.Select(m => m.Reference).ToList()); }
+        try { method.CheckParameters(First(globals), models.Select(m => (IReadOnlyDictionary<string, object>?)First(m.Parameters)).ToList(), models.Select(m => m.Reference).ToList(), combinations: false); }
         catch (MethodParameterException e) { problems.Add(e.Message); return; }
         var scopes = models.Select(m => ($"model '{m.Reference}'", m.Parameters)).Prepend(("parameters", (IReadOnlyDictionary<string, ConfigValue>)globals));
         foreach (var (where, values) in scopes)

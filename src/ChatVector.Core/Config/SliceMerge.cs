@@ -38,7 +38,10 @@ internal static class SliceMerge
             }
             var @base = method.ModelCount == 0
                 ? (slice.Sources.Count == 1 ? slice.Sources[0] : null)
-                : slice.Sources.FirstOrDefault(s => (slice.BaseModel ?? config.BaseModel) is { } b && s.Model.Path == b.Path && s.Model.LoraPath == b.LoraPath);
+                : (slice.BaseModel ?? config.BaseModel) is { } b ? slice.Sources.FirstOrDefault(s => s.Model.Path == b.Path && s.Model.LoraPath == b.LoraPath)
+                // Without any base, a method that merges the base as one of its models (linear, karcher) takes the
+                // first source as the reference its vectors are taken against: Σ wᵢ·xᵢ is the same for any reference.
+                : method.BaseCountsAsModel ? slice.Sources[0] : null;
             if (@base is null)
                 problems.Add(method.ModelCount == 0
                     ? $"slice at line {slice.Line}: {method.Name} takes one source per slice; it has {slice.Sources.Count}."
@@ -177,13 +180,15 @@ internal static class SliceMerge
                 continue;
             }
             var provenance = VectorProvenance.FromModels(open(@base.Model), open(source.Model));
-            vectors.Add((new ChatVectorTensor(Input(source, stored), baseSource, provenance), ConfigValue.ForTensor(source.Model.Parameters, outputName, t), source.Model.Reference));
+            // A model's own values by its source tensor's name, as mergekit reads them (weight_in.name: the layer's
+            // number in that model, not in the output).
+            vectors.Add((new ChatVectorTensor(Input(source, stored), baseSource, provenance), ConfigValue.ForTensor(source.Model.Parameters, NameIn(source), t), source.Model.Reference));
         }
         try
         {
             var (merge, perModel) = method.CheckParameters(globals, vectors.Select(v => (IReadOnlyDictionary<string, object>?)v.Parameters).ToList(), vectors.Select(v => v.Reference).ToList());
             var outputDType = config.OutDType ?? config.DType ?? baseStored.Info.DType;
-            return method.Merge(new MethodInputs(baseSource, vectors.Select((v, i) => new MethodVector(v.Vector, perModel[i])).ToList(), merge, outputDType));
+            return method.Merge(new MethodInputs(baseSource, vectors.Select((v, i) => new MethodVector(v.Vector, perModel[i])).ToList(), merge, outputDType, method.BaseCountsAsModel));
         }
         catch (MethodParameterException e)
         {

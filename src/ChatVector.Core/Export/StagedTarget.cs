@@ -72,10 +72,13 @@ public sealed class StagedTarget : IDisposable
         if (isFolder ? fileThere : folderThere)
             throw new IOException($"{targetPath} exists as a {(fileThere ? "file" : "folder")}; a {(isFolder ? "model folder" : "file")} cannot replace it.");
         // -Force replaces a model (or an empty folder), never a folder of the user's other files, which would be lost.
-        if (folderThere && Directory.EnumerateFileSystemEntries(targetPath).Any()
-            && !Directory.EnumerateFiles(targetPath).Any(f => f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
-            throw new IOException($"{targetPath} holds files but no model (no .safetensors weights); -Force replaces a model folder, not a folder of other files: choose another target, or empty it first.");
+        if (folderThere && Directory.EnumerateFileSystemEntries(targetPath).Any(e => !Path.GetFileName(e).StartsWith('.'))
+            && !Directory.EnumerateFiles(targetPath).Any(f => WeightExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)))
+            throw new IOException($"{targetPath} holds files but no model (no weights: {string.Join(", ", WeightExtensions)}); -Force replaces a model folder, not a folder of other files: choose another target, or empty it first.");
     }
+
+    /// <summary>The files that make a folder a model's (hidden files, a desktop's .DS_Store, do not make it anything else).</summary>
+    private static readonly string[] WeightExtensions = [".safetensors", ".bin", ".pt", ".pth", ".gguf"];
 
     /// <summary>The missing folders above the target are created; a file where one of them belongs would fail that with the system's bare "already exists".</summary>
     private static void RefuseFileOnTheWay(string targetPath, string parent)

@@ -19,7 +19,8 @@ internal static class PortableText
     public static string IndentedJson(JToken token)
     {
         using var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = NewLine.ToString() };
-        using (var json = new JsonTextWriter(text) { Formatting = Formatting.Indented }) token.WriteTo(json);
+        // NaN and ±Infinity as Python's json module writes and reads them (bare NaN, Infinity), not as strings.
+        using (var json = new JsonTextWriter(text) { Formatting = Formatting.Indented, FloatFormatHandling = FloatFormatHandling.Symbol }) token.WriteTo(json);
         return text.ToString();
     }
 

@@ -19,12 +19,14 @@ public sealed class LinearMethod : TaskArithmeticFamily
     protected override Sparsify.SparsifyMethod? Sparsification => null;
     protected override ConsensusMethod Consensus => ConsensusMethod.None;
     protected override bool NormalizeByDefault => true;
+    protected override bool TakesLambda => false; // mergekit's linear has no lambda
 
-    /// <summary>Without normalizing, (Σ wᵢ − 1)·base more than the family's base + Σ wᵢ·δᵢ: nothing over a base of zeros.</summary>
+    /// <summary>Without normalizing, (Σ wᵢ − 1)·base more than the family's base + Σ wᵢ·δᵢ, when the base is one of the models.</summary>
     protected override IEnumerable<VectorTerm> BaseTerms(MethodInputs inputs, IReadOnlyList<VectorTerm> vectorTerms)
     {
         double total = vectorTerms.Sum(t => t.Ratio);
-        if (inputs.Parameters.Boolean("normalize") || total == 1 || inputs.Base is Tensors.ZeroTensorSource) yield break;
+        // Only where the base is one of the models (a config's): the pipeline's -Model is the vectors' reference, not a model.
+        if (!inputs.BaseAmongModels || inputs.Parameters.Boolean("normalize") || total == 1) yield break;
         yield return new VectorTerm(inputs.Base, total - 1);
     }
 }

@@ -60,8 +60,10 @@ public abstract class MergeMethod
 
     /// <summary>The merge-wide values and each model's (which default to the merge-wide values given for per-model parameters), checked.</summary>
     /// <param name="modelNames">How errors name each model (a config's reference); "model 1", "model 2", … when null.</param>
+    /// <param name="combinations">Whether to check values together (<see cref="ModelProblem"/>): not for a config's first
+    /// values of each parameter, which may never meet in one tensor; its tensors are checked one by one.</param>
     public (ParameterValues Merge, IReadOnlyList<ParameterValues> PerModel) CheckParameters(IReadOnlyDictionary<string, object>? mergeValues,
-        IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues, IReadOnlyList<string>? modelNames = null)
+        IReadOnlyList<IReadOnlyDictionary<string, object>?> modelValues, IReadOnlyList<string>? modelNames = null, bool combinations = true)
     {
         var given = Taken(mergeValues);
         var perModelDefaults = given.Where(p => Parameters.Any(d => d.Name == p.Key && d.Scope == ParameterScope.PerModel))
@@ -72,7 +74,7 @@ public abstract class MergeMethod
         {
             string where = $"method '{Name}', model {(modelNames is null ? (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : $"'{modelNames[i]}'")}";
             var checkedValues = ParameterValues.Check(Parameters, Taken(values), where, ParameterScope.PerModel, perModelDefaults);
-            return ModelProblem(checkedValues) is { } problem ? throw new MethodParameterException($"{where}: {problem}") : checkedValues;
+            return combinations && ModelProblem(checkedValues) is { } problem ? throw new MethodParameterException($"{where}: {problem}") : checkedValues;
         }).ToList();
         return (merge, perModel);
     }
@@ -113,7 +115,12 @@ public enum VocabularyRowRule
 public sealed record MethodVector(ITensorSource Vector, ParameterValues Parameters);
 
 /// <summary>What a method merges for one tensor name: the base's tensor, the vectors, the merge-wide parameters, the output dtype.</summary>
-public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType)
+/// <param name="BaseAmongModels">
+/// True when the base is one of the models merged (a config's base for <see cref="MergeMethod.BaseCountsAsModel"/>, its
+/// vector among <paramref name="Vectors"/>); false when it is only the reference the vectors were taken against (the
+/// pipeline's -Model).
+/// </param>
+public sealed record MethodInputs(ITensorSource Base, IReadOnlyList<MethodVector> Vectors, ParameterValues Parameters, DType OutputDType, bool BaseAmongModels = false)
 {
     /// <summary>
     /// The inputs of a merge without a base model: each model's tensor is its own vector over a base of zeros (named and

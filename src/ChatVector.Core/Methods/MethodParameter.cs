@@ -44,10 +44,15 @@ public sealed record MethodParameter(string Name, ParameterKind Kind, object? De
         if (value is null) throw Invalid(value, where, Kind == ParameterKind.Boolean ? "true or false" : Kind == ParameterKind.Integer ? "a whole number" : "a number");
         object converted = Kind switch
         {
+            // As mergekit's pydantic reads a bool: 1/0 and yes/no/on/off/t/f/y/n besides true/false.
             ParameterKind.Boolean => value switch
             {
                 bool b => b,
-                string s when bool.TryParse(s, out var parsed) => parsed,
+                double d when d is 0 or 1 => d == 1,
+                int i when i is 0 or 1 => i == 1,
+                long l when l is 0 or 1 => l == 1,
+                string s when s.ToLowerInvariant() is "true" or "t" or "yes" or "y" or "on" or "1" => true,
+                string s when s.ToLowerInvariant() is "false" or "f" or "no" or "n" or "off" or "0" => false,
                 _ => throw Invalid(value, where, "true or false"),
             },
             ParameterKind.Integer => value switch

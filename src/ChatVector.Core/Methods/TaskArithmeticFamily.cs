@@ -20,6 +20,9 @@ public abstract class TaskArithmeticFamily : MergeMethod
 
     protected abstract bool NormalizeByDefault { get; }
 
+    /// <summary>Whether the method takes mergekit's <c>lambda</c> (its generalized task arithmetic does; linear does not).</summary>
+    protected virtual bool TakesLambda => true;
+
     public override VocabularyRowRule VocabularyRows => VocabularyRowRule.BaseRows;
 
     public override IReadOnlyList<MethodParameter> Parameters => _parameters ??= Declare().ToList();
@@ -40,7 +43,7 @@ public abstract class TaskArithmeticFamily : MergeMethod
                 yield return MethodParameter.Integer("seed", 0, "the random draws' seed (the same seed, the same bytes)");
         }
         yield return MethodParameter.Boolean("normalize", NormalizeByDefault, "divide the mix by the sum of the weights that contributed");
-        yield return MethodParameter.Number("lambda", 1.0, ParameterScope.Merge, "the mix is multiplied by it before it is added to the base");
+        if (TakesLambda) yield return MethodParameter.Number("lambda", 1.0, ParameterScope.Merge, "the mix is multiplied by it before it is added to the base");
         yield return MethodParameter.Boolean("int8_mask", false, "mergekit's memory saving for its masks; accepted, changes nothing here");
     }
 
@@ -48,7 +51,7 @@ public abstract class TaskArithmeticFamily : MergeMethod
     {
         var terms = inputs.Vectors.Select(v => new VectorTerm(Sparsified(v, inputs.Parameters), v.Parameters.Number("weight"))).ToList();
         terms.AddRange(BaseTerms(inputs, terms));
-        var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"), inputs.Parameters.Number("lambda"));
+        var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"), TakesLambda ? inputs.Parameters.Number("lambda") : 1.0);
         return new MergedTensor(inputs.Base, terms, [], inputs.OutputDType, mixing);
     }
 

@@ -43,9 +43,12 @@ public sealed class StoredModel
         var indexPath = System.IO.Path.Combine(path, ModelIndex.FileName);
         // transformers loads model.safetensors when a folder has it, whatever an index says; reading the index instead
         // would be another model than the one the folder serves.
-        if (File.Exists(indexPath) && shards.Any(s => string.Equals(System.IO.Path.GetFileName(s), SingleFileName, StringComparison.OrdinalIgnoreCase)))
+        // (An index that maps every tensor to model.safetensors describes that file: no conflict.)
+        var fileNames = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        if (File.Exists(indexPath) && shards.Any(s => string.Equals(System.IO.Path.GetFileName(s), SingleFileName, fileNames))
+            && ModelIndex.Read(indexPath).WeightMap.Values.Any(shard => !string.Equals(shard, SingleFileName, fileNames)))
             throw new ModelFolderException(ModelFolderRule.IndexInvalid, indexPath,
-                $"the folder holds both {SingleFileName} and {ModelIndex.FileName}: transformers would load {SingleFileName}, ChatVector the shards the index lists; remove the one that is stale");
+                $"the folder holds both {SingleFileName} and {ModelIndex.FileName}, which lists other shards: transformers would load {SingleFileName}, ChatVector the shards the index lists; remove the one that is stale");
         var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
         var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && !IsIndex(e) && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
         return new StoredModel(path, path, true, files, tensors, new ModelSideFiles(path, sideFiles));

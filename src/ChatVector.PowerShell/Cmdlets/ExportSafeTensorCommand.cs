@@ -158,11 +158,12 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
         {
             string key = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "";
             object? value = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
-            if (key == "format")
+            string text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+            if (key == "format" && text != "pt")
                 throw new ArgumentException("-Metadata 'format' is the safetensors header's own entry (written as \"pt\" for PyTorch's loaders); give your value another key.");
-            if (value is not (null or string or bool or IFormattable))
-                throw new ArgumentException($"-Metadata '{key}' is {(value is IDictionary ? "a table" : value is IEnumerable ? "a list" : $"a {value.GetType().Name}")}; safetensors metadata values are text: give a string (for example ($values -join ',') or ConvertTo-Json -Compress).");
-            values[key] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+            if (value is IDictionary or PSCustomObject || value is IEnumerable and not string)
+                throw new ArgumentException($"-Metadata '{key}' is {(value is IDictionary ? "a table" : value is PSCustomObject ? "an object" : "a list")}; safetensors metadata values are text: give a string (for example ($values -join ',') or ConvertTo-Json -Compress).");
+            values[key] = value is FileSystemInfo file ? file.FullName : text;
         }
         return values;
     }

@@ -170,7 +170,7 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
         if (refused.Count == 0) return;
         foreach (var handle in refused)
             WriteError(Errors.Problem("NotAVector", ErrorCategory.InvalidArgument,
-                $"'{handle.Name}' ({handle.Kind}{(handle.Model is null ? "" : $", from {handle.Model}")}) is not a chat vector: pipe Get-ChatVector's output, Limit-ChatVector's, or a saved vector (Get-SafeTensor of a folder Export-SafeTensor wrote from vectors).", handle));
+                $"'{handle.Name}' ({handle.Kind}{(handle.Model is null ? "" : $", from {handle.Model}")}) is not a chat vector: pipe Get-ChatVector's output, Limit-ChatVector's, Get-LoraVector's, or a saved vector (Get-SafeTensor of a folder Export-SafeTensor wrote from vectors; a difference saved by another tool becomes one when re-exported with -Metadata @{{ 'chatvector.kind' = 'vector' }}).", handle));
         ThrowTerminatingError(Errors.Problem(errorId, ErrorCategory.InvalidArgument,
             $"{refused.Count} input(s) are not chat vectors (see the errors above); nothing was {action}.", null));
     }

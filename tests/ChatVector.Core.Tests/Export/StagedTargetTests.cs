@@ -48,10 +48,15 @@ public class StagedTargetTests
         var e = Assert.Throws<IOException>(() => StagedTarget.Begin(dir.File("m"), isFolder: true, force: true).Dispose());
         Assert.Contains("holds files but no model", e.Message);
         Assert.Equal(["m", "m/notes.txt"], Tree(dir.Path)); // nothing staged or locked is left beside it either
-        // An empty folder is replaced.
+        // An empty folder is replaced, hidden files aside, and so is a model saved as pickle weights.
         Directory.CreateDirectory(dir.File("empty"));
+        File.WriteAllText(dir.File("empty/.DS_Store"), "");
         using (var target = StagedTarget.Begin(dir.File("empty"), isFolder: true, force: true)) StageOneFile(target, "new");
         Assert.Contains("empty/model.safetensors", Tree(dir.Path));
+        Directory.CreateDirectory(dir.File("pickled"));
+        File.WriteAllText(dir.File("pickled/pytorch_model.bin"), "");
+        using (var target = StagedTarget.Begin(dir.File("pickled"), isFolder: true, force: true)) StageOneFile(target, "new");
+        Assert.Contains("pickled/model.safetensors", Tree(dir.Path));
     }
 
     [Fact]

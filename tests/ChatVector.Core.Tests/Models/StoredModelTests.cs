@@ -123,6 +123,14 @@ public sealed class StoredModelTests : TempDirTest
     }
 
     [Fact]
+    public void IndexThatMapsEveryTensorToModelSafetensors_DescribesThatFile_AndOpens()
+    {
+        Shard("model.safetensors", "a", "b");
+        Index("{\"a\":\"model.safetensors\",\"b\":\"model.safetensors\"}");
+        Assert.Equal(["a", "b"], StoredModel.Open(Dir.Path).Tensors.Select(t => t.Name));
+    }
+
+    [Fact]
     public void ShardHoldingATensorTheIndexDoesNotList_IsIndexInvalid()
     {
         Shard("s1.safetensors", "a", "unlisted");
