@@ -113,6 +113,20 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
         $result.StoppedAtEos | Should -BeTrue
     }
 
+    It 'runs a merge piped to it as the one merged model, as the written merge runs' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
+        $base = Join-Path $Tiny 'base'; $chat = Join-Path $Tiny 'chat'; $cp = Join-Path $Tiny 'cp'
+        # Each handle also has a Model property (cp's folder): it must not run cp once per tensor.
+        $piped = @(Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp -Ratio 0.5 | Invoke-ChatVectorModel -Prompt 'the cat' -MaxNewTokens 3)
+        $piped.Count | Should -Be 1
+        $written = Join-Path $TestDrive 'merged-invoke'
+        Get-ChatVector -Base $base -Chat $chat | Add-ChatVector -Model $cp -Ratio 0.5 | Export-SafeTensor $written
+        $piped[0].TokenIds | Should -Be (Invoke-ChatVectorModel -Model $written -Prompt 'the cat' -MaxNewTokens 3).TokenIds
+        { Get-SafeTensor $cp | Invoke-ChatVectorModel -Model $cp -Prompt 'the cat' } |
+            Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+        { Invoke-ChatVectorModel -Prompt 'the cat' } | Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+    }
+
     It 'stops at -MaxNewTokens' {
         $result = Invoke-ChatVectorModel -Model $Memorised -TokenIds $Ids[0..2] -MaxNewTokens 2
         $result.TokenIds | Should -Be $Ids[3..4]

@@ -3,6 +3,7 @@ using ChatVector.Core.Inference;
 using ChatVector.Core.Tokenization;
 using ChatVector.Core.Models;
 using ChatVector.Core.Tensors;
+using ChatVector.PowerShell.Handles;
 using ChatVector.PowerShell.Infrastructure;
 using ChatVector.PowerShell.Output;
 
@@ -18,11 +19,17 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     private const string PromptSet = "Prompt";
     private const string TokenIdsSet = "TokenIds";
     private ComputeContext? _context;
+    private readonly HandleModelGroups _groups = new();
+    private bool _modelsOnCommandLine;
 
     /// <summary>The model folder; by property name, so several models can be piped.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "PSPath")]
-    public string[] Model { get; set; } = [];
+    public string[]? Model { get; set; }
+
+    /// <summary>Tensor handles of one or more models (Add-ChatVector's merges, Import-MergeConfig's): each producer's handles are one model, run without writing it.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public TensorHandle[]? InputObject { get; set; }
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PromptSet)]
     [AllowEmptyString]
@@ -45,29 +52,66 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
 
     protected override void BeginProcessingCore()
     {
+        _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
+        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput)
+            ThrowTerminatingError(Errors.Argument("Give -Model (a model folder), or pipe model folders or the tensor handles of a model or merge.", null));
         _context = CreateComputeContext(Device);
     }
 
     protected override void ProcessRecordCore()
     {
-        foreach (var path in Model.Select(p => ResolveSingleExisting(p, nameof(Model))))
+        try
         {
-            try
+            // A handle also carries a Model property (the folder it came from), which binds by name: a merge's handles
+            // are the merged model, never that folder run once per tensor.
+            if (InputObject is { Length: > 0 } handles)
             {
-                using var model = LanguageModel.Open(StoredModel.Open(path), _context!);
-                var prompt = PromptIds(model);
-                WriteVerbose($"{path}: {prompt.Length} prompt tokens, up to {MaxNewTokens} new ones.");
-                var generated = model.Generate(prompt, MaxNewTokens, onToken: count =>
-                    ReportProgress(4, "Invoke-ChatVectorModel", $"{path}: {count} of at most {MaxNewTokens} tokens", (double)count / MaxNewTokens)).ToArray();
-                ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
-                bool stopped = generated.Length > 0 && model.EosIds.Contains(generated[^1]);
-                string? text = ParameterSetName == TokenIdsSet ? TextIfDecodable(model, generated, path) : model.Tokenizer.Decode(generated);
-                WriteObject(new GeneratedText(path, text, generated, stopped));
+                if (_modelsOnCommandLine)
+                    ThrowTerminatingError(Errors.Argument("Give models either with -Model or as tensor handles on the pipeline, not both.", Model));
+                foreach (var handle in handles)
+                    if (_groups.Add(handle) is { } closed) Generate(closed);
+                return;
             }
-            catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
-            {
-                WriteError(Errors.From(e, path));
-            }
+            if (_groups.Finish() is { } last) Generate(last);
+            foreach (var path in (Model ?? []).Select(p => ResolveSingleExisting(p, nameof(Model))))
+                Generate(path, () => LanguageModel.Open(StoredModel.Open(path), _context!));
+        }
+        finally
+        {
+            // Pipeline-bound values must not leak into the next record.
+            InputObject = null;
+            if (!_modelsOnCommandLine) Model = null;
+        }
+    }
+
+    protected override void EndProcessingCore()
+    {
+        if (_groups.Finish() is { } last) Generate(last);
+    }
+
+    private void Generate(HandleModel group)
+    {
+        WriteVerbose($"{group.Count} handles of {group.Name} form one model.");
+        Generate(group.Name, () => group.Open(_context!));
+    }
+
+    private void Generate(string path, Func<LanguageModel> open)
+    {
+        try
+        {
+            using var model = open();
+            var prompt = PromptIds(model);
+            WriteVerbose($"{path}: {prompt.Length} prompt tokens, up to {MaxNewTokens} new ones.");
+            var generated = model.Generate(prompt, MaxNewTokens, onToken: count =>
+                ReportProgress(4, "Invoke-ChatVectorModel", $"{path}: {count} of at most {MaxNewTokens} tokens", (double)count / MaxNewTokens)).ToArray();
+            ReportProgress(4, "Invoke-ChatVectorModel", "done", 1, final: true);
+            bool stopped = generated.Length > 0 && model.EosIds.Contains(generated[^1]);
+            string? text = ParameterSetName == TokenIdsSet ? TextIfDecodable(model, generated, path) : model.Tokenizer.Decode(generated);
+            WriteObject(new GeneratedText(path, text, generated, stopped));
+        }
+        catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
+        {
+            WriteError(Errors.From(e, path));
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     private const string TokenIdsSet = "TokenIds";
 
     private ComputeContext? _context;
-    private HandleModel? _pending;
+    private readonly HandleModelGroups _groups = new();
     private List<(string Label, string? Text, long[]? Ids)>? _inputs;
     private bool _modelsOnCommandLine;
 
@@ -90,16 +90,16 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
 
     private void Gather(TensorHandle handle)
     {
-        if (_pending?.TryAdd(handle) == true) return;
-        FlushPending();
-        _pending = HandleModel.Start(handle);
+        if (_groups.Add(handle) is { } closed) MeasureGroup(closed);
     }
 
     private void FlushPending()
     {
-        if (_pending is null) return;
-        var group = _pending;
-        _pending = null;
+        if (_groups.Finish() is { } last) MeasureGroup(last);
+    }
+
+    private void MeasureGroup(HandleModel group)
+    {
         WriteVerbose($"{group.Count} handles of {group.Name} form one model.");
         Measure(group.Name, group.Ratio, () => group.Open(_context!));
     }
