@@ -21,9 +21,7 @@ internal sealed class ConfigAdapters
         foreach (var model in models.Where(m => m.LoraPath is not null).DistinctBy(m => (m.Path, m.LoraPath)))
             try
             {
-                var adapter = LoraAdapter.Open(model.LoraPath!);
-                adapter.CheckFits(open(model));
-                adapters._adapters[(model.Path, model.LoraPath!)] = adapter;
+                adapters._adapters[(model.Path, model.LoraPath!)] = LoraAdapter.Open(model.LoraPath!).FitTo(open(model));
             }
             catch (InputRuleException e)
             {

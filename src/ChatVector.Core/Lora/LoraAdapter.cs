@@ -8,7 +8,8 @@ namespace ChatVector.Core.Lora;
 /// One module's LoRA factors: the change to the model tensor <see cref="Target"/> is scaling·B·A, transposed for an
 /// embedding (whose A is (r, vocabulary)) and for a <c>fan_in_fan_out</c> layer (whose weight is stored (in, out)).
 /// </summary>
-public sealed record LoraModule(string Module, string Target, StoredTensor A, StoredTensor B, int Rank, double Scaling, bool Transposed)
+/// <param name="Embedding">An embedding's factors (lora_embedding_A/B), always transposed.</param>
+public sealed record LoraModule(string Module, string Target, StoredTensor A, StoredTensor B, int Rank, double Scaling, bool Transposed, bool Embedding = false)
 {
     /// <summary>The delta's shape, which the model's tensor must have: (out, in), or (in, out) transposed.</summary>
     public long[] DeltaShape => Transposed ? [A.Info.Shape[1], B.Info.Shape[0]] : [B.Info.Shape[0], A.Info.Shape[1]];
@@ -78,10 +79,34 @@ public sealed class LoraAdapter
     }
 
     /// <summary>
-    /// Checks that every module and whole tensor fits <paramref name="model"/> (the model the adapter is applied to): the
-    /// tensor is there, in the delta's shape, of a dtype a delta adds to. Every misfit is named in one exception.
+    /// This adapter as it applies to <paramref name="model"/> (the model it is applied to), checked: every module and
+    /// whole tensor is there, in the delta's shape, of a dtype a delta adds to; every misfit is named in one exception.
+    /// <c>fan_in_fan_out</c> is resolved per module as PEFT resolves it: it transposes the change only for a weight stored
+    /// (in, out) (transformers' Conv1D, GPT-2's); PEFT ignores it for an nn.Linear weight, stored (out, in), as every
+    /// LLaMA-family weight is. A square weight is Conv1D's only in a model of a Conv1D architecture.
     /// </summary>
-    public void CheckFits(StoredModel model)
+    public LoraAdapter FitTo(StoredModel model)
+    {
+        var fitted = new LoraAdapter(Path, Config, File, Modules.Select(m => Resolved(m, model)).ToList(), Wholes);
+        fitted.CheckFits(model);
+        return fitted;
+    }
+
+    /// <summary>transformers' model types whose projections are Conv1D (weights stored (in, out)).</summary>
+    private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer"];
+
+    private LoraModule Resolved(LoraModule module, StoredModel model)
+    {
+        if (!Config.FanInFanOut || module.Embedding || model.Find(module.Target) is not { } stored) return module;
+        var plain = module with { Transposed = false };
+        var transposed = module with { Transposed = true };
+        bool fitsPlain = stored.Info.Shape.SequenceEqual(plain.DeltaShape), fitsTransposed = stored.Info.Shape.SequenceEqual(transposed.DeltaShape);
+        if (fitsPlain && fitsTransposed)
+            return model.SideFiles?.ConfigJson?["model_type"]?.ToString() is { } type && Conv1DModelTypes.Contains(type) ? transposed : plain;
+        return fitsPlain ? plain : transposed; // neither: CheckFits names the (in, out) shape the flag asks for
+    }
+
+    private void CheckFits(StoredModel model)
     {
         var problems = new List<string>();
         foreach (var (target, shape) in Modules.Select(m => (m.Target, m.DeltaShape)).Concat(Wholes.Select(w => (w.Target, w.Stored.Info.Shape))))
@@ -180,7 +205,8 @@ public sealed class LoraAdapter
             throw Malformed(file, a.Name,
                 $"A is [{string.Join(", ", shapeA)}] and B [{string.Join(", ", shapeB)}], but {LoraAdapterConfig.FileName} gives module '{module}' rank {rank} ('r' or 'rank_pattern'): A must be ({rank}, in), B (out, {rank})");
         if (shapeA[1] == 0 || shapeB[0] == 0) throw Malformed(file, a.Name, "an empty factor");
-        return new LoraModule(module, target, a, b, rank, config.ScalingOf(module), Transposed: embedding || config.FanInFanOut);
+        // fan_in_fan_out is resolved against the model the adapter is applied to (FitTo).
+        return new LoraModule(module, target, a, b, rank, config.ScalingOf(module), Transposed: embedding || config.FanInFanOut, Embedding: embedding);
     }
 
     private static LoraAdapterException Unknown(SafeTensorFile file, string tensor, string detail) => new(LoraAdapterRule.AdapterTensorUnknown, file.Path, detail, tensor);

@@ -17,7 +17,7 @@ public static class LoraVectors
     /// </summary>
     public static IReadOnlyList<ITensorSource> Of(LoraAdapter adapter, StoredModel @base, VectorProvenance provenance, Func<string, bool> include)
     {
-        adapter.CheckFits(@base);
+        adapter = adapter.FitTo(@base);
         var vectors = new List<(string Name, ITensorSource Vector)>();
         foreach (var module in adapter.Modules.Where(m => include(m.Target)))
             vectors.Add((module.Target, new LoraDeltaTensor(module)));
@@ -35,7 +35,7 @@ public static class LoraVectors
     public static Dictionary<string, ITensorSource> OnModel(LoraAdapter adapter, StoredModel model, StoredModel @base,
         IReadOnlyDictionary<string, ITensorSource> modelVectors, VectorProvenance provenance)
     {
-        adapter.CheckFits(model);
+        adapter = adapter.FitTo(model);
         bool modelIsBase = SamePath(model.Path, @base.Path);
         var vectors = new Dictionary<string, ITensorSource>(modelVectors, StringComparer.Ordinal);
         foreach (var module in adapter.Modules)

@@ -79,6 +79,19 @@ public class LoraVectorTests : IDisposable
     }
 
     [Fact]
+    public void Fan_in_fan_out_on_a_weight_stored_out_by_in_is_ignored_as_PEFT_ignores_it_for_nn_Linear()
+    {
+        // q_proj is square (16 × 16) in a llama model: PEFT's nn.Linear sets fan_in_fan_out to False, so the change is B·A.
+        const int rank = 3;
+        var (a, b) = LoraFixture.Linear(Q0, rank, LoraFixture.Hidden, LoraFixture.Hidden, seed: 12);
+        var folder = _fixture.Adapter("fifo-linear", PeftAdapterFolder.Config(rank, 6, ["q_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), a, b);
+
+        var vector = _fixture.Vectors(folder)[Q0 + ".weight"];
+
+        AssertClose(LoraReference.Delta(a.Values, b.Values, rank, LoraFixture.Hidden, LoraFixture.Hidden, 6.0 / rank, transposed: false), LoraFixture.Read(vector), "fan_in_fan_out on nn.Linear");
+    }
+
+    [Fact]
     public void Rank_and_alpha_patterns_give_each_module_its_own_scaling_the_first_matching_key_winning()
     {
         const string q1 = "model.layers.1.self_attn.q_proj", v0 = "model.layers.0.self_attn.v_proj";
