@@ -89,6 +89,17 @@ Describe 'Get-LoraVector handles' -Tag 'Lora' {
         $handles[0].Model | Should -Be (Resolve-Path $Adapter).Path
     }
 
+    It 'leave out, with a warning naming them, the factors of modules target_modules does not name, as PEFT does' {
+        $v0 = 'model.layers.0.self_attn.v_proj'
+        $folder = New-Adapter 'untargeted' @{} @(
+            [ChatVector.TestKit.PeftTensor]::new($Kit::LoraA($v0), [long[]]@($Rank, 16), [float[]]::new($Rank * 16)),
+            [ChatVector.TestKit.PeftTensor]::new($Kit::LoraB($v0), [long[]]@(16, $Rank), [float[]]::new(16 * $Rank)))
+        $handles = @(Get-LoraVector $folder -Base $trio.Base -WarningVariable warned -WarningAction SilentlyContinue)
+        $handles.Name | Should -Not -Contain "$v0.weight"
+        $handles.Name | Should -Contain "$Q0.weight"
+        "$warned" | Should -BeLike "*factors of 1 module(s) are left out*target_modules do not name them ($v0)*"
+    }
+
     It 'merge into the base as PEFT does: base + scaling·B·A within one rounding, the saved module replaced, other tensors untouched' {
         $out = Join-Path $TestDrive 'merged'
         Get-LoraVector $Adapter -Base $trio.Base | Add-ChatVector -Model $trio.Base | Export-SafeTensor $out
@@ -165,7 +176,7 @@ Describe 'Get-LoraVector refusals' -Tag 'Lora' {
         @{ Case = 'DoRA'; Id = 'DoraNotAdditive'; Category = 'NotImplemented'; File = 'adapter_config.json'; Named = "'use_dora'"
            Make = { New-Adapter 'dora' @{ use_dora = $true } } }
         @{ Case = 'a module the base has in another shape'; Id = 'AdapterDoesNotFitModel'; Category = 'InvalidData'; File = 'adapter_model.safetensors'; Named = "'model.layers.0.mlp.up_proj.weight'"
-           Make = { New-Adapter 'misfit' @{} @(
+           Make = { New-Adapter 'misfit' @{ target_modules = @('q_proj', 'embed_tokens', 'up_proj') } @(
                 [ChatVector.TestKit.PeftTensor]::new($Kit::LoraA('model.layers.0.mlp.up_proj'), [long[]]@($Rank, 24), [float[]]::new($Rank * 24)),
                 [ChatVector.TestKit.PeftTensor]::new($Kit::LoraB('model.layers.0.mlp.up_proj'), [long[]]@(16, $Rank), [float[]]::new(16 * $Rank))) } }
         @{ Case = 'a tensor name outside PEFT''s layout'; Id = 'AdapterTensorUnknown'; Category = 'InvalidData'; File = 'adapter_model.safetensors'; Named = "'base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight'"

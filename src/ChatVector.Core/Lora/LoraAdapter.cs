@@ -46,6 +46,8 @@ public sealed class LoraAdapter
     public IReadOnlyList<LoraModule> Modules { get; }
     /// <summary>The tensors it replaces whole.</summary>
     public IReadOnlyList<LoraWholeTensor> Wholes { get; }
+    /// <summary>Modules whose factors the file holds but the config does not target (target_modules, layers_to_transform): not applied, as PEFT does not.</summary>
+    public IReadOnlyList<string> Untargeted { get; private init; } = [];
 
     /// <summary>Opens the adapter at <paramref name="path"/> (its folder, or a file in it); throws <see cref="LoraAdapterException"/> or <see cref="SafeTensorException"/>.</summary>
     public static LoraAdapter Open(string path)
@@ -60,7 +62,9 @@ public sealed class LoraAdapter
         var config = LoraAdapterConfig.Read(System.IO.Path.Combine(folder, LoraAdapterConfig.FileName));
         var file = SafeTensorFile.Open(WeightsPath(folder));
         var (modules, wholes) = Sort(file, config);
-        return new LoraAdapter(folder, config, file, modules, wholes);
+        // Factors of modules the config does not target, PEFT never loads into a LoRA layer: left out, and named.
+        var applied = modules.Where(m => config.Applies(m.Module)).ToList();
+        return new LoraAdapter(folder, config, file, applied, wholes) { Untargeted = modules.Except(applied).Select(m => m.Module).ToList() };
     }
 
     /// <summary>
@@ -87,7 +91,7 @@ public sealed class LoraAdapter
     /// </summary>
     public LoraAdapter FitTo(StoredModel model)
     {
-        var fitted = new LoraAdapter(Path, Config, File, Modules.Select(m => Resolved(m, model)).ToList(), Wholes);
+        var fitted = new LoraAdapter(Path, Config, File, Modules.Select(m => Resolved(m, model)).ToList(), Wholes) { Untargeted = Untargeted };
         fitted.CheckFits(model);
         return fitted;
     }

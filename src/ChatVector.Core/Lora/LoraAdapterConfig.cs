@@ -29,6 +29,8 @@ public sealed record LoraAdapterConfig
     public IReadOnlyList<string>? TargetModules { get; init; }
     /// <summary><c>target_modules</c> as a string: a regular expression a whole module name matches.</summary>
     public string? TargetModulesRegex { get; init; }
+    /// <summary><c>layers_to_transform</c>: the only layers a list of <c>target_modules</c> applies to; null for every layer.</summary>
+    public IReadOnlyList<int>? LayersToTransform { get; init; }
     /// <summary><c>rank_pattern</c>: per-module ranks; a key (a regular expression) matches the end of a module name after a dot.</summary>
     public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
     /// <summary><c>alpha_pattern</c>: per-module alphas, matched as <see cref="RankPattern"/>.</summary>
@@ -71,6 +73,13 @@ public sealed record LoraAdapterConfig
             FanInFanOut = reader.Bool("fan_in_fan_out") ?? false,
             TargetModules = json["target_modules"] is JArray ? reader.Strings("target_modules") : null,
             TargetModulesRegex = json["target_modules"] is JArray ? null : reader.String("target_modules"),
+            LayersToTransform = json["layers_to_transform"] switch
+            {
+                null or { Type: JTokenType.Null } => null,
+                JValue { Type: JTokenType.Integer } one => [(int)(long)one],
+                JArray many when many.All(v => v.Type == JTokenType.Integer) => many.Select(v => (int)(long)v).ToList(),
+                _ => throw Invalid(path, "'layers_to_transform' must be a layer number or a list of them"),
+            },
             RankPattern = reader.Pattern<int>("rank_pattern", v => v.Type == JTokenType.Integer && (long)v > 0 && (long)v <= int.MaxValue ? (int)(long)v : (int?)null, "a positive whole number"),
             AlphaPattern = reader.Pattern<double>("alpha_pattern", v => v.Type is JTokenType.Integer or JTokenType.Float ? (double)v : (double?)null, "a number"),
             ModulesToSave = reader.Strings("modules_to_save") ?? [],
@@ -102,6 +111,19 @@ public sealed record LoraAdapterConfig
     public bool SavesWhole(string module) => ModulesToSave.Any(saved => EndsWithParts(module, saved));
 
     /// <summary>Whether the config targets <paramref name="module"/> with LoRA factors.</summary>
+    /// <summary>
+    /// Whether PEFT would put a LoRA layer on <paramref name="module"/>: <c>target_modules</c> names it (every module when
+    /// it is absent), and for a list of names, <c>layers_to_transform</c> (when given) holds its layer. PEFT ignores an
+    /// adapter's factors for any other module, with a warning.
+    /// </summary>
+    public bool Applies(string module)
+    {
+        if (TargetModules is null && TargetModulesRegex is null) return true;
+        if (!Targets(module)) return false;
+        return TargetModulesRegex is not null || LayersToTransform is null
+            || Models.HuggingFaceNames.LayerNumber(module + ".weight") is { } layer && LayersToTransform.Contains(layer);
+    }
+
     public bool Targets(string module) =>
         TargetModulesRegex is { } regex ? regex == "all-linear" || FullMatch(regex, module)
         : TargetModules is { } list && list.Any(target => EndsWithParts(module, target));

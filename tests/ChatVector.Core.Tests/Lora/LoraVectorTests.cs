@@ -91,6 +91,29 @@ public class LoraVectorTests : IDisposable
         AssertClose(LoraReference.Delta(a.Values, b.Values, rank, LoraFixture.Hidden, LoraFixture.Hidden, 6.0 / rank, transposed: false), LoraFixture.Read(vector), "fan_in_fan_out on nn.Linear");
     }
 
+    [Theory]
+    [InlineData("q_proj", null, "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj")]
+    [InlineData("q_proj,v_proj", "[1]", "model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")]
+    [InlineData("q_proj,v_proj", "0", "model.layers.0.self_attn.q_proj,model.layers.0.self_attn.v_proj")]
+    [InlineData("regex:.*\\.v_proj", "[0]", "model.layers.0.self_attn.v_proj,model.layers.1.self_attn.v_proj")] // a regex: layers_to_transform does not apply, as in PEFT
+    public void Factors_of_modules_the_config_does_not_target_are_left_out_as_PEFT_leaves_them(string targets, string? layers, string expected)
+    {
+        var modules = new[] { "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj" };
+        var factors = modules.SelectMany((m, i) => { var (a, b) = LoraFixture.Linear(m, 2, LoraFixture.Hidden, LoraFixture.Hidden, seed: 30 + i); return new[] { a, b }; }).ToArray();
+        var overrides = new Dictionary<string, object?>
+        {
+            ["target_modules"] = targets.StartsWith("regex:", StringComparison.Ordinal) ? targets["regex:".Length..] : targets.Split(','),
+        };
+        if (layers is not null) overrides["layers_to_transform"] = layers.StartsWith('[') ? new[] { int.Parse(layers.Trim('[', ']')) } : int.Parse(layers);
+        var folder = _fixture.Adapter($"targets-{targets.Replace('*', 's').Replace('\\', 'b').Replace(':', 'c')}-{layers?.Trim('[', ']')}", PeftAdapterFolder.Config(2, 4, ["q_proj"], overrides), factors);
+
+        var adapter = LoraAdapter.Open(folder);
+
+        Assert.Equal(expected.Split(','), adapter.Modules.Select(m => m.Module));
+        Assert.Equal(modules.Except(expected.Split(',')), adapter.Untargeted);
+        Assert.Equal(expected.Split(',').Select(m => m + ".weight"), _fixture.Vectors(folder).Keys);
+    }
+
     [Fact]
     public void Rank_and_alpha_patterns_give_each_module_its_own_scaling_the_first_matching_key_winning()
     {
