@@ -68,6 +68,18 @@ Describe 'Measure-ChatVectorModel' -Tag 'Inference' {
         $swept[1].NegativeLogLikelihood | Should -Not -Be $swept[0].NegativeLogLikelihood
     }
 
+    It 'names the file of an input too short to score, and warns about a file that is not UTF-8' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
+        $short = Join-Path $TestDrive 'short.txt'
+        Set-Content -LiteralPath $short -Value 'the' -NoNewline
+        $latin1 = Join-Path $TestDrive 'latin1.txt'
+        [IO.File]::WriteAllBytes($latin1, [byte[]](0x74, 0x68, 0x65, 0x20, 0x63, 0x61, 0x74, 0x20, 0xE9)) # 'the cat ' and é in Latin-1
+        $results = @(Measure-ChatVectorModel -Model $Memorised -Path $short, $latin1 -ErrorVariable failed -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue)
+        "$failed" | Should -BeLike 'short.txt: *'
+        "$warned" | Should -BeLike "*latin1.txt is not valid UTF-8*"
+        $results.Count | Should -Be 1
+    }
+
     It 'needs models from exactly one place: -Model or handles on the pipeline' {
         { Measure-ChatVectorModel -Text $Text } |
             Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.MeasureChatVectorModelCommand'

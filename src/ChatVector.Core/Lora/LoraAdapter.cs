@@ -117,7 +117,9 @@ public sealed class LoraAdapter
         {
             var stored = model.Find(target);
             if (stored is null)
-                problems.Add($"'{target}': the model has no such tensor");
+                problems.Add(target == "lm_head.weight" && model.SideFiles?.TiedEmbeddings == true
+                    ? $"'{target}': the model ties its LM head to model.embed_tokens.weight (tie_word_embeddings) and stores no '{target}'; a change to the head alone cannot be applied to it"
+                    : $"'{target}': the model has no such tensor");
             else if (!stored.Info.Shape.SequenceEqual(shape))
                 problems.Add($"'{target}': the model's shape is [{string.Join(", ", stored.Info.Shape)}], the adapter's [{string.Join(", ", shape)}]");
             else if (!stored.Info.DType.IsComputable())

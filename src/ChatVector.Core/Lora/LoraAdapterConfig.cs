@@ -133,10 +133,17 @@ public sealed record LoraAdapterConfig
     /// PEFT resolves rank_pattern and alpha_pattern; null when none does.
     /// </summary>
     private static string? PatternKey(IEnumerable<string> keys, string module) =>
-        keys.FirstOrDefault(key => Regex.IsMatch(module, $"^(.*\\.)?({key})$", RegexOptions.CultureInvariant, MatchTimeout));
+        keys.FirstOrDefault(key => Regex.IsMatch(module, $"^(.*\\.)?({DotNetPattern(key)})$", RegexOptions.CultureInvariant, MatchTimeout));
 
     private static bool FullMatch(string pattern, string module) =>
-        Regex.IsMatch(module, $"^(?:{pattern})$", RegexOptions.CultureInvariant, MatchTimeout);
+        Regex.IsMatch(module, $"^(?:{DotNetPattern(pattern)})$", RegexOptions.CultureInvariant, MatchTimeout);
+
+    /// <summary>
+    /// A pattern written for Python's re (PEFT's) in .NET's syntax: named groups (?P&lt;name&gt;…) and their
+    /// references (?P=name) are the only forms the two spell differently.
+    /// </summary>
+    private static string DotNetPattern(string python) =>
+        Regex.Replace(python.Replace("(?P<", "(?<", StringComparison.Ordinal), @"\(\?P=(\w+)\)", @"\k<$1>");
 
     private static bool EndsWithParts(string module, string parts) =>
         module == parts || module.EndsWith("." + parts, StringComparison.Ordinal);
@@ -145,7 +152,7 @@ public sealed record LoraAdapterConfig
 
     private static bool IsValidPattern(string pattern)
     {
-        try { _ = new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout); return true; }
+        try { _ = new Regex(DotNetPattern(pattern), RegexOptions.CultureInvariant, MatchTimeout); return true; }
         catch (ArgumentException) { return false; }
     }
 

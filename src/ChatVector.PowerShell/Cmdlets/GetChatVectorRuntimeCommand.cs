@@ -14,6 +14,7 @@ public sealed class GetChatVectorRuntimeCommand : ChatVectorCmdlet
 {
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DeviceCompleter))]
     public string Device { get; set; } = "cpu";
 
     protected override void EndProcessingCore()

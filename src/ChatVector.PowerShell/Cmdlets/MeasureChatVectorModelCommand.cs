@@ -128,7 +128,10 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                 }
                 catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
                 {
-                    WriteError(Errors.From(e, name));
+                    // Which input failed, where several are scored (files, a wildcard), besides the model it ran on.
+                    var record = Errors.From(e, name);
+                    record.ErrorDetails = new ErrorDetails($"{label}: {record.ErrorDetails?.Message ?? e.Message}");
+                    WriteError(record);
                 }
             }
         ReportProgress(3, "Measure-ChatVectorModel", "done", 1, final: true);
@@ -153,11 +156,25 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                     // Reading a folder as text fails with the system's "access denied", which sends the user to the permissions.
                     if (Directory.Exists(file))
                         ThrowTerminatingError(Errors.Argument($"{file} is a folder; -{(Literal ? "LiteralPath" : "Path")} names text files to score (a wildcard such as {System.IO.Path.Combine(file, "*.txt")} selects those in it).", file));
-                    inputs.Add((System.IO.Path.GetFileName(file), File.ReadAllText(file), null));
+                    inputs.Add((System.IO.Path.GetFileName(file), ReadText(file), null));
                 }
                 break;
         }
         return inputs;
+    }
+
+    /// <summary>
+    /// A text file as UTF-8 (or as its byte-order mark says). Bytes that are not UTF-8 (a Latin-1 file) would become
+    /// U+FFFD and then unknown tokens, scoring another text than the file's: a warning names the file.
+    /// </summary>
+    private string ReadText(string file)
+    {
+        try { return File.ReadAllText(file, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)); }
+        catch (System.Text.DecoderFallbackException)
+        {
+            WriteWarning($"{file} is not valid UTF-8 (saved in another encoding?): its invalid bytes are read as U+FFFD, which the tokenizer scores as unknown tokens. Save it as UTF-8 to score its text.");
+            return File.ReadAllText(file);
+        }
     }
 
     private static string Label(string text)

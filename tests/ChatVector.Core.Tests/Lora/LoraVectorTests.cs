@@ -96,6 +96,7 @@ public class LoraVectorTests : IDisposable
     [InlineData("q_proj,v_proj", "[1]", "model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")]
     [InlineData("q_proj,v_proj", "0", "model.layers.0.self_attn.q_proj,model.layers.0.self_attn.v_proj")]
     [InlineData("regex:.*\\.v_proj", "[0]", "model.layers.0.self_attn.v_proj,model.layers.1.self_attn.v_proj")] // a regex: layers_to_transform does not apply, as in PEFT
+    [InlineData("regex:(?P<layer>model\\.layers\\.1)\\.self_attn\\.(?:q|v)_proj", null, "model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")] // Python's named group, as PEFT reads it
     public void Factors_of_modules_the_config_does_not_target_are_left_out_as_PEFT_leaves_them(string targets, string? layers, string expected)
     {
         var modules = new[] { "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj" };
@@ -105,7 +106,7 @@ public class LoraVectorTests : IDisposable
             ["target_modules"] = targets.StartsWith("regex:", StringComparison.Ordinal) ? targets["regex:".Length..] : targets.Split(','),
         };
         if (layers is not null) overrides["layers_to_transform"] = layers.StartsWith('[') ? new[] { int.Parse(layers.Trim('[', ']')) } : int.Parse(layers);
-        var folder = _fixture.Adapter($"targets-{targets.Replace('*', 's').Replace('\\', 'b').Replace(':', 'c')}-{layers?.Trim('[', ']')}", PeftAdapterFolder.Config(2, 4, ["q_proj"], overrides), factors);
+        var folder = _fixture.Adapter($"targets-{Math.Abs(StringComparer.Ordinal.GetHashCode(targets + layers))}", PeftAdapterFolder.Config(2, 4, ["q_proj"], overrides), factors);
 
         var adapter = LoraAdapter.Open(folder);
 
