@@ -130,6 +130,16 @@ Describe 'Show-SafeTensor' -Tag 'Inspect' {
         ($previews | Where-Object Name -EQ model.layers.1.mlp.up_proj.weight).First | Should -Be $values[0..7]
     }
 
+    It 'renders previews with Format-Table one line per tensor: name, dtype, shape, moments, extremes' {
+        $previews = Get-SafeTensor $trio.Cp -Name model.layers.1.mlp.up_proj.weight, model.norm.weight | Show-SafeTensor
+        $lines = @(($previews | Format-Table | Out-String -Width 120) -split "`n" | Where-Object { $_.Trim() })
+        $lines[0] -split '\s+' | Where-Object { $_ } | Should -Be @('Name', 'DType', 'Shape', 'Mean', 'Std', 'Min', 'Max', 'NaN/Inf')
+        $row = $lines | Where-Object { $_ -like 'model.layers.1.mlp.up_proj.weight *' }
+        $row | Should -BeLike '*BF16*`[24, 16`]*'
+        $row | Should -BeLike "*$(([double]$previews[0].Max).ToString('G5', [cultureinfo]::InvariantCulture))*"
+        $lines.Count | Should -Be 4 # header, rule, two tensors
+    }
+
     It 'counts NaN and Inf values and leaves them out of the statistics' {
         $path = Join-Path $TestDrive 'nonfinite.safetensors'
         New-F32File $path 'x' @(1, [float]::NaN, 3, [float]::PositiveInfinity, [float]::NegativeInfinity)
