@@ -186,6 +186,15 @@ Describe 'Test-SafeTensor' -Tag 'Inspect' {
         $reports[0].Problems[0].Message | Should -BeLike '*bad.safetensors*'
     }
 
+    It 'reports a path of another provider as such, and hints at -LiteralPath for a missing name with brackets' {
+        $env = Test-SafeTensor Env:/PATH
+        $env.Valid | Should -BeFalse
+        @($env.Problems).Rule | Should -Be 'NotAFile'
+        @($env.Problems).Message | Should -BeLike '*Env:/PATH is a Environment path; Test-SafeTensor tests files and folders.*'
+        $bracket = Test-SafeTensor (Join-Path $TestDrive 'n[2]')
+        @($bracket.Problems).Message | Should -BeLike '*use -LiteralPath for a name that holds them*'
+    }
+
     It 'reports a missing path as invalid instead of throwing' {
         $report = Test-SafeTensor (Join-Path $TestDrive 'no-such-model') -ErrorAction Stop
         $report.Valid | Should -BeFalse

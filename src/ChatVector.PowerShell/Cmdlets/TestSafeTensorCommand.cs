@@ -34,9 +34,11 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
     {
         foreach (var path in Literal ? LiteralPath : Path)
         {
-            var resolved = TryResolve(path);
-            var reports = resolved.Count == 0
-                ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "FileNotFound", $"{path}: no such file or folder.")])]
+            var (resolved, provider) = TryResolve(path);
+            var reports = provider is { } other
+                ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "NotAFile", $"{path} is a {other} path; Test-SafeTensor tests files and folders.")])]
+                : resolved.Count == 0
+                ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "FileNotFound", $"{path}: no such file or folder.{WildcardHint(path)}")])]
                 : resolved.Select(Validate);
             foreach (var report in reports)
             {
@@ -60,15 +62,29 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
         }
     }
 
-    /// <summary>Never an error for a missing path: Test- answers, it does not fail.</summary>
-    private IReadOnlyList<string> TryResolve(string path)
+    /// <summary>
+    /// Never an error for a missing path: Test- answers, it does not fail. The provider's name comes back for a path of
+    /// another provider (Env:, Variable:), whose provider path is no file's.
+    /// </summary>
+    private (IReadOnlyList<string> Paths, string? OtherProvider) TryResolve(string path)
     {
         try
         {
-            if (!Literal) return GetResolvedProviderPathFromPSPath(path, out _);
-            var literal = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
-            return File.Exists(literal) || Directory.Exists(literal) ? [literal] : [];
+            ProviderInfo provider;
+            IReadOnlyList<string> paths;
+            if (!Literal) paths = GetResolvedProviderPathFromPSPath(path, out provider);
+            else
+            {
+                var literal = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+                paths = File.Exists(literal) || Directory.Exists(literal) ? [literal] : [];
+            }
+            return provider.Name == "FileSystem" ? (paths, null) : ([], provider.Name);
         }
-        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException) { return []; }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException) { return ([], null); }
     }
+
+    private string WildcardHint(string path) =>
+        !Literal && path.IndexOfAny(['[', ']', '*', '?']) >= 0
+            ? " ([ ] * ? are wildcards in -Path; use -LiteralPath for a name that holds them.)"
+            : "";
 }
