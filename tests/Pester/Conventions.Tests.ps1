@@ -242,6 +242,11 @@ Describe 'Tab completion of tensor names' -Tag 'Conventions' {
         $offered.CompletionText | Sort-Object | Should -Be ((Read-IndependentTensors $CpShard).Keys | Sort-Object)
     }
 
+    It 'completes -Include of Export-LoraAdapter from -Base, not from -Path (the adapter it writes)' {
+        $offered = Get-Completion "Export-LoraAdapter '$(Join-Path $TestDrive 'new-adapter')' -Base '$(Join-Path $Tiny 'base')' -Include model.n"
+        $offered.CompletionText | Should -Be 'model.norm.weight'
+    }
+
     It 'completes -Name and -Exclude of Get-ChatVector from the base model, relative to the current location' {
         Push-Location $Tiny
         try {

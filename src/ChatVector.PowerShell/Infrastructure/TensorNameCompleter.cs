@@ -6,8 +6,9 @@ using ChatVector.Core.Models;
 namespace ChatVector.PowerShell.Infrastructure;
 
 /// <summary>
-/// Tab completion for -Name/-Exclude: the tensor names of the model already bound to -Path, -LiteralPath
-/// (Get-SafeTensor) or -Base, else -Chat (Get-ChatVector). Reads headers only.
+/// Tab completion for -Name/-Exclude (-Include/-Exclude): the tensor names of the model already bound to -Path,
+/// -LiteralPath (Get-SafeTensor) or -Base, else -Chat (Get-ChatVector, Export-LoraAdapter, whose -Path is its output).
+/// Reads headers only.
 /// </summary>
 public sealed class TensorNameCompleter : IArgumentCompleter
 {
@@ -18,7 +19,7 @@ public sealed class TensorNameCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var prefix = wordToComplete.Trim('\'', '"');
-        return ModelPaths(fakeBoundParameters)
+        return ModelPaths(commandName, fakeBoundParameters)
             .SelectMany(TensorsOf)
             .Where(t => t.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             .DistinctBy(t => t.Name)
@@ -27,9 +28,11 @@ public sealed class TensorNameCompleter : IArgumentCompleter
             .ToList();
     }
 
-    private static IEnumerable<string> ModelPaths(IDictionary bound)
+    private static IEnumerable<string> ModelPaths(string commandName, IDictionary bound)
     {
-        foreach (var (parameter, literal) in Sources)
+        // Export-LoraAdapter's -Path is the adapter it writes: its tensors are the -Base model's.
+        bool pathIsOutput = commandName.EndsWith("Export-LoraAdapter", StringComparison.OrdinalIgnoreCase);
+        foreach (var (parameter, literal) in Sources.Where(s => !pathIsOutput || s.Parameter is not ("Path" or "LiteralPath")))
         {
             if (!bound.Contains(parameter)) continue;
             var paths = LanguagePrimitives.ConvertTo<string[]>(bound[parameter]);
