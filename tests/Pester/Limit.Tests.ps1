@@ -188,6 +188,23 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         { Get-ChatVector -Base $trio.Base -Chat $trio.Chat | Limit-ChatVector -Density 0.1 -Method Della -Seed 1 } | Should -Throw '*give -0.05 to 0.25*'
     }
 
+    It 'draws each model''s mask on its own, as mergekit does: two vectors of one call keep independent sets' {
+        # The same vector twice (two Get-ChatVector runs are two models): independent masks at density 0.5 agree on about
+        # half of the elements; one shared stream of draws would agree on all of them.
+        $name = 'model.layers.0.mlp.up_proj.weight'
+        $limited = @(@(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $name; Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $name) |
+            Limit-ChatVector -Density 0.5 -Method Random -Seed 3)
+        $limited.Count | Should -Be 2
+        $first = Join-Path $TestDrive 'stream-0'; $second = Join-Path $TestDrive 'stream-1'
+        $limited[0] | Export-SafeTensor $first
+        $limited[1] | Export-SafeTensor $second
+        $a = (Read-IndependentTensors $first)[$name]; $b = (Read-IndependentTensors $second)[$name]
+        $agree = 0
+        for ($i = 0; $i -lt $a.Count; $i++) { if (($a[$i] -ne 0) -eq ($b[$i] -ne 0)) { $agree++ } }
+        ($agree / $a.Count) | Should -BeLessThan 0.75
+        ($agree / $a.Count) | Should -BeGreaterThan 0.25
+    }
+
     It 'a handle''s Density outside [0, 1] cannot be set' {
         $handle = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'lm_head.weight'
         $failure = { $handle.Density = 2 } | Should -Throw '*lm_head.weight: Density must be between 0 and 1; it cannot be 2*' -PassThru

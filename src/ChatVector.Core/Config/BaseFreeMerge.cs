@@ -40,7 +40,7 @@ internal static class BaseFreeMerge
         bool Reshaped(string name) => HuggingFaceNames.IsEmbedding(name) && (vocabulary is not null || cut!.Cuts(name));
         // Models given as model+lora: the adapter applied to the tensors it touches (a cut reads the stored rows, which
         // would leave an adapter's change to them out).
-        var adapters = ConfigAdapters.Open(models, m => opened[Enumerable.Range(0, models.Count).First(i => models[i].Path == m.Path)], problems);
+        var adapters = ConfigAdapters.Open(models, m => opened[Enumerable.Range(0, models.Count).First(i => models[i].Path == m.Path)], problems, notes);
         foreach (var model in models)
             foreach (var name in adapters.Touched(model).Where(n => cut is not null && cut.Cuts(n)).Distinct())
                 problems.Add($"tensor '{name}' has different numbers of rows in the models; cutting them with a LoRA adapter on '{model.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");

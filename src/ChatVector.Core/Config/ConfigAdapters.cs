@@ -15,13 +15,16 @@ internal sealed class ConfigAdapters
     private readonly Dictionary<(string Model, string Adapter), LoraAdapter> _adapters = new();
 
     /// <summary>Opens and checks the adapters of <paramref name="models"/>, each problem (a misfit, a refused adapter) into <paramref name="problems"/>.</summary>
-    public static ConfigAdapters Open(IEnumerable<ConfigModel> models, Func<ConfigModel, StoredModel> open, List<string> problems, string role = "model")
+    /// <param name="notes">Where the adapters' warnings go (fan_in_fan_out read otherwise, modules left out), for the plan's warnings.</param>
+    public static ConfigAdapters Open(IEnumerable<ConfigModel> models, Func<ConfigModel, StoredModel> open, List<string> problems, List<string> notes, string role = "model")
     {
         var adapters = new ConfigAdapters();
         foreach (var model in models.Where(m => m.LoraPath is not null).DistinctBy(m => (m.Path, m.LoraPath)))
             try
             {
-                adapters._adapters[(model.Path, model.LoraPath!)] = LoraAdapter.Open(model.LoraPath!).FitTo(open(model));
+                var adapter = LoraAdapter.Open(model.LoraPath!).FitTo(open(model));
+                adapters._adapters[(model.Path, model.LoraPath!)] = adapter;
+                notes.AddRange(adapter.Warnings);
             }
             catch (InputRuleException e)
             {

@@ -66,11 +66,11 @@ public static class ConfigMerge
         var vectorsByName = pairings.Select((p, i) =>
         {
             var vectors = p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal);
-            return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems) : vectors;
+            return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems, notes) : vectors;
         }).ToList();
         // base+lora: the tensors its adapter touches are the base with the adapter applied, and every task vector of
         // them is taken against that.
-        var adaptedBase = AdaptedBase(config.BaseModel, @base, problems);
+        var adaptedBase = AdaptedBase(config.BaseModel, @base, problems, notes);
         var baseProvenance = VectorProvenance.FromModels(@base, @base);
         foreach (var vectors in vectorsByName)
             foreach (var (name, adapted) in adaptedBase)
@@ -160,11 +160,12 @@ public static class ConfigMerge
     /// as mergekit's merged copy is), minus the base. A refused or misfitting adapter is a problem of the config.
     /// </summary>
     private static Dictionary<string, ITensorSource> WithLora(ConfigModel model, string loraPath, StoredModel opened, StoredModel @base,
-        Dictionary<string, ITensorSource> vectors, List<string> problems)
+        Dictionary<string, ITensorSource> vectors, List<string> problems, List<string> notes)
     {
         try
         {
-            var adapter = LoraAdapter.Open(loraPath);
+            var adapter = LoraAdapter.Open(loraPath).FitTo(opened);
+            notes.AddRange(adapter.Warnings);
             return LoraVectors.OnModel(adapter, opened, @base, vectors, VectorProvenance.FromModels(@base, opened));
         }
         catch (InputRuleException e)
@@ -175,9 +176,9 @@ public static class ConfigMerge
     }
 
     /// <summary>The base's tensors that its adapter touches (none without one), as <see cref="ConfigAdapters"/> gives them.</summary>
-    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, StoredModel @base, List<string> problems)
+    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, StoredModel @base, List<string> problems, List<string> notes)
     {
-        var adapters = ConfigAdapters.Open([entry], _ => @base, problems, role: "base model");
+        var adapters = ConfigAdapters.Open([entry], _ => @base, problems, notes, role: "base model");
         return adapters.Touched(entry).Distinct().ToDictionary(name => name, name => adapters.Tensor(entry, @base.Find(name)!, name), StringComparer.Ordinal);
     }
 

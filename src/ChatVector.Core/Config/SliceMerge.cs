@@ -49,7 +49,7 @@ internal static class SliceMerge
             bases.Add(@base);
         }
         // Sources given as model+lora: each adapter opened and checked against its model, before anything is read.
-        var adapters = ConfigAdapters.Open(slices.SelectMany(s => s.Sources).Select(s => s.Model), Open, problems);
+        var adapters = ConfigAdapters.Open(slices.SelectMany(s => s.Sources).Select(s => s.Model), Open, problems, notes);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems.Distinct().ToList());
 
         var outputs = new List<ITensorSource>();

@@ -5,19 +5,21 @@ using System.Text;
 namespace ChatVector.Core.Kernels;
 
 /// <summary>
-/// Uniform draws that depend only on (seed, tensor name, element index): a counter-based generator (the
+/// Uniform draws that depend only on (seed, tensor name, stream, element index): a counter-based generator (the
 /// SplitMix64 finaliser applied to a per-tensor key plus the index), so any element's draw is computed on
-/// its own and the bytes do not depend on chunking, threads, run or machine.
+/// its own and the bytes do not depend on chunking, threads, run or machine. The stream tells apart the models of one
+/// merge, whose vectors share tensor names: each gets draws of its own, as mergekit draws a mask per model.
 /// </summary>
 public readonly struct CounterRandom
 {
     private const ulong Golden = 0x9E37_79B9_7F4A_7C15UL;
     private readonly ulong _streamKey;
 
-    public CounterRandom(long seed, string tensorName)
+    /// <param name="stream">The model's place among a merge's models (0: the first, and the key of every draw before streams existed).</param>
+    public CounterRandom(long seed, string tensorName, int stream = 0)
     {
         var nameHash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(tensorName));
-        _streamKey = Mix(unchecked((ulong)seed) ^ nameHash);
+        _streamKey = Mix(unchecked((ulong)seed) ^ nameHash ^ (stream == 0 ? 0 : Mix(Golden * (ulong)stream)));
     }
 
     /// <summary>A draw in [0, 1) with 53 random bits for element <paramref name="index"/>.</summary>

@@ -61,10 +61,8 @@ public sealed class LoraAdapter
                 : new SafeTensorException(SafeTensorRule.FileNotFound, folder, "no such file or folder");
         var config = LoraAdapterConfig.Read(System.IO.Path.Combine(folder, LoraAdapterConfig.FileName));
         var file = SafeTensorFile.Open(WeightsPath(folder));
-        var (modules, wholes) = Sort(file, config);
-        // Factors of modules the config does not target, PEFT never loads into a LoRA layer: left out, and named.
-        var applied = modules.Where(m => config.Applies(m.Module)).ToList();
-        return new LoraAdapter(folder, config, file, applied, wholes) { Untargeted = modules.Except(applied).Select(m => m.Module).ToList() };
+        var (modules, wholes, untargeted) = Sort(file, config);
+        return new LoraAdapter(folder, config, file, modules, wholes) { Untargeted = untargeted };
     }
 
     /// <summary>
@@ -85,30 +83,36 @@ public sealed class LoraAdapter
     /// <summary>
     /// This adapter as it applies to <paramref name="model"/> (the model it is applied to), checked: every module and
     /// whole tensor is there, in the delta's shape, of a dtype a delta adds to; every misfit is named in one exception.
-    /// <c>fan_in_fan_out</c> is resolved per module as PEFT resolves it: it transposes the change only for a weight stored
-    /// (in, out) (transformers' Conv1D, GPT-2's); PEFT ignores it for an nn.Linear weight, stored (out, in), as every
-    /// LLaMA-family weight is. A square weight is Conv1D's only in a model of a Conv1D architecture.
+    /// Whether a (non-embedding) change is transposed is decided as PEFT decides it, by the layer's type and not by
+    /// <c>fan_in_fan_out</c>: PEFT sets the flag to False on an nn.Linear (a weight stored (out, in), every LLaMA-family
+    /// weight) and to True on transformers' Conv1D (stored (in, out): GPT-2's), each with a warning, which
+    /// <see cref="Notes"/> keeps.
     /// </summary>
     public LoraAdapter FitTo(StoredModel model)
     {
-        var fitted = new LoraAdapter(Path, Config, File, Modules.Select(m => Resolved(m, model)).ToList(), Wholes) { Untargeted = Untargeted };
+        bool conv1D = IsConv1DModel(model);
+        var notes = new List<string>();
+        if (Modules.Any(m => !m.Embedding) && Config.FanInFanOut != conv1D)
+            notes.Add($"{Path}: fan_in_fan_out is {(Config.FanInFanOut ? "true" : "false")}, but {model.Path}'s weights are {(conv1D ? "Conv1D's, stored (in, out)" : "nn.Linear's, stored (out, in)")}: read as {(conv1D ? "true" : "false")}, as PEFT does.");
+        var modules = Modules.Select(m => m.Embedding ? m : m with { Transposed = conv1D }).ToList();
+        var fitted = new LoraAdapter(Path, Config, File, modules, Wholes) { Untargeted = Untargeted, Notes = notes };
         fitted.CheckFits(model);
         return fitted;
     }
 
-    /// <summary>transformers' model types whose projections are Conv1D (weights stored (in, out)).</summary>
-    private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer"];
+    /// <summary>What fitting the adapter to a model changed from its config (PEFT warns of the same), for the cmdlets to show.</summary>
+    public IReadOnlyList<string> Notes { get; private init; } = [];
 
-    private LoraModule Resolved(LoraModule module, StoredModel model)
-    {
-        if (!Config.FanInFanOut || module.Embedding || model.Find(module.Target) is not { } stored) return module;
-        var plain = module with { Transposed = false };
-        var transposed = module with { Transposed = true };
-        bool fitsPlain = stored.Info.Shape.SequenceEqual(plain.DeltaShape), fitsTransposed = stored.Info.Shape.SequenceEqual(transposed.DeltaShape);
-        if (fitsPlain && fitsTransposed)
-            return model.SideFiles?.ConfigJson?["model_type"]?.ToString() is { } type && Conv1DModelTypes.Contains(type) ? transposed : plain;
-        return fitsPlain ? plain : transposed; // neither: CheckFits names the (in, out) shape the flag asks for
-    }
+    /// <summary>Everything a user should hear about how the adapter applies: <see cref="Notes"/> and the modules left out.</summary>
+    public IEnumerable<string> Warnings => Notes.Concat(Untargeted.Count == 0 ? [] :
+        [$"{Path}: the factors of {Untargeted.Count} module(s) are left out, as PEFT leaves them out: adapter_config.json's target_modules{(Config.LayersToTransform is null ? "" : " and layers_to_transform")} do not name them ({string.Join(", ", Untargeted.Take(5))}{(Untargeted.Count > 5 ? ", ..." : "")})."]);
+
+    /// <summary>transformers' model types whose projections are Conv1D (weights stored (in, out)).</summary>
+    private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer", "clvp"];
+
+    /// <summary>Whether <paramref name="model"/>'s architecture stores its projections as transformers' Conv1D.</summary>
+    public static bool IsConv1DModel(StoredModel model) =>
+        model.SideFiles?.ConfigJson?["model_type"]?.ToString() is { } type && Conv1DModelTypes.Contains(type);
 
     private void CheckFits(StoredModel model)
     {
@@ -118,7 +122,7 @@ public sealed class LoraAdapter
             var stored = model.Find(target);
             if (stored is null)
                 problems.Add(target == "lm_head.weight" && model.SideFiles?.TiedEmbeddings == true
-                    ? $"'{target}': the model ties its LM head to model.embed_tokens.weight (tie_word_embeddings) and stores no '{target}'; a change to the head alone cannot be applied to it"
+                    ? $"'{target}': the model ties its LM head to its input embedding (tie_word_embeddings) and stores no '{target}'; a change to the head alone cannot be applied to it"
                     : $"'{target}': the model has no such tensor");
             else if (!stored.Info.Shape.SequenceEqual(shape))
                 problems.Add($"'{target}': the model's shape is [{string.Join(", ", stored.Info.Shape)}], the adapter's [{string.Join(", ", shape)}]");
@@ -144,7 +148,7 @@ public sealed class LoraAdapter
     }
 
     /// <summary>Every tensor of the file as a factor or a whole tensor; a name or a pair that cannot be one is refused.</summary>
-    private static (List<LoraModule>, List<LoraWholeTensor>) Sort(SafeTensorFile file, LoraAdapterConfig config)
+    private static (List<LoraModule>, List<LoraWholeTensor>, List<string>) Sort(SafeTensorFile file, LoraAdapterConfig config)
     {
         var factors = new Dictionary<string, (StoredTensor? A, StoredTensor? B, bool Embedding)>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -182,8 +186,12 @@ public sealed class LoraAdapter
             }
         }
         var modules = new List<LoraModule>(order.Count);
+        var untargeted = new List<string>();
         foreach (var module in order)
         {
+            // Factors of a module the config does not target, PEFT never loads into a LoRA layer (unexpected keys to
+            // it): left out unchecked, and named.
+            if (!config.Applies(module)) { untargeted.Add(module); continue; }
             var (a, b, embedding) = factors[module];
             var target = module + ".weight";
             if (a is null || b is null)
@@ -191,7 +199,7 @@ public sealed class LoraAdapter
             if (!targets.Add(target)) throw Malformed(file, a.Name, $"'{target}' is both saved whole and changed by LoRA factors");
             modules.Add(Chain(file, config, module, target, a, b, embedding));
         }
-        return (modules, wholes);
+        return (modules, wholes, untargeted);
     }
 
     /// <summary>A whole tensor is the adapter's when modules_to_save names its module, when it is a trained bias, or a saved embedding or LM head.</summary>

@@ -77,6 +77,7 @@ public sealed record LoraAdapterConfig
             {
                 null or { Type: JTokenType.Null } => null,
                 JValue { Type: JTokenType.Integer } one => [(int)(long)one],
+                JArray { Count: 0 } => null, // PEFT: an empty list restricts nothing
                 JArray many when many.All(v => v.Type == JTokenType.Integer) => many.Select(v => (int)(long)v).ToList(),
                 _ => throw Invalid(path, "'layers_to_transform' must be a layer number or a list of them"),
             },
@@ -89,6 +90,8 @@ public sealed record LoraAdapterConfig
         };
         if (config.Rank <= 0) throw Invalid(path, $"'r' is {config.Rank}; a rank is a positive whole number");
         if (config.Bias is not ("none" or "all" or "lora_only")) throw Invalid(path, $"'bias' is '{config.Bias}'; PEFT knows none, all and lora_only");
+        if (config.TargetModulesRegex is not null && config.LayersToTransform is not null)
+            throw Invalid(path, "'layers_to_transform' is given with target_modules as a regular expression; PEFT refuses the pair (put the layers in the expression)");
         foreach (var key in config.RankPattern.Keys.Concat(config.AlphaPattern.Keys).Concat(config.TargetModulesRegex is { } r ? [r] : []))
             if (!IsValidPattern(key)) throw Invalid(path, $"'{key}' (in target_modules, rank_pattern or alpha_pattern) is not a valid regular expression");
         return config;
@@ -112,21 +115,31 @@ public sealed record LoraAdapterConfig
 
     /// <summary>Whether the config targets <paramref name="module"/> with LoRA factors.</summary>
     /// <summary>
-    /// Whether PEFT would put a LoRA layer on <paramref name="module"/>: <c>target_modules</c> names it (every module when
-    /// it is absent), and for a list of names, <c>layers_to_transform</c> (when given) holds its layer. PEFT ignores an
-    /// adapter's factors for any other module, with a warning.
+    /// Whether PEFT would put a LoRA layer on <paramref name="module"/> (its check_target_module_exists):
+    /// <c>target_modules</c> names it (every module when it is absent), and for a list of names matched by their last
+    /// parts, <c>layers_to_transform</c> (when given) holds its layer. PEFT ignores an adapter's factors for any other
+    /// module, with a warning.
     /// </summary>
     public bool Applies(string module)
     {
         if (TargetModules is null && TargetModulesRegex is null) return true;
         if (!Targets(module)) return false;
-        return TargetModulesRegex is not null || LayersToTransform is null
-            || Models.HuggingFaceNames.LayerNumber(module + ".weight") is { } layer && LayersToTransform.Contains(layer);
+        if (TargetModulesRegex is not null || LayersToTransform is null || TargetModules!.Contains(module)) return true; // a full name: no layer filter
+        return Models.HuggingFaceNames.LayerNumber(module + ".weight") is { } layer && LayersToTransform.Contains(layer);
     }
 
+    /// <summary><c>target_modules</c> names <paramref name="module"/>: a regular expression matching it whole ("all-linear": every linear layer but the output head), or a list entry equal to it or to its last dotted parts.</summary>
     public bool Targets(string module) =>
-        TargetModulesRegex is { } regex ? regex == "all-linear" || FullMatch(regex, module)
-        : TargetModules is { } list && list.Any(target => EndsWithParts(module, target));
+        TargetModulesRegex is { } regex
+            ? string.Equals(regex, AllLinear, StringComparison.OrdinalIgnoreCase) ? !IsOutputOrEmbedding(module) : FullMatch(regex, module)
+            : TargetModules is { } list && list.Any(target => EndsWithParts(module, target));
+
+    /// <summary>PEFT's shorthand for every linear layer except the output layer.</summary>
+    private const string AllLinear = "all-linear";
+
+    /// <summary>The LM head and the embeddings, which "all-linear" leaves out (the one is the output layer, the others no linear layer).</summary>
+    private static bool IsOutputOrEmbedding(string module) =>
+        module.EndsWith("lm_head", StringComparison.Ordinal) || Models.HuggingFaceNames.IsEmbedding(module + ".weight");
 
     /// <summary>
     /// The first pattern key (in the file's order) that matches the end of <paramref name="module"/> at a dot boundary, as

@@ -48,6 +48,10 @@ public static class LoraPlan
     public static IReadOnlyList<LoraPlanItem> Make(LoraExportRequest request)
     {
         request.Rank.Check();
+        // A Conv1D model's weights are stored (in, out): PEFT would read an adapter of them as fan_in_fan_out, with A
+        // (r, in) and B (out, r), which this exporter does not write yet; refused rather than written wrong.
+        if (request.BaseModelPath is { } basePath && System.IO.Directory.Exists(basePath) && Lora.LoraAdapter.IsConv1DModel(Models.StoredModel.Open(basePath)))
+            throw new ArgumentException($"{basePath} is a model of Conv1D weights (stored (in, out), as GPT-2's): Export-LoraAdapter writes adapters of nn.Linear weights (the LLaMA family's) only.");
         DuplicateTensorNamesException.ThrowIfAny(request.Vectors.Select(v => v.Name), "one vector");
         var mismatched = request.Embeddings == EmbeddingMode.Skip ? [] : request.VocabularyMismatches.Where(t => request.Selects(t.Name)).ToList();
         var items = request.Vectors.Where(v => request.Selects(v.Name) && mismatched.All(m => m.Name != v.Name))

@@ -49,7 +49,8 @@ public abstract class TaskArithmeticFamily : MergeMethod
 
     public override ITensorSource Merge(MethodInputs inputs)
     {
-        var terms = inputs.Vectors.Select(v => new VectorTerm(Sparsified(v, inputs.Parameters), v.Parameters.Number("weight"))).ToList();
+        // Each model its own stream of draws (its place among the models), as mergekit draws a mask per model.
+        var terms = inputs.Vectors.Select((v, i) => new VectorTerm(Sparsified(v, inputs.Parameters, i), v.Parameters.Number("weight"))).ToList();
         terms.AddRange(BaseTerms(inputs, terms));
         var mixing = new MixOptions(Consensus, inputs.Parameters.Boolean("normalize"), TakesLambda ? inputs.Parameters.Number("lambda") : 1.0);
         return new MergedTensor(inputs.Base, terms, [], inputs.OutputDType, mixing);
@@ -61,7 +62,7 @@ public abstract class TaskArithmeticFamily : MergeMethod
     /// <summary>Terms of the base itself added to the mix (none for base + mix(…), the family's formula).</summary>
     protected virtual IEnumerable<VectorTerm> BaseTerms(MethodInputs inputs, IReadOnlyList<VectorTerm> vectorTerms) => [];
 
-    private ITensorSource Sparsified(MethodVector vector, ParameterValues merge)
+    private ITensorSource Sparsified(MethodVector vector, ParameterValues merge, int stream)
     {
         if (Sparsification is not { } rule) return vector.Vector;
         var p = vector.Parameters;
@@ -69,7 +70,8 @@ public abstract class TaskArithmeticFamily : MergeMethod
             rule == SparsifyMethod.Breadcrumbs ? p.Number("gamma") : SparsifyOptions.DefaultGamma,
             rule == SparsifyMethod.Della ? p.Number("epsilon") : SparsifyOptions.DefaultEpsilon,
             rule is SparsifyMethod.Random or SparsifyMethod.Della ? merge.Integer("seed") : 0,
-            merge.Boolean("rescale"), RescaleNorm.L1); // mergekit rescales to the vector's L1 norm
+            merge.Boolean("rescale"), RescaleNorm.L1, // mergekit rescales to the vector's L1 norm
+            rule is SparsifyMethod.Random or SparsifyMethod.Della ? stream : 0);
         return new SparsifiedTensor(vector.Vector, options);
     }
 }

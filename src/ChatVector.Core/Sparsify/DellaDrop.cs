@@ -31,7 +31,7 @@ internal sealed class DellaDrop : ISparsifyRule
             throw new NotSupportedException($"'{target.Name}': a row of {target.RowLength} elements is too long to rank in memory for Della.");
         _options = options;
         _rowLength = (int)target.RowLength;
-        _random = new CounterRandom(options.Seed, target.Name);
+        _random = new CounterRandom(options.Seed, target.Name, options.Stream);
         _byRank = new(() => TableByRank(_rowLength, options.Density, options.Epsilon));
     }
 

@@ -10,7 +10,7 @@ namespace ChatVector.Core.Sparsify;
 /// </summary>
 internal sealed class RandomDrop(SparsifyOptions options, SparsifyTarget target) : ISparsifyRule
 {
-    private readonly CounterRandom _random = new(options.Seed, target.Name);
+    private readonly CounterRandom _random = new(options.Seed, target.Name, options.Stream);
 
     public bool RanksRows => false;
     public bool HasStatistics => false;

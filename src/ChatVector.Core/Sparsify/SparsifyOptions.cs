@@ -33,8 +33,10 @@ public enum RescaleNorm
 /// One tensor's sparsification: the rule and its parameters. <see cref="Rescale"/> scales the kept elements back up, by
 /// <see cref="Norm"/>; it is on by default for the random rules only.
 /// </summary>
+/// <param name="Stream">For the random rules, the vector's place among the vectors sparsified together (the models of one
+/// merge): each draws its own mask, as mergekit does per model.</param>
 public sealed record SparsifyOptions(SparsifyMethod Method, double Density, double Gamma, double Epsilon, long Seed, bool Rescale,
-    RescaleNorm Norm = RescaleNorm.Density)
+    RescaleNorm Norm = RescaleNorm.Density, int Stream = 0)
 {
     public const double DefaultGamma = 0.01;
     public const double DefaultEpsilon = 0.15;
@@ -84,11 +86,13 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
             ["rescale"] = Rescale,
         };
         if (Rescale) json["rescale_norm"] = Norm.ToString().ToLowerInvariant(); // only a rescale has a norm
+        if (Stream != 0) json["stream"] = Stream; // absent: 0, as every vector saved before streams
         return json;
     }
 
     /// <summary>These options with the norm only where it means something: without rescaling there is none (Density stands for it).</summary>
-    public SparsifyOptions Canonical() => Rescale ? this : this with { Norm = RescaleNorm.Density };
+    public SparsifyOptions Canonical() => (Rescale ? this : this with { Norm = RescaleNorm.Density }) is var canonical
+        && Method is not (SparsifyMethod.Random or SparsifyMethod.Della) ? canonical with { Stream = 0 } : canonical; // only draws have streams
 
     /// <summary>The options saved by <see cref="ToJson"/>, or null when <paramref name="json"/> is not such an object.</summary>
     internal static SparsifyOptions? FromJson(JToken? json)
@@ -101,7 +105,8 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
                 (double?)o["epsilon"] ?? DefaultEpsilon, (long?)o["seed"] ?? 0, (bool?)o["rescale"] ?? RescalesByDefault(parsed),
                 // Vectors saved before the L1 rule existed were divided by their keep probability.
                 o["rescale_norm"] is JValue { Type: JTokenType.String } norm && Enum.TryParse<RescaleNorm>((string?)norm, ignoreCase: true, out var parsedNorm)
-                    ? parsedNorm : RescaleNorm.Density);
+                    ? parsedNorm : RescaleNorm.Density,
+                (int?)o["stream"] ?? 0);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException or JsonException)
         {
@@ -117,7 +122,7 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         var parts = new List<string> { Method.ToString().ToLowerInvariant(), $"density {density}" };
         if (Method == SparsifyMethod.Breadcrumbs) parts.Add(string.Create(CultureInfo.InvariantCulture, $"gamma {Gamma:R}"));
         if (Method == SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"epsilon {Epsilon:R}"));
-        if (Method is SparsifyMethod.Random or SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"seed {Seed}"));
+        if (Method is SparsifyMethod.Random or SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"seed {Seed}{(Stream == 0 ? "" : $", stream {Stream}")}"));
         parts.Add(!Rescale ? "no rescale" : Norm == RescaleNorm.L1 ? "rescaled to the L1 norm" : "rescaled by the keep probability");
         return string.Join(", ", parts);
     }

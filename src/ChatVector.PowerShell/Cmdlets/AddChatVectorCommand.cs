@@ -87,7 +87,7 @@ public sealed class AddChatVectorCommand : ChatVectorCmdlet
                 _vectors.Select(h => new VectorInput(h.Source, h.Ratio ?? Ratio, h.Inheritance.Provenance)).ToList(),
                 SkipEmbedding,
                 ParseTokenMap(SpecialTokenMap),
-                DType is null ? null : Enum.Parse<DType>(DType),
+                DType is null ? null : Enum.Parse<DType>(DType, ignoreCase: true), // ValidateSet takes any case
                 OpenOptional(ChatModel, nameof(ChatModel)),
                 OpenOptional(ChatTemplateFrom, nameof(ChatTemplateFrom)),
                 new MixOptions(Enum.Parse<ConsensusMethod>(Consensus, ignoreCase: true), Normalize.IsPresent, Lambda),

@@ -56,7 +56,7 @@ public sealed class GetLoraVectorCommand : ChatVectorCmdlet
             Core.Merge.VectorProvenance provenance;
             try
             {
-                adapter = LoraAdapter.Open(path);
+                adapter = LoraAdapter.Open(path).FitTo(_base);
                 provenance = adapter.ProvenanceOn(_base);
                 vectors = LoraVectors.Of(adapter, _base, provenance, include);
             }
@@ -67,8 +67,7 @@ public sealed class GetLoraVectorCommand : ChatVectorCmdlet
                 return;
             }
             WriteVerbose($"{adapter.Path}: {adapter.Modules.Count} LoRA module(s) and {adapter.Wholes.Count} whole tensor(s); {vectors.Count} vector tensor(s) on {_base.Path}.");
-            if (adapter.Untargeted.Count > 0)
-                WriteWarning($"{adapter.Path}: the factors of {adapter.Untargeted.Count} module(s) are left out, as PEFT leaves them out: adapter_config.json's target_modules{(adapter.Config.LayersToTransform is null ? "" : " and layers_to_transform")} do not name them ({string.Join(", ", adapter.Untargeted.Take(5))}{(adapter.Untargeted.Count > 5 ? ", ..." : "")}).");
+            foreach (var warning in adapter.Warnings) WriteWarning(warning);
             if (vectors.Count == 0)
                 WriteWarning($"{adapter.Path}: no vector comes out: the adapter changes no tensor{(MyInvocation.BoundParameters.ContainsKey("Name") ? " that -Name matches" : "")}.");
             var inheritance = Inheritance.ForVector(provenance);

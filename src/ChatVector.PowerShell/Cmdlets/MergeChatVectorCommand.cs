@@ -64,7 +64,7 @@ public sealed class MergeChatVectorCommand : ChatVectorCmdlet
                 _vectors.Select(h => new PipelineVector(h.Source, h.Ratio, h.Inheritance.Provenance)).ToList(),
                 ParameterTables.ToDictionary(Parameter),
                 (ModelParameter ?? []).Select(t => (IReadOnlyDictionary<string, object>?)ParameterTables.ToDictionary(t)).ToList(),
-                DType is null ? null : Enum.Parse<DType>(DType));
+                DType is null ? null : Enum.Parse<DType>(DType, ignoreCase: true)); // ValidateSet takes any case
             plan = PipelineMethodMerge.Plan(request);
         }
         catch (Exception e) when (!IsEngineSignal(e))

@@ -21,12 +21,20 @@ internal sealed class LoraFixture : IDisposable
     private readonly TempDir _dir = new();
 
     /// <param name="hidden">The model's sizes: the defaults, or others (wider rows reach the product's vector blocks).</param>
-    public LoraFixture(int hidden = Hidden, int intermediate = Intermediate, int vocab = Vocab)
+    /// <param name="modelType">config.json's model_type when not llama's: "gpt2" makes the weights Conv1D's, stored (in, out), to PEFT.</param>
+    public LoraFixture(int hidden = Hidden, int intermediate = Intermediate, int vocab = Vocab, string? modelType = null)
     {
         TestPaths.UseModuleNatives();
         TorchRuntime.EnsureLoaded();
         ModelPath = System.IO.Path.Combine(_dir.Path, "base");
         Values = new LlamaModelBuilder { Hidden = hidden, Intermediate = intermediate, Vocab = vocab, Layers = 2, Seed = 3 }.Write(ModelPath);
+        if (modelType is not null)
+        {
+            var configPath = System.IO.Path.Combine(ModelPath, "config.json");
+            var config = Newtonsoft.Json.Linq.JObject.Parse(File.ReadAllText(configPath));
+            config["model_type"] = modelType;
+            File.WriteAllText(configPath, config.ToString());
+        }
         Model = StoredModel.Open(ModelPath);
     }
 

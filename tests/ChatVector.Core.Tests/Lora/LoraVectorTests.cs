@@ -64,18 +64,28 @@ public class LoraVectorTests : IDisposable
     [Fact]
     public void Fan_in_fan_out_factors_give_the_transpose_for_a_weight_stored_in_by_out()
     {
-        // down_proj (16 × 24) read as a Conv1D weight stored (in, out): in 16, out 24, so A is (r, 16) and B (24, r).
+        // In a model whose weights are Conv1D's (model_type gpt2), down_proj (16 × 24) is stored (in, out): in 16, out 24,
+        // so A is (r, 16) and B (24, r). PEFT transposes there whatever the flag says (and warns when it says false).
+        using var conv1D = new LoraFixture(modelType: "gpt2");
         const int rank = 3;
         var a = new PeftTensor(PeftAdapterFolder.LoraA(Down1), [rank, 16], PeftAdapterFolder.Factor(rank, 16, 4, LoraFixture.AScale));
         var b = new PeftTensor(PeftAdapterFolder.LoraB(Down1), [24, rank], PeftAdapterFolder.Factor(24, rank, 5, LoraFixture.BScale));
-        var folder = _fixture.Adapter("fifo", PeftAdapterFolder.Config(rank, 6, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), a, b);
-
-        var vector = _fixture.Vectors(folder)[Down1 + ".weight"];
-
         var delta = LoraReference.Delta(a.Values, b.Values, rank, outFeatures: 24, inFeatures: 16, 6.0 / rank, transposed: true);
-        Assert.Equal(new long[] { 16, 24 }, vector.Shape);
-        AssertClose(delta, LoraFixture.Read(vector), "fan_in_fan_out");
-        _fixture.AssertMergedWithinOneRounding(Down1 + ".weight", _fixture.Merged(vector, 0.5), delta, 0.5);
+        foreach (bool flag in new[] { true, false })
+        {
+            var folder = conv1D.Adapter($"fifo-{flag}", PeftAdapterFolder.Config(rank, 6, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = flag }), a, b);
+            var adapter = LoraAdapter.Open(folder).FitTo(conv1D.Model);
+            Assert.Equal(flag ? [] : [$"{adapter.Path}: fan_in_fan_out is false, but {conv1D.Model.Path}'s weights are Conv1D's, stored (in, out): read as true, as PEFT does."], adapter.Notes);
+
+            var vector = conv1D.Vectors(folder)[Down1 + ".weight"];
+
+            Assert.Equal(new long[] { 16, 24 }, vector.Shape);
+            AssertClose(delta, LoraFixture.Read(vector), "fan_in_fan_out");
+            conv1D.AssertMergedWithinOneRounding(Down1 + ".weight", conv1D.Merged(vector, 0.5), delta, 0.5);
+        }
+        // The same factors on a llama model (nn.Linear, stored (out, in) = 16 × 24): B·A is 24 × 16, which PEFT cannot load.
+        var onLinear = _fixture.Adapter("fifo-linear-misfit", PeftAdapterFolder.Config(rank, 6, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), a, b);
+        Assert.Throws<LoraAdapterException>(() => _fixture.Vectors(onLinear));
     }
 
     [Fact]
@@ -89,13 +99,17 @@ public class LoraVectorTests : IDisposable
         var vector = _fixture.Vectors(folder)[Q0 + ".weight"];
 
         AssertClose(LoraReference.Delta(a.Values, b.Values, rank, LoraFixture.Hidden, LoraFixture.Hidden, 6.0 / rank, transposed: false), LoraFixture.Read(vector), "fan_in_fan_out on nn.Linear");
+        Assert.Single(LoraAdapter.Open(folder).FitTo(_fixture.Model).Notes); // PEFT's warning, kept for the cmdlets
     }
 
     [Theory]
     [InlineData("q_proj", null, "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj")]
     [InlineData("q_proj,v_proj", "[1]", "model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")]
     [InlineData("q_proj,v_proj", "0", "model.layers.0.self_attn.q_proj,model.layers.0.self_attn.v_proj")]
-    [InlineData("regex:.*\\.v_proj", "[0]", "model.layers.0.self_attn.v_proj,model.layers.1.self_attn.v_proj")] // a regex: layers_to_transform does not apply, as in PEFT
+    [InlineData("regex:.*\\.v_proj", null, "model.layers.0.self_attn.v_proj,model.layers.1.self_attn.v_proj")]
+    [InlineData("model.layers.1.self_attn.q_proj,v_proj", "[0]", "model.layers.0.self_attn.v_proj,model.layers.1.self_attn.q_proj")] // a full name: no layer filter, as in PEFT
+    [InlineData("q_proj", "[]", "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj")] // an empty list restricts nothing
+    [InlineData("regex:ALL-LINEAR", null, "model.layers.0.self_attn.q_proj,model.layers.0.self_attn.v_proj,model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")]
     [InlineData("regex:(?P<layer>model\\.layers\\.1)\\.self_attn\\.(?:q|v)_proj", null, "model.layers.1.self_attn.q_proj,model.layers.1.self_attn.v_proj")] // Python's named group, as PEFT reads it
     public void Factors_of_modules_the_config_does_not_target_are_left_out_as_PEFT_leaves_them(string targets, string? layers, string expected)
     {
@@ -105,7 +119,7 @@ public class LoraVectorTests : IDisposable
         {
             ["target_modules"] = targets.StartsWith("regex:", StringComparison.Ordinal) ? targets["regex:".Length..] : targets.Split(','),
         };
-        if (layers is not null) overrides["layers_to_transform"] = layers.StartsWith('[') ? new[] { int.Parse(layers.Trim('[', ']')) } : int.Parse(layers);
+        if (layers is not null) overrides["layers_to_transform"] = layers == "[]" ? Array.Empty<int>() : layers.StartsWith('[') ? new[] { int.Parse(layers.Trim('[', ']')) } : int.Parse(layers);
         var folder = _fixture.Adapter($"targets-{Math.Abs(StringComparer.Ordinal.GetHashCode(targets + layers))}", PeftAdapterFolder.Config(2, 4, ["q_proj"], overrides), factors);
 
         var adapter = LoraAdapter.Open(folder);
@@ -113,6 +127,18 @@ public class LoraVectorTests : IDisposable
         Assert.Equal(expected.Split(','), adapter.Modules.Select(m => m.Module));
         Assert.Equal(modules.Except(expected.Split(',')), adapter.Untargeted);
         Assert.Equal(expected.Split(',').Select(m => m + ".weight"), _fixture.Vectors(folder).Keys);
+    }
+
+    [Fact]
+    public void A_regex_target_with_layers_is_refused_and_an_untargeted_module_is_not_checked_as_PEFT_does()
+    {
+        var (a, b) = LoraFixture.Linear(Q0, 2, LoraFixture.Hidden, LoraFixture.Hidden, seed: 40);
+        var regexWithLayers = _fixture.Adapter("regex-layers", PeftAdapterFolder.Config(2, 4, ["q_proj"], new Dictionary<string, object?> { ["target_modules"] = ".*q_proj", ["layers_to_transform"] = new[] { 0 } }), a, b);
+        Assert.Contains("layers_to_transform", Assert.Throws<LoraAdapterException>(() => LoraAdapter.Open(regexWithLayers)).Message);
+        // v_proj's factors are of rank 3 where the config says 2: PEFT never loads them, so they refuse nothing.
+        var (vA, vB) = LoraFixture.Linear("model.layers.0.self_attn.v_proj", 3, LoraFixture.Hidden, LoraFixture.Hidden, seed: 41);
+        var stray = _fixture.Adapter("stray-rank", PeftAdapterFolder.Config(2, 4, ["q_proj"]), a, b, vA, vB);
+        Assert.Equal(["model.layers.0.self_attn.v_proj"], LoraAdapter.Open(stray).Untargeted);
     }
 
     [Fact]

@@ -29,10 +29,11 @@ public sealed class LoraWideTests : IDisposable
         Check(plain[Down1 + ".weight"], LoraReference.Delta(dA.Values, dB.Values, Rank, Hidden, Intermediate, 2.0, transposed: false), "down_proj");
         Check(plain[Embed + ".weight"], LoraReference.Delta(eA.Values, eB.Values, Rank, outFeatures: Hidden, inFeatures: Vocab, 2.0, transposed: true), "embedding");
 
-        // down_proj (48 × 72) read as a Conv1D weight stored (in, out): in 48, out 72.
+        // down_proj (48 × 72) of a model of Conv1D weights (model_type gpt2), stored (in, out): in 48, out 72.
+        using var conv1D = new LoraFixture(Hidden, Intermediate, Vocab, modelType: "gpt2");
         var fA = new PeftTensor(PeftAdapterFolder.LoraA(Down1), [Rank, Hidden], PeftAdapterFolder.Factor(Rank, Hidden, 25, LoraFixture.AScale));
         var fB = new PeftTensor(PeftAdapterFolder.LoraB(Down1), [Intermediate, Rank], PeftAdapterFolder.Factor(Intermediate, Rank, 26, LoraFixture.BScale));
-        var transposed = _fixture.Vectors(_fixture.Adapter("wide-fifo", PeftAdapterFolder.Config(Rank, 10, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), fA, fB));
+        var transposed = conv1D.Vectors(conv1D.Adapter("wide-fifo", PeftAdapterFolder.Config(Rank, 10, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), fA, fB));
         Check(transposed[Down1 + ".weight"], LoraReference.Delta(fA.Values, fB.Values, Rank, outFeatures: Intermediate, inFeatures: Hidden, 2.0, transposed: true), "fan_in_fan_out");
     }
 

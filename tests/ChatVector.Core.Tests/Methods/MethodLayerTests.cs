@@ -60,11 +60,12 @@ public class MethodLayerTests
     [InlineData("della_linear", SparsifyMethod.Della, ConsensusMethod.None, false)]
     public void A_registered_method_gives_the_bytes_of_the_pipeline_that_composes_it(string name, SparsifyMethod rule, ConsensusMethod consensus, bool normalize)
     {
-        // The pipeline: Limit-ChatVector -Method rule -Density 0.3 -Seed 7 | Add-ChatVector -Consensus consensus [-Normalize].
+        // The pipeline: Limit-ChatVector -Method rule -Density 0.3 -Seed 7 | Add-ChatVector -Consensus consensus [-Normalize],
+        // each vector its own stream of draws in arrival order, as Limit-ChatVector gives them.
         var (baseValues, vectors) = Values();
         var options = SparsifyFixture.Options(rule, 0.3, seed: 7) with { Norm = RescaleNorm.L1 }; // a config rescales as mergekit does
         var pipeline = new MergedTensor(Source("w", baseValues),
-            vectors.Select((v, i) => new VectorTerm(new SparsifiedTensor(Source($"w", v), options), i == 0 ? 1.0 : 0.5)).ToList(), [], DType.BF16,
+            vectors.Select((v, i) => new VectorTerm(new SparsifiedTensor(Source($"w", v), options with { Stream = i }), i == 0 ? 1.0 : 0.5)).ToList(), [], DType.BF16,
             new MixOptions(consensus, normalize));
 
         var method = MethodRegistry.Find(name);

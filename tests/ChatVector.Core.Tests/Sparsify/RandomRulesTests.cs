@@ -255,6 +255,22 @@ public class RandomRulesTests
         Options(SparsifyMethod.Della, 0, epsilon: 0.5).Validated("t");
     }
 
+    [Theory]
+    [InlineData(SparsifyMethod.Random)]
+    [InlineData(SparsifyMethod.Della)]
+    public void Each_stream_draws_its_own_mask_as_mergekit_draws_one_per_model(SparsifyMethod rule)
+    {
+        // Two models' vectors share tensor names: on the same values, streams 0 and 1 keep independent sets (agreeing
+        // on about d² + (1 − d)² = 0.52 of the elements at density 0.4), stream 0 the draws every vector had before.
+        var values = Enumerable.Range(1, 20_000).Select(i => (float)Math.Sin(i) + 2f).ToArray();
+        var first = ReadAll(Limit(values, Options(rule, 0.4, epsilon: 0.1) with { Stream = 0 }, shape: [100, 200]));
+        var second = ReadAll(Limit(values, Options(rule, 0.4, epsilon: 0.1) with { Stream = 1 }, shape: [100, 200]));
+        var unstreamed = ReadAll(Limit(values, Options(rule, 0.4, epsilon: 0.1), shape: [100, 200]));
+        double agree = Enumerable.Range(0, values.Length).Count(i => (first[i] != 0) == (second[i] != 0)) / (double)values.Length;
+        Assert.InRange(agree, 0.47, 0.57);
+        Assert.Equal(unstreamed, first);
+    }
+
     [Fact]
     public void All_zero_vector_stays_zero_under_the_random_rules()
     {
