@@ -285,17 +285,31 @@ parameters:
         }
     }
 
-    It 'keeps Merge-ChatVector linear base + Σ w·v without normalize: the pipeline''s -Model is the vectors'' reference, not a model' {
-        $out = Join-Path $TestDrive 'pipeline-linear'
-        Get-ChatVector $trio.Base $other -Ratio 0.5 | Merge-ChatVector linear -Model $trio.Base -Parameter @{ normalize = $false } -DType F32 | Export-SafeTensor $out
-        $merged = Read-IndependentTensors $out
+    It 'merges -Model as one of the models in Merge-ChatVector linear and karcher, as a config merges its base_model: the same bytes' {
+        $karcherConfig = New-Config 'karcher-base.yml' "merge_method: karcher`nbase_model: base`nmodels:`n  - model: other`ndtype: float32`n"
+        $configOut = Join-Path $TestDrive 'karcher-config'
+        $pipelineOut = Join-Path $TestDrive 'karcher-pipeline'
+        Import-MergeConfig $karcherConfig | Export-SafeTensor $configOut
+        Get-ChatVector $trio.Base $other | Merge-ChatVector karcher -Model $trio.Base -DType F32 | Export-SafeTensor $pipelineOut
+        $a = Read-IndependentBytes $configOut
+        $b = Read-IndependentBytes $pipelineOut
+        foreach ($name in $a.Keys) { [Linq.Enumerable]::SequenceEqual($a[$name], $b[$name]) | Should -BeTrue -Because $name }
+
+        # linear without normalize: Σ w·x with -Model weighted by -Parameter's weight (the vector's -Ratio its own).
+        $linearOut = Join-Path $TestDrive 'pipeline-linear'
+        Get-ChatVector $trio.Base $other -Ratio 0.5 | Merge-ChatVector linear -Model $trio.Base -Parameter @{ weight = 0.25; normalize = $false } -DType F32 | Export-SafeTensor $linearOut
+        $merged = Read-IndependentTensors $linearOut
         $base = Read-IndependentTensors $trio.Base
         $otherValues = Read-IndependentTensors $other
         $name = 'model.layers.0.self_attn.q_proj.weight'
         for ($i = 0; $i -lt 16; $i++) {
-            $expected = $base[$name][$i] + 0.5 * ($otherValues[$name][$i] - $base[$name][$i])
+            $expected = 0.25 * $base[$name][$i] + 0.5 * $otherValues[$name][$i]
             [Math]::Abs($merged[$name][$i] - $expected) | Should -BeLessOrEqual (1e-6 * [Math]::Max(1, [Math]::Abs($expected))) -Because "$name[$i]"
         }
+        # Without a weight for -Model, named as the config's base_model is.
+        $failed = $null
+        try { Get-ChatVector $trio.Base $other -Ratio 0.5 | Merge-ChatVector linear -Model $trio.Base -ErrorVariable failed -ErrorAction SilentlyContinue | Out-Null } catch { }
+        ($failed | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and "$_" -like "*parameter 'weight' is required*-Model is one of linear's models*" }) | Should -Not -BeNullOrEmpty
     }
 
     It 'merges the base_model of linear as one of its models, with its weight, as mergekit does' {

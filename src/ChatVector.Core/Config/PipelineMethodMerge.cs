@@ -43,16 +43,24 @@ public static class PipelineMethodMerge
         var models = GroupIntoModels(request.Vectors, problems);
         CheckModelCount(method, models.Count, request.ModelParameters.Count, problems);
 
+        // A method that merges the base as one of its models (linear, karcher) gets -Model as the last model, with the
+        // global values, as mergekit adds a config's base_model: the same bytes as that config.
+        bool baseIsModel = method.BaseCountsAsModel;
+        var modelValues = models.Select((m, i) => WithRatioAsWeight(request.ModelParameters.ElementAtOrDefault(i), m, method)).ToList();
+        if (baseIsModel) modelValues.Add(null);
         ParameterValues mergeValues = null!;
         IReadOnlyList<ParameterValues> perModel = [];
         try
         {
-            (mergeValues, perModel) = method.CheckParameters(request.Parameters,
-                models.Select((m, i) => WithRatioAsWeight(request.ModelParameters.ElementAtOrDefault(i), m, method)).ToList());
+            (mergeValues, perModel) = method.CheckParameters(request.Parameters, modelValues, baseIsModel
+                ? [.. models.Select((_, i) => (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)), request.Base.Path]
+                : null);
         }
         catch (MethodParameterException e)
         {
-            problems.Add(e.Message);
+            problems.Add(baseIsModel && e.Message.Contains($"'{request.Base.Path}'", StringComparison.Ordinal)
+                ? $"{e.Message} -Model is one of {method.Name}'s models, as mergekit merges a config's base_model: its values come from -Parameter (for example @{{ weight = 1 }})."
+                : e.Message);
         }
 
         var unused = request.Vectors.Select(v => v.Vector.Name).Distinct(StringComparer.Ordinal).Where(n => request.Base.Find(n) is null).ToList();
@@ -70,7 +78,8 @@ public static class PipelineMethodMerge
             }
             if (!CanMerge(stored, given, problems) || problems.Count > 0) continue;
             var vectors = given.Select((v, i) => new MethodVector(v?.Vector ?? new ZeroTensorSource(stored.Name, DType.F32, stored.Info.Shape), perModel[i])).ToList();
-            outputs.Add(method.Merge(new MethodInputs(source, vectors, mergeValues, outputDType)));
+            if (baseIsModel) vectors.Add(new MethodVector(new ZeroTensorSource(stored.Name, DType.F32, stored.Info.Shape), perModel[^1])); // the base: δ = 0
+            outputs.Add(method.Merge(new MethodInputs(source, vectors, mergeValues, outputDType, baseIsModel)));
         }
         if (problems.Count == 0)
             notes.Add($"{method.Name} of {models.Count} model(s) onto {request.Base.Path}: {outputs.Count(o => o is not StoredTensorSource)} of {outputs.Count} tensors merged.");
@@ -150,7 +159,7 @@ public static class PipelineMethodMerge
         var parameters = new JObject
         {
             ["merge"] = ToJson(mergeValues?.All),
-            ["models"] = new JArray(perModel.Select(p => ToJson(p.All))),
+            ["models"] = new JArray(perModel.Take(models.Count).Select(p => ToJson(p.All))),
         };
         return new MergeRecipe(request.Base.Path, vectors, false, new Dictionary<long, long>(), request.OutputDType,
             models.Select(m => m.Provenance).LastOrDefault(p => p is not null), [])
