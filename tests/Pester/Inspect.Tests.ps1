@@ -190,7 +190,7 @@ Describe 'Test-SafeTensor' -Tag 'Inspect' {
         $env = Test-SafeTensor Env:/PATH
         $env.Valid | Should -BeFalse
         @($env.Problems).Rule | Should -Be 'NotAFile'
-        @($env.Problems).Message | Should -BeLike '*Env:/PATH is a Environment path; Test-SafeTensor tests files and folders.*'
+        @($env.Problems).Message | Should -BeLike '*Env:/PATH is a path of the Environment provider; Test-SafeTensor tests files and folders.*'
         $bracket = Test-SafeTensor (Join-Path $TestDrive 'n[2]')
         @($bracket.Problems).Message | Should -BeLike '*use -LiteralPath for a name that holds them*'
     }

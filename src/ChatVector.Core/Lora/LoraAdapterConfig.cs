@@ -113,7 +113,6 @@ public sealed record LoraAdapterConfig
     /// <summary>Whether <paramref name="module"/> is one of <see cref="ModulesToSave"/> (the name, or its last dotted parts).</summary>
     public bool SavesWhole(string module) => ModulesToSave.Any(saved => EndsWithParts(module, saved));
 
-    /// <summary>Whether the config targets <paramref name="module"/> with LoRA factors.</summary>
     /// <summary>
     /// Whether PEFT would put a LoRA layer on <paramref name="module"/> (its check_target_module_exists):
     /// <c>target_modules</c> names it (every module when it is absent), and for a list of names matched by their last

@@ -58,7 +58,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
     protected override void BeginProcessingCore()
     {
         _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
-        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput)
+        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
             ThrowTerminatingError(Errors.Argument("Give -Model (model folders), or pipe model folders or the tensor handles of a model or merge.", null));
         _context = CreateComputeContext(Device);
         _inputs = ReadInputs();
@@ -130,7 +130,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
                 {
                     // Which input failed, where several are scored (files, a wildcard), besides the model it ran on.
                     var record = Errors.From(e, name);
-                    record.ErrorDetails = new ErrorDetails($"{label}: {record.ErrorDetails?.Message ?? e.Message}");
+                    record.ErrorDetails = new ErrorDetails($"{label}: {record.ErrorDetails?.Message ?? e.Message}") { RecommendedAction = record.ErrorDetails?.RecommendedAction };
                     WriteError(record);
                 }
             }
@@ -172,7 +172,7 @@ public sealed class MeasureChatVectorModelCommand : ChatVectorCmdlet
         try { return File.ReadAllText(file, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)); }
         catch (System.Text.DecoderFallbackException)
         {
-            WriteWarning($"{file} is not valid UTF-8 (saved in another encoding?): its invalid bytes are read as U+FFFD, which the tokenizer scores as unknown tokens. Save it as UTF-8 to score its text.");
+            WriteWarning($"{file} is not valid UTF-8 (saved in another encoding?): its invalid bytes are read as U+FFFD, so another text than the file's is scored. Save it as UTF-8.");
             return File.ReadAllText(file);
         }
     }

@@ -36,7 +36,7 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
         {
             var (resolved, provider) = TryResolve(path);
             var reports = provider is { } other
-                ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "NotAFile", $"{path} is a {other} path; Test-SafeTensor tests files and folders.")])]
+                ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "NotAFile", $"{path} is a path of the {other} provider; Test-SafeTensor tests files and folders.")])]
                 : resolved.Count == 0
                 ? [new ValidationReport(path, 0, 0, [new ValidationProblem(path, null, "FileNotFound", $"{path}: no such file or folder.{WildcardHint(path)}")])]
                 : resolved.Select(Validate);
@@ -80,11 +80,20 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
             }
             return provider.Name == "FileSystem" ? (paths, null) : ([], provider.Name);
         }
-        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException) { return ([], null); }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException)
+        {
+            // A missing item of another provider (Env:/NOPE) is still no file: say so, as for one that exists.
+            try
+            {
+                SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+                return ([], provider.Name == "FileSystem" ? null : provider.Name);
+            }
+            catch (Exception) when (e is not null) { return ([], null); }
+        }
     }
 
     private string WildcardHint(string path) =>
-        !Literal && path.IndexOfAny(['[', ']', '*', '?']) >= 0
+        !Literal && path.IndexOfAny(['[', ']']) >= 0 // a * or ? was most likely meant as a wildcard
             ? " ([ ] * ? are wildcards in -Path; use -LiteralPath for a name that holds them.)"
             : "";
 }
