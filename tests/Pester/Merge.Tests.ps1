@@ -263,6 +263,12 @@ Get-SafeTensor $env:CV_MODEL | Export-SafeTensor $env:CV_OUT -MaxShardSize 6KB -
         @(Get-ChildItem -Force $folder).Count | Should -Be 1
     }
 
+    It 'refuses a target that ends with a separator and in .safetensors: a folder or a file is not ours to guess' {
+        $target = Join-Path $TestDrive 'trailing.safetensors'
+        { Get-SafeTensor $trio.Cp | Export-SafeTensor "$target/" } | Should -Throw -ExpectedMessage '*ends with a separator*drop the separator*'
+        Test-Path $target | Should -BeFalse
+    }
+
     It 'with -PassThru outputs the written folder or file' {
         $folder = Get-SafeTensor $trio.Cp | Export-SafeTensor (Join-Path $TestDrive 'passthru') -PassThru
         $folder | Should -BeOfType [IO.DirectoryInfo]

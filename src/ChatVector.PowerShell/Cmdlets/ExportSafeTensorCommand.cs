@@ -70,6 +70,10 @@ public sealed class ExportSafeTensorCommand : ChatVectorCmdlet
     protected override void EndProcessingCore()
     {
         // Without its trailing separator (tab completion's ./m/): that names the folder m, not a file inside it.
+        // "m.safetensors/" asks for a folder by its separator and a file by its name: which one is not ours to guess.
+        string given = Literal ? LiteralPath : Path;
+        if (given.Length > 1 && given[^1] is '/' or '\\' && given.TrimEnd('/', '\\').EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            ThrowTerminatingError(Errors.Argument($"-{(Literal ? nameof(LiteralPath) : nameof(Path))} '{given}' ends with a separator, as a folder does, and in .safetensors, as a file does: drop the separator to write one file, or give the folder another name.", given));
         var target = StagedTarget.Normalize(Literal ? ResolveNew(LiteralPath, literal: true, nameof(LiteralPath)) : ResolveNew(Path, literal: false, nameof(Path)));
         if (_handles.Count == 0)
         {
