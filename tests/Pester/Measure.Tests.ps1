@@ -70,6 +70,18 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         Assert-Near $total.L2Norm (Get-Norm $all) 'total L2Norm'
     }
 
+    It 'sums each model on the pipeline apart with -Summary, naming it' {
+        $rows = @(@(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.layers.0.*'; Get-ChatVector -Base $trio.Base -Chat $trio.Cp -Name 'model.layers.0.*') |
+            Measure-ChatVector -Summary)
+        $totals = @($rows | Where-Object Scope -EQ Total)
+        $totals.Count | Should -Be 2
+        $totals.Model | Should -Be @($trio.Chat, $trio.Cp)
+        $one = $rows | Where-Object { $_.Scope -eq 'Total' -and $_.Model -eq $trio.Chat }
+        $alone = Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.layers.0.*' | Measure-ChatVector -Summary | Where-Object Scope -EQ Total
+        $one.L2Norm | Should -Be $alone.L2Norm
+        $one.Elements | Should -Be $alone.Elements
+    }
+
     It 'finds a saved vector''s base model from its provenance for the relative norm' {
         $cv = Join-Path $TestDrive 'cv'
         $name = 'model.layers.0.self_attn.q_proj.weight'

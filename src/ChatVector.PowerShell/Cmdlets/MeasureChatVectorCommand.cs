@@ -14,8 +14,8 @@ namespace ChatVector.PowerShell.Cmdlets;
 [OutputType(typeof(TensorMeasurement))]
 public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
 {
-    private readonly Dictionary<string, TensorStatistics> _layers = new(StringComparer.Ordinal);
-    private readonly TensorStatistics _total = new();
+    // Per model (in arrival order), then per layer: several vectors on one pipeline are summed apart, not together.
+    private readonly Dictionary<string, (Dictionary<string, TensorStatistics> Layers, TensorStatistics Total, int Count)> _models = new(StringComparer.Ordinal);
     private MeasurementPairs _pairs = new(null);
     private ComputeContext? _context;
     private int _measured;
@@ -56,12 +56,8 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;
                 ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors measured, last {handle.Name}", double.NaN); // the total is still arriving
-                if (Summary)
-                {
-                    Accumulate(LayerGroups.Of(handle.Name), statistics);
-                    _total.Add(statistics);
-                }
-                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics));
+                if (Summary) Accumulate(handle.Model ?? "", LayerGroups.Of(handle.Name), statistics);
+                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics, handle.Model));
             }
             catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
@@ -74,13 +70,20 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
     {
         ReportProgress(2, "Measure-ChatVector", "done", 1, final: true);
         if (!Summary) return;
-        foreach (var (layer, statistics) in _layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics));
-        WriteObject(new TensorMeasurement("Total", $"{_measured} tensors", null, _total));
+        foreach (var (model, (layers, total, count)) in _models)
+        {
+            string? name = model.Length == 0 ? null : model;
+            foreach (var (layer, statistics) in layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics, name));
+            WriteObject(new TensorMeasurement("Total", $"{count} tensors", null, total, name));
+        }
     }
 
-    private void Accumulate(string layer, TensorStatistics statistics)
+    private void Accumulate(string model, string layer, TensorStatistics statistics)
     {
-        if (!_layers.TryGetValue(layer, out var sum)) _layers[layer] = sum = new TensorStatistics();
+        if (!_models.TryGetValue(model, out var sums)) _models[model] = sums = (new Dictionary<string, TensorStatistics>(StringComparer.Ordinal), new TensorStatistics(), 0);
+        if (!sums.Layers.TryGetValue(layer, out var sum)) sums.Layers[layer] = sum = new TensorStatistics();
         sum.Add(statistics);
+        sums.Total.Add(statistics);
+        _models[model] = sums with { Count = sums.Count + 1 };
     }
 }

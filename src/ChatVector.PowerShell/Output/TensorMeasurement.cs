@@ -5,9 +5,10 @@ namespace ChatVector.PowerShell.Output;
 /// <summary>Measure-ChatVector's answer for one tensor, one layer, or the whole set.</summary>
 public sealed class TensorMeasurement
 {
-    internal TensorMeasurement(string scope, string name, string? dtype, TensorStatistics s)
+    internal TensorMeasurement(string scope, string name, string? dtype, TensorStatistics s, string? model = null)
     {
         Scope = scope;
+        Model = model;
         Name = name;
         DType = dtype;
         Elements = s.Elements;
@@ -24,6 +25,8 @@ public sealed class TensorMeasurement
 
     /// <summary>Tensor, Layer or Total.</summary>
     public string Scope { get; }
+    /// <summary>The model (or vector's chat model, or adapter) the tensor came from: several on one pipeline are told apart, and summed apart.</summary>
+    public string? Model { get; }
     public string Name { get; }
     public string? DType { get; }
     public long Elements { get; }
