@@ -149,17 +149,6 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
     private static bool Exists(string path) => File.Exists(path) || Directory.Exists(path);
 
     /// <summary>
-    /// A context on <paramref name="device"/>. With <paramref name="loadNow"/> false (nothing to compute,
-    /// no device asked for) libtorch is not loaded at all; otherwise it is loaded and the device checked
-    /// here, so a bad device is one clear error before any work.
-    /// </summary>
-    /// <summary>
-    /// A merge plan's notes (verbose), warnings, and vectors with no tensor in the model; then, when it has problems, one
-    /// error each and a terminating error: nothing is emitted. Shared by the cmdlets that plan a merge into a model.
-    /// </summary>
-    /// <param name="unusedOutcome">What happens to a vector without a tensor of its name ("not added").</param>
-    /// <param name="merge">The merge's name in the terminating error ("merge", "slerp merge").</param>
-    /// <summary>
     /// Stops, one error per handle, when some input is not a chat vector (a model's own weights from Get-SafeTensor, or a
     /// merge's output): adding those as vectors would add a whole model, silently. Vectors are Get-ChatVector's and
     /// Limit-ChatVector's handles, a LoRA adapter's, and saved vectors read back (their metadata says so).
@@ -175,6 +164,12 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
             $"{refused.Count} input(s) are not chat vectors (see the errors above); nothing was {action}.", null));
     }
 
+    /// <summary>
+    /// A merge plan's notes (verbose), warnings, and vectors with no tensor in the model; then, when it has problems, one
+    /// error each and a terminating error: nothing is emitted. Shared by the cmdlets that plan a merge into a model.
+    /// </summary>
+    /// <param name="unusedOutcome">What happens to a vector without a tensor of its name ("not added").</param>
+    /// <param name="merge">The merge's name in the terminating error ("merge", "slerp merge").</param>
     protected void ReportPlan(ChatVector.Core.Merge.MergePlan plan, string modelPath, string unusedOutcome, string merge)
     {
         foreach (var note in plan.Notes) WriteVerbose(note);
@@ -187,6 +182,11 @@ public abstract class ChatVectorCmdlet : PSCmdlet, IDisposable
             $"{plan.Problems.Count} problem(s) stop the {merge} into {modelPath} (see the errors above); nothing was emitted.", modelPath));
     }
 
+    /// <summary>
+    /// A context on <paramref name="device"/>. With <paramref name="loadNow"/> false (nothing to compute,
+    /// no device asked for) libtorch is not loaded at all; otherwise it is loaded and the device checked
+    /// here, so a bad device is one clear error before any work.
+    /// </summary>
     protected ComputeContext CreateComputeContext(string? device, bool loadNow = true)
     {
         try
