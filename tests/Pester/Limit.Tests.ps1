@@ -189,10 +189,12 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
     }
 
     It 'draws each model''s mask on its own, as mergekit does: two vectors of one call keep independent sets' {
-        # The same vector twice (two Get-ChatVector runs are two models): independent masks at density 0.5 agree on about
-        # half of the elements; one shared stream of draws would agree on all of them.
+        # Two models' vectors of one tensor: independent masks at density 0.5 agree on about half of the elements; one
+        # shared stream of draws would keep the same positions of both (agreeing wherever both are nonzero).
         $name = 'model.layers.0.mlp.up_proj.weight'
-        $limited = @(@(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $name; Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $name) |
+        $second = Join-Path $TestDrive 'second-chat'
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 15; Vocab = 40 }).Write($second)
+        $limited = @(@(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name $name; Get-ChatVector -Base $trio.Base -Chat $second -Name $name) |
             Limit-ChatVector -Density 0.5 -Method Random -Seed 3)
         $limited.Count | Should -Be 2
         $first = Join-Path $TestDrive 'stream-0'; $second = Join-Path $TestDrive 'stream-1'
@@ -203,6 +205,18 @@ Describe 'Limit-ChatVector refuses what it cannot do' -Tag 'Limit' {
         for ($i = 0; $i -lt $a.Count; $i++) { if (($a[$i] -ne 0) -eq ($b[$i] -ne 0)) { $agree++ } }
         ($agree / $a.Count) | Should -BeLessThan 0.75
         ($agree / $a.Count) | Should -BeGreaterThan 0.25
+    }
+
+    It 'gives every shard of one saved vector the stream of that vector: two sharded vectors are two models' {
+        $first = Join-Path $TestDrive 'sharded-chat'; $second = Join-Path $TestDrive 'sharded-other'
+        Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.layers.*' | Export-SafeTensor $first -MaxShardSize 8KB
+        $otherChat = Join-Path $TestDrive 'other-chat'
+        $null = ([ChatVector.TestKit.LlamaModelBuilder]@{ Seed = 14; Vocab = 40 }).Write($otherChat)
+        Get-ChatVector -Base $trio.Base -Chat $otherChat -Name 'model.layers.*' | Export-SafeTensor $second -MaxShardSize 8KB
+        @(Get-ChildItem $first -Filter *.safetensors).Count | Should -BeGreaterThan 1
+        $verbose = @(Get-SafeTensor $first, $second | Limit-ChatVector -Density 0.5 -Method Random -Seed 7 |
+            Merge-ChatVector task_arithmetic -Model $trio.Base -Parameter @{ weight = 0.5 } -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+        "$verbose" | Should -BeLike '*task_arithmetic of 2 model(s)*'
     }
 
     It 'a handle''s Density outside [0, 1] cannot be set' {

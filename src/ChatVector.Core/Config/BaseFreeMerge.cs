@@ -15,7 +15,7 @@ namespace ChatVector.Core.Config;
 /// </summary>
 internal static class BaseFreeMerge
 {
-    public static ConfigPlan Plan(MergeConfig config, List<string> problems, List<string> notes)
+    public static ConfigPlan Plan(MergeConfig config, List<string> problems, List<string> notes, List<string> warnings)
     {
         var method = config.Method;
         var models = config.Models;
@@ -40,7 +40,7 @@ internal static class BaseFreeMerge
         bool Reshaped(string name) => HuggingFaceNames.IsEmbedding(name) && (vocabulary is not null || cut!.Cuts(name));
         // Models given as model+lora: the adapter applied to the tensors it touches (a cut reads the stored rows, which
         // would leave an adapter's change to them out).
-        var adapters = ConfigAdapters.Open(models, m => opened[Enumerable.Range(0, models.Count).First(i => models[i].Path == m.Path)], problems, notes);
+        var adapters = ConfigAdapters.Open(models, m => opened[Enumerable.Range(0, models.Count).First(i => models[i].Path == m.Path)], problems, warnings);
         foreach (var model in models)
             foreach (var name in adapters.Touched(model).Where(n => cut is not null && cut.Cuts(n)).Distinct())
                 problems.Add($"tensor '{name}' has different numbers of rows in the models; cutting them with a LoRA adapter on '{model.Reference}' is not supported yet: give 'tokenizer_source' to map the vocabularies.");
@@ -99,9 +99,9 @@ internal static class BaseFreeMerge
         {
             notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config from the first, '{models[0].Reference}'.");
             notes.Add($"{config.Tokenizer!.Key}: {vocabulary.Plan.OutputRows} vocabulary rows (the first model has {template.Tensors.First(t => HuggingFaceNames.IsEmbedding(t.Name)).Info.Shape[0]}).");
-            return new ConfigPlan(config, template, outputs, notes, null, Tokenizer: vocabulary.Tokenizer);
+            return new ConfigPlan(config, template, outputs, notes, null, Tokenizer: vocabulary.Tokenizer, Warnings: warnings);
         }
         notes.Add($"No base_model: {method.Name} of the {models.Count} models themselves; config and tokenizer from the first, '{models[0].Reference}'.");
-        return new ConfigPlan(config, template, outputs, notes, chatTemplate, VocabSize: cut!.VocabSize, Warnings: cut.Warnings);
+        return new ConfigPlan(config, template, outputs, notes, chatTemplate, VocabSize: cut!.VocabSize, Warnings: [.. cut.Warnings ?? [], .. warnings]);
     }
 }

@@ -15,8 +15,8 @@ internal sealed class ConfigAdapters
     private readonly Dictionary<(string Model, string Adapter), LoraAdapter> _adapters = new();
 
     /// <summary>Opens and checks the adapters of <paramref name="models"/>, each problem (a misfit, a refused adapter) into <paramref name="problems"/>.</summary>
-    /// <param name="notes">Where the adapters' warnings go (fan_in_fan_out read otherwise, modules left out), for the plan's warnings.</param>
-    public static ConfigAdapters Open(IEnumerable<ConfigModel> models, Func<ConfigModel, StoredModel> open, List<string> problems, List<string> notes, string role = "model")
+    /// <param name="warnings">Where the adapters' warnings go (fan_in_fan_out read otherwise, modules left out), for the plan's warnings.</param>
+    public static ConfigAdapters Open(IEnumerable<ConfigModel> models, Func<ConfigModel, StoredModel> open, List<string> problems, List<string> warnings, string role = "model")
     {
         var adapters = new ConfigAdapters();
         foreach (var model in models.Where(m => m.LoraPath is not null).DistinctBy(m => (m.Path, m.LoraPath)))
@@ -24,7 +24,7 @@ internal sealed class ConfigAdapters
             {
                 var adapter = LoraAdapter.Open(model.LoraPath!).FitTo(open(model));
                 adapters._adapters[(model.Path, model.LoraPath!)] = adapter;
-                notes.AddRange(adapter.Warnings);
+                warnings.AddRange(adapter.Warnings);
             }
             catch (InputRuleException e)
             {

@@ -29,8 +29,9 @@ public static class ConfigMerge
     {
         var problems = new List<string>();
         var notes = IgnoredParameters.Notes(config).ToList();
-        if (config.Slices is not null) return SliceMerge.Plan(config, problems, notes);
-        if (config.BaseModel is null) return BaseFreeMerge.Plan(config, problems, notes);
+        var warnings = new List<string>(); // the adapters' (what PEFT warns of), shown as warnings, beside a cut's
+        if (config.Slices is not null) return SliceMerge.Plan(config, problems, notes, warnings);
+        if (config.BaseModel is null) return BaseFreeMerge.Plan(config, problems, notes, warnings);
         var @base = StoredModel.Open(config.BaseModel.Path);
         // mergekit lists the base among the models of a TIES or DARE config, often without parameters: its task vector
         // is zero and mergekit leaves it out; so does this.
@@ -66,11 +67,11 @@ public static class ConfigMerge
         var vectorsByName = pairings.Select((p, i) =>
         {
             var vectors = p.Pairing.Vectors.ToDictionary(v => v.Name, v => (ITensorSource)v, StringComparer.Ordinal);
-            return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems, notes) : vectors;
+            return p.Model.LoraPath is { } lora ? WithLora(p.Model, lora, opened[i], @base, vectors, problems, warnings) : vectors;
         }).ToList();
         // base+lora: the tensors its adapter touches are the base with the adapter applied, and every task vector of
         // them is taken against that.
-        var adaptedBase = AdaptedBase(config.BaseModel, @base, problems, notes);
+        var adaptedBase = AdaptedBase(config.BaseModel, @base, problems, warnings);
         var baseProvenance = VectorProvenance.FromModels(@base, @base);
         foreach (var vectors in vectorsByName)
             foreach (var (name, adapted) in adaptedBase)
@@ -132,9 +133,9 @@ public static class ConfigMerge
         if (vocabulary is not null)
         {
             notes.Add($"{config.Tokenizer!.Key}: {vocabulary.Plan.OutputRows} vocabulary rows (the base has {@base.Tensors.First(t => HuggingFaceNames.IsEmbedding(t.Name)).Info.Shape[0]}).");
-            return new ConfigPlan(config, @base, outputs, notes, null, Tokenizer: vocabulary.Tokenizer);
+            return new ConfigPlan(config, @base, outputs, notes, null, Tokenizer: vocabulary.Tokenizer, Warnings: warnings);
         }
-        return new ConfigPlan(config, @base, outputs, notes, template, VocabSize: cut?.VocabSize, Warnings: cut?.Warnings);
+        return new ConfigPlan(config, @base, outputs, notes, template, VocabSize: cut?.VocabSize, Warnings: [.. cut?.Warnings ?? [], .. warnings]);
     }
 
     /// <summary>The chat template as JSON text: the config's Jinja text, or with <c>auto</c> the one most merged models carry.</summary>
@@ -160,12 +161,12 @@ public static class ConfigMerge
     /// as mergekit's merged copy is), minus the base. A refused or misfitting adapter is a problem of the config.
     /// </summary>
     private static Dictionary<string, ITensorSource> WithLora(ConfigModel model, string loraPath, StoredModel opened, StoredModel @base,
-        Dictionary<string, ITensorSource> vectors, List<string> problems, List<string> notes)
+        Dictionary<string, ITensorSource> vectors, List<string> problems, List<string> warnings)
     {
         try
         {
             var adapter = LoraAdapter.Open(loraPath).FitTo(opened);
-            notes.AddRange(adapter.Warnings);
+            warnings.AddRange(adapter.Warnings);
             return LoraVectors.OnModel(adapter, opened, @base, vectors, VectorProvenance.FromModels(@base, opened));
         }
         catch (InputRuleException e)
@@ -176,9 +177,9 @@ public static class ConfigMerge
     }
 
     /// <summary>The base's tensors that its adapter touches (none without one), as <see cref="ConfigAdapters"/> gives them.</summary>
-    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, StoredModel @base, List<string> problems, List<string> notes)
+    private static Dictionary<string, ITensorSource> AdaptedBase(ConfigModel entry, StoredModel @base, List<string> problems, List<string> warnings)
     {
-        var adapters = ConfigAdapters.Open([entry], _ => @base, problems, notes, role: "base model");
+        var adapters = ConfigAdapters.Open([entry], _ => @base, problems, warnings, role: "base model");
         return adapters.Touched(entry).Distinct().ToDictionary(name => name, name => adapters.Tensor(entry, @base.Find(name)!, name), StringComparer.Ordinal);
     }
 

@@ -53,7 +53,7 @@ public static class PipelineMethodMerge
         try
         {
             (mergeValues, perModel) = method.CheckParameters(request.Parameters, modelValues, baseIsModel
-                ? [.. models.Select((_, i) => (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)), request.Base.Path]
+                ? [.. models.Select(m => OriginText(m.Provenance)), request.Base.Path]
                 : null);
         }
         catch (MethodParameterException e)
@@ -161,6 +161,8 @@ public static class PipelineMethodMerge
             ["merge"] = ToJson(mergeValues?.All),
             ["models"] = new JArray(perModel.Take(models.Count).Select(p => ToJson(p.All))),
         };
+        // linear and karcher merge -Model as one more model: its values are part of the recipe.
+        if (request.Method.BaseCountsAsModel && perModel.Count > models.Count) parameters["base_as_model"] = ToJson(perModel[^1].All);
         return new MergeRecipe(request.Base.Path, vectors, false, new Dictionary<long, long>(), request.OutputDType,
             models.Select(m => m.Provenance).LastOrDefault(p => p is not null), [])
         {

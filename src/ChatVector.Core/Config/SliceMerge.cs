@@ -19,7 +19,7 @@ namespace ChatVector.Core.Config;
 /// </summary>
 internal static class SliceMerge
 {
-    public static ConfigPlan Plan(MergeConfig config, List<string> problems, List<string> notes)
+    public static ConfigPlan Plan(MergeConfig config, List<string> problems, List<string> notes, List<string> warnings)
     {
         var slices = config.Slices!;
         var opened = new Dictionary<string, StoredModel>(StringComparer.Ordinal);
@@ -49,7 +49,7 @@ internal static class SliceMerge
             bases.Add(@base);
         }
         // Sources given as model+lora: each adapter opened and checked against its model, before anything is read.
-        var adapters = ConfigAdapters.Open(slices.SelectMany(s => s.Sources).Select(s => s.Model), Open, problems, notes);
+        var adapters = ConfigAdapters.Open(slices.SelectMany(s => s.Sources).Select(s => s.Model), Open, problems, warnings);
         if (problems.Count > 0) throw new MergeConfigException(config.SourcePath, problems.Distinct().ToList());
 
         var outputs = new List<ITensorSource>();
@@ -83,9 +83,9 @@ internal static class SliceMerge
         if (mapped is not null)
         {
             notes.Add($"{config.Tokenizer!.Key}: {mapped.Plan.OutputRows} vocabulary rows, each vocabulary tensor mapped among its slice's sources.");
-            return new ConfigPlan(config, reference, outputs, notes, null, LayerCount: outputLayer, Tokenizer: mapped.Tokenizer);
+            return new ConfigPlan(config, reference, outputs, notes, null, LayerCount: outputLayer, Tokenizer: mapped.Tokenizer, Warnings: warnings);
         }
-        return new ConfigPlan(config, reference, outputs, notes, template, LayerCount: outputLayer, VocabSize: cut?.VocabSize, Warnings: cut?.Warnings);
+        return new ConfigPlan(config, reference, outputs, notes, template, LayerCount: outputLayer, VocabSize: cut?.VocabSize, Warnings: [.. cut?.Warnings ?? [], .. warnings]);
     }
 
     /// <summary>A vocabulary tensor's input from a source model, when its sources' vocabularies differ: by tensor name.</summary>

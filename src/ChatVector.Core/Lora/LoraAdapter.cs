@@ -90,11 +90,12 @@ public sealed class LoraAdapter
     /// </summary>
     public LoraAdapter FitTo(StoredModel model)
     {
-        bool conv1D = IsConv1DModel(model);
+        bool conv1DModel = IsConv1DModel(model);
+        var modules = Modules.Select(m => m.Embedding ? m : m with { Transposed = conv1DModel && IsConv1DLayer(m, model) }).ToList();
         var notes = new List<string>();
-        if (Modules.Any(m => !m.Embedding) && Config.FanInFanOut != conv1D)
-            notes.Add($"{Path}: fan_in_fan_out is {(Config.FanInFanOut ? "true" : "false")}, but {model.Path}'s weights are {(conv1D ? "Conv1D's, stored (in, out)" : "nn.Linear's, stored (out, in)")}: read as {(conv1D ? "true" : "false")}, as PEFT does.");
-        var modules = Modules.Select(m => m.Embedding ? m : m with { Transposed = conv1D }).ToList();
+        var disagreeing = modules.Where(m => !m.Embedding && m.Transposed != Config.FanInFanOut).Select(m => m.Module).ToList();
+        if (disagreeing.Count > 0)
+            notes.Add($"{Path}: fan_in_fan_out is {(Config.FanInFanOut ? "true" : "false")}, but {model.Path}'s {string.Join(", ", disagreeing.Take(3))}{(disagreeing.Count > 3 ? ", ..." : "")} {(Config.FanInFanOut ? "are nn.Linear layers, stored (out, in)" : "are Conv1D layers, stored (in, out)")}: read as {(Config.FanInFanOut ? "false" : "true")} there, as PEFT does.");
         var fitted = new LoraAdapter(Path, Config, File, modules, Wholes) { Untargeted = Untargeted, Notes = notes };
         fitted.CheckFits(model);
         return fitted;
@@ -108,7 +109,22 @@ public sealed class LoraAdapter
         [$"{Path}: the factors of {Untargeted.Count} module(s) are left out, as PEFT leaves them out: adapter_config.json's target_modules{(Config.LayersToTransform is null ? "" : " and layers_to_transform")} do not name them ({string.Join(", ", Untargeted.Take(5))}{(Untargeted.Count > 5 ? ", ..." : "")})."]);
 
     /// <summary>transformers' model types whose projections are Conv1D (weights stored (in, out)).</summary>
-    private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer", "clvp"];
+    private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer"];
+
+    /// <summary>The Conv1D layers of those models (their attention and MLP projections); their heads and other layers are nn.Linear.</summary>
+    private static readonly string[] Conv1DLayerNames = ["c_attn", "c_proj", "c_fc", "q_attn"];
+
+    /// <summary>
+    /// Whether <paramref name="module"/> is a Conv1D layer of a Conv1D model: named as one; a layer of another name only
+    /// when its weight fits the transposed change and not the plain one.
+    /// </summary>
+    private static bool IsConv1DLayer(LoraModule module, StoredModel model)
+    {
+        if (Conv1DLayerNames.Contains(module.Module[(module.Module.LastIndexOf('.') + 1)..])) return true;
+        if (model.Find(module.Target) is not { } stored) return false;
+        return !stored.Info.Shape.SequenceEqual((module with { Transposed = false }).DeltaShape)
+            && stored.Info.Shape.SequenceEqual((module with { Transposed = true }).DeltaShape);
+    }
 
     /// <summary>Whether <paramref name="model"/>'s architecture stores its projections as transformers' Conv1D.</summary>
     public static bool IsConv1DModel(StoredModel model) =>

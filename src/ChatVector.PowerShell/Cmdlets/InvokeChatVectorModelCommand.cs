@@ -53,7 +53,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     protected override void BeginProcessingCore()
     {
         _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
-        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
+        if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput && InputObject is not { Length: > 0 })
             ThrowTerminatingError(Errors.Argument("Give -Model (a model folder), or pipe model folders or the tensor handles of a model or merge.", null));
         _context = CreateComputeContext(Device);
     }

@@ -90,12 +90,15 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
         WriteVerbose($"{method}, seed {seed}, {(rescale ? $"rescaled ({norm})" : "no rescale")}, {_vectors.Count} tensor(s).");
 
         var limited = new List<(TensorHandle Handle, SparsifiedTensor Source)>(_vectors.Count);
-        // Each input vector (one per model: its handles share an inheritance) draws its own stream, in arrival order,
-        // as mergekit draws a mask per model; the same order as a config's models gives the config's bytes.
-        var streams = new Dictionary<Inheritance, int>();
+        // Each input vector draws its own stream, in arrival order, as mergekit draws a mask per model; the same order as a
+        // config's models gives the config's bytes. A vector is its (base, chat model): the shards of one saved vector,
+        // each read with an inheritance of its own, are one vector, and one model piped twice stays one (and is refused
+        // downstream as arriving twice).
+        var streams = new Dictionary<(string?, string?), int>();
         foreach (var handle in _vectors)
         {
-            if (!streams.TryGetValue(handle.Inheritance, out int stream)) streams[handle.Inheritance] = stream = streams.Count;
+            var identity = (handle.Inheritance.Provenance?.BaseModel, handle.Inheritance.Provenance?.ChatModel);
+            if (!streams.TryGetValue(identity, out int stream)) streams[identity] = stream = streams.Count;
             // One at a time, so a refusal (a dtype that cannot be sparsified) names the handle it is about.
             try { limited.Add((handle, new SparsifiedTensor(handle.Source, new SparsifyOptions(method, (handle.Density ?? Density)!.Value, Gamma, Epsilon, seed, rescale, norm, stream)))); }
             catch (Exception e) when (!IsEngineSignal(e))

@@ -75,7 +75,8 @@ public class LoraVectorTests : IDisposable
         {
             var folder = conv1D.Adapter($"fifo-{flag}", PeftAdapterFolder.Config(rank, 6, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = flag }), a, b);
             var adapter = LoraAdapter.Open(folder).FitTo(conv1D.Model);
-            Assert.Equal(flag ? [] : [$"{adapter.Path}: fan_in_fan_out is false, but {conv1D.Model.Path}'s weights are Conv1D's, stored (in, out): read as true, as PEFT does."], adapter.Notes);
+            if (flag) Assert.Empty(adapter.Notes);
+            else Assert.Equal([$"{adapter.Path}: fan_in_fan_out is false, but {conv1D.Model.Path}'s {Down1} are Conv1D layers, stored (in, out): read as true there, as PEFT does."], adapter.Notes);
 
             var vector = conv1D.Vectors(folder)[Down1 + ".weight"];
 
@@ -83,6 +84,12 @@ public class LoraVectorTests : IDisposable
             AssertClose(delta, LoraFixture.Read(vector), "fan_in_fan_out");
             conv1D.AssertMergedWithinOneRounding(Down1 + ".weight", conv1D.Merged(vector, 0.5), delta, 0.5);
         }
+        // GPT-2's lm_head is an nn.Linear even in a Conv1D model: B·A as it is, whatever the flag says.
+        var (headA, headB) = LoraFixture.Linear("lm_head", rank, LoraFixture.Hidden, LoraFixture.Vocab, seed: 6);
+        var head = conv1D.Adapter("fifo-head", PeftAdapterFolder.Config(rank, 6, ["lm_head"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), headA, headB);
+        AssertClose(LoraReference.Delta(headA.Values, headB.Values, rank, LoraFixture.Vocab, LoraFixture.Hidden, 6.0 / rank, transposed: false),
+            LoraFixture.Read(conv1D.Vectors(head)["lm_head.weight"]), "lm_head of a Conv1D model");
+
         // The same factors on a llama model (nn.Linear, stored (out, in) = 16 × 24): B·A is 24 × 16, which PEFT cannot load.
         var onLinear = _fixture.Adapter("fifo-linear-misfit", PeftAdapterFolder.Config(rank, 6, ["down_proj"], new Dictionary<string, object?> { ["fan_in_fan_out"] = true }), a, b);
         Assert.Throws<LoraAdapterException>(() => _fixture.Vectors(onLinear));
