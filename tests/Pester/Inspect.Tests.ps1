@@ -130,13 +130,14 @@ Describe 'Show-SafeTensor' -Tag 'Inspect' {
         ($previews | Where-Object Name -EQ model.layers.1.mlp.up_proj.weight).First | Should -Be $values[0..7]
     }
 
-    It 'renders previews with Format-Table one line per tensor: name, dtype, shape, moments, extremes' {
+    It 'renders previews with Format-Table one line per tensor in 80 columns: name, shape, moments, extremes' {
         $previews = Get-SafeTensor $trio.Cp -Name model.layers.1.mlp.up_proj.weight, model.norm.weight | Show-SafeTensor
-        $lines = @(($previews | Format-Table | Out-String -Width 120) -split "`n" | Where-Object { $_.Trim() })
-        $lines[0] -split '\s+' | Where-Object { $_ } | Should -Be @('Name', 'DType', 'Shape', 'Mean', 'Std', 'Min', 'Max', 'NaN/Inf')
-        $row = $lines | Where-Object { $_ -like 'model.layers.1.mlp.up_proj.weight *' }
-        $row | Should -BeLike '*BF16*`[24, 16`]*'
-        $row | Should -BeLike "*$(([double]$previews[0].Max).ToString('G5', [cultureinfo]::InvariantCulture))*"
+        $lines = @(($previews | Format-Table | Out-String -Width 80) -split "`n" | Where-Object { $_.Trim() })
+        $lines[0] -split '\s+' | Where-Object { $_ } | Should -Be @('Name', 'Shape', 'Mean', 'Std', 'Min', 'Max')
+        $row = $lines | Where-Object { $_ -like 'model.layers.1.mlp.up_pr*' }
+        $row | Should -BeLike '*`[24, 16`]*'
+        $row | Should -BeLike "*$(([double]$previews[0].Max).ToString('G3', [cultureinfo]::InvariantCulture))*"
+        $lines | Where-Object { $_.TrimEnd().Length -gt 80 } | Should -BeNullOrEmpty
         $lines.Count | Should -Be 4 # header, rule, two tensors
     }
 
