@@ -150,8 +150,8 @@ internal static class MergeMethods
         }
         if (method == MergeMethod.Lora)
         {
-            var adapter = LoraAdapter.Open(LoraBenchAdapter.PathIn(dir));
             var baseModel = Open("base");
+            var adapter = LoraAdapter.Open(LoraBenchAdapter.PathIn(dir)).FitTo(baseModel);
             var provenance = adapter.ProvenanceOn(baseModel);
             return new MergeRequest(Open("cp"), LoraVectors.Of(adapter, baseModel, provenance, _ => true).Select(v => new VectorInput(v, 1.0, provenance)).ToList());
         }

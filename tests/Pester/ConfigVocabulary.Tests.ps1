@@ -24,6 +24,19 @@ BeforeAll {
     }
     $script:hidden = 16
 
+    # chat and other onto the base by task arithmetic, over the union of their vocabularies.
+    $script:UnionConfig = @'
+merge_method: task_arithmetic
+base_model: base
+models:
+  - model: chat
+    parameters: {weight: 0.5}
+  - model: other
+    parameters: {weight: 1.0}
+tokenizer_source: union
+dtype: float32
+'@
+
     function New-Config([string] $Name, [string] $Text) {
         $path = Join-Path $root $Name
         Set-Content -LiteralPath $path -Value $Text
@@ -71,17 +84,7 @@ BeforeAll {
 
 Describe 'Import-MergeConfig with another vocabulary' -Tag 'Config' {
     It 'tokenizer_source union: the base vocabulary, then the other models'' words, then their added tokens; each row merged from the rows of its token' {
-        $config = New-Config 'union.yml' @'
-merge_method: task_arithmetic
-base_model: base
-models:
-  - model: chat
-    parameters: {weight: 0.5}
-  - model: other
-    parameters: {weight: 1.0}
-tokenizer_source: union
-dtype: float32
-'@
+        $config = New-Config 'union.yml' $UnionConfig
         $out = Join-Path $TestDrive 'union'
         Import-MergeConfig $config | Export-SafeTensor $out
 
@@ -197,17 +200,7 @@ dtype: float32
     }
 
     It 'measures a merge of another vocabulary, or of stacked layers, on the pipeline as the written model measures' {
-        $union = New-Config 'union-measure.yml' @'
-merge_method: task_arithmetic
-base_model: base
-models:
-  - model: chat
-    parameters: {weight: 0.5}
-  - model: other
-    parameters: {weight: 1.0}
-tokenizer_source: union
-dtype: float32
-'@
+        $union = New-Config 'union-measure.yml' $UnionConfig
         $stacked = New-Config 'stacked-measure.yml' @'
 merge_method: passthrough
 slices:

@@ -13,11 +13,11 @@ public static class LoraVectors
 {
     /// <summary>
     /// The vectors of <paramref name="adapter"/> against <paramref name="base"/>, the model it was trained on, in the base's
-    /// tensor order; <paramref name="include"/> filters by the model's tensor names. Checks the adapter fits the base first.
+    /// tensor order; <paramref name="include"/> filters by the model's tensor names. <paramref name="adapter"/> is fitted to the
+    /// base (<see cref="LoraAdapter.FitTo"/>: checked, its warnings with the caller).
     /// </summary>
     public static IReadOnlyList<ITensorSource> Of(LoraAdapter adapter, StoredModel @base, VectorProvenance provenance, Func<string, bool> include)
     {
-        adapter = adapter.FitTo(@base);
         var vectors = new List<(string Name, ITensorSource Vector)>();
         foreach (var module in adapter.Modules.Where(m => include(m.Target)))
             vectors.Add((module.Target, new LoraDeltaTensor(module)));
@@ -30,12 +30,11 @@ public static class LoraVectors
     /// <summary>
     /// The task vectors of <c>model+lora</c> against <paramref name="base"/>, by name: <paramref name="modelVectors"/> (model − base,
     /// by name) with each tensor the adapter touches replaced by (model + scaling·B·A) − base, or just the delta when the model is the
-    /// base; a whole tensor by saved − base. Checks the adapter fits the model first.
+    /// base; a whole tensor by saved − base. <paramref name="adapter"/> is fitted to <paramref name="model"/> (<see cref="LoraAdapter.FitTo"/>).
     /// </summary>
     public static Dictionary<string, ITensorSource> OnModel(LoraAdapter adapter, StoredModel model, StoredModel @base,
         IReadOnlyDictionary<string, ITensorSource> modelVectors, VectorProvenance provenance)
     {
-        adapter = adapter.FitTo(model);
         bool modelIsBase = SamePath(model.Path, @base.Path);
         var vectors = new Dictionary<string, ITensorSource>(modelVectors, StringComparer.Ordinal);
         foreach (var module in adapter.Modules)

@@ -45,11 +45,12 @@ public sealed class StoredModel
         // would be another model than the one the folder serves.
         // (An index that maps every tensor to model.safetensors describes that file: no conflict.)
         var fileNames = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        if (File.Exists(indexPath) && shards.Any(s => string.Equals(System.IO.Path.GetFileName(s), SingleFileName, fileNames))
-            && ModelIndex.Read(indexPath).WeightMap.Values.Any(shard => !string.Equals(shard, SingleFileName, fileNames)))
+        var index = File.Exists(indexPath) ? ModelIndex.Read(indexPath) : null;
+        if (index is not null && shards.Any(s => string.Equals(System.IO.Path.GetFileName(s), SingleFileName, fileNames))
+            && index.WeightMap.Values.Any(shard => !string.Equals(shard, SingleFileName, fileNames)))
             throw new ModelFolderException(ModelFolderRule.IndexInvalid, indexPath,
                 $"the folder holds both {SingleFileName} and {ModelIndex.FileName}, which lists other shards: transformers would load {SingleFileName}, ChatVector the shards the index lists; remove the one that is stale");
-        var (files, tensors) = File.Exists(indexPath) ? OpenIndexed(path, indexPath) : OpenUnindexed(path, shards, entries);
+        var (files, tensors) = index is not null ? OpenIndexed(path, indexPath, index) : OpenUnindexed(path, shards, entries);
         var sideFiles = entries.Where(e => !IsSafeTensors(e) && !IsPickle(e) && !IsIndex(e) && !System.IO.Path.GetFileName(e).StartsWith('.')).ToList();
         return new StoredModel(path, path, true, files, tensors, new ModelSideFiles(path, sideFiles));
     }
@@ -69,9 +70,8 @@ public sealed class StoredModel
 
     private static bool IsPickle(string file) => PickleExtensions.Contains(System.IO.Path.GetExtension(file), StringComparer.OrdinalIgnoreCase);
 
-    private static (List<SafeTensorFile>, List<StoredTensor>) OpenIndexed(string folder, string indexPath)
+    private static (List<SafeTensorFile>, List<StoredTensor>) OpenIndexed(string folder, string indexPath, ModelIndex index)
     {
-        var index = ModelIndex.Read(indexPath);
         var files = new Dictionary<string, SafeTensorFile>(StringComparer.Ordinal);
         foreach (var shard in index.WeightMap.Values.Distinct())
         {

@@ -15,7 +15,15 @@ namespace ChatVector.PowerShell.Cmdlets;
 public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
 {
     // Per model (in arrival order), then per layer: several vectors on one pipeline are summed apart, not together.
-    private readonly Dictionary<string, (Dictionary<string, TensorStatistics> Layers, TensorStatistics Total, int Count)> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ModelSums> _models = new(StringComparer.Ordinal);
+
+    /// <summary>One model's sums: per layer, in total, and how many tensors went in.</summary>
+    private sealed class ModelSums
+    {
+        public Dictionary<string, TensorStatistics> Layers { get; } = new(StringComparer.Ordinal);
+        public TensorStatistics Total { get; } = new();
+        public int Count { get; set; }
+    }
     private MeasurementPairs _pairs = new(null);
     private ComputeContext? _context;
     private int _measured;
@@ -70,20 +78,20 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
     {
         ReportProgress(2, "Measure-ChatVector", "done", 1, final: true);
         if (!Summary) return;
-        foreach (var (model, (layers, total, count)) in _models)
+        foreach (var (model, sums) in _models)
         {
             string? name = model.Length == 0 ? null : model;
-            foreach (var (layer, statistics) in layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics, name));
-            WriteObject(new TensorMeasurement("Total", $"{count} tensors", null, total, name));
+            foreach (var (layer, statistics) in sums.Layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics, name));
+            WriteObject(new TensorMeasurement("Total", $"{sums.Count} tensors", null, sums.Total, name));
         }
     }
 
     private void Accumulate(string model, string layer, TensorStatistics statistics)
     {
-        if (!_models.TryGetValue(model, out var sums)) _models[model] = sums = (new Dictionary<string, TensorStatistics>(StringComparer.Ordinal), new TensorStatistics(), 0);
+        if (!_models.TryGetValue(model, out var sums)) _models[model] = sums = new ModelSums();
         if (!sums.Layers.TryGetValue(layer, out var sum)) sums.Layers[layer] = sum = new TensorStatistics();
         sum.Add(statistics);
         sums.Total.Add(statistics);
-        _models[model] = sums with { Count = sums.Count + 1 };
+        sums.Count++;
     }
 }

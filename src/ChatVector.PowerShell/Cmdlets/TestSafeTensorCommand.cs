@@ -88,7 +88,7 @@ public sealed class TestSafeTensorCommand : ChatVectorCmdlet
                 SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
                 return ([], provider.Name == "FileSystem" ? null : provider.Name);
             }
-            catch (Exception) when (e is not null) { return ([], null); }
+            catch (Exception inner) when (inner is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or ItemNotFoundException) { return ([], null); }
         }
     }
 

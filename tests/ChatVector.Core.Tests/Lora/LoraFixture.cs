@@ -62,7 +62,7 @@ internal sealed class LoraFixture : IDisposable
     public Dictionary<string, ITensorSource> Vectors(string folder)
     {
         var adapter = LoraAdapter.Open(folder);
-        return LoraVectors.Of(adapter, Model, adapter.ProvenanceOn(Model), _ => true).ToDictionary(v => v.Name);
+        return LoraVectors.Of(adapter.FitTo(Model), Model, adapter.ProvenanceOn(Model), _ => true).ToDictionary(v => v.Name);
     }
 
     /// <summary>
