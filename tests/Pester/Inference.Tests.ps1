@@ -139,6 +139,18 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
         { Invoke-ChatVectorModel -Prompt 'the cat' } | Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
     }
 
+    It 'reads the one positional value before piped handles as the prompt, and a folder then a prompt by position' {
+        if ($TextTokenizerMissing) { Set-ItResult -Skipped -Because $NoTextTokenizer; return }
+        $base = Join-Path $Tiny 'base'; $chat = Join-Path $Tiny 'chat'; $cp = Join-Path $Tiny 'cp'
+        $named = Invoke-ChatVectorModel -Model $cp -Prompt 'the cat' -MaxNewTokens 3
+        $positional = @(Get-SafeTensor $cp | Invoke-ChatVectorModel 'the cat' -MaxNewTokens 3)
+        $positional.Count | Should -Be 1
+        $positional[0].TokenIds | Should -Be $named.TokenIds
+        (Invoke-ChatVectorModel $cp 'the cat' -MaxNewTokens 3).TokenIds | Should -Be $named.TokenIds
+        # Without a prompt: an error saying what to give, not an interactive request for one.
+        { Invoke-ChatVectorModel $cp } | Should -Throw -ExpectedMessage '*Give -Prompt*' -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+    }
+
     It 'stops at -MaxNewTokens' {
         $result = Invoke-ChatVectorModel -Model $Memorised -TokenIds $Ids[0..2] -MaxNewTokens 2
         $result.TokenIds | Should -Be $Ids[3..4]

@@ -31,7 +31,11 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     [Parameter(ValueFromPipeline = true)]
     public TensorHandle[]? InputObject { get; set; }
 
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PromptSet)]
+    /// <summary>
+    /// The text to continue. Required in its set, but checked here rather than by the binder: with piped handles a
+    /// lone positional value binds to -Model (position 0) before the pipeline is seen, and is then the prompt.
+    /// </summary>
+    [Parameter(Position = 1, ParameterSetName = PromptSet)]
     [AllowEmptyString]
     public string Prompt { get; set; } = "";
 
@@ -53,9 +57,28 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     protected override void BeginProcessingCore()
     {
         _modelsOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Model));
+        if (ParameterSetName == PromptSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Prompt)))
+            TakePositionalValueAsPrompt();
         if (!_modelsOnCommandLine && !MyInvocation.ExpectingInput && InputObject is not { Length: > 0 })
             ThrowTerminatingError(Errors.Argument("Give -Model (a model folder), or pipe model folders or the tensor handles of a model or merge.", null));
         _context = CreateComputeContext(Device);
+    }
+
+    /// <summary>
+    /// <c>$merge | Invoke-ChatVectorModel 'the cat'</c>: the one value before the pipeline's handles is the prompt,
+    /// not a model folder. Anything else without a prompt is an error, never an interactive prompt for one.
+    /// </summary>
+    private void TakePositionalValueAsPrompt()
+    {
+        if (_modelsOnCommandLine && Model is [var text] && MyInvocation.ExpectingInput)
+        {
+            WriteVerbose($"'{text}' is the prompt: the model comes from the pipeline.");
+            Prompt = text;
+            Model = null;
+            _modelsOnCommandLine = false;
+            return;
+        }
+        ThrowTerminatingError(Errors.Argument("Give -Prompt (the text to continue) or -TokenIds.", null));
     }
 
     protected override void ProcessRecordCore()
