@@ -82,6 +82,21 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         $one.Elements | Should -Be $alone.Elements
     }
 
+    It 'sums one chat model''s vectors over two bases apart with -Summary, naming each base' {
+        $rows = @(@(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.layers.0.*'; Get-ChatVector -Base $trio.Cp -Chat $trio.Chat -Name 'model.layers.0.*') |
+            Measure-ChatVector -Summary)
+        $totals = @($rows | Where-Object Scope -EQ Total)
+        $totals.Count | Should -Be 2
+        $totals.Model | Should -Be @($trio.Chat, $trio.Chat)
+        $totals.Base | Should -Be @($trio.Base, $trio.Cp)
+        foreach ($total in $totals) {
+            $alone = Get-ChatVector -Base $total.Base -Chat $trio.Chat -Name 'model.layers.0.*' | Measure-ChatVector -Summary | Where-Object Scope -EQ Total
+            $total.L2Norm | Should -Be $alone.L2Norm
+            $total.Elements | Should -Be $alone.Elements
+        }
+        (Get-SafeTensor $trio.Cp -Name 'model.norm.weight' | Measure-ChatVector).Base | Should -BeNullOrEmpty
+    }
+
     It 'finds a saved vector''s base model from its provenance for the relative norm' {
         $cv = Join-Path $TestDrive 'cv'
         $name = 'model.layers.0.self_attn.q_proj.weight'

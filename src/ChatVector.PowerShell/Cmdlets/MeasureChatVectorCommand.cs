@@ -14,8 +14,9 @@ namespace ChatVector.PowerShell.Cmdlets;
 [OutputType(typeof(TensorMeasurement))]
 public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
 {
-    // Per model (in arrival order), then per layer: several vectors on one pipeline are summed apart, not together.
-    private readonly Dictionary<string, ModelSums> _models = new(StringComparer.Ordinal);
+    // Per model (in arrival order; a vector's chat model and base), then per layer: several vectors on one pipeline
+    // are summed apart, not together.
+    private readonly Dictionary<(string Model, string? Base), ModelSums> _models = [];
 
     /// <summary>One model's sums: per layer, in total, and how many tensors went in.</summary>
     private sealed class ModelSums
@@ -64,8 +65,9 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;
                 ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors measured, last {handle.Name}", double.NaN); // the total is still arriving
-                if (Summary) Accumulate(handle.Model ?? "", LayerGroups.Of(handle.Name), statistics);
-                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics, handle.Model));
+                var origin = (handle.Model ?? "", handle.Inheritance.Provenance?.BaseModel);
+                if (Summary) Accumulate(origin, LayerGroups.Of(handle.Name), statistics);
+                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics, handle.Model, origin.BaseModel));
             }
             catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
@@ -78,17 +80,17 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
     {
         ReportProgress(2, "Measure-ChatVector", "done", 1, final: true);
         if (!Summary) return;
-        foreach (var (model, sums) in _models)
+        foreach (var ((model, @base), sums) in _models)
         {
             string? name = model.Length == 0 ? null : model;
-            foreach (var (layer, statistics) in sums.Layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics, name));
-            WriteObject(new TensorMeasurement("Total", $"{sums.Count} tensors", null, sums.Total, name));
+            foreach (var (layer, statistics) in sums.Layers) WriteObject(new TensorMeasurement("Layer", layer, null, statistics, name, @base));
+            WriteObject(new TensorMeasurement("Total", $"{sums.Count} tensors", null, sums.Total, name, @base));
         }
     }
 
-    private void Accumulate(string model, string layer, TensorStatistics statistics)
+    private void Accumulate((string Model, string? Base) origin, string layer, TensorStatistics statistics)
     {
-        if (!_models.TryGetValue(model, out var sums)) _models[model] = sums = new ModelSums();
+        if (!_models.TryGetValue(origin, out var sums)) _models[origin] = sums = new ModelSums();
         if (!sums.Layers.TryGetValue(layer, out var sum)) sums.Layers[layer] = sum = new TensorStatistics();
         sum.Add(statistics);
         sums.Total.Add(statistics);

@@ -5,10 +5,11 @@ namespace ChatVector.PowerShell.Output;
 /// <summary>Measure-ChatVector's answer for one tensor, one layer, or the whole set.</summary>
 public sealed class TensorMeasurement
 {
-    internal TensorMeasurement(string scope, string name, string? dtype, TensorStatistics s, string? model = null)
+    internal TensorMeasurement(string scope, string name, string? dtype, TensorStatistics s, string? model = null, string? @base = null)
     {
         Scope = scope;
         Model = model;
+        Base = @base;
         Name = name;
         DType = dtype;
         Elements = s.Elements;
@@ -27,6 +28,8 @@ public sealed class TensorMeasurement
     public string Scope { get; }
     /// <summary>The model (or vector's chat model, or adapter) the tensor came from: several on one pipeline are told apart, and summed apart.</summary>
     public string? Model { get; }
+    /// <summary>For a chat vector: the base model it was taken from (one chat model over two bases is two vectors, summed apart).</summary>
+    public string? Base { get; }
     public string Name { get; }
     public string? DType { get; }
     public long Elements { get; }
