@@ -75,6 +75,17 @@ public sealed class SafeTensorFile
     /// <summary>The tensor's range and how to read it from this file: what <see cref="ResidentTensors.TryHold(IEnumerable{ValueTuple{FileRange, RangeReader}}, CancellationToken)"/> takes.</summary>
     public (FileRange Range, RangeReader Read) RangeToHold(TensorInfo tensor) => (RangeOf(tensor), destination => ReadTensorBytes(tensor, 0, destination));
 
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes of <paramref name="tensor"/> from <paramref name="offsetInTensor"/> into
+    /// <paramref name="bytes"/> and lends them to this thread's readers of the tensor until
+    /// <see cref="ThreadChunkCopies.Clear"/> (a chunk's inputs read once, see there).
+    /// </summary>
+    internal void CopyForThisThread(TensorInfo tensor, long offsetInTensor, int length, byte[] bytes)
+    {
+        ReadTensorBytes(tensor, offsetInTensor, bytes.AsSpan(0, length));
+        ThreadChunkCopies.Add(RangeOf(tensor), offsetInTensor, length, bytes);
+    }
+
     /// <summary>Whether the tensor is held in memory now (<see cref="ResidentTensors"/>; a hint: it may be let go right after).</summary>
     public bool IsHeld(TensorInfo tensor) => ResidentTensors.IsHeld(RangeOf(tensor));
 

@@ -129,9 +129,15 @@ public static class ResidentTensors
     /// <summary>
     /// Lends bytes [offset, offset + length) of a held copy of the range, if there is one, until the loan is disposed
     /// (the copy's memory is not reused meanwhile): the hot readers compute straight from it, with no copy in between.
+    /// A copy this thread read for its chunk (<see cref="ThreadChunkCopies"/>) is lent first.
     /// </summary>
     internal static bool TryBorrow(FileRange range, long offsetInRange, int length, out Loan loan)
     {
+        if (ThreadChunkCopies.TryLend(range, offsetInRange, length, out var chunkBytes))
+        {
+            loan = Loan.Of(null, chunkBytes);
+            return true;
+        }
         loan = default;
         Copy? copy;
         lock (Gate)
@@ -153,13 +159,14 @@ public static class ResidentTensors
     {
         private readonly object? _copy; // a Copy (private to this class)
 
-        private Loan(object copy, ReadOnlySpan<byte> bytes)
+        private Loan(object? copy, ReadOnlySpan<byte> bytes)
         {
             _copy = copy;
             Bytes = bytes;
         }
 
-        internal static Loan Of(object copy, ReadOnlySpan<byte> bytes) => new(copy, bytes);
+        /// <summary>A loan of a held copy, or (<paramref name="copy"/> null) of this thread's chunk copy, which needs no release.</summary>
+        internal static Loan Of(object? copy, ReadOnlySpan<byte> bytes) => new(copy, bytes);
 
         public ReadOnlySpan<byte> Bytes { get; }
 

@@ -28,42 +28,79 @@ public static class TrimKernel
     /// <summary>
     /// The float32 case on the bit patterns, a SIMD vector at a time (the caller does the tail): an element is kept
     /// when its key lies strictly between the bounds' keys, or equals a bound's key on the kept side of the bound's
-    /// index. The lanes hold consecutive indices, so the index test is a lane number against where the bound falls in
-    /// the vector; bf16 data has so many equal magnitudes that a vector holding the threshold's key is common.
+    /// index. The tie rule flips once per bound, at its index, so the span runs in stretches of whole vectors over
+    /// which both rules are fixed: a key then only needs comparing against two numbers. The vector a bound's index
+    /// falls inside (bf16 data has so many equal magnitudes that one holding the threshold's key is common) takes the
+    /// rule lane by lane.
     /// </summary>
     /// <returns>How many leading elements were done.</returns>
     [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     private static int KeepFloatBits(Span<uint> bits, long firstElement, OrderPoint lowerBound, OrderPoint upperBound)
     {
-        int i = 0, width = Vector<uint>.Count;
         if (!Vector.IsHardwareAccelerated) return 0;
-        var magnitude = new Vector<uint>(0x7FFF_FFFFu);
-        var lower = new Vector<uint>(lowerBound.Key);
-        var upper = new Vector<uint>(upperBound.Key);
-        var lanes = LaneNumbers(width);
-        for (; i <= bits.Length - width; i += width)
+        int width = Vector<uint>.Count;
+        int vectorEnd = bits.Length - bits.Length % width;
+        int i = 0;
+        while (i < vectorEnd)
         {
-            var word = new Vector<uint>(bits[i..]);
-            var keys = word & magnitude;
             long index = firstElement + i;
-            // Lanes at or after the lower bound's index, and before the upper bound's (clamped to the vector's reach).
-            var fromLower = Vector.AsVectorUInt32(Vector.GreaterThanOrEqual(lanes, new Vector<int>(LaneOf(lowerBound.Index, index, width))));
-            var beforeUpper = Vector.AsVectorUInt32(Vector.LessThan(lanes, new Vector<int>(LaneOf(upperBound.Index, index, width))));
-            var aboveLower = Vector.GreaterThan(keys, lower) | (Vector.Equals(keys, lower) & fromLower);
-            var belowUpper = Vector.LessThan(keys, upper) | (Vector.Equals(keys, upper) & beforeUpper);
-            (word & aboveLower & belowUpper).CopyTo(bits[i..]);
+            // Compared, not subtracted: First.Index is long.MinValue and End.Index long.MaxValue.
+            bool lowerTieKept = index >= lowerBound.Index, upperTieKept = index < upperBound.Index;
+            int stretchEnd = vectorEnd;
+            if (!lowerTieKept) stretchEnd = Math.Min(stretchEnd, OffsetOf(lowerBound.Index, firstElement, vectorEnd));
+            if (upperTieKept) stretchEnd = Math.Min(stretchEnd, OffsetOf(upperBound.Index, firstElement, vectorEnd));
+            stretchEnd = i + (stretchEnd - i) / width * width;
+            if (stretchEnd == i)
+            {
+                KeepLanes(bits.Slice(i, width), index, lowerBound, upperBound);
+                i += width;
+                continue;
+            }
+            // keep ⇔ above < key < below, compared signed: keys are at most 0x7FFF_FFFF.
+            long above = lowerTieKept ? (long)lowerBound.Key - 1 : lowerBound.Key;
+            long below = upperTieKept ? (long)upperBound.Key + 1 : upperBound.Key;
+            KeepBetween(MemoryMarshal.Cast<uint, int>(bits[i..stretchEnd]), (int)Math.Clamp(above, -1, int.MaxValue), below);
+            i = stretchEnd;
         }
-        return i;
+        return vectorEnd;
     }
 
-    private static Vector<int> LaneNumbers(int width)
+    /// <summary>Keeps the elements whose key k has <paramref name="above"/> &lt; k &lt; <paramref name="below"/>, zeroes the rest; whole vectors.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
+    private static void KeepBetween(Span<int> bits, int above, long below)
     {
-        Span<int> numbers = stackalloc int[width];
-        for (int lane = 0; lane < width; lane++) numbers[lane] = lane;
-        return new Vector<int>(numbers);
+        var magnitude = new Vector<int>(0x7FFF_FFFF);
+        var aboveKeys = new Vector<int>(above);
+        int width = Vector<int>.Count;
+        if (below > int.MaxValue) // no key reaches the upper bound (End): one comparison
+        {
+            for (int i = 0; i < bits.Length; i += width)
+            {
+                var word = new Vector<int>(bits[i..]);
+                (word & Vector.GreaterThan(word & magnitude, aboveKeys)).CopyTo(bits[i..]);
+            }
+            return;
+        }
+        var belowKeys = new Vector<int>((int)below); // at least 0: keys are never below it
+        for (int i = 0; i < bits.Length; i += width)
+        {
+            var word = new Vector<int>(bits[i..]);
+            var keys = word & magnitude;
+            (word & Vector.GreaterThan(keys, aboveKeys) & Vector.LessThan(keys, belowKeys)).CopyTo(bits[i..]);
+        }
     }
 
-    /// <summary>The lane of a vector starting at <paramref name="first"/> that holds flat index <paramref name="index"/>, clamped to [−1, width].</summary>
-    private static int LaneOf(long index, long first, int width) =>
-        index < first ? -1 : index - first >= width ? width : (int)(index - first); // compared before subtracting: First.Index is long.MinValue
+    /// <summary>The rule element by element, for the vector a bound's index falls inside.</summary>
+    private static void KeepLanes(Span<uint> bits, long firstElement, OrderPoint lower, OrderPoint upper)
+    {
+        for (int lane = 0; lane < bits.Length; lane++)
+        {
+            var point = new OrderPoint(bits[lane] & 0x7FFF_FFFFu, firstElement + lane);
+            if (!(point >= lower && point < upper)) bits[lane] = 0;
+        }
+    }
+
+    /// <summary>Where flat index <paramref name="index"/> lies in a span starting at <paramref name="first"/>, clamped to [0, <paramref name="limit"/>].</summary>
+    private static int OffsetOf(long index, long first, int limit) =>
+        index <= first ? 0 : index - first >= limit ? limit : (int)(index - first);
 }

@@ -7,8 +7,8 @@ using ChatVector.Core.Tensors;
 namespace ChatVector.Core.Merge;
 
 /// <summary>
-/// A float32 CPU merge of a chunk computed a block of <see cref="BlockElements"/> at a time when its inputs are held in
-/// memory (<see cref="ResidentTensors"/>), from the model's and the vectors' values read straight into small scratch
+/// A float32 CPU merge of a chunk computed a block of <see cref="BlockElements"/> at a time from its inputs in memory
+/// (held, <see cref="ResidentTensors"/>, or read once for the chunk, <see cref="ChunkInputCopies"/>), from the model's and the vectors' values read straight into small scratch
 /// arrays, to the rounded output bytes: the model, each vector (chat −
 /// base, masked), the mix and the rounding all work on a block while it is in the core's cache. Chunk-wide, each of
 /// those steps sweeps a 2 MB float32 tensor of its own (libtorch-allocated per chunk) through main memory; here the
@@ -28,9 +28,11 @@ internal static class BlockedMerge
         if (!Applies(merge, firstElement, count)) return false;
         var model = (IFloat32Source)merge.Model;
         var vectors = merge.Terms.Select(t => (IFloat32Source)t.Vector).ToArray();
-        // Inputs read from their files are read a chunk at a time, as before: each read opens the file (and checks that
-        // it has not changed), which per small block cost more than the block's arithmetic.
-        int blockElements = AllInputsHeld(merge) ? BlockElements : count;
+        // Inputs not held in memory are read once for the chunk (TIES reads its base three times: as the model and as
+        // each vector's base), then lent to the blocks. Read per block, each read would open the file (and check that it
+        // has not changed), which per small block cost more than the block's arithmetic.
+        using var copies = ChunkInputCopies.Read(merge.StoredInputs(), merge.ElementCount, firstElement, count);
+        int blockElements = copies.CoversAll ? BlockElements : count;
         var sumArray = ScratchArrays<float>.Rent(blockElements);
         var firstArray = ScratchArrays<float>.Rent(blockElements);
         var secondArray = ScratchArrays<float>.Rent(blockElements);
@@ -81,9 +83,6 @@ internal static class BlockedMerge
             TorchTypes.CopyOut(rounded, destination);
         }
     }
-
-    private static bool AllInputsHeld(MergedTensor merge) =>
-        merge.StoredInputs().All(input => input.Stored.File.IsHeld(input.Stored.Info));
 
     private static bool Applies(MergedTensor merge, long firstElement, int count)
     {

@@ -257,4 +257,46 @@ public sealed class ResidentTensorsTests : TempDirTest
         Assert.Equal(readFiles.Keys.Order(), heldFiles.Keys.Order());
         foreach (var (name, bytes) in readFiles) Assert.Equal(bytes, heldFiles[name]);
     }
+
+    [Fact]
+    public void A_chunks_inputs_are_read_once_for_the_thread_and_lent_to_every_reader_of_that_chunk() => WithBudget(0, () =>
+    {
+        var (file, bytes) = WriteTensors("chunk.safetensors", 4096, 4096);
+        var sources = new[] { "t0", "t1", "t0" }.Select(name => new StoredTensorSource(new StoredTensor(file, file.Find(name)!))).ToArray();
+        long before = SafeTensorFile.BytesReadFromFiles;
+        using (var copies = ChunkInputCopies.Read(Prefetching.StoredInputs(sources), elementCount: 4096, firstElement: 1024, count: 2048))
+        {
+            Assert.True(copies.CoversAll);
+            Assert.Equal(2 * 2048, SafeTensorFile.BytesReadFromFiles - before); // t0 once, though two sources read it
+            long afterCopies = SafeTensorFile.BytesReadFromFiles;
+            Assert.Equal(bytes["t0"][1500..1600], Read(file, "t0", 1500, 100));
+            Assert.Equal(bytes["t1"][1024..3072], Read(file, "t1", 1024, 2048));
+            Assert.Equal(afterCopies, SafeTensorFile.BytesReadFromFiles); // lent, not read again
+
+            Assert.Equal(bytes["t0"][1000..1100], Read(file, "t0", 1000, 100)); // outside the chunk: from the file
+            Assert.Equal(afterCopies + 100, SafeTensorFile.BytesReadFromFiles);
+            byte[]? elsewhere = null;
+            var other = new Thread(() => elsewhere = Read(file, "t1", 2000, 100)); // another thread: from the file
+            other.Start();
+            other.Join();
+            Assert.Equal(bytes["t1"][2000..2100], elsewhere);
+            Assert.Equal(afterCopies + 200, SafeTensorFile.BytesReadFromFiles);
+        }
+        long ended = SafeTensorFile.BytesReadFromFiles;
+        Assert.Equal(bytes["t0"][1500..1600], Read(file, "t0", 1500, 100)); // the loans end with the scope
+        Assert.Equal(ended + 100, SafeTensorFile.BytesReadFromFiles);
+    });
+
+    [Fact]
+    public void A_chunk_copy_of_a_file_is_not_lent_for_a_new_file_at_the_same_path() => WithBudget(0, () =>
+    {
+        var (old, _) = WriteTensors("same.safetensors", 4096);
+        var source = new StoredTensorSource(new StoredTensor(old, old.Find("t0")!));
+        using var copies = ChunkInputCopies.Read([source], elementCount: 4096, firstElement: 0, count: 4096);
+        File.SetLastWriteTimeUtc(Dir.File("same.safetensors"), DateTime.UtcNow.AddMinutes(1));
+        var renewed = SafeTensorFile.Open(Dir.File("same.safetensors"));
+        long before = SafeTensorFile.BytesReadFromFiles;
+        _ = Read(renewed, "t0", 0, 100);
+        Assert.Equal(before + 100, SafeTensorFile.BytesReadFromFiles);
+    });
 }
