@@ -100,6 +100,16 @@ Describe 'Get-LoraVector handles' -Tag 'Lora' {
         "$warned" | Should -BeLike "*factors of 1 module(s) are left out*target_modules do not name them ($v0)*"
     }
 
+    It 'leave out, with a warning naming them, the factors of modules exclude_modules names, though target_modules names them, as PEFT does' {
+        $v0 = 'model.layers.0.self_attn.v_proj'
+        $folder = New-Adapter 'excluded' @{ target_modules = @('q_proj', 'v_proj', 'embed_tokens'); exclude_modules = @('v_proj') } @(
+            [ChatVector.TestKit.PeftTensor]::new($Kit::LoraA($v0), [long[]]@($Rank, 16), $Factors.QA),
+            [ChatVector.TestKit.PeftTensor]::new($Kit::LoraB($v0), [long[]]@(16, $Rank), $Factors.QB))
+        $handles = @(Get-LoraVector $folder -Base $trio.Base -WarningVariable warned -WarningAction SilentlyContinue)
+        $handles.Name | Should -Be @("$Embed.weight", "$Q0.weight", 'lm_head.weight')
+        "$warned" | Should -BeLike "*factors of 1 module(s) are left out*exclude_modules names them ($v0)*"
+    }
+
     It 'merge into the base as PEFT does: base + scaling·B·A within one rounding, the saved module replaced, other tensors untouched' {
         $out = Join-Path $TestDrive 'merged'
         Get-LoraVector $Adapter -Base $trio.Base | Add-ChatVector -Model $trio.Base | Export-SafeTensor $out

@@ -46,8 +46,11 @@ public sealed class LoraAdapter
     public IReadOnlyList<LoraModule> Modules { get; }
     /// <summary>The tensors it replaces whole.</summary>
     public IReadOnlyList<LoraWholeTensor> Wholes { get; }
-    /// <summary>Modules whose factors the file holds but the config does not target (target_modules, layers_to_transform): not applied, as PEFT does not.</summary>
+    /// <summary>Modules whose factors the file holds but the config does not target (target_modules, layers_to_transform, exclude_modules): not applied, as PEFT does not.</summary>
     public IReadOnlyList<string> Untargeted { get; private init; } = [];
+
+    /// <summary>Those of <see cref="Untargeted"/> that exclude_modules names (whatever target_modules says of them).</summary>
+    public IReadOnlyList<string> Excluded { get; private init; } = [];
 
     /// <summary>Opens the adapter at <paramref name="path"/> (its folder, or a file in it); throws <see cref="LoraAdapterException"/> or <see cref="SafeTensorException"/>.</summary>
     public static LoraAdapter Open(string path)
@@ -61,8 +64,8 @@ public sealed class LoraAdapter
                 : new SafeTensorException(SafeTensorRule.FileNotFound, folder, "no such file or folder");
         var config = LoraAdapterConfig.Read(System.IO.Path.Combine(folder, LoraAdapterConfig.FileName));
         var file = SafeTensorFile.Open(WeightsPath(folder));
-        var (modules, wholes, untargeted) = Sort(file, config);
-        return new LoraAdapter(folder, config, file, modules, wholes) { Untargeted = untargeted };
+        var (modules, wholes, untargeted, excluded) = Sort(file, config);
+        return new LoraAdapter(folder, config, file, modules, wholes) { Untargeted = untargeted, Excluded = excluded };
     }
 
     /// <summary>
@@ -96,7 +99,7 @@ public sealed class LoraAdapter
         var disagreeing = modules.Where(m => !m.Embedding && m.Transposed != Config.FanInFanOut).Select(m => m.Module).ToList();
         if (disagreeing.Count > 0)
             notes.Add($"{Path}: fan_in_fan_out is {(Config.FanInFanOut ? "true" : "false")}, but {model.Path}'s {string.Join(", ", disagreeing.Take(3))}{(disagreeing.Count > 3 ? ", ..." : "")} {(Config.FanInFanOut ? "are nn.Linear layers, stored (out, in)" : "are Conv1D layers, stored (in, out)")}: read as {(Config.FanInFanOut ? "false" : "true")} there, as PEFT does.");
-        var fitted = new LoraAdapter(Path, Config, File, modules, Wholes) { Untargeted = Untargeted, Notes = notes };
+        var fitted = new LoraAdapter(Path, Config, File, modules, Wholes) { Untargeted = Untargeted, Excluded = Excluded, Notes = notes };
         fitted.CheckFits(model);
         return fitted;
     }
@@ -104,9 +107,17 @@ public sealed class LoraAdapter
     /// <summary>What fitting the adapter to a model changed from its config (PEFT warns of the same), for the cmdlets to show.</summary>
     public IReadOnlyList<string> Notes { get; private init; } = [];
 
-    /// <summary>Everything a user should hear about how the adapter applies: <see cref="Notes"/> and the modules left out.</summary>
-    public IEnumerable<string> Warnings => Notes.Concat(Untargeted.Count == 0 ? [] :
-        [$"{Path}: the factors of {Untargeted.Count} module(s) are left out, as PEFT leaves them out: adapter_config.json's target_modules{(Config.LayersToTransform is null ? "" : " and layers_to_transform")} do not name them ({string.Join(", ", Untargeted.Take(5))}{(Untargeted.Count > 5 ? ", ..." : "")})."]);
+    /// <summary>Everything a user should hear about how the adapter applies: <see cref="Notes"/> and the modules left out, by the key that leaves them out.</summary>
+    public IEnumerable<string> Warnings => Notes.Concat(LeftOut(Untargeted.Except(Excluded).ToList(), $"target_modules{LayerKeys} do not name them"))
+        .Concat(LeftOut(Excluded, "exclude_modules names them"));
+
+    /// <summary>The layer keys that narrowed target_modules, for the warning: layers_to_transform, counted in layers_pattern's lists when given.</summary>
+    private string LayerKeys => Config.LayersToTransform is null ? ""
+        : Config.LayersPattern is null ? " and layers_to_transform" : " and layers_to_transform (in layers_pattern's lists)";
+
+    /// <summary>One warning for the modules one key leaves out (none when there are none), naming the first five.</summary>
+    private IEnumerable<string> LeftOut(IReadOnlyList<string> modules, string why) => modules.Count == 0 ? [] :
+        [$"{Path}: the factors of {modules.Count} module(s) are left out, as PEFT leaves them out: {LoraAdapterConfig.FileName}'s {why} ({string.Join(", ", modules.Take(5))}{(modules.Count > 5 ? ", ..." : "")})."];
 
     /// <summary>transformers' model types whose projections are Conv1D (weights stored (in, out)).</summary>
     private static readonly string[] Conv1DModelTypes = ["gpt2", "openai-gpt", "imagegpt", "decision_transformer"];
@@ -164,7 +175,7 @@ public sealed class LoraAdapter
     }
 
     /// <summary>Every tensor of the file as a factor or a whole tensor; a name or a pair that cannot be one is refused.</summary>
-    private static (List<LoraModule>, List<LoraWholeTensor>, List<string>) Sort(SafeTensorFile file, LoraAdapterConfig config)
+    private static (List<LoraModule>, List<LoraWholeTensor>, List<string> Untargeted, List<string> Excluded) Sort(SafeTensorFile file, LoraAdapterConfig config)
     {
         var factors = new Dictionary<string, (StoredTensor? A, StoredTensor? B, bool Embedding)>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -203,11 +214,18 @@ public sealed class LoraAdapter
         }
         var modules = new List<LoraModule>(order.Count);
         var untargeted = new List<string>();
+        var excluded = new List<string>();
         foreach (var module in order)
         {
             // Factors of a module the config does not target, PEFT never loads into a LoRA layer (unexpected keys to
             // it): left out unchecked, and named.
-            if (!config.Applies(module)) { untargeted.Add(module); continue; }
+            var selection = config.Select(module);
+            if (selection != LoraModuleSelection.Targeted)
+            {
+                untargeted.Add(module);
+                if (selection == LoraModuleSelection.Excluded) excluded.Add(module);
+                continue;
+            }
             var (a, b, embedding) = factors[module];
             var target = module + ".weight";
             if (a is null || b is null)
@@ -215,7 +233,7 @@ public sealed class LoraAdapter
             if (!targets.Add(target)) throw Malformed(file, a.Name, $"'{target}' is both saved whole and changed by LoRA factors");
             modules.Add(Chain(file, config, module, target, a, b, embedding));
         }
-        return (modules, wholes, untargeted);
+        return (modules, wholes, untargeted, excluded);
     }
 
     /// <summary>A whole tensor is the adapter's when modules_to_save names its module, when it is a trained bias, or a saved embedding or LM head.</summary>

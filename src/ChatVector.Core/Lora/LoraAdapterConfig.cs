@@ -8,10 +8,10 @@ namespace ChatVector.Core.Lora;
 /// <summary>
 /// A PEFT LoRA adapter's <c>adapter_config.json</c>, as far as it decides the weights: the rank and alpha (with their
 /// per-module patterns), how alpha becomes the scaling (<c>use_rslora</c>), the layout of the stored factors
-/// (<c>fan_in_fan_out</c>), which modules it targets and which it saves whole. Read and checked by <see cref="Read"/>;
-/// built directly by a writer (every property has PEFT's default). No JSON library type appears here.
+/// (<c>fan_in_fan_out</c>), which modules it targets (<see cref="Select"/>) and which it saves whole. Read and checked by
+/// <see cref="Read"/>; built directly by a writer (every property has PEFT's default). No JSON library type appears here.
 /// </summary>
-public sealed record LoraAdapterConfig
+public sealed partial record LoraAdapterConfig
 {
     public const string FileName = "adapter_config.json";
     public const string LoraPeftType = "LORA";
@@ -31,6 +31,15 @@ public sealed record LoraAdapterConfig
     public string? TargetModulesRegex { get; init; }
     /// <summary><c>layers_to_transform</c>: the only layers a list of <c>target_modules</c> applies to; null for every layer.</summary>
     public IReadOnlyList<int>? LayersToTransform { get; init; }
+    /// <summary>
+    /// <c>layers_pattern</c>: the module lists (regular expressions, as "layers" or "h") whose index is the layer number
+    /// <c>layers_to_transform</c> counts, tried in order; null (PEFT's None, "" or []) for the first numbered part of a name.
+    /// </summary>
+    public IReadOnlyList<string>? LayersPattern { get; init; }
+    /// <summary><c>exclude_modules</c> as a list: modules never targeted (a name matches exactly or as its last dotted parts); empty when absent or a regex.</summary>
+    public IReadOnlyList<string> ExcludeModules { get; init; } = [];
+    /// <summary><c>exclude_modules</c> as a string: a regular expression a whole module name matches to be left out; null when absent, empty or a list.</summary>
+    public string? ExcludeModulesRegex { get; init; }
     /// <summary><c>rank_pattern</c>: per-module ranks; a key (a regular expression) matches the end of a module name after a dot.</summary>
     public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
     /// <summary><c>alpha_pattern</c>: per-module alphas, matched as <see cref="RankPattern"/>.</summary>
@@ -45,6 +54,8 @@ public sealed record LoraAdapterConfig
     public string? BaseModelNameOrPath { get; init; }
     /// <summary><c>task_type</c> (CAUSAL_LM for a language model).</summary>
     public string? TaskType { get; init; }
+    /// <summary>The file it was read from, for a problem found only when a module is selected; adapter_config.json when built directly.</summary>
+    public string Source { get; init; } = FileName;
 
     /// <summary>Keys whose non-default value means a change that is not scaling·B·A or a saved tensor: refused by name.</summary>
     private static readonly string[] NotAdditiveKeys = ["lora_bias", "trainable_token_indices", "target_parameters", "layer_replication", "alora_invocation_tokens"];
@@ -64,23 +75,32 @@ public sealed record LoraAdapterConfig
         foreach (var key in NotAdditiveKeys.Where(reader.IsSet))
             throw new LoraAdapterException(LoraAdapterRule.AdapterFeatureNotSupported, path,
                 $"'{key}' is set: its change to the weights is not scaling·B·A or a saved tensor, which is all ChatVector applies; merge it with PEFT instead");
+        var (targetList, targetRegex) = reader.NamesOrPattern("target_modules");
+        var (excludeList, excludeRegex) = reader.NamesOrPattern("exclude_modules");
+        var (layerLists, layerList) = reader.NamesOrPattern("layers_pattern", "a module list's name (a regular expression) or a list of them");
         var config = new LoraAdapterConfig
         {
+            Source = path,
             PeftType = LoraPeftType,
             Rank = reader.Int("r") ?? 8,
             Alpha = reader.Number("lora_alpha") ?? 8,
             UseRsLora = reader.Bool("use_rslora") ?? false,
             FanInFanOut = reader.Bool("fan_in_fan_out") ?? false,
-            TargetModules = json["target_modules"] is JArray ? reader.Strings("target_modules") : null,
-            TargetModulesRegex = json["target_modules"] is JArray ? null : reader.String("target_modules"),
+            TargetModules = targetList,
+            TargetModulesRegex = targetRegex,
             LayersToTransform = json["layers_to_transform"] switch
             {
                 null or { Type: JTokenType.Null } => null,
-                JValue { Type: JTokenType.Integer } one => [(int)(long)one],
+                JValue one when ListedLayer(one) is { } layer => [layer],
                 JArray { Count: 0 } => null, // PEFT: an empty list restricts nothing
-                JArray many when many.All(v => v.Type == JTokenType.Integer) => many.Select(v => (int)(long)v).ToList(),
+                JArray many when many.All(v => ListedLayer(v) is not null) => many.Select(v => ListedLayer(v)!.Value).ToList(),
                 _ => throw Invalid(path, "'layers_to_transform' must be a layer number or a list of them"),
             },
+            // PEFT tests the key's length: "" and [] are None; [""] is a pattern (an empty list name).
+            LayersPattern = layerLists is { Count: > 0 } ? layerLists : layerList is { Length: > 0 } ? [layerList] : null,
+            // PEFT tests the key's truth: an empty string or list excludes nothing.
+            ExcludeModules = excludeList ?? [],
+            ExcludeModulesRegex = excludeRegex is "" ? null : excludeRegex,
             RankPattern = reader.Pattern<int>("rank_pattern", v => v.Type == JTokenType.Integer && (long)v > 0 && (long)v <= int.MaxValue ? (int)(long)v : (int?)null, "a positive whole number"),
             AlphaPattern = reader.Pattern<double>("alpha_pattern", v => v.Type is JTokenType.Integer or JTokenType.Float ? (double)v : (double?)null, "a number"),
             ModulesToSave = reader.Strings("modules_to_save") ?? [],
@@ -90,11 +110,31 @@ public sealed record LoraAdapterConfig
         };
         if (config.Rank <= 0) throw Invalid(path, $"'r' is {config.Rank}; a rank is a positive whole number");
         if (config.Bias is not ("none" or "all" or "lora_only")) throw Invalid(path, $"'bias' is '{config.Bias}'; PEFT knows none, all and lora_only");
-        if (config.TargetModulesRegex is not null && config.LayersToTransform is not null)
-            throw Invalid(path, "'layers_to_transform' is given with target_modules as a regular expression; PEFT refuses the pair (put the layers in the expression)");
-        foreach (var key in config.RankPattern.Keys.Concat(config.AlphaPattern.Keys).Concat(config.TargetModulesRegex is { } r ? [r] : []))
-            if (!IsValidPattern(key)) throw Invalid(path, $"'{key}' (in target_modules, rank_pattern or alpha_pattern) is not a valid regular expression");
+        CheckLayerKeys(path, config, reader.Has("layers_to_transform"), reader.Has("layers_pattern"));
+        foreach (var key in config.RankPattern.Keys.Concat(config.AlphaPattern.Keys).Concat(config.TargetModulesRegex is { } r ? [r] : []).Concat(config.ExcludeModulesRegex is { } x ? [x] : []))
+            if (!IsValidPattern(key)) throw Invalid(path, $"'{key}' (in target_modules, exclude_modules, rank_pattern or alpha_pattern) is not a valid regular expression");
         return config;
+    }
+
+    /// <summary>A whole number of int's range (a JSON number beyond it would not convert, and no model has that many layers).</summary>
+    private static int? ListedLayer(JToken value) =>
+        value is JValue { Type: JTokenType.Integer, Value: long n } && n is >= int.MinValue and <= int.MaxValue ? (int)n : null;
+
+    /// <summary>
+    /// The checks PEFT's LoraConfig makes of the layer keys when it reads the file: a regular expression of
+    /// target_modules takes neither (given at all, even empty: PEFT tests whether they are None), layers_pattern (a
+    /// non-empty one) needs layers_to_transform, and each of its entries must make PEFT's layer expression.
+    /// </summary>
+    private static void CheckLayerKeys(string path, LoraAdapterConfig config, bool layersGiven, bool patternGiven)
+    {
+        if (config.TargetModulesRegex is not null && layersGiven)
+            throw Invalid(path, "'layers_to_transform' is given with target_modules as a regular expression; PEFT refuses the pair (put the layers in the expression)");
+        if (config.TargetModulesRegex is not null && patternGiven)
+            throw Invalid(path, "'layers_pattern' is given with target_modules as a regular expression; PEFT refuses the pair (put the layers in the expression)");
+        if (config.LayersPattern is not null && !layersGiven)
+            throw Invalid(path, "'layers_pattern' is given without layers_to_transform; PEFT refuses it (it only says where layers_to_transform's layer numbers are)");
+        foreach (var layersPattern in config.LayersPattern ?? [])
+            if (LayersPatternProblem(layersPattern) is { } problem) throw Invalid(path, problem);
     }
 
     /// <summary>The rank of <paramref name="module"/> (a module name of the model, as <c>model.layers.0.self_attn.q_proj</c>).</summary>
@@ -114,41 +154,15 @@ public sealed record LoraAdapterConfig
     public bool SavesWhole(string module) => ModulesToSave.Any(saved => EndsWithParts(module, saved));
 
     /// <summary>
-    /// Whether PEFT would put a LoRA layer on <paramref name="module"/> (its check_target_module_exists):
-    /// <c>target_modules</c> names it (every module when it is absent), and for a list of names matched by their last
-    /// parts, <c>layers_to_transform</c> (when given) holds its layer. PEFT ignores an adapter's factors for any other
-    /// module, with a warning.
-    /// </summary>
-    public bool Applies(string module)
-    {
-        if (TargetModules is null && TargetModulesRegex is null) return true;
-        if (!Targets(module)) return false;
-        if (TargetModulesRegex is not null || LayersToTransform is null || TargetModules!.Contains(module)) return true; // a full name: no layer filter
-        return Models.HuggingFaceNames.LayerNumber(module + ".weight") is { } layer && LayersToTransform.Contains(layer);
-    }
-
-    /// <summary><c>target_modules</c> names <paramref name="module"/>: a regular expression matching it whole ("all-linear": every linear layer but the output head), or a list entry equal to it or to its last dotted parts.</summary>
-    public bool Targets(string module) =>
-        TargetModulesRegex is { } regex
-            ? string.Equals(regex, AllLinear, StringComparison.OrdinalIgnoreCase) ? !IsOutputOrEmbedding(module) : FullMatch(regex, module)
-            : TargetModules is { } list && list.Any(target => EndsWithParts(module, target));
-
-    /// <summary>PEFT's shorthand for every linear layer except the output layer.</summary>
-    private const string AllLinear = "all-linear";
-
-    /// <summary>The LM head and the embeddings, which "all-linear" leaves out (the one is the output layer, the others no linear layer).</summary>
-    private static bool IsOutputOrEmbedding(string module) =>
-        module.EndsWith("lm_head", StringComparison.Ordinal) || Models.HuggingFaceNames.IsEmbedding(module + ".weight");
-
-    /// <summary>
     /// The first pattern key (in the file's order) that matches the end of <paramref name="module"/> at a dot boundary, as
     /// PEFT resolves rank_pattern and alpha_pattern; null when none does.
     /// </summary>
     private static string? PatternKey(IEnumerable<string> keys, string module) =>
         keys.FirstOrDefault(key => Regex.IsMatch(module, $"^(.*\\.)?({DotNetPattern(key)})$", RegexOptions.CultureInvariant, MatchTimeout));
 
+    /// <summary>Python's re.fullmatch: the whole name, with no newline allowed at its end (which .NET's $ would allow).</summary>
     private static bool FullMatch(string pattern, string module) =>
-        Regex.IsMatch(module, $"^(?:{DotNetPattern(pattern)})$", RegexOptions.CultureInvariant, MatchTimeout);
+        Regex.IsMatch(module, $@"\A(?:{DotNetPattern(pattern)})\z", RegexOptions.CultureInvariant, MatchTimeout);
 
     /// <summary>
     /// A pattern written for Python's re (PEFT's) in .NET's syntax: named groups (?P&lt;name&gt;…) and their
@@ -174,6 +188,9 @@ public sealed record LoraAdapterConfig
     private sealed class Reader(string path, JObject json)
     {
         private JToken? Value(string key) => json[key] is { Type: not JTokenType.Null } value ? value : null;
+
+        /// <summary>Whether the key is given, with any value but null (PEFT's "is not None").</summary>
+        public bool Has(string key) => Value(key) is not null;
 
         public bool IsSet(string key) => Value(key) switch
         {
@@ -218,6 +235,15 @@ public sealed record LoraAdapterConfig
             { Type: JTokenType.String } one => [(string)one!],
             JArray list when list.All(item => item.Type == JTokenType.String) => list.Select(item => (string)item!).ToList(),
             var other => throw Wrong(key, other, "a list of names"),
+        };
+
+        /// <summary>A key PEFT reads as a list of module names or, given as a string, as a regular expression: one of the two, or neither when absent.</summary>
+        public (IReadOnlyList<string>? Names, string? Pattern) NamesOrPattern(string key, string what = "a list of module names or a regular expression (a string)") => Value(key) switch
+        {
+            null => (null, null),
+            { Type: JTokenType.String } pattern => (null, (string)pattern!),
+            JArray list when list.All(item => item.Type == JTokenType.String) => (list.Select(item => (string)item!).ToList(), null),
+            var other => throw Wrong(key, other, what),
         };
 
         public IReadOnlyDictionary<string, T> Pattern<T>(string key, Func<JToken, T?> convert, string what) where T : struct
