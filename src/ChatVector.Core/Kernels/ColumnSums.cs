@@ -10,6 +10,7 @@ namespace ChatVector.Core.Kernels;
 public static class ColumnSums
 {
     /// <summary>totals[j] += rows[r·width + j] for each row r in order, width = totals.Length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void AddRows(ReadOnlySpan<double> rows, Span<double> totals)
     {
         int width = totals.Length;

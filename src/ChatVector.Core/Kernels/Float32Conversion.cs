@@ -115,6 +115,7 @@ public static class Float32Conversion
         Vector.AsVectorUInt32(Vector.AsVectorSingle(minuendBits << 16) - Vector.AsVectorSingle(subtrahendBits << 16));
 
     /// <summary>destination -= subtrahend, element by element (IEEE float32, as libtorch's sub).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Subtract(Span<float> destination, ReadOnlySpan<float> subtrahend)
     {
         int i = 0, width = Vector<float>.Count;

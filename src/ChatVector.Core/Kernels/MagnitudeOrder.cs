@@ -30,6 +30,7 @@ public static class MagnitudeOrder
     public static uint Key(float value) => (uint)BitConverter.SingleToInt32Bits(value) & 0x7FFF_FFFFu;
 
     /// <summary>The keys of <paramref name="values"/> into <paramref name="keys"/> (same length), a vector at a time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Keys(ReadOnlySpan<float> values, Span<uint> keys)
     {
         if (keys.Length != values.Length) throw new ArgumentException($"{keys.Length} keys for {values.Length} values", nameof(keys));

@@ -15,6 +15,7 @@ public static class MixKernels
     private static readonly int Width = Vector<float>.Count;
 
     /// <summary>w *= ratio.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Scale(Span<float> w, float ratio)
     {
         int j = 0;
@@ -24,6 +25,7 @@ public static class MixKernels
     }
 
     /// <summary>total += w (Sum) or sign(w) (Count).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void AddToTotal(ReadOnlySpan<float> w, Span<float> total, bool count)
     {
         int j = 0;
@@ -37,6 +39,7 @@ public static class MixKernels
     }
 
     /// <summary>mixed += w.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Add(ReadOnlySpan<float> w, Span<float> mixed)
     {
         int j = 0;
@@ -82,12 +85,14 @@ public static class MixKernels
     }
 
     /// <summary>divisor += ratio.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Add(Span<double> divisor, double ratio)
     {
         foreach (ref var d in divisor) d += ratio;
     }
 
     /// <summary>kept = (sign(w) == elected sign of total) as 1 or 0; mixed += w·kept; divisor += kept·ratio (in double).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void AddKept(ReadOnlySpan<float> w, ReadOnlySpan<float> total, Span<float> mixed, Span<double> divisor, double ratio)
     {
         int j = 0;
@@ -116,6 +121,7 @@ public static class MixKernels
     }
 
     /// <summary>model += mixed, or mixed / (float)divisor where a divisor of 0 (by kept ratios) or |d| &lt; negligible (by all ratios) is 1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(HotLoop.Options)]
     public static void Finish(Span<float> model, ReadOnlySpan<float> mixed, ReadOnlySpan<double> divisor, bool normalize, bool byKept, double negligible)
     {
         int j = 0;
