@@ -163,7 +163,10 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
     {
         if (context.Device.type != DeviceType.CPU || DType is not (DType.BF16 or DType.F32) || !BitConverter.IsLittleEndian) return false;
         var statistics = Statistics(context);
-        int blockElements = AllInputsHeld() ? (int)Math.Min(BlockElements, count) : (int)count;
+        // Inputs not held in memory are read once for the chunk, so its blocks are computed in the cache too (read per
+        // block, each read would open the file and check that it has not changed).
+        using var copies = ChunkInputCopies.Read(StoredInputs(), ElementCount, firstElement, (int)count);
+        int blockElements = copies.CoversAll ? (int)Math.Min(BlockElements, count) : (int)count;
         var output = ScratchArrays<float>.Rent(blockElements);
         try
         {
@@ -184,8 +187,6 @@ public sealed class MethodTensor : ComputedTensorSource, IPrecomputed, IPrefetch
             ScratchArrays<float>.Return(output);
         }
     }
-
-    private bool AllInputsHeld() => StoredInputs().All(input => input.IsHeld);
 
     private void WithChunk(long first, int length, ComputeContext context, Action<ChunkValues> use)
     {

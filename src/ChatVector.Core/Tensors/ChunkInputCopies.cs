@@ -25,7 +25,7 @@ public readonly struct ChunkInputCopies : IDisposable
         {
             foreach (var input in inputs)
             {
-                if (input.Stored.File.IsHeld(input.Stored.Info)) continue;
+                if (input.IsHeld) continue;
                 if (input.ElementCount != elementCount)
                 {
                     coversAll = false;
