@@ -258,6 +258,30 @@ public sealed class ResidentTensorsTests : TempDirTest
         foreach (var (name, bytes) in readFiles) Assert.Equal(bytes, heldFiles[name]);
     }
 
+    [Theory]
+    [InlineData("sce", "select_topk: 0.3")]
+    [InlineData("slerp", "t: 0.3")]
+    public void A_config_merge_writes_the_same_bytes_with_its_inputs_held_or_read_once_per_chunk(string method, string parameters)
+    {
+        using var trio = new Trio(extraCpRows: 0);
+        string config = Path.Combine(trio.Root, $"{method}.yml");
+        string models = method == "slerp"
+            ? "models:\n  - model: chat\n  - model: cp\nbase_model: chat\n"
+            : "models:\n  - model: chat\n  - model: cp\nbase_model: base\n";
+        File.WriteAllText(config, $"merge_method: {method}\n{models}parameters: {{{parameters}}}\ndtype: bfloat16\n");
+        string held = trio.Output("held"), read = trio.Output("read");
+        Trio.Export(held, ChatVector.Core.Config.ConfigMerge.Plan(ChatVector.Core.Config.MergeConfig.Read(config)).Outputs, maxShard: "1MB");
+        WithBudget(0, () =>
+        {
+            long copies = ResidentTensors.CopiesMade;
+            Trio.Export(read, ChatVector.Core.Config.ConfigMerge.Plan(ChatVector.Core.Config.MergeConfig.Read(config)).Outputs, maxShard: "1MB");
+            Assert.Equal(copies, ResidentTensors.CopiesMade);
+        });
+        var (heldFiles, readFiles) = (Files(held), Files(read));
+        Assert.Equal(readFiles.Keys.Order(), heldFiles.Keys.Order());
+        foreach (var (name, bytes) in readFiles) Assert.Equal(bytes, heldFiles[name]);
+    }
+
     [Fact]
     public void A_chunks_inputs_are_read_once_for_the_thread_and_lent_to_every_reader_of_that_chunk() => WithBudget(0, () =>
     {
