@@ -15,17 +15,26 @@ internal static class ThreadChunkCopies
     /// <summary>Bytes [Offset, Offset + Length) of the range, in a scratch array of this thread.</summary>
     private sealed record Copy(FileRange Range, long Offset, int Length, byte[] Bytes);
 
-    /// <summary>Lends <paramref name="bytes"/> (the range's bytes from <paramref name="offsetInRange"/>) to this thread's readers until <see cref="Clear"/>.</summary>
+    /// <summary>Lends <paramref name="bytes"/> (the range's bytes from <paramref name="offsetInRange"/>) to this thread's readers until <see cref="ClearFrom"/>.</summary>
     public static void Add(FileRange range, long offsetInRange, int length, byte[] bytes) =>
         (t_copies ??= []).Add(new Copy(range, offsetInRange, length, bytes));
 
-    /// <summary>Ends every loan of this thread and gives the arrays back to <paramref name="giveBack"/>.</summary>
-    public static void Clear(Action<byte[]> giveBack)
+    /// <summary>How many copies this thread lends now: a scope's mark, so that nested scopes end only their own.</summary>
+    public static int Count => t_copies?.Count ?? 0;
+
+    /// <summary>Ends the loans of the copies added since <paramref name="mark"/> (<see cref="Count"/> then) and gives their arrays back to <paramref name="giveBack"/>.</summary>
+    public static void ClearFrom(int mark, Action<byte[]> giveBack)
     {
         if (t_copies is not { } copies) return;
-        foreach (var copy in copies) giveBack(copy.Bytes);
-        copies.Clear();
+        for (int i = copies.Count - 1; i >= mark; i--)
+        {
+            giveBack(copies[i].Bytes);
+            copies.RemoveAt(i);
+        }
     }
+
+    /// <summary>Whether a copy of this thread covers bytes [offset, offset + length) of the range.</summary>
+    public static bool Covers(FileRange range, long offsetInRange, int length) => TryLend(range, offsetInRange, length, out _);
 
     /// <summary>The bytes [offset, offset + length) of the range when a copy of this thread covers them.</summary>
     public static bool TryLend(FileRange range, long offsetInRange, int length, out ReadOnlySpan<byte> bytes)

@@ -7,12 +7,14 @@ namespace ChatVector.Core.Tensors;
 /// The stored inputs of one chunk of a computed tensor, each read from its file once for the chunk on this thread and
 /// lent to every source that reads it (<see cref="ThreadChunkCopies"/>): for inputs not held in memory, whose every
 /// read is a copy out of the page cache. Inputs already held are left to their held copies; inputs of another element
-/// count (read at other offsets) to their files. Dispose on the thread that read them.
+/// count (read at other offsets) to their files. Dispose on the thread that read them; scopes nest (a chunk's source
+/// that reads its own inputs again for a pass of its own ends only its own copies).
 /// </summary>
 public readonly struct ChunkInputCopies : IDisposable
 {
-    private ChunkInputCopies(bool any, bool coversAll) => (_any, CoversAll) = (any, coversAll);
-    private readonly bool _any;
+    private ChunkInputCopies(int mark, bool coversAll) => (_mark, CoversAll) = (mark, coversAll);
+    /// <summary>The thread's copies before this scope's (plus one, so that the default value ends nothing).</summary>
+    private readonly int _mark;
 
     /// <summary>Every input is in memory for the chunk (held, or copied here): reads of small blocks open no file.</summary>
     public bool CoversAll { get; }
@@ -20,7 +22,8 @@ public readonly struct ChunkInputCopies : IDisposable
     /// <summary>Reads elements [<paramref name="firstElement"/>, + <paramref name="count"/>) of each input of <paramref name="elementCount"/> elements not held now.</summary>
     public static ChunkInputCopies Read(IEnumerable<StoredTensorSource> inputs, long elementCount, long firstElement, int count)
     {
-        bool any = false, coversAll = true;
+        int mark = ThreadChunkCopies.Count;
+        bool coversAll = true;
         try
         {
             foreach (var input in inputs)
@@ -34,25 +37,27 @@ public readonly struct ChunkInputCopies : IDisposable
                 int elementBytes = input.DType.Bits() / 8;
                 int length = checked(count * elementBytes);
                 var bytes = ScratchArrays<byte>.Rent(length);
-                try { input.Stored.File.CopyForThisThread(input.Stored.Info, firstElement * elementBytes, length, bytes); }
+                bool copied;
+                try { copied = input.Stored.File.CopyForThisThread(input.Stored.Info, firstElement * elementBytes, length, bytes); }
                 catch
                 {
                     ScratchArrays<byte>.Return(bytes);
                     throw;
                 }
-                any = true;
+                if (!copied) ScratchArrays<byte>.Return(bytes); // an enclosing scope of this thread lends them already
             }
         }
         catch
         {
-            ThreadChunkCopies.Clear(ScratchArrays<byte>.Return);
+            ThreadChunkCopies.ClearFrom(mark, ScratchArrays<byte>.Return);
             throw;
         }
-        return new ChunkInputCopies(any, coversAll);
+        return new ChunkInputCopies(mark + 1, coversAll);
     }
 
+    /// <summary>Ends this scope's loans (not an enclosing scope's) and gives its arrays back.</summary>
     public void Dispose()
     {
-        if (_any) ThreadChunkCopies.Clear(ScratchArrays<byte>.Return);
+        if (_mark > 0) ThreadChunkCopies.ClearFrom(_mark - 1, ScratchArrays<byte>.Return);
     }
 }

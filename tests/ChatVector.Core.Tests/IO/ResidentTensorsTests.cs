@@ -312,6 +312,23 @@ public sealed class ResidentTensorsTests : TempDirTest
     });
 
     [Fact]
+    public void A_nested_chunk_scope_ends_only_its_own_copies() => WithBudget(0, () =>
+    {
+        var (file, bytes) = WriteTensors("nested.safetensors", 4096, 4096);
+        var t0 = new StoredTensorSource(new StoredTensor(file, file.Find("t0")!));
+        var t1 = new StoredTensorSource(new StoredTensor(file, file.Find("t1")!));
+        using var outer = ChunkInputCopies.Read([t0], elementCount: 4096, firstElement: 0, count: 1024);
+        long before = SafeTensorFile.BytesReadFromFiles;
+        using (ChunkInputCopies.Read([t0, t1], elementCount: 4096, firstElement: 0, count: 1024))
+            Assert.Equal(1024, SafeTensorFile.BytesReadFromFiles - before); // t0 is lent by the outer scope already
+        long afterInner = SafeTensorFile.BytesReadFromFiles;
+        Assert.Equal(bytes["t0"][..1024], Read(file, "t0", 0, 1024)); // still lent by the outer scope
+        Assert.Equal(afterInner, SafeTensorFile.BytesReadFromFiles);
+        Assert.Equal(bytes["t1"][..100], Read(file, "t1", 0, 100)); // the inner scope's copy ended with it
+        Assert.Equal(afterInner + 100, SafeTensorFile.BytesReadFromFiles);
+    });
+
+    [Fact]
     public void A_chunk_copy_of_a_file_is_not_lent_for_a_new_file_at_the_same_path() => WithBudget(0, () =>
     {
         var (old, _) = WriteTensors("same.safetensors", 4096);
