@@ -16,6 +16,9 @@ public readonly struct ChunkInputCopies : IDisposable
     /// <summary>The thread's copies before this scope's (plus one, so that the default value ends nothing).</summary>
     private readonly int _mark;
 
+    /// <summary>The largest copy of one input's chunk: <see cref="ScratchArrays{T}"/> rounds lengths up to powers of two.</summary>
+    private const long MaxCopyBytes = 1L << 30;
+
     /// <summary>Every input is in memory for the chunk (held, or copied here): reads of small blocks open no file.</summary>
     public bool CoversAll { get; }
 
@@ -34,8 +37,16 @@ public readonly struct ChunkInputCopies : IDisposable
                     coversAll = false;
                     continue;
                 }
+                long bytesOfChunk = (long)count * input.DType.Bits() / 8;
+                // A chunk of a GB or more of one input (chunks of over 512 MB of output, F32 inputs) is left to its
+                // file, as is a sub-byte type: the pooled arrays stop at 2^30, and such a chunk gains nothing anyway.
+                if (bytesOfChunk >= MaxCopyBytes || input.DType.Bits() % 8 != 0)
+                {
+                    coversAll = false;
+                    continue;
+                }
                 int elementBytes = input.DType.Bits() / 8;
-                int length = checked(count * elementBytes);
+                int length = (int)bytesOfChunk;
                 var bytes = ScratchArrays<byte>.Rent(length);
                 bool copied;
                 try { copied = input.Stored.File.CopyForThisThread(input.Stored.Info, firstElement * elementBytes, length, bytes); }

@@ -37,6 +37,7 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     /// </summary>
     [Parameter(Position = 1, ParameterSetName = PromptSet)]
     [AllowEmptyString]
+    [ValidateNotNull]
     public string Prompt { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = TokenIdsSet)]
@@ -66,19 +67,34 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
 
     /// <summary>
     /// <c>$merge | Invoke-ChatVectorModel 'the cat'</c>: the one value before the pipeline's handles is the prompt,
-    /// not a model folder. Anything else without a prompt is an error, never an interactive prompt for one.
+    /// not a model folder. The binder cannot say whether -Model was bound by position or by name, so a value naming an
+    /// existing file or folder stays a model (piped handles then meet the "not both" error). Anything else without a
+    /// prompt is an error, never an interactive prompt for one.
     /// </summary>
     private void TakePositionalValueAsPrompt()
     {
-        if (_modelsOnCommandLine && Model is [var text] && MyInvocation.ExpectingInput)
+        if (_modelsOnCommandLine && Model is [var text] && MyInvocation.ExpectingInput && !NamesExistingPath(text))
         {
-            WriteVerbose($"'{text}' is the prompt: the model comes from the pipeline.");
+            WriteVerbose($"'{text}' is the prompt: the model is the tensor handles piped in.");
             Prompt = text;
             Model = null;
             _modelsOnCommandLine = false;
             return;
         }
         ThrowTerminatingError(Errors.Argument("Give -Prompt (the text to continue) or -TokenIds.", null));
+    }
+
+    private bool NamesExistingPath(string text)
+    {
+        try
+        {
+            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(text);
+            return Directory.Exists(path) || File.Exists(path);
+        }
+        catch (Exception e) when (!IsEngineSignal(e)) // not a path at all (an unknown drive, characters a path cannot hold)
+        {
+            return false;
+        }
     }
 
     protected override void ProcessRecordCore()

@@ -329,6 +329,29 @@ public sealed class ResidentTensorsTests : TempDirTest
     });
 
     [Fact]
+    public void A_chunk_of_a_gigabyte_of_one_input_is_left_to_its_file() => WithBudget(0, () =>
+    {
+        // An F32 tensor of 2^28 elements: a chunk of all of it is 1 GB of input, past what the pooled arrays hold. The
+        // data is a hole (a sparse file): nothing is read when the copy is rightly skipped.
+        const long elements = 1L << 28;
+        string path = Dir.File("huge.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes($"{{\"t\":{{\"dtype\":\"F32\",\"shape\":[{elements}],\"data_offsets\":[0,{elements * 4}]}}}}");
+        var padded = header.Concat(Enumerable.Repeat((byte)' ', (8 - header.Length % 8) % 8)).ToArray();
+        using (var stream = File.Create(path))
+        {
+            stream.Write(BitConverter.GetBytes((ulong)padded.Length));
+            stream.Write(padded);
+            stream.SetLength(8 + padded.Length + elements * 4);
+        }
+        var file = SafeTensorFile.Open(path);
+        var source = new StoredTensorSource(new StoredTensor(file, file.Find("t")!));
+        long before = SafeTensorFile.BytesReadFromFiles;
+        using var copies = ChunkInputCopies.Read([source], elements, firstElement: 0, count: (int)elements);
+        Assert.False(copies.CoversAll);
+        Assert.Equal(before, SafeTensorFile.BytesReadFromFiles);
+    });
+
+    [Fact]
     public void A_chunk_copy_of_a_file_is_not_lent_for_a_new_file_at_the_same_path() => WithBudget(0, () =>
     {
         var (old, _) = WriteTensors("same.safetensors", 4096);
