@@ -95,6 +95,10 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
             $total.Elements | Should -Be $alone.Elements
         }
         (Get-SafeTensor $trio.Cp -Name 'model.norm.weight' | Measure-ChatVector).Base | Should -BeNullOrEmpty
+        # At the prompt the two groups are told apart by their folders.
+        $shown = $rows | Out-String -Width 80
+        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((Split-Path -Leaf $trio.Chat)), [regex]::Escape((Split-Path -Leaf $trio.Base)))
+        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((Split-Path -Leaf $trio.Chat)), [regex]::Escape((Split-Path -Leaf $trio.Cp)))
     }
 
     It 'finds a saved vector''s base model from its provenance for the relative norm' {
