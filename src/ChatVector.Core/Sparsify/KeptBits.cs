@@ -70,10 +70,12 @@ internal sealed class KeptBits
     }
 
     /// <summary>
-    /// Masks <paramref name="values"/> (elements [first, + length)) as the rule did; false when the bits are gone and the
-    /// caller must run the rule. The <paramref name="served"/> elements are counted, and the bits let go after the last.
+    /// Masks <paramref name="values"/> (elements [first, + length)) as the rule did, the kept ones multiplied by
+    /// <paramref name="factor"/> in the same walk (float32, as a scaling pass after the mask gives them; a dropped element
+    /// is +0 either way); false when the bits are gone and the caller must run the rule and scale. The
+    /// <paramref name="served"/> elements are counted, and the bits let go after the last.
     /// </summary>
-    public bool TryApply(Span<float> values, long first, long served)
+    public bool TryApply(Span<float> values, long first, long served, float factor = 1)
     {
         ulong[] words;
         lock (_gate)
@@ -82,7 +84,7 @@ internal sealed class KeptBits
             words = _words;
             _readers++;
         }
-        Mask(values, first, words);
+        Mask(values, first, words, factor);
         lock (_gate)
         {
             _readers--;
@@ -97,29 +99,36 @@ internal sealed class KeptBits
         return true;
     }
 
-    /// <summary>Clears every element whose bit is not set (to +0), eight at a time from one byte where the hardware has SIMD.</summary>
+    /// <summary>
+    /// Clears every element whose bit is not set (to +0) and multiplies the others by <paramref name="factor"/> (skipped
+    /// at 1), eight at a time from one byte where the hardware has SIMD.
+    /// </summary>
     [MethodImpl(HotLoop.Options)]
-    private static void Mask(Span<float> values, long first, ulong[] words)
+    private static void Mask(Span<float> values, long first, ulong[] words, float factor)
     {
         int j = 0;
         if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
         {
-            for (; j < values.Length && ((first + j) & 7) != 0; j++) values[j] = MaskOne(values[j], first + j, words);
+            for (; j < values.Length && ((first + j) & 7) != 0; j++) values[j] = MaskOne(values[j], first + j, words, factor);
             var bytes = MemoryMarshal.AsBytes(words.AsSpan());
             var laneBits = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
+            var factors = Vector256.Create(factor);
+            bool scales = factor != 1;
             ref float start = ref MemoryMarshal.GetReference(values);
             for (; j + 8 <= values.Length; j += 8)
             {
                 var keep = ~Vector256.Equals(Vector256.Create((uint)bytes[(int)((first + j) >> 3)]) & laneBits, Vector256<uint>.Zero);
-                (Vector256.LoadUnsafe(ref start, (nuint)j).AsUInt32() & keep).AsSingle().StoreUnsafe(ref start, (nuint)j);
+                var value = Vector256.LoadUnsafe(ref start, (nuint)j);
+                if (scales) value *= factors;
+                (value.AsUInt32() & keep).AsSingle().StoreUnsafe(ref start, (nuint)j);
             }
         }
-        for (; j < values.Length; j++) values[j] = MaskOne(values[j], first + j, words);
+        for (; j < values.Length; j++) values[j] = MaskOne(values[j], first + j, words, factor);
     }
 
-    private static float MaskOne(float value, long element, ulong[] words)
+    private static float MaskOne(float value, long element, ulong[] words, float factor)
     {
         uint keep = 0u - (uint)((words[element >> 6] >> (int)(element & 63)) & 1);
-        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(value) & keep);
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(factor == 1 ? value : value * factor) & keep);
     }
 }

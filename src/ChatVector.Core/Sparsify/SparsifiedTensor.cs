@@ -92,11 +92,9 @@ public sealed class SparsifiedTensor : ComputedTensorSource, IFloat32Source, IPr
     private void ApplyRule(Span<float> values, long firstElement, long served, ComputeContext context, IFloat32Source? rowsFrom = null)
     {
         double factor = RescalesToL1 ? L1Factor(context) : 1; // records the kept bits, for a rule that keeps them
-        if (_keptBits?.TryApply(values, firstElement, served) != true)
-        {
-            if (rowsFrom is null) _rule.Apply(values, firstElement, context);
-            else ReadRowsFloat32(rowsFrom, firstElement, values, context);
-        }
+        if (_keptBits?.TryApply(values, firstElement, served, (float)factor) == true) return; // masked and scaled in one walk
+        if (rowsFrom is null) _rule.Apply(values, firstElement, context);
+        else ReadRowsFloat32(rowsFrom, firstElement, values, context);
         if (factor != 1) MixKernels.Scale(values, (float)factor);
     }
 
