@@ -41,6 +41,27 @@ public static class LowRankProduct
             }
         for (; column < columns; column++)
             for (int i = 0; i < rows; i++) output[i * columns + column] = Element(left.Slice(i * rank, rank), right, columns, column);
+        // A NaN carries one of its operands' payloads, and which one depends on the path (vector, scalar, software) and on
+        // the instruction form the JIT picked: every NaN becomes the one quiet NaN, so the bits stay the same everywhere.
+        // Finite factors make none (a fused product is exact, and a sum that overflowed stays infinite), and then the
+        // output is not walked again.
+        if (!AllFinite(left) || !AllFinite(right)) CanonicalizeNaNs(output);
+    }
+
+    /// <summary>The quiet NaN every NaN of a product becomes (libtorch's and .NET's float.NaN bits, positive).</summary>
+    public const uint CanonicalNaNBits = 0x7FC0_0000;
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float value in values)
+            if (!float.IsFinite(value)) return false;
+        return true;
+    }
+
+    private static void CanonicalizeNaNs(Span<float> output)
+    {
+        foreach (ref float value in output)
+            if (float.IsNaN(value)) value = BitConverter.UInt32BitsToSingle(CanonicalNaNBits);
     }
 
     /// <summary>32 columns of one row, the sums held in registers across the rank.</summary>

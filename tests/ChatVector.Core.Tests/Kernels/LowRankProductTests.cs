@@ -149,4 +149,20 @@ public class LowRankProductTests
     }
 
     private static BigInteger Scaled(float value) => new BigInteger(Math.ScaleB((double)value, 149)); // exact: an integer below 2^277
+
+    [Theory]
+    [InlineData(5, 4, 70)]  // two 32-column blocks and a scalar tail, an odd row
+    [InlineData(3, 16, 9)]  // the scalar path only
+    public void Every_NaN_of_a_product_is_the_one_quiet_NaN_whatever_its_operands_payloads(int rows, int rank, int columns)
+    {
+        var (left, right) = Factors(new Random(rows * 7 + rank + columns), rows, rank, columns);
+        left[1] = BitConverter.UInt32BitsToSingle(0x7FC0_1234); // a quiet NaN with a payload
+        right[2 * columns + 3] = BitConverter.UInt32BitsToSingle(0xFFC0_0042); // a negative one
+        right[columns - 1] = float.PositiveInfinity;
+        left[(rows - 1) * rank] = float.NegativeInfinity; // ∞ − ∞ and ∞ · 0 somewhere in the chains
+        var output = new float[rows * columns];
+        LowRankProduct.Multiply(left, right, rank, output);
+        Assert.Contains(output, float.IsNaN);
+        Assert.All(output.Where(float.IsNaN), nan => Assert.Equal(LowRankProduct.CanonicalNaNBits, BitConverter.SingleToUInt32Bits(nan)));
+    }
 }
