@@ -51,10 +51,21 @@ public static class LowRankProduct
     /// <summary>The quiet NaN every NaN of a product becomes (libtorch's and .NET's float.NaN bits, positive).</summary>
     public const uint CanonicalNaNBits = 0x7FC0_0000;
 
+    /// <summary>No NaN and no infinity: no exponent field all ones, a SIMD vector at a time (the right factor is checked per chunk).</summary>
     private static bool AllFinite(ReadOnlySpan<float> values)
     {
-        foreach (float value in values)
-            if (!float.IsFinite(value)) return false;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var exponent = new System.Numerics.Vector<uint>(0x7F80_0000u);
+            var any = System.Numerics.Vector<uint>.Zero;
+            for (; i <= bits.Length - System.Numerics.Vector<uint>.Count; i += System.Numerics.Vector<uint>.Count)
+                any |= System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(bits[i..]) & exponent, exponent);
+            if (any != System.Numerics.Vector<uint>.Zero) return false;
+        }
+        for (; i < bits.Length; i++)
+            if ((bits[i] & 0x7F80_0000u) == 0x7F80_0000u) return false;
         return true;
     }
 
