@@ -151,7 +151,7 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
         { Invoke-ChatVectorModel $cp } | Should -Throw -ExpectedMessage '*Give -Prompt*' -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
         # A value naming an existing folder stays a model, by name or by position: with handles piped, both are refused.
         { Get-SafeTensor $cp | Invoke-ChatVectorModel -Model $cp } | Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
-        { Get-SafeTensor $cp | Invoke-ChatVectorModel $cp } | Should -Throw -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
+        { Get-SafeTensor $cp | Invoke-ChatVectorModel $cp } | Should -Throw -ExpectedMessage '*taken as -Model; give the prompt by name*' -ErrorId 'InvalidArgument,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
         { Invoke-ChatVectorModel -Model $cp -Prompt $null } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
     }
 

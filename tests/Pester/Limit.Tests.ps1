@@ -143,6 +143,19 @@ Describe 'A sparsified vector is saved and reloaded like any vector' -Tag 'Limit
         $verbose | Should -Match "seed $($recorded.seed)\b"
     }
 
+    It 'a magnitude trim draws no seed: the same pipeline writes the same bytes on every run, recipe and card included' {
+        $hashes = foreach ($run in 1, 2) {
+            $out = Join-Path $TestDrive "magnitude-run-$run"
+            @(Get-ChatVector -Base $trio.Base -Chat $trio.Chat -Name 'model.layers.*'; Get-ChatVector -Base $trio.Base -Chat $trio.Cp -Name 'model.layers.*') |
+                Limit-ChatVector -Density 0.5 | Add-ChatVector -Model $trio.Base -Consensus Sum -Normalize | Export-SafeTensor $out
+            (Get-ChildItem $out -File | Sort-Object Name | Get-FileHash | ForEach-Object Hash) -join ','
+        }
+        $hashes[1] | Should -Be $hashes[0]
+        $recipe = (Get-FileMetadata (Join-Path $TestDrive 'magnitude-run-1')).Values -join "`n"
+        $recipe | Should -Match '"method":\s*"magnitude"'
+        $recipe | Should -Not -Match '"seed":\s*[1-9]'
+    }
+
     It 'the recorded seed reproduces the same bytes' {
         $seed = ((Get-FileMetadata $saved)['chatvector.sparsify'] | ConvertFrom-Json).seed
         $again = Join-Path $TestDrive 'again-dare'

@@ -97,8 +97,9 @@ Describe 'Measure-ChatVector' -Tag 'Measure' {
         (Get-SafeTensor $trio.Cp -Name 'model.norm.weight' | Measure-ChatVector).Base | Should -BeNullOrEmpty
         # At the prompt the two groups are told apart by their folders.
         $shown = $rows | Out-String -Width 80
-        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((Split-Path -Leaf $trio.Chat)), [regex]::Escape((Split-Path -Leaf $trio.Base)))
-        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((Split-Path -Leaf $trio.Chat)), [regex]::Escape((Split-Path -Leaf $trio.Cp)))
+        $short = { param($p) '{0}/{1}' -f (Split-Path -Leaf (Split-Path $p)), (Split-Path -Leaf $p) }
+        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((& $short $trio.Chat)), [regex]::Escape((& $short $trio.Base)))
+        $shown | Should -Match ('(?m)^\s*From: {0} - {1}\s*$' -f [regex]::Escape((& $short $trio.Chat)), [regex]::Escape((& $short $trio.Cp)))
     }
 
     It 'finds a saved vector''s base model from its provenance for the relative norm' {

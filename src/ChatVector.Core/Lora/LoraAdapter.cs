@@ -112,8 +112,10 @@ public sealed class LoraAdapter
         .Concat(LeftOut(Excluded, "exclude_modules names them"));
 
     /// <summary>The layer keys that narrowed target_modules, for the warning: layers_to_transform, counted in layers_pattern's lists when given.</summary>
-    private string LayerKeys => Config.LayersToTransform is null ? ""
-        : Config.LayersPattern is null ? " and layers_to_transform" : " and layers_to_transform (in layers_pattern's lists)";
+    private string LayerKeys => LayerKeysOf(Config);
+
+    private static string LayerKeysOf(LoraAdapterConfig config) => config.LayersToTransform is null ? ""
+        : config.LayersPattern is null ? " and layers_to_transform" : " and layers_to_transform (in layers_pattern's lists)";
 
     /// <summary>One warning for the modules one key leaves out (none when there are none), naming the first five.</summary>
     private IEnumerable<string> LeftOut(IReadOnlyList<string> modules, string why) => modules.Count == 0 ? [] :
@@ -233,6 +235,11 @@ public sealed class LoraAdapter
             if (!targets.Add(target)) throw Malformed(file, a.Name, $"'{target}' is both saved whole and changed by LoRA factors");
             modules.Add(Chain(file, config, module, target, a, b, embedding));
         }
+        // Factors, none of them for a module the config targets: PEFT refuses to load such an adapter (no module matches
+        // its config), and applied it would change nothing of what it was trained to.
+        if (modules.Count == 0 && untargeted.Count > 0)
+            throw new LoraAdapterException(LoraAdapterRule.AdapterConfigInvalid, config.Source,
+                $"none of the {untargeted.Count} module(s) the adapter holds factors for is targeted by its config ({(excluded.Count == untargeted.Count ? "exclude_modules names all of them" : $"target_modules{LayerKeysOf(config)} name none of them")}); PEFT refuses to load it. Fix target_modules, layers_to_transform, layers_pattern or exclude_modules");
         return (modules, wholes, untargeted, excluded);
     }
 

@@ -90,9 +90,16 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         return json;
     }
 
-    /// <summary>These options with the norm only where it means something: without rescaling there is none (Density stands for it).</summary>
+    /// <summary>
+    /// These options with the norm only where it means something (without rescaling there is none: Density stands for it),
+    /// and a seed and stream only for the rules that draw: a magnitude trim's recipe, and so its output's bytes, are the
+    /// same on every run.
+    /// </summary>
     public SparsifyOptions Canonical() => (Rescale ? this : this with { Norm = RescaleNorm.Density }) is var canonical
-        && Method is not (SparsifyMethod.Random or SparsifyMethod.Della) ? canonical with { Stream = 0 } : canonical; // only draws have streams
+        && !Draws(Method) ? canonical with { Stream = 0, Seed = 0 } : canonical;
+
+    /// <summary>The rules that draw a random mask (DARE, DELLA): only they have a seed and a stream.</summary>
+    public static bool Draws(SparsifyMethod method) => method is SparsifyMethod.Random or SparsifyMethod.Della;
 
     /// <summary>The options saved by <see cref="ToJson"/>, or null when <paramref name="json"/> is not such an object.</summary>
     internal static SparsifyOptions? FromJson(JToken? json)

@@ -81,6 +81,8 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
             _modelsOnCommandLine = false;
             return;
         }
+        if (_modelsOnCommandLine && Model is [var path] && MyInvocation.ExpectingInput)
+            ThrowTerminatingError(Errors.Argument($"'{path}' names an existing file or folder, so it was taken as -Model; give the prompt by name: -Prompt '{path}'.", path));
         ThrowTerminatingError(Errors.Argument("Give -Prompt (the text to continue) or -TokenIds.", null));
     }
 

@@ -84,10 +84,10 @@ public sealed class LimitChatVectorCommand : ChatVectorCmdlet
                 $"{_problems.Count} input(s) cannot be sparsified (see the errors above); nothing was emitted.", null));
         }
         var method = Enum.Parse<SparsifyMethod>(Method, ignoreCase: true);
-        var seed = Seed ?? CounterRandom.NewSeed();
+        var seed = Seed ?? (SparsifyOptions.Draws(method) ? CounterRandom.NewSeed() : 0); // a magnitude trim draws nothing: no seed to record
         bool rescale = Rescale.IsPresent || (!NoRescale.IsPresent && SparsifyOptions.RescalesByDefault(method));
         var norm = Enum.Parse<Core.Sparsify.RescaleNorm>(RescaleNorm, ignoreCase: true);
-        WriteVerbose($"{method}, seed {seed}, {(rescale ? $"rescaled ({norm})" : "no rescale")}, {_vectors.Count} tensor(s).");
+        WriteVerbose($"{method}{(SparsifyOptions.Draws(method) ? $", seed {seed}" : "")}, {(rescale ? $"rescaled ({norm})" : "no rescale")}, {_vectors.Count} tensor(s).");
 
         var limited = new List<(TensorHandle Handle, SparsifiedTensor Source)>(_vectors.Count);
         // Each input vector draws its own stream, in arrival order, as mergekit draws a mask per model; the same order as a

@@ -143,4 +143,26 @@ public class LoraTargetSelectionTests : TempDirTest
         Assert.Contains("the factors of 2 module(s) are left out", warning);
         Assert.Contains("adapter_config.json's exclude_modules names them (model.layers.1.self_attn.q_proj, model.layers.1.mlp.up_proj)", warning);
     }
+
+    [Theory]
+    [InlineData("exclude_modules", "exclude_modules names all of them")]
+    [InlineData("layers_to_transform", "target_modules and layers_to_transform name none of them")]
+    public void An_adapter_none_of_whose_factors_its_config_targets_is_refused_as_PEFT_refuses_it(string key, string why)
+    {
+        string[] modules = ["model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.v_proj"];
+        var folder = Path.Combine(Dir.Path, "untargeted-" + key);
+        var tensors = modules.SelectMany(m => new[]
+        {
+            new PeftTensor(PeftAdapterFolder.LoraA(m), [2, 16], PeftAdapterFolder.Factor(2, 16, 1, 0.1f)),
+            new PeftTensor(PeftAdapterFolder.LoraB(m), [16, 2], PeftAdapterFolder.Factor(16, 2, 2, 0.01f)),
+        });
+        object value = key == "exclude_modules" ? ".*" : new[] { 5 };
+        PeftAdapterFolder.Write(folder, PeftAdapterFolder.Config(2, 4, ["q_proj", "v_proj"], new Dictionary<string, object?> { [key] = value }), tensors);
+
+        var e = Assert.Throws<LoraAdapterException>(() => LoraAdapter.Open(folder));
+        Assert.Equal(LoraAdapterRule.AdapterConfigInvalid, e.Rule);
+        Assert.Contains("adapter_config.json", e.Message);
+        Assert.Contains("none of the 2 module(s)", e.Message);
+        Assert.Contains(why, e.Message);
+    }
 }
