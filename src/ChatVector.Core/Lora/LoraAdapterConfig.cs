@@ -94,7 +94,8 @@ public sealed partial record LoraAdapterConfig
                 JValue one when ListedLayer(one) is { } layer => [layer],
                 JArray { Count: 0 } => null, // PEFT: an empty list restricts nothing
                 JArray many when many.All(v => ListedLayer(v) is not null) => many.Select(v => ListedLayer(v)!.Value).ToList(),
-                _ => throw Invalid(path, "'layers_to_transform' must be a layer number or a list of them"),
+                JArray many => throw Invalid(path, $"'layers_to_transform' must be a layer number or a list of them; {many.First(v => ListedLayer(v) is null).ToString(Newtonsoft.Json.Formatting.None)} is not a layer number"),
+                var other => throw Invalid(path, $"'layers_to_transform' must be a layer number or a list of them, not {other.ToString(Newtonsoft.Json.Formatting.None)}"),
             },
             // PEFT tests the key's length: "" and [] are None; [""] is a pattern (an empty list name).
             LayersPattern = layerLists is { Count: > 0 } ? layerLists : layerList is { Length: > 0 } ? [layerList] : null,

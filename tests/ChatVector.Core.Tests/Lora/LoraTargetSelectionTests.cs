@@ -95,7 +95,9 @@ public class LoraTargetSelectionTests : TempDirTest
     [InlineData("'target_modules': '.*q_proj', 'layers_to_transform': []", "'layers_to_transform'", "regular expression")]
     [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': [0], 'layers_pattern': 'layers)('", "'layers)('", "layers_pattern")]
     [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': [0], 'layers_pattern': '(layers|h)'", "'(layers|h)'", "layers_pattern", "capturing group")]
-    [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': [3000000000]", "'layers_to_transform'")]
+    [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': [3000000000]", "'layers_to_transform'", "3000000000 is not a layer number")]
+    [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': [0, '1']", "'layers_to_transform'", "\"1\" is not a layer number")]
+    [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': 1.5", "'layers_to_transform'", "not 1.5")]
     [InlineData("'target_modules': ['q_proj'], 'layers_to_transform': 100000000000000000000000", "'layers_to_transform'")]
     [InlineData("'target_modules': 7", "'target_modules'")]
     public void A_malformed_selection_key_is_an_error_naming_the_file_and_the_key(string keys, params string[] named)
