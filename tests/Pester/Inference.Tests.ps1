@@ -155,6 +155,13 @@ Describe 'Invoke-ChatVectorModel' -Tag 'Inference' {
         { Invoke-ChatVectorModel -Model $cp -Prompt $null } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ChatVector.PowerShell.Cmdlets.InvokeChatVectorModelCommand'
     }
 
+    It 'names the piped handles, not the folder, when they lack a tensor the model needs' {
+        $cp = Join-Path $Tiny 'cp'
+        $null = Get-SafeTensor $cp | Select-Object -First 3 | Invoke-ChatVectorModel -TokenIds 1, 2 -MaxNewTokens 1 -ErrorVariable failures -ErrorAction SilentlyContinue
+        $failures.Count | Should -Be 1
+        $failures[0].Exception.Message | Should -BeLike '*(the 3 tensor handle(s) piped in): the model has no tensor*'
+    }
+
     It 'stops at -MaxNewTokens' {
         $result = Invoke-ChatVectorModel -Model $Memorised -TokenIds $Ids[0..2] -MaxNewTokens 2
         $result.TokenIds | Should -Be $Ids[3..4]

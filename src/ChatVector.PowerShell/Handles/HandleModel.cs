@@ -60,7 +60,10 @@ internal sealed class HandleModel
         try
         {
             SideFiles!.WriteInto(folder);
-            return LanguageModel.FromTensors(Name, folder, ownsFolder: true, _handles.Select(h => h.Source), context);
+            // Named as the piped handles in the model's own messages: a tensor missing from them is missing from the
+            // pipeline, not from the folder whose side files they carry.
+            string described = $"{Name} (the {Count} tensor handle(s) piped in)";
+            return LanguageModel.FromTensors(described, folder, ownsFolder: true, _handles.Select(h => h.Source), context);
         }
         catch
         {
