@@ -78,16 +78,17 @@ public sealed class SafeTensorFile
     /// <summary>
     /// Reads <paramref name="length"/> bytes of <paramref name="tensor"/> from <paramref name="offsetInTensor"/> into
     /// <paramref name="bytes"/> and lends them to this thread's readers of the tensor until
-    /// <see cref="ThreadChunkCopies.ClearFrom"/> (a chunk's inputs read once, see there); false, reading nothing, when a
-    /// copy of this thread already covers them.
+    /// <see cref="ThreadChunkCopies.ClearFrom"/> (a chunk's inputs read once, see there).
     /// </summary>
-    internal bool CopyForThisThread(TensorInfo tensor, long offsetInTensor, int length, byte[] bytes)
+    internal void CopyForThisThread(TensorInfo tensor, long offsetInTensor, int length, byte[] bytes)
     {
-        if (ThreadChunkCopies.Covers(RangeOf(tensor), offsetInTensor, length)) return false;
         ReadTensorBytes(tensor, offsetInTensor, bytes.AsSpan(0, length));
         ThreadChunkCopies.Add(RangeOf(tensor), offsetInTensor, length, bytes);
-        return true;
     }
+
+    /// <summary>Whether a copy this thread read for its chunk already lends those bytes of <paramref name="tensor"/>.</summary>
+    internal bool LendsToThisThread(TensorInfo tensor, long offsetInTensor, int length) =>
+        ThreadChunkCopies.Covers(RangeOf(tensor), offsetInTensor, length);
 
     /// <summary>Whether the tensor is held in memory now (<see cref="ResidentTensors"/>; a hint: it may be let go right after).</summary>
     public bool IsHeld(TensorInfo tensor) => ResidentTensors.IsHeld(RangeOf(tensor));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -56,13 +57,13 @@ public static class LowRankProduct
     {
         var bits = MemoryMarshal.Cast<float, uint>(values);
         int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated)
         {
-            var exponent = new System.Numerics.Vector<uint>(0x7F80_0000u);
-            var any = System.Numerics.Vector<uint>.Zero;
-            for (; i <= bits.Length - System.Numerics.Vector<uint>.Count; i += System.Numerics.Vector<uint>.Count)
-                any |= System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(bits[i..]) & exponent, exponent);
-            if (any != System.Numerics.Vector<uint>.Zero) return false;
+            var exponent = new Vector<uint>(0x7F80_0000u);
+            var any = Vector<uint>.Zero;
+            for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+                any |= Vector.Equals(new Vector<uint>(bits[i..]) & exponent, exponent);
+            if (any != Vector<uint>.Zero) return false;
         }
         for (; i < bits.Length; i++)
             if ((bits[i] & 0x7F80_0000u) == 0x7F80_0000u) return false;

@@ -39,7 +39,7 @@ public abstract class TaskArithmeticFamily : MergeMethod
             if (rule == SparsifyMethod.Della)
                 yield return MethodParameter.Number("epsilon", SparsifyOptions.DefaultEpsilon, ParameterScope.PerModel, "half the spread of keep probabilities along a row's ranks", 0, 1);
             yield return MethodParameter.Boolean("rescale", SparsifyOptions.RescalesByDefault(rule), "divide kept elements by their keep probability");
-            if (rule is SparsifyMethod.Random or SparsifyMethod.Della)
+            if (SparsifyOptions.Draws(rule))
                 yield return MethodParameter.Integer("seed", 0, "the random draws' seed (the same seed, the same bytes)");
         }
         yield return MethodParameter.Boolean("normalize", NormalizeByDefault, "divide the mix by the sum of the weights that contributed");
@@ -69,9 +69,9 @@ public abstract class TaskArithmeticFamily : MergeMethod
         var options = new SparsifyOptions(rule, p.Number("density"),
             rule == SparsifyMethod.Breadcrumbs ? p.Number("gamma") : SparsifyOptions.DefaultGamma,
             rule == SparsifyMethod.Della ? p.Number("epsilon") : SparsifyOptions.DefaultEpsilon,
-            rule is SparsifyMethod.Random or SparsifyMethod.Della ? merge.Integer("seed") : 0,
+            SparsifyOptions.Draws(rule) ? merge.Integer("seed") : 0, // only the drawing rules take a seed
             merge.Boolean("rescale"), RescaleNorm.L1, // mergekit rescales to the vector's L1 norm
-            rule is SparsifyMethod.Random or SparsifyMethod.Della ? stream : 0);
+            stream); // kept by the drawing rules only (SparsifyOptions.Canonical)
         return new SparsifiedTensor(vector.Vector, options);
     }
 }

@@ -129,7 +129,7 @@ public sealed record SparsifyOptions(SparsifyMethod Method, double Density, doub
         var parts = new List<string> { Method.ToString().ToLowerInvariant(), $"density {density}" };
         if (Method == SparsifyMethod.Breadcrumbs) parts.Add(string.Create(CultureInfo.InvariantCulture, $"gamma {Gamma:R}"));
         if (Method == SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"epsilon {Epsilon:R}"));
-        if (Method is SparsifyMethod.Random or SparsifyMethod.Della) parts.Add(string.Create(CultureInfo.InvariantCulture, $"seed {Seed}{(Stream == 0 ? "" : $", stream {Stream}")}"));
+        if (Draws(Method)) parts.Add(string.Create(CultureInfo.InvariantCulture, $"seed {Seed}{(Stream == 0 ? "" : $", stream {Stream}")}"));
         parts.Add(!Rescale ? "no rescale" : Norm == RescaleNorm.L1 ? "rescaled to the L1 norm" : "rescaled by the keep probability");
         return string.Join(", ", parts);
     }

@@ -32,30 +32,21 @@ public readonly struct ChunkInputCopies : IDisposable
             foreach (var input in inputs)
             {
                 if (input.IsHeld) continue;
-                if (input.ElementCount != elementCount)
+                if (CopyLength(input, elementCount, count) is not { } length)
                 {
                     coversAll = false;
                     continue;
                 }
-                long bytesOfChunk = (long)count * input.DType.Bits() / 8;
-                // A chunk of a GB or more of one input (chunks of over 512 MB of output, F32 inputs) is left to its
-                // file, as is a sub-byte type: the pooled arrays stop at 2^30, and such a chunk gains nothing anyway.
-                if (bytesOfChunk >= MaxCopyBytes || input.DType.Bits() % 8 != 0)
-                {
-                    coversAll = false;
-                    continue;
-                }
-                int elementBytes = input.DType.Bits() / 8;
-                int length = (int)bytesOfChunk;
+                long offset = firstElement * (input.DType.Bits() / 8);
+                var (file, info) = (input.Stored.File, input.Stored.Info);
+                if (file.LendsToThisThread(info, offset, length)) continue; // an enclosing scope of this thread read them
                 var bytes = ScratchArrays<byte>.Rent(length);
-                bool copied;
-                try { copied = input.Stored.File.CopyForThisThread(input.Stored.Info, firstElement * elementBytes, length, bytes); }
+                try { file.CopyForThisThread(info, offset, length, bytes); }
                 catch
                 {
                     ScratchArrays<byte>.Return(bytes);
                     throw;
                 }
-                if (!copied) ScratchArrays<byte>.Return(bytes); // an enclosing scope of this thread lends them already
             }
         }
         catch
@@ -64,6 +55,18 @@ public readonly struct ChunkInputCopies : IDisposable
             throw;
         }
         return new ChunkInputCopies(mark + 1, coversAll);
+    }
+
+    /// <summary>
+    /// The bytes of an input's chunk, or null to leave the input to its file: an input of another element count (read at
+    /// other offsets), a sub-byte type, or a chunk of a GB or more (chunks of over 512 MB of output, F32 inputs; the
+    /// pooled arrays stop at 2^30, and such a chunk gains nothing anyway).
+    /// </summary>
+    private static int? CopyLength(StoredTensorSource input, long elementCount, int count)
+    {
+        int bits = input.DType.Bits();
+        long bytes = (long)count * bits / 8;
+        return input.ElementCount == elementCount && bits % 8 == 0 && bytes < MaxCopyBytes ? (int)bytes : null;
     }
 
     /// <summary>Ends this scope's loans (not an enclosing scope's) and gives its arrays back.</summary>

@@ -73,17 +73,17 @@ public sealed class InvokeChatVectorModelCommand : ChatVectorCmdlet
     /// </summary>
     private void TakePositionalValueAsPrompt()
     {
-        if (_modelsOnCommandLine && Model is [var text] && MyInvocation.ExpectingInput && !NamesExistingPath(text))
+        if (!_modelsOnCommandLine || Model is not [var text] || !MyInvocation.ExpectingInput)
         {
-            WriteVerbose($"'{text}' is the prompt: the model is the tensor handles piped in.");
-            Prompt = text;
-            Model = null;
-            _modelsOnCommandLine = false;
+            ThrowTerminatingError(Errors.Argument("Give -Prompt (the text to continue) or -TokenIds.", null));
             return;
         }
-        if (_modelsOnCommandLine && Model is [var path] && MyInvocation.ExpectingInput)
-            ThrowTerminatingError(Errors.Argument($"'{path}' names an existing file or folder, so it was taken as -Model; give the prompt by name: -Prompt '{path}'.", path));
-        ThrowTerminatingError(Errors.Argument("Give -Prompt (the text to continue) or -TokenIds.", null));
+        if (NamesExistingPath(text))
+            ThrowTerminatingError(Errors.Argument($"'{text}' names an existing file or folder, so it was taken as -Model; give the prompt by name: -Prompt '{text}'.", text));
+        WriteVerbose($"'{text}' is the prompt: the model is the tensor handles piped in.");
+        Prompt = text;
+        Model = null;
+        _modelsOnCommandLine = false;
     }
 
     private bool NamesExistingPath(string text)

@@ -65,9 +65,9 @@ public sealed class MeasureChatVectorCommand : ChatVectorCmdlet
                 var statistics = TensorMeasurer.Measure(handle.Source, _context!, reference.Source, @base.Source);
                 _measured++;
                 ReportProgress(2, "Measure-ChatVector", $"{_measured} tensors measured, last {handle.Name}", double.NaN); // the total is still arriving
-                var origin = (handle.Model ?? "", handle.Inheritance.Provenance?.BaseModel);
-                if (Summary) Accumulate(origin, LayerGroups.Of(handle.Name), statistics);
-                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics, handle.Model, origin.BaseModel));
+                string? baseModel = handle.Inheritance.Provenance?.BaseModel;
+                if (Summary) Accumulate((handle.Model ?? "", baseModel), LayerGroups.Of(handle.Name), statistics);
+                else WriteObject(new TensorMeasurement("Tensor", handle.Name, handle.DType.ToString(), statistics, handle.Model, baseModel));
             }
             catch (Exception e) when (!IsEngineSignal(e) && e is not OperationCanceledException)
             {
